@@ -1,0 +1,1 @@
+"""The ``crossmargin`` command line: one module per command group."""

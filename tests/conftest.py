@@ -1,0 +1,27 @@
+"""Shared test set-up: no test touches the user's real folders or the network."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+# Qt runs offscreen everywhere in the suite (must be set before Qt is imported).
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+TESTS_DIR = Path(__file__).resolve().parent
+FIXTURES = TESTS_DIR / "fixtures"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch):
+    """Every test gets its own CROSSMARGIN_HOME, so nothing lands in the real data folder."""
+    home = tmp_path_factory.mktemp("cmhome")
+    monkeypatch.setenv("CROSSMARGIN_HOME", str(home))
+    return home
+
+
+@pytest.fixture
+def fixtures_dir() -> Path:
+    return FIXTURES
