@@ -1,0 +1,81 @@
+"""The margin engine: exact, pure (no I/O), Decimal in and Decimal out.
+
+See :mod:`crossmargin.margin.rules` for the exchange rule sets,
+:mod:`crossmargin.margin.solver` for how liquidation prices are solved,
+:mod:`crossmargin.margin.whatif` for what-if operations and
+:mod:`crossmargin.margin.shock` for shocks, cascades and sweeps.
+"""
+
+from __future__ import annotations
+
+from crossmargin.margin.risk import (
+    ENGINE_CONTEXT,
+    AccountRisk,
+    PositionRisk,
+    evaluate,
+    liquidation_prices,
+    margin_function,
+    switched_liquidation_prices,
+)
+from crossmargin.margin.shock import (
+    Cascade,
+    CascadeEvent,
+    ShockPoint,
+    ShockProfile,
+    SweepResult,
+    cascade,
+    shock_point,
+    shock_state,
+    sweep,
+)
+from crossmargin.margin.tiers import (
+    TierTable,
+    derive_maintenance_amounts,
+    okx_tiers,
+    tiers_from_ccxt,
+    validate_tiers,
+)
+from crossmargin.margin.whatif import (
+    AddPosition,
+    AdjustMargin,
+    ClosePosition,
+    SetMarks,
+    SwitchMode,
+    WhatIfOp,
+    WhatIfResult,
+    apply_whatif,
+    compare_whatif,
+)
+
+__all__ = [
+    "ENGINE_CONTEXT",
+    "AccountRisk",
+    "AddPosition",
+    "AdjustMargin",
+    "Cascade",
+    "CascadeEvent",
+    "ClosePosition",
+    "PositionRisk",
+    "SetMarks",
+    "ShockPoint",
+    "ShockProfile",
+    "SweepResult",
+    "SwitchMode",
+    "TierTable",
+    "WhatIfOp",
+    "WhatIfResult",
+    "apply_whatif",
+    "cascade",
+    "compare_whatif",
+    "derive_maintenance_amounts",
+    "evaluate",
+    "liquidation_prices",
+    "margin_function",
+    "okx_tiers",
+    "shock_point",
+    "shock_state",
+    "sweep",
+    "switched_liquidation_prices",
+    "tiers_from_ccxt",
+    "validate_tiers",
+]
