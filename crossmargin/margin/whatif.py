@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal, localcontext
+from decimal import Context, Decimal, localcontext
 
 from crossmargin.domain import AccountState, MarginMode, Position, PositionId
 from crossmargin.errors import InputError
@@ -73,9 +73,20 @@ class WhatIfResult:
 
 
 def _upnl(p: Position) -> Decimal:
-    if p.inverse:
-        return p.side.sign * p.size * (1 / p.entry_price - 1 / p.mark_price)
-    return p.side.sign * p.size * (p.mark_price - p.entry_price)
+    with localcontext(ENGINE_CONTEXT):
+        if p.inverse:
+            return p.side.sign * p.size * (1 / p.entry_price - 1 / p.mark_price)
+        return p.side.sign * p.size * (p.mark_price - p.entry_price)
+
+
+def _initial_margin(p: Position) -> Decimal:
+    """Initial margin at entry, divided at engine precision."""
+    with localcontext(ENGINE_CONTEXT):
+        return p.entry_initial_margin
+
+
+def _own_margin(p: Position) -> Decimal:
+    return p.isolated_margin if p.isolated_margin is not None else _initial_margin(p)
 
 
 def _index(positions: list[Position], position_id: str, where: str) -> int:
@@ -85,9 +96,14 @@ def _index(positions: list[Position], position_id: str, where: str) -> int:
     raise InputError(f"{where}: no position with id {position_id!r}")
 
 
+#: Wallet arithmetic is done at a precision wide enough to be exact for sums of
+#: engine-precision numbers, so moving margin out and back restores the wallet.
+_WALLET_CONTEXT = Context(prec=200)
+
+
 def apply_whatif(state: AccountState, ops: Sequence[WhatIfOp]) -> AccountState:
     """The account after ``ops``, applied in order."""
-    with localcontext(ENGINE_CONTEXT):
+    with localcontext(_WALLET_CONTEXT):
         positions = list(state.positions)
         wallet = state.wallet_balance
         for n, op in enumerate(ops):
@@ -96,13 +112,13 @@ def apply_whatif(state: AccountState, ops: Sequence[WhatIfOp]) -> AccountState:
                 i = _index(positions, op.position_id, where)
                 p = positions[i]
                 if p.margin_mode is MarginMode.CROSS:
-                    margin = op.margin if op.margin is not None else p.entry_initial_margin
+                    margin = op.margin if op.margin is not None else _initial_margin(p)
                     if margin <= 0:
                         raise InputError(f"{where}.margin: must be > 0, got {margin}")
                     wallet -= margin
                     positions[i] = p.with_(margin_mode=MarginMode.ISOLATED, isolated_margin=margin)
                 else:
-                    wallet += p.own_margin
+                    wallet += _own_margin(p)
                     positions[i] = p.with_(margin_mode=MarginMode.CROSS, isolated_margin=None)
             elif isinstance(op, AdjustMargin):
                 i = _index(positions, op.position_id, where)
@@ -112,11 +128,11 @@ def apply_whatif(state: AccountState, ops: Sequence[WhatIfOp]) -> AccountState:
                         f"{where}: {p.id} is in cross mode; only isolated positions have "
                         "their own margin to add or remove"
                     )
-                new_margin = p.own_margin + op.delta
+                new_margin = _own_margin(p) + op.delta
                 if new_margin <= 0:
                     raise InputError(
                         f"{where}.delta: would leave {p.id} with margin {new_margin}; "
-                        f"at most {p.own_margin} can be removed"
+                        f"less than {_own_margin(p)} can be removed"
                     )
                 wallet -= op.delta
                 positions[i] = p.with_(isolated_margin=new_margin)
@@ -125,15 +141,15 @@ def apply_whatif(state: AccountState, ops: Sequence[WhatIfOp]) -> AccountState:
                 if any(q.id == new.id for q in positions):
                     raise InputError(f"{where}: a position with id {new.id!r} already exists")
                 if new.margin_mode is MarginMode.ISOLATED:
-                    new = new.with_(isolated_margin=new.own_margin)
-                    wallet -= new.own_margin
+                    new = new.with_(isolated_margin=_own_margin(new))
+                    wallet -= _own_margin(new)
                 positions.append(new)
             elif isinstance(op, ClosePosition):
                 i = _index(positions, op.position_id, where)
                 p = positions.pop(i)
                 wallet += _upnl(p)
                 if p.margin_mode is MarginMode.ISOLATED:
-                    wallet += p.own_margin
+                    wallet += _own_margin(p)
             elif isinstance(op, SetMarks):
                 for symbol, price in op.marks.items():
                     if price <= 0:
