@@ -148,10 +148,15 @@ def _table_for(
     tiers = state.tiers.get(symbol)
     table: TierTable | None = None
     if tiers:
-        if rules is RuleSet.HYPERLIQUID:
+        # Symbols sharing one tier tuple share one table (keyed by identity).
+        shared = cache.get(f"\0{id(tiers)}")
+        if shared is not None:
+            table = shared
+        elif rules is RuleSet.HYPERLIQUID:
             table = _hyperliquid_table(tiers, symbol)
         else:
             table = TierTable(tiers, derive_amounts=rules in _HAS_AMOUNT)
+        cache[f"\0{id(tiers)}"] = table
     cache[symbol] = table
     return table
 

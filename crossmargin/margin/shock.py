@@ -192,13 +192,15 @@ def _refine(sh: _Shocker, a: Decimal, b: Decimal, fa: Decimal, fb: Decimal) -> D
     return b
 
 
-def _first_cross_root(sh: _Shocker, end: Decimal, steps: int = 512) -> Decimal | None:
+def _first_cross_root(
+    sh: _Shocker, vec: _VecCross, end: Decimal, steps: int = 400
+) -> Decimal | None:
     """First t between 0 and ``end`` (either sign) where the cross account fails."""
     if end == 0:
         return None
     prev_t = ZERO
     prev_f = sh.f(ZERO)
-    grid = _coarse_grid(sh, end, steps)
+    grid = _coarse_grid(vec, end, steps)
     for t in grid:
         ft = sh.f(t)
         if ft <= 0:
@@ -207,9 +209,8 @@ def _first_cross_root(sh: _Shocker, end: Decimal, steps: int = 512) -> Decimal |
     return None
 
 
-def _coarse_grid(sh: _Shocker, end: Decimal, steps: int) -> list[Decimal]:
+def _coarse_grid(vec: _VecCross, end: Decimal, steps: int) -> list[Decimal]:
     """Search points from 0 to ``end``: a float pre-scan picks where f may turn."""
-    vec = _VecCross(sh)
     ts = np.linspace(0.0, float(end), steps + 1)[1:]
     values = vec.f(ts)
     bad = np.nonzero(~(values > 0))[0]
@@ -228,14 +229,13 @@ class _VecCross:
     """float64 version of :meth:`_Shocker.f`, used to find where to refine."""
 
     def __init__(self, sh: _Shocker) -> None:
-        legs = sh.book.legs
-        self.vb = _VecBook(legs, [sh.profile.weight(leg.symbol) for leg in legs], sh.book)
+        legs = sh.cross
+        self.vb = _VecBook(legs, sh.w, sh.book)
         self.wallet = float(sh.book.wallet)
 
     def f(self, ts: np.ndarray) -> np.ndarray:
         upnl, mm = self.vb.upnl_mm(ts)
-        cross = ~self.vb.isolated
-        return self.wallet + (upnl[cross] - mm[cross]).sum(axis=0)
+        return self.wallet + (upnl - mm).sum(axis=0)
 
 
 class _VecBook:
@@ -333,16 +333,18 @@ def _cascade(book: Book, profile: ShockProfile, lo: Decimal, hi: Decimal) -> Cas
             found.append((ZERO, "cross", ids, "now"))
         else:
             c_lo, c_hi = sh.limits(lo, hi)
+            vec = _VecCross(sh)
             for end, direction in ((c_lo, "down"), (c_hi, "up")):
-                t = _first_cross_root(sh, end)
+                t = _first_cross_root(sh, vec, end)
                 if t is not None:
                     found.append((t, "cross", ids, direction))  # type: ignore[arg-type]
     found.sort(key=lambda e: (abs(e[0]), e[3] != "now", e[1] != "cross"))
-    symbols = {leg.symbol: leg.position.mark_price for leg in book.legs}
+    marks = {leg.id: (leg.symbol, leg.position.mark_price) for leg in book.legs}
     events = []
     for order, (t, kind, ids, direction) in enumerate(found, start=1):
+        # the marks of the liquidated positions' symbols at that shock
         prices = {
-            s: m * (ONE + profile.weight(s) * t) for s, m in symbols.items()
+            marks[i][0]: marks[i][1] * (ONE + profile.weight(marks[i][0]) * t) for i in ids
         }
         events.append(
             CascadeEvent(order, t, kind, ids, direction, prices)  # type: ignore[arg-type]
