@@ -628,9 +628,11 @@ def _number_or_null(
 
 
 def _split_symbol(symbol: str) -> tuple[str, str | None, str | None]:
-    """``BASE/QUOTE:SETTLE`` (ccxt unified) → (base, quote, settle); parts may be None."""
+    """``BASE/QUOTE:SETTLE[-EXPIRY]`` (ccxt unified) → (base, quote, settle); parts may be
+    None (a symbol not in ccxt's form, e.g. ``BTCUSDT``, has no quote or settle)."""
     main, _, settle = symbol.partition(":")
     base, _, quote = main.partition("/")
+    settle = settle.partition("-")[0]
     return base, (quote or None), (settle or None)
 
 

@@ -1,0 +1,678 @@
+"""``crossmargin whatif``: liquidation prices of a whole account, now and after a what-if.
+
+::
+
+    crossmargin whatif FILE [--switch ID ...] [--add-margin ID AMOUNT] [--close ID]
+                            [--shock PCT [--beta]] [--json]
+
+The what-if operations (``--switch``, ``--add-margin``, ``--close``) are applied in
+the order given on the command line; ``--shock`` then moves every mark by PCT %
+(``--beta``: PCT is the BTC move and each symbol moves beta × PCT, betas from the
+scenario) and reports the liquidation cascade between today's marks and the shock.
+
+The default output is a table for people; ``--json`` prints a
+``crossmargin.result/1`` document (numbers as decimal strings, ``null`` for
+"never liquidated") for programs. Bad input exits with code 2 and one line per
+problem.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any, TextIO
+
+from crossmargin.domain import ONE, ZERO, AccountState, MarginMode
+from crossmargin.errors import InputError
+from crossmargin.margin import (
+    AccountRisk,
+    AdjustMargin,
+    Cascade,
+    ClosePosition,
+    ShockPoint,
+    ShockProfile,
+    SwitchMode,
+    WhatIfOp,
+    WhatIfResult,
+    apply_whatif,
+    cascade,
+    compare_whatif,
+    evaluate,
+    shock_point,
+    switched_liquidation_prices,
+)
+from crossmargin.scenario import format_decimal, load_scenario
+
+RESULT_FORMAT = "crossmargin.result/1"
+HUNDRED = Decimal(100)
+
+#: Settlement currencies shown with 2 decimals (fiat-like); coins get 6.
+_FIAT_LIKE = frozenset({"USDT", "USDC", "USD", "BUSD", "FDUSD", "TUSD", "DAI", "USDE", "EUR"})
+
+
+# --------------------------------------------------------------------------- arguments
+
+
+class _OrderedOp(argparse.Action):
+    """Collects --switch/--add-margin/--close into one list, in command-line order."""
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: str | Sequence[Any] | None,
+        option_string: str | None = None,
+    ) -> None:
+        ops = list(getattr(namespace, "ops", None) or [])
+        vals = [values] if isinstance(values, str) else list(values or [])
+        if self.dest == "switch":
+            ops.extend(("--switch", [v]) for v in vals)
+        else:
+            ops.append((option_string or self.dest, vals))
+        namespace.ops = ops
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """Add the ``whatif`` command to the ``crossmargin`` parser."""
+    p = subparsers.add_parser(
+        "whatif",
+        help="liquidation prices now and after switching margin modes or a price shock",
+        description=(
+            "Liquidation prices of every position of an account (a scenario file), now and "
+            "after a what-if: switch positions between cross and isolated margin, add or "
+            "remove isolated margin, close positions, and shock every price by PCT %% to "
+            "see the liquidation cascade. Operations apply in the order given."
+        ),
+        epilog=(
+            "examples:\n"
+            "  crossmargin whatif resources/scenarios/demo.json\n"
+            "  crossmargin whatif demo.json --switch eth-long --switch bnb-long\n"
+            "  crossmargin whatif demo.json --shock -15\n"
+            "  crossmargin whatif demo.json --shock=-10%% --beta --json\n"
+            "A bare name such as 'demo' opens the bundled example of that name."
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument(
+        "file",
+        metavar="FILE",
+        help="scenario file (crossmargin.scenario/1 JSON), or the name of a bundled example",
+    )
+    p.add_argument(
+        "--switch",
+        metavar="ID",
+        nargs="+",
+        action=_OrderedOp,
+        help="switch these positions to the other margin mode (cross <-> isolated); going "
+        "isolated assigns the initial margin at entry, taken from the cross wallet",
+    )
+    p.add_argument(
+        "--add-margin",
+        metavar=("ID", "AMOUNT"),
+        nargs=2,
+        action=_OrderedOp,
+        help="add AMOUNT (settlement currency) of margin to isolated position ID from the "
+        "cross wallet; a negative AMOUNT removes margin",
+    )
+    p.add_argument(
+        "--close",
+        metavar="ID",
+        action=_OrderedOp,
+        help="close position ID at its mark price (its PnL goes to the cross wallet)",
+    )
+    p.add_argument(
+        "--shock",
+        metavar="PCT",
+        help="move every mark price by PCT %% (e.g. -15) and show the liquidation cascade "
+        "from today's marks to that move; write --shock=-15%% with a %% sign",
+    )
+    p.add_argument(
+        "--beta",
+        action="store_true",
+        help="with --shock: PCT is the BTC move and each symbol moves its beta (from the "
+        "scenario's betas; 1 when absent) times PCT",
+    )
+    p.add_argument("--json", action="store_true", help="print crossmargin.result/1 JSON")
+    p.set_defaults(handler=run, ops=[])
+
+
+# --------------------------------------------------------------------------- input
+
+
+def _resolve_file(name: str) -> Path:
+    """The scenario path; a bare name (``demo``) falls back to the bundled examples."""
+    path = Path(name)
+    if path.exists() or path.parent != Path("."):
+        return path
+    from crossmargin.resources import resource_path
+
+    for candidate in (name, f"{name}.json"):
+        try:
+            bundled = resource_path("scenarios", candidate)
+        except FileNotFoundError:
+            return path
+        if bundled.is_file():
+            return bundled
+    return path
+
+
+def _parse_decimal(text: str) -> Decimal | None:
+    cleaned = text.strip().replace("\u2212", "-").replace(",", "")
+    try:
+        value = Decimal(cleaned)
+    except InvalidOperation:
+        return None
+    return value if value.is_finite() else None
+
+
+def parse_shock(text: str) -> Decimal:
+    """``"-15"`` / ``"-15%"`` → ``Decimal("-0.15")`` (a fraction). Raises InputError."""
+    raw = text.strip()
+    value = _parse_decimal(raw[:-1] if raw.endswith("%") else raw)
+    if value is None:
+        raise InputError(f"--shock: must be a percentage such as -15 or 12.5, got {text!r}")
+    if value <= -HUNDRED:
+        raise InputError(
+            f"--shock: must be above -100 % (a price cannot fall to 0 or below), got {text}"
+        )
+    return value / HUNDRED
+
+
+def _build_ops(
+    state: AccountState, raw_ops: Sequence[tuple[str, list[str]]], source: str
+) -> list[WhatIfOp]:
+    """Turn the command-line operations into engine operations, checking each in turn.
+
+    Every problem is reported (unknown ids, bad amounts, ops the state does not allow),
+    naming the option as the user typed it.
+    """
+    problems: list[str] = []
+    ops: list[WhatIfOp] = []
+    current = state
+    ids_hint = ", ".join(p.id for p in state.positions) or "none"
+    for option, values in raw_ops:
+        shown = " ".join([option, *values])
+        pid = values[0]
+        known = {p.id for p in current.positions}
+        if pid not in known:
+            if any(p.id == pid for p in state.positions):
+                problems.append(f"{shown}: position {pid!r} was closed by an earlier --close")
+            else:
+                problems.append(
+                    f"{shown}: no position with id {pid!r} in {source} (ids: {ids_hint})"
+                )
+            continue
+        op: WhatIfOp
+        if option == "--switch":
+            op = SwitchMode(pid)
+        elif option == "--add-margin":
+            amount = _parse_decimal(values[1])
+            if amount is None:
+                problems.append(
+                    f"{shown}: AMOUNT must be a number in {state.settle}, got {values[1]!r}"
+                )
+                continue
+            if amount == 0:
+                problems.append(f"{shown}: AMOUNT must not be 0")
+                continue
+            if current.position(pid).margin_mode is not MarginMode.ISOLATED:
+                problems.append(
+                    f"{shown}: {pid} is in cross mode (at that point); only isolated "
+                    "positions have their own margin (switch it first with --switch)"
+                )
+                continue
+            op = AdjustMargin(pid, amount)
+        else:
+            op = ClosePosition(pid)
+        try:
+            current = apply_whatif(current, [op])
+        except InputError as exc:
+            for line in exc.problems:
+                _, _, detail = line.partition(": ")
+                problems.append(f"{shown}: {detail or line}")
+            continue
+        ops.append(op)
+    if problems:
+        raise InputError(problems)
+    return ops
+
+
+def _check_shock_prices(state: AccountState, profile: ShockProfile, t: Decimal, pct: str) -> None:
+    problems = []
+    for symbol in dict.fromkeys(p.symbol for p in state.positions):
+        w = profile.weight(symbol)
+        if ONE + w * t <= 0:
+            problems.append(
+                f"--shock: a {pct} % move with beta {format_decimal(w)} takes {symbol} to 0 or "
+                "below; use a smaller shock"
+            )
+    if problems:
+        raise InputError(problems)
+
+
+# --------------------------------------------------------------------------- computing
+
+
+@dataclass(frozen=True)
+class ShockReport:
+    """What ``--shock`` computed: the move, the cascade up to it, the account at it."""
+
+    pct: Decimal
+    move: Decimal
+    mode: str
+    cascade: Cascade
+    point: ShockPoint
+
+
+@dataclass(frozen=True)
+class WhatIfReport:
+    """Everything the command prints, computed once (used by both output formats)."""
+
+    source: str
+    state: AccountState
+    ops: tuple[WhatIfOp, ...]
+    result: WhatIfResult
+    shock: ShockReport | None
+    if_switched: Mapping[str, tuple[MarginMode, Decimal | None, dict[str, Decimal | None]]] = (
+        field(default_factory=dict)
+    )
+
+    @property
+    def has_ops(self) -> bool:
+        return bool(self.ops)
+
+
+def if_switched(
+    state: AccountState,
+) -> dict[str, tuple[MarginMode, Decimal | None, dict[str, Decimal | None]]]:
+    """For each position: its other mode, its own liquidation price after switching it
+    alone (with the engine's default isolated margin), and every other position's
+    liquidation price after that switch. O(N) evaluations of the account."""
+    out: dict[str, tuple[MarginMode, Decimal | None, dict[str, Decimal | None]]] = {}
+    for p in state.positions:
+        risk = evaluate(apply_whatif(state, [SwitchMode(p.id)]))
+        own = risk.position(p.id).liquidation_price
+        others = {q.id: q.liquidation_price for q in risk.positions if q.id != p.id}
+        out[p.id] = (p.margin_mode.other, own, others)
+    return out
+
+
+def compute(
+    state: AccountState,
+    raw_ops: Sequence[tuple[str, list[str]]] = (),
+    *,
+    shock: str | None = None,
+    beta: bool = False,
+    with_others: bool = True,
+    source: str = "the scenario",
+) -> WhatIfReport:
+    """Run the what-if. ``raw_ops`` as parsed from the command line (option, values)."""
+    if beta and shock is None:
+        raise InputError("--beta: needs --shock PCT (the BTC move)")
+    t = parse_shock(shock) if shock is not None else None
+    ops = _build_ops(state, raw_ops, source)
+    result = compare_whatif(state, ops)
+    after = result.state
+    report_shock: ShockReport | None = None
+    if t is not None:
+        assert shock is not None
+        profile = ShockProfile.beta(after.betas) if beta else ShockProfile.uniform()
+        pct = t * HUNDRED
+        _check_shock_prices(after, profile, t, format_decimal(pct))
+        casc = cascade(after, profile, min(t, ZERO), max(t, ZERO))
+        point = shock_point(after, profile, t, casc)
+        report_shock = ShockReport(pct, t, "beta" if beta else "uniform", casc, point)
+    switched = if_switched(after) if with_others else {}
+    return WhatIfReport(source, state, tuple(ops), result, report_shock, switched)
+
+
+# --------------------------------------------------------------------------- JSON
+
+
+def _s(value: Decimal | None) -> str | None:
+    """A JSON number: plain decimal string without trailing zeros; ``None`` stays null."""
+    return None if value is None else format_decimal(value.normalize())
+
+
+def _account_json(a: AccountRisk) -> dict[str, str | None]:
+    return {
+        "wallet_balance": _s(a.wallet_balance),
+        "unrealized_pnl": _s(a.unrealized_pnl),
+        "margin_balance": _s(a.margin_balance),
+        "maintenance_margin": _s(a.maintenance_margin),
+        "margin_ratio": _s(a.margin_ratio),
+    }
+
+
+def result_json(report: WhatIfReport) -> dict[str, Any]:
+    """The ``crossmargin.result/1`` document (state after the what-if, if any)."""
+    after = report.result.after
+    positions = []
+    for p in after.positions:
+        mode, own, others = report.if_switched[p.id]
+        positions.append(
+            {
+                "id": p.id,
+                "margin_mode": p.margin_mode.value,
+                "notional": _s(p.notional),
+                "initial_margin": _s(p.initial_margin),
+                "maintenance_margin": _s(p.maintenance_margin),
+                "unrealized_pnl": _s(p.unrealized_pnl),
+                "bankruptcy_price": _s(p.bankruptcy_price),
+                "liquidation_price": _s(p.liquidation_price),
+                "liquidation_distance": _s(p.liquidation_distance),
+                "if_switched": {
+                    "margin_mode": mode.value,
+                    "liquidation_price": _s(own),
+                    "others": {k: _s(v) for k, v in others.items()},
+                },
+            }
+        )
+    shock: dict[str, Any] | None = None
+    if report.shock is not None:
+        sh = report.shock
+        shock = {
+            "pct": _s(sh.pct),
+            "mode": sh.mode,
+            "cascade": [
+                {
+                    "order": e.order,
+                    "shock_pct": _s(e.shock * HUNDRED),
+                    "direction": e.direction,
+                    "kind": e.kind,
+                    "positions": list(e.position_ids),
+                    "prices": {s: _s(v) for s, v in e.prices.items()},
+                }
+                for e in sh.cascade.events
+            ],
+            "account": {
+                "equity": _s(sh.point.equity),
+                "margin_balance": _s(sh.point.margin_balance),
+                "maintenance_margin": _s(sh.point.maintenance_margin),
+                "margin_ratio": _s(sh.point.margin_ratio),
+            },
+        }
+    return {
+        "format": RESULT_FORMAT,
+        "account": _account_json(after),
+        "positions": positions,
+        "shock": shock,
+    }
+
+
+# --------------------------------------------------------------------------- table
+
+
+def _quantize(value: Decimal, places: int) -> Decimal:
+    q = value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_EVEN)
+    return abs(q) if q.is_zero() else q
+
+
+def price_places(reference: Decimal) -> int:
+    """Decimals that show ``reference`` to 6 significant digits (2 to 10 decimals)."""
+    if reference <= 0:
+        return 2
+    exponent = reference.adjusted()  # floor(log10(reference))
+    return max(2, min(10, 5 - exponent))
+
+
+def fmt_price(value: Decimal | None, reference: Decimal) -> str:
+    """A price with the decimals of its row's mark; ``never`` for no price."""
+    if value is None:
+        return "never"
+    return format(_quantize(value, price_places(reference)), ",f")
+
+
+def money_places(settle: str) -> int:
+    return 2 if settle.upper() in _FIAT_LIKE else 6
+
+
+def fmt_money(value: Decimal | None, settle: str) -> str:
+    if value is None:
+        return "-"
+    return format(_quantize(value, money_places(settle)), ",f")
+
+
+def fmt_pct(fraction: Decimal | None, *, signed: bool = False, places: int = 2) -> str:
+    if fraction is None:
+        return "-"
+    q = _quantize(fraction * HUNDRED, places)
+    text = format(q, ",f")
+    if signed and q > 0:
+        text = "+" + text
+    return f"{text} %"
+
+
+def _table(headers: Sequence[str], rows: Sequence[Sequence[str]], right: set[int]) -> list[str]:
+    widths = [len(h) for h in headers]
+    for row in rows:
+        for i, cell in enumerate(row):
+            widths[i] = max(widths[i], len(cell))
+
+    def line(cells: Sequence[str]) -> str:
+        out = []
+        for i, cell in enumerate(cells):
+            out.append(cell.rjust(widths[i]) if i in right else cell.ljust(widths[i]))
+        return "  ".join(out).rstrip()
+
+    return [line(headers), line(["-" * w for w in widths]), *(line(r) for r in rows)]
+
+
+def _move(lp: Decimal | None, mark: Decimal) -> Decimal | None:
+    """Signed move from the mark to the liquidation price (fraction)."""
+    return None if lp is None else (lp - mark) / mark
+
+
+def _describe_op(op: WhatIfOp, before: AccountState, settle: str) -> str:
+    if isinstance(op, SwitchMode):
+        return f"switch {op.position_id}"
+    if isinstance(op, AdjustMargin):
+        verb = "add" if op.delta > 0 else "remove"
+        return f"{verb} {fmt_money(abs(op.delta), settle)} {settle} margin on {op.position_id}"
+    if isinstance(op, ClosePosition):
+        return f"close {op.position_id}"
+    return str(op)  # pragma: no cover
+
+
+def render_table(report: WhatIfReport, out: TextIO, *, switched: Mapping[str, Any]) -> None:
+    """The human-readable report."""
+    w = out.write
+    state = report.state
+    settle = state.settle
+    res = report.result
+    before, after = res.before, res.after
+    title = state.label or report.source
+    w(f"{title}\n")
+    w(f"rules {state.rules.value}, settled in {settle}, {len(state.positions)} position"
+      f"{'' if len(state.positions) == 1 else 's'}\n")
+    if report.has_ops:
+        w("what-if: " + "; ".join(_describe_op(op, state, settle) for op in report.ops) + "\n")
+    w("\n")
+
+    if not state.positions:
+        w("No open positions.\n")
+    else:
+        after_by_id = {p.id: p for p in after.positions}
+        rows = []
+        if report.has_ops:
+            headers = ["position", "symbol", "side", "mode", "mark", "liq. now", "after what-if",
+                       "to liq. after"]
+            for p in before.positions:
+                a = after_by_id.get(p.id)
+                mode = p.margin_mode.value
+                if a is None:
+                    mode_cell, after_cell, dist = mode, "closed", "-"
+                else:
+                    mode_cell = mode if a.margin_mode is p.margin_mode else (
+                        f"{mode} -> {a.margin_mode.value}"
+                    )
+                    after_cell = fmt_price(a.liquidation_price, p.mark_price)
+                    dist = fmt_pct(_move(a.liquidation_price, p.mark_price), signed=True)
+                    if a.liquidated:
+                        dist = "LIQUIDATED"
+                rows.append([
+                    p.id, p.symbol, p.side.value, mode_cell, fmt_price(p.mark_price, p.mark_price),
+                    fmt_price(p.liquidation_price, p.mark_price), after_cell, dist,
+                ])
+        else:
+            headers = ["position", "symbol", "side", "mode", "mark", "liq. price", "to liq.",
+                       "if switched"]
+            for p in before.positions:
+                dist = fmt_pct(_move(p.liquidation_price, p.mark_price), signed=True)
+                if p.liquidated:
+                    dist = "LIQUIDATED"
+                other = switched.get(p.id)
+                other_cell = "-" if p.id not in switched else (
+                    f"{p.margin_mode.other.value}: {fmt_price(other, p.mark_price)}"
+                )
+                rows.append([
+                    p.id, p.symbol, p.side.value, p.margin_mode.value,
+                    fmt_price(p.mark_price, p.mark_price),
+                    fmt_price(p.liquidation_price, p.mark_price), dist, other_cell,
+                ])
+        for line in _table(headers, rows, right={4, 5, 6, 7}):
+            w(line + "\n")
+    w("\n")
+
+    acc_headers = [f"account ({settle})", "wallet", "cross uPnL", "margin balance",
+                   "maintenance", "margin ratio", "isolated margin", "equity"]
+    acc_rows = [_account_row("now", before, settle)]
+    if report.has_ops:
+        acc_rows.append(_account_row("after what-if", after, settle))
+    for line in _table(acc_headers, acc_rows, right=set(range(1, 8))):
+        w(line + "\n")
+
+    already = [p.id for p in before.positions if p.liquidated]
+    if already:
+        w(f"\nAlready at or past liquidation at the current marks: {', '.join(already)}\n")
+    if report.has_ops:
+        if res.liquidated_at_once:
+            w("\n!! This what-if LIQUIDATES AT ONCE: ")
+            parts = []
+            for pid in res.liquidated_at_once:
+                a = after.position(pid)
+                parts.append(
+                    f"{pid} ({a.symbol} {a.margin_mode.value}: mark "
+                    f"{fmt_price(a.mark_price, a.mark_price)}, liquidation "
+                    f"{fmt_price(a.liquidation_price, a.mark_price)})"
+                )
+            w(", ".join(parts) + "\n")
+        else:
+            w("\nNo position is liquidated by this what-if.\n")
+        if after.wallet_balance < 0:
+            w(
+                f"Note: the cross wallet would be {fmt_money(after.wallet_balance, settle)} "
+                f"{settle}; an exchange refuses to move more margin than the wallet holds.\n"
+            )
+    if report.shock is not None:
+        _render_shock(report, out)
+
+
+def _account_row(name: str, a: AccountRisk, settle: str) -> list[str]:
+    ratio = fmt_pct(a.margin_ratio) if a.margin_ratio is not None else (
+        "LIQUIDATED" if a.cross_liquidated else "- (no cross)"
+    )
+    return [
+        name,
+        fmt_money(a.wallet_balance, settle),
+        fmt_money(a.cross_unrealized_pnl, settle),
+        fmt_money(a.margin_balance, settle),
+        fmt_money(a.maintenance_margin, settle),
+        ratio,
+        fmt_money(a.isolated_margin, settle),
+        fmt_money(a.equity, settle),
+    ]
+
+
+def _render_shock(report: WhatIfReport, out: TextIO) -> None:
+    assert report.shock is not None
+    sh = report.shock
+    w = out.write
+    settle = report.state.settle
+    pct = fmt_pct(sh.move, signed=True)
+    marks = {p.symbol: p.mark_price for p in report.result.state.positions}
+    if sh.mode == "beta":
+        w(f"\nShock {pct} on BTC, each symbol moving beta x that (betas from the scenario; "
+          "1 when absent)\n")
+    else:
+        w(f"\nShock {pct} on every mark price\n")
+    events = sh.cascade.events
+    if not events:
+        w(f"No liquidation between today's marks and {pct}.\n")
+    else:
+        w(f"Liquidation cascade from today's marks to {pct}:\n")
+        rows = []
+        for e in events:
+            ids = set(e.position_ids)
+            symbols = list(
+                dict.fromkeys(p.symbol for p in report.result.state.positions if p.id in ids)
+            )
+            shown = [f"{s} {fmt_price(e.prices.get(s), marks[s])}" for s in symbols[:3]]
+            if len(symbols) > 3:
+                shown.append(f"+{len(symbols) - 3} more")
+            when = "now" if e.direction == "now" else fmt_pct(e.shock, signed=True)
+            rows.append([str(e.order), when, e.kind, ", ".join(e.position_ids), "; ".join(shown)])
+        for line in _table(["#", "at shock", "kind", "positions", "prices then"], rows,
+                           right={0, 1}):
+            w("  " + line + "\n")
+    pt = sh.point
+    w(f"Account at {pct}: equity {fmt_money(pt.equity, settle)} {settle}")
+    if pt.margin_balance is None:
+        has_cross = any(
+            p.margin_mode is MarginMode.CROSS for p in report.result.state.positions
+        )
+        w(", cross positions liquidated" if has_cross else ", no cross positions")
+    else:
+        ratio = fmt_pct(pt.margin_ratio) if pt.margin_ratio is not None else "-"
+        w(
+            f", margin balance {fmt_money(pt.margin_balance, settle)}, maintenance "
+            f"{fmt_money(pt.maintenance_margin, settle)}, margin ratio {ratio}"
+        )
+    w("\n")
+
+
+# --------------------------------------------------------------------------- command
+
+
+def run(args: argparse.Namespace, *, out: TextIO | None = None) -> int:
+    """Handler of ``crossmargin whatif``; returns the exit code (0)."""
+    out = out or sys.stdout
+    path = _resolve_file(args.file)
+    state = load_scenario(path)
+    report = compute(
+        state,
+        args.ops or [],
+        shock=args.shock,
+        beta=args.beta,
+        with_others=bool(args.json),
+        source=str(path),
+    )
+    if args.json:
+        out.write(json.dumps(result_json(report), indent=2, ensure_ascii=False) + "\n")
+    else:
+        switched = {} if report.has_ops else switched_liquidation_prices(state)
+        render_table(report, out, switched=switched)
+    return 0
+
+
+__all__: list[str] = [
+    "RESULT_FORMAT",
+    "ShockReport",
+    "WhatIfReport",
+    "compute",
+    "fmt_money",
+    "fmt_pct",
+    "fmt_price",
+    "if_switched",
+    "parse_shock",
+    "register",
+    "render_table",
+    "result_json",
+    "run",
+]
+
