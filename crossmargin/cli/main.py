@@ -17,7 +17,7 @@ from crossmargin import __version__
 from crossmargin.errors import CrossMarginError, InputError
 
 # Modules under crossmargin.cli that register sub-commands, in --help order.
-COMMAND_MODULES: tuple[str, ...] = ("whatif", "bench")
+COMMAND_MODULES: tuple[str, ...] = ("whatif",)
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
