@@ -1,0 +1,240 @@
+"""One sync cycle for one account: fetch everything, build a :class:`SyncBatch`, commit it.
+
+The journal is reached through :class:`JournalPort` (see :mod:`.journal_port` for the
+adapter over the real journal). A cycle either commits the whole batch (rows and
+cursors in one transaction) or nothing: every failure happens before the commit.
+
+Threading: an :class:`AccountClient` owns one ccxt instance and a lock; a cycle holds
+the lock for its whole duration, so the instance is never used from two threads.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, Protocol
+
+from crossmargin.domain import Tier
+from crossmargin.sync.config import AccountConfig, Credentials
+from crossmargin.sync.faults import (
+    Caller,
+    CancelToken,
+    FaultKind,
+    RetryEvent,
+    RetryPolicy,
+    SyncError,
+    to_sync_error,
+)
+from crossmargin.sync.fetchers import DAY_MS, BinanceFetcher, Fetcher, fetcher_for
+from crossmargin.sync.model import SyncBatch, TierTableRecord
+from crossmargin.sync.reconcile import ReconRow, reconcile
+
+#: Leverage tiers are refreshed when older than this (ms), or when a new symbol appears.
+TIER_REFRESH_MS = DAY_MS
+
+
+class JournalPort(Protocol):
+    """What a sync cycle needs from the journal (implemented in :mod:`.journal_port`)."""
+
+    def account_id(self, config: AccountConfig) -> int:
+        """The journal id of the account (created on first use; never stores secrets)."""
+
+    def cursors(self, account_id: int) -> Mapping[str, str]:
+        """The cursors stored by the last committed batch."""
+
+    def tiers(self, account_id: int, symbols: Sequence[str]) -> Mapping[str, Sequence[Tier]]:
+        """Stored tier tables for ``symbols`` (for reconciliation between refreshes)."""
+
+    def apply(self, account_id: int, batch: SyncBatch) -> Mapping[str, int]:
+        """Apply ``batch`` atomically; return counts of inserted rows per kind."""
+
+
+class AccountClient:
+    """The ccxt instance of one account plus its lock and timing counters."""
+
+    def __init__(self, config: AccountConfig, credentials: Credentials | None,
+                 exchange: Any | None = None) -> None:
+        from crossmargin.sync.client import create_exchange
+
+        self.config = config
+        self.secrets = credentials.values() if credentials else ()
+        try:
+            self.exchange = exchange or create_exchange(config, credentials)
+        except SyncError:
+            raise
+        except Exception as exc:
+            if type(exc).__name__ == "InputError":
+                raise
+            raise to_sync_error(exc, self.secrets, "create exchange") from None
+        self.lock = threading.Lock()
+        self.markets_loaded = False
+        self.http_seconds = 0.0
+        orig = self.exchange.fetch
+
+        def timed_fetch(*args: Any, **kwargs: Any) -> Any:
+            t0 = time.perf_counter()
+            try:
+                return orig(*args, **kwargs)
+            finally:
+                self.http_seconds += time.perf_counter() - t0
+
+        self.exchange.fetch = timed_fetch
+
+    def close(self) -> None:
+        session = getattr(self.exchange, "session", None)
+        if session is not None:
+            session.close()
+
+
+@dataclass
+class CycleReport:
+    """The outcome of one committed cycle (timings in seconds)."""
+
+    batch: SyncBatch
+    inserted: Mapping[str, int]
+    reconciliation: tuple[ReconRow, ...]
+    retries: list[RetryEvent] = field(default_factory=list)
+    calls: int = 0
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def summary(self) -> str:
+        new = ", ".join(f"{v} new {k}" for k, v in sorted(self.inserted.items()) if v) or (
+            "nothing new")
+        flagged = sum(1 for r in self.reconciliation if r.flagged)
+        tail = f"; {flagged} liquidation price(s) differ > 0.5%" if flagged else ""
+        return f"{self.batch.summary()} fetched; {new}{tail}"
+
+
+def _step(fetcher: Fetcher, reloaded: list[bool], fn: Callable[[], Any]) -> Any:
+    """Run ``fn``; on an unknown/delisted symbol reload the markets once and retry."""
+    try:
+        return fn()
+    except SyncError as exc:
+        if exc.kind is not FaultKind.BAD_SYMBOL or reloaded[0]:
+            raise
+        reloaded[0] = True
+        fetcher.load_markets(reload=True)
+        return fn()
+
+
+def run_cycle(
+    client: AccountClient,
+    journal: JournalPort,
+    *,
+    policy: RetryPolicy | None = None,
+    cancel: CancelToken | None = None,
+    progress: Callable[[str], None] | None = None,
+    on_retry: Callable[[RetryEvent], None] | None = None,
+    now_ms: Callable[[], int] | None = None,
+) -> CycleReport:
+    """Fetch one account and commit the batch. Raises :class:`SyncError` (scrubbed)."""
+    with client.lock:
+        return _run(client, journal, policy or RetryPolicy(), cancel or CancelToken(),
+                    progress or (lambda _m: None), on_retry, now_ms)
+
+
+def _run(client: AccountClient, journal: JournalPort, policy: RetryPolicy,
+         cancel: CancelToken, progress: Callable[[str], None],
+         on_retry: Callable[[RetryEvent], None] | None,
+         now_ms: Callable[[], int] | None) -> CycleReport:
+    cfg = client.config
+    clock = now_ms or (lambda: int(time.time() * 1000))
+    t_start = time.perf_counter()
+    http0 = client.http_seconds
+    account_id = journal.account_id(cfg)
+    cursors = dict(journal.cursors(account_id))
+    caller = Caller(client.exchange, policy, secrets=client.secrets, cancel=cancel,
+                    on_retry=on_retry)
+    f = fetcher_for(cfg.exchange)(client.exchange, cfg, caller, cursors, now_ms=clock,
+                                  progress=progress)
+    reloaded = [False]
+    try:
+        if not client.markets_loaded:
+            progress("markets")
+            f.load_markets()
+            client.markets_loaded = True
+        fetched_at = clock()
+        progress("balances")
+        balances = _step(f, reloaded, f.balances)
+        progress("positions")
+        positions, complete = _step(f, reloaded, f.positions)
+        new_cursors: dict[str, str] = {}
+        if isinstance(f, BinanceFetcher):
+            progress("income")
+            income, cur = _step(f, reloaded, f.income)
+            new_cursors.update(cur)
+            funding = f.funding_from_income(income)
+            symbols = {p.symbol for p in positions}
+            for r in income:
+                if r.get("symbol") and r.get("incomeType") in (
+                    "COMMISSION", "REALIZED_PNL", "FUNDING_FEE", "INSURANCE_CLEAR"
+                ):
+                    symbols.add(client.exchange.safe_symbol(r["symbol"], None, None, "swap"))
+            symbols = {s for s in symbols if f.market(s)}
+            progress("fills")
+            fills, cur = _step(f, reloaded, lambda: f.fills_for(symbols))
+            new_cursors.update(cur)
+        else:
+            progress("fills")
+            fills, cur = _step(f, reloaded, f.fills)
+            new_cursors.update(cur)
+            progress("funding")
+            funding, cur = _step(f, reloaded, f.funding)
+            new_cursors.update(cur)
+        pos_symbols = sorted({p.symbol for p in positions})
+        tiers: tuple[TierTableRecord, ...] = ()
+        last_tiers = f.cursor_int("tiers_at")
+        known = set(filter(None, cursors.get("tiers_symbols", "").split(",")))
+        if pos_symbols and (
+            last_tiers is None or fetched_at - last_tiers >= TIER_REFRESH_MS
+            or not set(pos_symbols) <= known
+        ):
+            progress("tiers")
+            try:
+                tiers = _step(f, reloaded, lambda: f.tiers(pos_symbols))
+                new_cursors["tiers_at"] = str(fetched_at)
+                new_cursors["tiers_symbols"] = ",".join(sorted(known | set(pos_symbols)))
+            except SyncError as exc:
+                if exc.kind not in (FaultKind.NOT_SUPPORTED, FaultKind.EXCHANGE):
+                    raise
+                f.unsupported.append(f"tiers ({exc})")
+        marks: dict[str, Decimal] = {p.symbol: p.mark_price for p in positions if p.mark_price}
+        if pos_symbols:
+            progress("marks")
+            try:
+                marks.update(_step(f, reloaded, lambda: f.marks(pos_symbols)))
+            except SyncError as exc:
+                if exc.kind not in (FaultKind.NOT_SUPPORTED, FaultKind.EXCHANGE):
+                    raise
+                f.unsupported.append("marks")
+        cancel.check()
+    except SyncError:
+        raise
+    except Exception as exc:
+        raise to_sync_error(exc, client.secrets, cfg.label) from None
+    t_fetch = time.perf_counter()
+    batch = SyncBatch(
+        account=cfg.label, exchange=cfg.exchange, fetched_at=fetched_at, settle=cfg.settle,
+        balances=balances, positions=positions, positions_complete=complete,
+        fills=fills, funding=funding, tiers=tiers, marks=marks, cursors=new_cursors,
+        unsupported=tuple(f.unsupported),
+    )
+    progress("storing")
+    inserted = journal.apply(account_id, batch)
+    t_store = time.perf_counter()
+    tier_map: dict[str, Sequence[Tier]] = dict(journal.tiers(account_id, pos_symbols))
+    tier_map.update({t.symbol: t.tiers for t in tiers})
+    recon = reconcile(batch, cfg.rules, tier_map) if positions else ()
+    http = client.http_seconds - http0
+    timings = {
+        "http": http,
+        "ccxt": max(0.0, caller.network_seconds - http),
+        "convert": f.convert_seconds,
+        "fetch_total": t_fetch - t_start,
+        "storage": t_store - t_fetch,
+        "total": time.perf_counter() - t_start,
+    }
+    return CycleReport(batch, inserted, recon, caller.retries, caller.calls, timings)

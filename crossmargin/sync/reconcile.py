@@ -1,0 +1,124 @@
+"""Exchange-reported liquidation prices versus the engine's (:func:`crossmargin.margin.evaluate`).
+
+For each synced position the engine is run on the account as synced (cross wallet,
+every position in the same settlement currency, the exchange's tiers) and the two
+liquidation prices are compared. A relative difference above :data:`TOLERANCE`
+(0.5 %) is flagged; so is a price that one side reports and the other does not.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+
+from crossmargin.domain import ZERO, AccountState, MarginMode, Position, PositionId, RuleSet, Tier
+from crossmargin.sync.model import PositionRecord, SyncBatch
+
+#: Relative difference (fraction of the exchange's price) above which a row is flagged.
+TOLERANCE = Decimal("0.005")
+
+
+@dataclass(frozen=True, slots=True)
+class ReconRow:
+    """One position's comparison. ``difference`` = (engine − exchange) / exchange (fraction).
+
+    ``problem`` explains a missing engine figure (no tiers, engine refused the input).
+    """
+
+    key: str
+    symbol: str
+    side: str
+    exchange_liquidation_price: Decimal | None
+    engine_liquidation_price: Decimal | None
+    difference: Decimal | None
+    flagged: bool
+    problem: str = ""
+
+    def describe(self) -> str:
+        xp = self.exchange_liquidation_price
+        ex = "none" if xp is None else f"{xp}"
+        en = "none" if self.engine_liquidation_price is None else (
+            f"{self.engine_liquidation_price.quantize(Decimal('0.00000001')).normalize()}")
+        diff = "" if self.difference is None else f" ({self.difference * 100:+.3f}%)"
+        flag = " FLAG" if self.flagged else ""
+        extra = f" [{self.problem}]" if self.problem else ""
+        return f"{self.symbol} {self.side}: exchange {ex} vs engine {en}{diff}{flag}{extra}"
+
+
+def _domain_position(p: PositionRecord, mark: Decimal) -> Position:
+    return Position(
+        id=PositionId(p.key), symbol=p.symbol, side=p.side, contracts=p.contracts,
+        entry_price=p.entry_price, mark_price=mark,
+        leverage=p.leverage if p.leverage and p.leverage > 0 else Decimal(1),
+        margin_mode=p.margin_mode, contract_size=p.contract_size, inverse=p.inverse,
+        isolated_margin=p.isolated_margin if p.margin_mode is MarginMode.ISOLATED else None,
+        exchange_liquidation_price=p.liquidation_price,
+    )
+
+
+def account_states(
+    batch: SyncBatch, rules: RuleSet, tiers: Mapping[str, Sequence[Tier]], *, label: str = ""
+) -> dict[str, AccountState]:
+    """One engine input per settlement currency that has positions in ``batch``.
+
+    The cross wallet is the currency's wallet balance minus the isolated margins held in
+    it (exchanges count isolated wallets inside the wallet balance).
+    """
+    out: dict[str, AccountState] = {}
+    by_settle: dict[str, list[PositionRecord]] = {}
+    for p in batch.positions:
+        by_settle.setdefault(p.settle, []).append(p)
+    for settle, rows in by_settle.items():
+        bal = batch.balance(settle)
+        wallet = bal.wallet_balance if bal else ZERO
+        iso = sum((p.isolated_margin or ZERO for p in rows
+                   if p.margin_mode is MarginMode.ISOLATED), ZERO)
+        positions = tuple(
+            _domain_position(p, batch.marks.get(p.symbol) or p.mark_price or p.entry_price)
+            for p in rows
+        )
+        syms = {p.symbol for p in rows}
+        out[settle] = AccountState(
+            rules=rules, settle=settle, wallet_balance=wallet - iso, positions=positions,
+            tiers={s: tuple(t) for s, t in tiers.items() if s in syms}, label=label,
+        )
+    return out
+
+
+def reconcile(
+    batch: SyncBatch, rules: RuleSet, tiers: Mapping[str, Sequence[Tier]],
+    *, tolerance: Decimal = TOLERANCE,
+) -> tuple[ReconRow, ...]:
+    """Compare every position's exchange liquidation price with the engine's."""
+    from crossmargin.margin import evaluate
+
+    rows: list[ReconRow] = []
+    for settle, state in account_states(batch, rules, tiers).items():
+        missing = sorted({p.symbol for p in state.positions} - set(state.tiers))
+        try:
+            risk = evaluate(state)
+        except Exception as exc:
+            why = f"engine could not evaluate the {settle} account: {exc}"
+            if missing:
+                why += f" (no tiers for {', '.join(missing)})"
+            rows.extend(
+                ReconRow(p.id, p.symbol, p.side.value, p.exchange_liquidation_price, None, None,
+                         False, why[:300])
+                for p in state.positions
+            )
+            continue
+        for pr in risk.positions:
+            exch = pr.exchange_liquidation_price
+            eng = pr.liquidation_price
+            diff = None
+            flagged = False
+            if exch is not None and exch > 0 and eng is not None:
+                diff = (eng - exch) / exch
+                flagged = abs(diff) > tolerance
+            elif (exch is None) != (eng is None):
+                flagged = True
+            problem = f"no tiers for {pr.symbol}" if pr.symbol in missing else ""
+            rows.append(ReconRow(str(pr.id), pr.symbol, pr.side.value, exch, eng, diff,
+                                 flagged, problem))
+    return tuple(rows)
