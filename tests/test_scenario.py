@@ -628,3 +628,58 @@ def test_round_trip_is_exact(state: AccountState) -> None:
     for a, b in zip(again.positions, state.positions, strict=True):
         assert str(a.contracts.normalize()) == str(b.contracts.normalize())
     assert dumps_scenario(again) == text
+
+
+# ----------------------------------------------------------------------------- bundled examples
+
+SCENARIO_DIR = Path(__file__).resolve().parent.parent / "resources" / "scenarios"
+EXAMPLES = sorted(SCENARIO_DIR.glob("*.json"))
+
+
+def test_the_three_examples_are_bundled() -> None:
+    assert [p.name for p in EXAMPLES] == ["bybit_isolated.json", "coinm_inverse.json", "demo.json"]
+    readme = (EXAMPLES[0].parent / "README.md").read_text(encoding="utf-8")
+    for p in EXAMPLES:
+        assert p.name in readme
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=[p.stem for p in EXAMPLES])
+def test_examples_are_healthy_now_and_a_big_move_liquidates(path: Path) -> None:
+    from crossmargin.margin import ShockProfile, cascade, evaluate
+
+    state = load_scenario(path)
+    assert state.label
+    assert loads_scenario(dumps_scenario(state)) == state
+    assert path.read_text(encoding="utf-8") == dumps_scenario(state)  # stored canonically
+    risk = evaluate(state)
+    assert not any(p.liquidated for p in risk.positions)
+    assert not risk.cross_liquidated
+    assert risk.available_balance >= 0
+    for p in risk.positions:
+        assert p.liquidation_distance is None or p.liquidation_distance > Decimal("0.03")
+    events = cascade(state, ShockProfile.uniform(), Decimal("-0.2"), Decimal("0.2")).events
+    assert events and all(e.direction != "now" for e in events)
+    assert any(Decimal("0.10") <= abs(e.shock) <= Decimal("0.20") for e in events)
+
+
+def test_demo_uses_the_real_binance_brackets() -> None:
+    fixture = json.loads(
+        (Path(__file__).resolve().parent / "fixtures" / "tiers"
+         / "binance_usdm_leverage_tiers.json").read_text()
+    )
+    state = load_scenario(EXAMPLES[2])
+    assert state.rules is RuleSet.BINANCE
+    assert {p.margin_mode for p in state.positions} == set(MarginMode)
+    sides = {(p.symbol, p.side) for p in state.positions}
+    assert ("BTC/USDT:USDT", Side.LONG) in sides and ("BTC/USDT:USDT", Side.SHORT) in sides
+    for symbol, table in state.tiers.items():
+        rows = fixture[symbol]
+        assert len(table) == len(rows)
+        for tier, row in zip(table, rows, strict=True):
+            info = row["info"]
+            assert tier.min_notional == Decimal(str(info["notionalFloor"]))
+            assert tier.max_notional == Decimal(str(info["notionalCap"]))
+            assert tier.maintenance_margin_rate == Decimal(str(info["maintMarginRatio"]))
+            assert tier.maintenance_amount == Decimal(str(info["cum"]))
+            assert tier.max_leverage == Decimal(str(info["initialLeverage"]))
+    assert set(state.betas) <= set(state.tiers)

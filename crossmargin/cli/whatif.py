@@ -248,8 +248,8 @@ def _check_shock_prices(state: AccountState, profile: ShockProfile, t: Decimal, 
         w = profile.weight(symbol)
         if ONE + w * t <= 0:
             problems.append(
-                f"--shock: a {pct} % move with beta {format_decimal(w)} takes {symbol} to 0 or "
-                "below; use a smaller shock"
+                f"--shock: a {pct} % BTC move with beta {format_decimal(w)} takes {symbol} to 0 "
+                "or below; use a smaller shock"
             )
     if problems:
         raise InputError(problems)
@@ -323,7 +323,7 @@ def compute(
         assert shock is not None
         profile = ShockProfile.beta(after.betas) if beta else ShockProfile.uniform()
         pct = t * HUNDRED
-        _check_shock_prices(after, profile, t, format_decimal(pct))
+        _check_shock_prices(after, profile, t, _s(pct) or "0")
         casc = cascade(after, profile, min(t, ZERO), max(t, ZERO))
         point = shock_point(after, profile, t, casc)
         report_shock = ShockReport(pct, t, "beta" if beta else "uniform", casc, point)
@@ -336,7 +336,12 @@ def compute(
 
 def _s(value: Decimal | None) -> str | None:
     """A JSON number: plain decimal string without trailing zeros; ``None`` stays null."""
-    return None if value is None else format_decimal(value.normalize())
+    if value is None:
+        return None
+    text = format_decimal(value)  # exact: never rounded to a context's precision
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return "0" if text == "-0" else text
 
 
 def _account_json(a: AccountRisk) -> dict[str, str | None]:
