@@ -71,8 +71,10 @@ class AccountConfig:
     ``network``: ``live``, ``testnet`` (ccxt sandbox) or ``demo`` (demo trading), where the
     ccxt class supports it. ``poll_seconds``: interval of periodic syncs (> 0).
     ``history_start``: first time (ms) fetched for fills/funding when no cursor exists yet
-    (``None``: :data:`DEFAULT_HISTORY_DAYS` ago). ``settle``: settlement currency of the
-    margin account the engine models (``USDT`` for USDⓈ-M; the coin for inverse).
+    (``None``: :data:`DEFAULT_HISTORY_DAYS` ago). ``secret_store``: where the API keys are
+    (``keyring``, ``file`` or ``memory``; see :mod:`crossmargin.sync.secrets`).
+    ``settle``: settlement currency of the margin account the engine models (``USDT`` for
+    USDⓈ-M; the coin for inverse).
     """
 
     label: str
@@ -84,6 +86,7 @@ class AccountConfig:
     history_start: int | None = None
     timeout_ms: int = 10_000
     rate_limit: bool = True
+    secret_store: str = "keyring"
     options: Mapping[str, object] = field(default_factory=dict)
 
     @property
@@ -109,6 +112,8 @@ class AccountConfig:
             )
         if self.network not in ("live", "testnet", "demo"):
             problems.append(f"network: {self.network!r} must be live, testnet or demo")
+        if self.secret_store not in ("keyring", "file", "memory"):
+            problems.append(f"secret_store: {self.secret_store!r} must be keyring, file or memory")
         if self.poll_seconds <= 0:
             problems.append(f"poll_seconds: must be > 0, got {self.poll_seconds}")
         if self.timeout_ms <= 0:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any, Protocol
 
@@ -29,8 +29,8 @@ from crossmargin.sync.faults import (
     to_sync_error,
 )
 from crossmargin.sync.fetchers import DAY_MS, BinanceFetcher, Fetcher, fetcher_for
-from crossmargin.sync.model import SyncBatch, TierTableRecord
-from crossmargin.sync.reconcile import ReconRow, reconcile
+from crossmargin.sync.model import InstrumentRecord, SyncBatch, TierTableRecord
+from crossmargin.sync.reconcile import ReconRow, reconcile_with_risk
 
 #: Leverage tiers are refreshed when older than this (ms), or when a new symbol appears.
 TIER_REFRESH_MS = DAY_MS
@@ -101,11 +101,34 @@ class CycleReport:
     timings: dict[str, float] = field(default_factory=dict)
 
     def summary(self) -> str:
-        new = ", ".join(f"{v} new {k}" for k, v in sorted(self.inserted.items()) if v) or (
-            "nothing new")
+        new = ", ".join(
+            f"{v} new {k}" for k, v in sorted(self.inserted.items())
+            if v and k != "positions_not_stored"
+        ) or "nothing new"
         flagged = sum(1 for r in self.reconciliation if r.flagged)
         tail = f"; {flagged} liquidation price(s) differ > 0.5%" if flagged else ""
+        if self.inserted.get("positions_not_stored"):
+            tail += (f"; {self.inserted['positions_not_stored']} position(s) not stored "
+                     "(one per symbol and side in the journal)")
         return f"{self.batch.summary()} fetched; {new}{tail}"
+
+
+def instruments_for(exchange: Any, symbols: set[str]) -> tuple[InstrumentRecord, ...]:
+    """Contract specs of ``symbols`` from the loaded ccxt markets (unknown ones skipped)."""
+    from crossmargin.sync.fetchers import dec
+
+    out = []
+    for s in sorted(symbols):
+        m = (exchange.markets or {}).get(s)
+        if not m:
+            continue
+        out.append(InstrumentRecord(
+            symbol=s, base=str(m.get("base") or ""), quote=str(m.get("quote") or ""),
+            settle=str(m.get("settle") or m.get("quote") or ""),
+            contract_size=dec(m.get("contractSize"), f"{s}.contractSize") or Decimal(1),
+            inverse=bool(m.get("inverse")),
+        ))
+    return tuple(out)
 
 
 def _step(fetcher: Fetcher, reloaded: list[bool], fn: Callable[[], Any]) -> Any:
@@ -216,25 +239,34 @@ def _run(client: AccountClient, journal: JournalPort, policy: RetryPolicy,
     except Exception as exc:
         raise to_sync_error(exc, client.secrets, cfg.label) from None
     t_fetch = time.perf_counter()
+    symbols = {p.symbol for p in positions} | {x.symbol for x in fills} | {
+        x.symbol for x in funding}
     batch = SyncBatch(
         account=cfg.label, exchange=cfg.exchange, fetched_at=fetched_at, settle=cfg.settle,
         balances=balances, positions=positions, positions_complete=complete,
         fills=fills, funding=funding, tiers=tiers, marks=marks, cursors=new_cursors,
-        unsupported=tuple(f.unsupported),
+        unsupported=tuple(f.unsupported), instruments=instruments_for(client.exchange, symbols),
     )
+    recon: tuple[ReconRow, ...] = ()
+    if positions:
+        tier_map: dict[str, Sequence[Tier]] = dict(journal.tiers(account_id, pos_symbols))
+        tier_map.update({t.symbol: t.tiers for t in tiers})
+        recon, risks = reconcile_with_risk(batch, cfg.rules, tier_map)
+        risk = risks.get(cfg.settle)
+        if risk is not None:
+            batch = replace(batch, margin_ratio=risk.margin_ratio)
+    t_recon = time.perf_counter()
     progress("storing")
     inserted = journal.apply(account_id, batch)
     t_store = time.perf_counter()
-    tier_map: dict[str, Sequence[Tier]] = dict(journal.tiers(account_id, pos_symbols))
-    tier_map.update({t.symbol: t.tiers for t in tiers})
-    recon = reconcile(batch, cfg.rules, tier_map) if positions else ()
     http = client.http_seconds - http0
     timings = {
         "http": http,
         "ccxt": max(0.0, caller.network_seconds - http),
         "convert": f.convert_seconds,
         "fetch_total": t_fetch - t_start,
-        "storage": t_store - t_fetch,
+        "reconcile": t_recon - t_fetch,
+        "storage": t_store - t_recon,
         "total": time.perf_counter() - t_start,
     }
     return CycleReport(batch, inserted, recon, caller.retries, caller.calls, timings)

@@ -111,6 +111,19 @@ class TierTableRecord:
     tiers: tuple[Tier, ...]
 
 
+@dataclass(frozen=True, slots=True)
+class InstrumentRecord:
+    """Contract spec from ccxt's markets: ``contract_size`` in base units (linear) or
+    quote currency per contract (inverse)."""
+
+    symbol: str
+    base: str
+    quote: str
+    settle: str
+    contract_size: Decimal
+    inverse: bool
+
+
 class SnapshotCompleteness(StrEnum):
     """Whether the positions list can replace the stored open positions.
 
@@ -129,7 +142,8 @@ class SyncBatch:
     ``cursors`` maps a cursor name (e.g. ``fills:BTC/USDT:USDT``) to its new value; the
     journal stores them in the same transaction as the rows, so an interrupted cycle
     leaves both where they were. ``tiers`` is empty unless the daily refresh ran.
-    ``marks`` maps a symbol to its latest mark price (settle per quote, > 0).
+    ``marks`` maps a symbol to its latest mark price (quote currency, > 0).
+    ``margin_ratio`` is the engine's cross margin ratio of the settle account (or ``None``).
     """
 
     account: str
@@ -142,9 +156,11 @@ class SyncBatch:
     fills: tuple[FillRecord, ...] = ()
     funding: tuple[FundingRecord, ...] = ()
     tiers: tuple[TierTableRecord, ...] = ()
+    instruments: tuple[InstrumentRecord, ...] = ()
     marks: Mapping[str, Decimal] = field(default_factory=dict)
     cursors: Mapping[str, str] = field(default_factory=dict)
     unsupported: tuple[str, ...] = ()
+    margin_ratio: Decimal | None = None
 
     def balance(self, currency: str) -> BalanceRecord | None:
         for b in self.balances:

@@ -11,9 +11,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from crossmargin.domain import ZERO, AccountState, MarginMode, Position, PositionId, RuleSet, Tier
 from crossmargin.sync.model import PositionRecord, SyncBatch
+
+if TYPE_CHECKING:
+    from crossmargin.margin import AccountRisk
 
 #: Relative difference (fraction of the exchange's price) above which a row is flagged.
 TOLERANCE = Decimal("0.005")
@@ -91,9 +95,18 @@ def reconcile(
     *, tolerance: Decimal = TOLERANCE,
 ) -> tuple[ReconRow, ...]:
     """Compare every position's exchange liquidation price with the engine's."""
+    return reconcile_with_risk(batch, rules, tiers, tolerance=tolerance)[0]
+
+
+def reconcile_with_risk(
+    batch: SyncBatch, rules: RuleSet, tiers: Mapping[str, Sequence[Tier]],
+    *, tolerance: Decimal = TOLERANCE,
+) -> tuple[tuple[ReconRow, ...], dict[str, AccountRisk]]:
+    """:func:`reconcile` plus the engine's :class:`AccountRisk` per settlement currency."""
     from crossmargin.margin import evaluate
 
     rows: list[ReconRow] = []
+    risks: dict[str, AccountRisk] = {}
     for settle, state in account_states(batch, rules, tiers).items():
         missing = sorted({p.symbol for p in state.positions} - set(state.tiers))
         try:
@@ -108,6 +121,7 @@ def reconcile(
                 for p in state.positions
             )
             continue
+        risks[settle] = risk
         for pr in risk.positions:
             exch = pr.exchange_liquidation_price
             eng = pr.liquidation_price
@@ -121,4 +135,4 @@ def reconcile(
             problem = f"no tiers for {pr.symbol}" if pr.symbol in missing else ""
             rows.append(ReconRow(str(pr.id), pr.symbol, pr.side.value, exch, eng, diff,
                                  flagged, problem))
-    return tuple(rows)
+    return tuple(rows), risks

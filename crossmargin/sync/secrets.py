@@ -1,0 +1,279 @@
+"""Where API keys live: the OS keyring, an encrypted file, or memory for this run only.
+
+* :class:`KeyringStore`: the OS keyring (macOS Keychain, Windows Credential Locker,
+  Secret Service/KWallet on Linux) through ``keyring``.
+* :class:`EncryptedFileStore`: when no usable keyring backend exists (headless Linux):
+  ``config_dir()/secrets.enc``, a JSON envelope whose entries are AES-256-GCM sealed
+  with a key derived from the user's passphrase by scrypt (n=2**15, r=8, p=1, 16-byte
+  salt). Each entry's label is authenticated data, so entries cannot be swapped. The
+  passphrase is never stored; ``CROSSMARGIN_SECRETS_PASSPHRASE`` may supply it for
+  unattended runs.
+* :class:`MemoryStore`: nothing written anywhere; gone when the process exits.
+
+Secrets are never written in plain text, never logged, and never part of an exception
+message (:class:`~crossmargin.sync.config.Credentials` hides them in ``repr``).
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import json
+import os
+import secrets as _pysecrets
+import tempfile
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Protocol
+
+from crossmargin import paths
+from crossmargin.errors import InputError
+from crossmargin.sync.config import Credentials
+
+SERVICE = "CrossMargin"
+PASSPHRASE_ENV = "CROSSMARGIN_SECRETS_PASSPHRASE"
+STORE_KINDS = ("keyring", "file", "memory")
+_SCRYPT = {"n": 2**15, "r": 8, "p": 1}
+_CHECK = "__passphrase_check__"
+
+
+class SecretStore(Protocol):
+    kind: str
+
+    def get(self, label: str) -> Credentials | None: ...
+
+    def put(self, label: str, credentials: Credentials) -> None: ...
+
+    def delete(self, label: str) -> None: ...
+
+
+def _encode(c: Credentials) -> str:
+    return json.dumps({"k": c.api_key, "s": c.secret, "p": c.password})
+
+
+def _decode(text: str) -> Credentials:
+    d = json.loads(text)
+    return Credentials(api_key=d["k"], secret=d["s"], password=d.get("p"))
+
+
+def keyring_usable() -> bool:
+    """True when ``keyring`` has a real backend (not ``fail`` or an empty chainer)."""
+    try:
+        import keyring
+        from keyring.backends import chainer, fail
+    except ImportError:  # pragma: no cover - keyring is a dependency
+        return False
+    try:
+        kr = keyring.get_keyring()
+    except Exception:
+        return False
+    if isinstance(kr, fail.Keyring):
+        return False
+    if isinstance(kr, chainer.ChainerBackend):
+        return bool(kr.backends)
+    return float(getattr(kr, "priority", 1) or 0) > 0
+
+
+class KeyringStore:
+    """Credentials in the OS keyring, one entry per account label."""
+
+    kind = "keyring"
+
+    def _username(self, label: str) -> str:
+        return f"account:{label}"
+
+    def get(self, label: str) -> Credentials | None:
+        import keyring
+
+        try:
+            text = keyring.get_password(SERVICE, self._username(label))
+        except Exception as exc:
+            raise InputError(
+                f"keyring: could not read the keys of {label!r} ({type(exc).__name__}); "
+                "unlock your keyring or re-add the account"
+            ) from None
+        return _decode(text) if text else None
+
+    def put(self, label: str, credentials: Credentials) -> None:
+        import keyring
+
+        try:
+            keyring.set_password(SERVICE, self._username(label), _encode(credentials))
+        except Exception as exc:
+            raise InputError(
+                f"keyring: could not save the keys of {label!r} ({type(exc).__name__}); "
+                "use the encrypted file (--secrets file) or memory-only (--secrets memory)"
+            ) from None
+
+    def delete(self, label: str) -> None:
+        import keyring
+        from keyring.errors import PasswordDeleteError
+
+        with contextlib.suppress(PasswordDeleteError):
+            keyring.delete_password(SERVICE, self._username(label))
+
+
+class MemoryStore:
+    """Credentials for this process only (nothing on disk)."""
+
+    kind = "memory"
+
+    def __init__(self) -> None:
+        self._items: dict[str, Credentials] = {}
+        self._lock = threading.Lock()
+
+    def get(self, label: str) -> Credentials | None:
+        with self._lock:
+            return self._items.get(label)
+
+    def put(self, label: str, credentials: Credentials) -> None:
+        with self._lock:
+            self._items[label] = credentials
+
+    def delete(self, label: str) -> None:
+        with self._lock:
+            self._items.pop(label, None)
+
+
+def secrets_file_path() -> Path:
+    return paths.config_dir() / "secrets.enc"
+
+
+class EncryptedFileStore:
+    """Credentials sealed with AES-256-GCM under a scrypt-derived key.
+
+    ``passphrase`` is asked once (by the caller) and kept only as the derived key.
+    A wrong passphrase raises :class:`InputError`; nothing is overwritten then.
+    """
+
+    kind = "file"
+
+    def __init__(self, passphrase: str, path: Path | None = None) -> None:
+        if not passphrase:
+            raise InputError("secrets passphrase: must not be empty")
+        self.path = path or secrets_file_path()
+        self._lock = threading.Lock()
+        doc = self._read()
+        if doc is None:
+            salt = _pysecrets.token_bytes(16)
+            doc = {"format": "crossmargin.secrets/1", "kdf": {"name": "scrypt", **_SCRYPT,
+                   "salt": base64.b64encode(salt).decode()}, "entries": {}}
+        kdf = doc.get("kdf") or {}
+        try:
+            salt = base64.b64decode(kdf["salt"])
+            self._key = self._derive(passphrase, salt, int(kdf["n"]), int(kdf["r"]),
+                                     int(kdf["p"]))
+        except (KeyError, ValueError, TypeError):
+            raise InputError(f"{self.path}: damaged secrets file header") from None
+        self._doc = doc
+        if _CHECK in doc["entries"]:
+            try:
+                self._open(_CHECK, doc["entries"][_CHECK])
+            except InputError:
+                raise InputError(
+                    f"{self.path}: wrong passphrase for the encrypted secrets file"
+                ) from None
+        else:
+            doc["entries"][_CHECK] = self._seal(_CHECK, "ok")
+            self._write()
+
+    @staticmethod
+    def _derive(passphrase: str, salt: bytes, n: int, r: int, p: int) -> bytes:
+        from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
+
+        return Scrypt(salt=salt, length=32, n=n, r=r, p=p).derive(passphrase.encode())
+
+    def _seal(self, label: str, text: str) -> dict[str, str]:
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+        nonce = _pysecrets.token_bytes(12)
+        ct = AESGCM(self._key).encrypt(nonce, text.encode(), label.encode())
+        return {"nonce": base64.b64encode(nonce).decode(), "ct": base64.b64encode(ct).decode()}
+
+    def _open(self, label: str, entry: dict[str, str]) -> str:
+        from cryptography.exceptions import InvalidTag
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+        try:
+            nonce = base64.b64decode(entry["nonce"])
+            ct = base64.b64decode(entry["ct"])
+            return AESGCM(self._key).decrypt(nonce, ct, label.encode()).decode()
+        except (InvalidTag, KeyError, ValueError, TypeError):
+            raise InputError(f"{self.path}: entry {label!r} cannot be decrypted") from None
+
+    def _read(self) -> dict | None:
+        if not self.path.exists():
+            return None
+        try:
+            doc = json.loads(self.path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            raise InputError(f"{self.path}: unreadable secrets file") from None
+        if not isinstance(doc, dict) or not isinstance(doc.get("entries"), dict):
+            raise InputError(f"{self.path}: not a CrossMargin secrets file")
+        return doc
+
+    def _write(self) -> None:
+        folder = paths.ensure(self.path.parent)
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".secrets-", suffix=".tmp")
+        try:
+            os.fchmod(fd, 0o600)  # permissions before any data
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                json.dump(self._doc, fh, indent=1)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, self.path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+    def get(self, label: str) -> Credentials | None:
+        with self._lock:
+            entry = self._doc["entries"].get(label)
+            return _decode(self._open(label, entry)) if entry else None
+
+    def put(self, label: str, credentials: Credentials) -> None:
+        with self._lock:
+            self._doc["entries"][label] = self._seal(label, _encode(credentials))
+            self._write()
+
+    def delete(self, label: str) -> None:
+        with self._lock:
+            if self._doc["entries"].pop(label, None) is not None:
+                self._write()
+
+
+def open_store(
+    kind: str,
+    *,
+    passphrase: Callable[[], str] | None = None,
+    memory: MemoryStore | None = None,
+) -> SecretStore:
+    """The store named ``kind`` (``keyring``, ``file``, ``memory``).
+
+    ``passphrase`` is called only for ``file`` when ``CROSSMARGIN_SECRETS_PASSPHRASE`` is
+    unset. Raises :class:`InputError` when the keyring has no usable backend.
+    """
+    if kind == "keyring":
+        if not keyring_usable():
+            raise InputError(
+                "keyring: no usable OS keyring on this machine; choose --secrets file "
+                "(encrypted with a passphrase) or --secrets memory (this run only)"
+            )
+        return KeyringStore()
+    if kind == "file":
+        phrase = os.environ.get(PASSPHRASE_ENV) or (passphrase() if passphrase else "")
+        if not phrase:
+            raise InputError(
+                f"secrets passphrase: needed to unlock {secrets_file_path()} "
+                f"(enter it when asked, or set {PASSPHRASE_ENV})"
+            )
+        return EncryptedFileStore(phrase)
+    if kind == "memory":
+        return memory or MemoryStore()
+    raise InputError(f"secrets: {kind!r} must be one of {', '.join(STORE_KINDS)}")
+
+
+def default_store_kind() -> str:
+    """``keyring`` when usable, else ``file`` (the user may still choose ``memory``)."""
+    return "keyring" if keyring_usable() else "file"
