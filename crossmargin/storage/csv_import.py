@@ -1,0 +1,402 @@
+"""Reading fills from CSV files: column-mapping presets, validation with line numbers.
+
+Pure parsing (no database): :func:`parse_fills_csv` returns the valid fills with their
+line numbers and a :class:`~crossmargin.storage.records.RejectedRow` for every bad row;
+:meth:`crossmargin.storage.journal.Journal.import_fills_csv` stores them.
+
+Fields and what each preset looks for (header match ignores case and spacing; the first
+alias present wins; ``mapping`` overrides any field with an exact column name):
+
+* required: ``time``, ``symbol``, ``side``, ``price``, ``amount`` (contracts);
+* optional: ``fee`` (> 0 paid), ``fee_currency``, ``trade_id``, ``order_id``, ``leg``
+  (hedge-mode position side: LONG/SHORT/BOTH).
+
+Presets: ``generic`` (common names: time, symbol, side, price, amount/qty, fee, ...),
+``binance`` (USDⓈ-M/COIN-M "Trade History" export: ``Date(UTC)``, ``Symbol``, ``Side``,
+``Price``, ``Quantity``, ``Fee``/``Fee Coin``; Binance's ``Amount`` column is the quote
+value and is *not* used as size), ``bybit`` (derivatives trade history: ``Contracts``,
+``Filled Price``, ``Filled Qty``/``Qty``, ``Trading Fee``, ``Transaction ID``,
+``Order No.``, ``Trade Time(UTC)``), ``okx`` (trade history: ``Instrument``, ``Action``,
+``Price``, ``Amount``/``Fill size``, ``Fee``, ``Fee unit``, ``Trade ID``; OKX writes fees
+paid as negative numbers, so this preset flips the sign). Exchanges rename columns from
+time to time; when a preset does not match, the error lists the file's headers and
+``--map field=Column`` (``mapping=``) fixes it without code.
+
+Values: times in ISO 8601 (``2024-05-01T12:00:00Z``, ``2024-05-01 12:00:00``; no zone
+means UTC) or epoch seconds/milliseconds; numbers may carry a currency suffix
+(``0.0123 USDT``, ``0.001BTC``: the suffix becomes the fee currency); sides
+``buy``/``sell`` or ``open long``/``close long``/``open short``/``close short`` (which
+also set the hedge leg).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+from crossmargin.errors import InputError
+from crossmargin.storage.records import NewFill, RejectedRow
+
+FIELDS = (
+    "time",
+    "symbol",
+    "side",
+    "price",
+    "amount",
+    "fee",
+    "fee_currency",
+    "trade_id",
+    "order_id",
+    "leg",
+)
+REQUIRED = ("time", "symbol", "side", "price", "amount")
+
+
+@dataclass(frozen=True, slots=True)
+class Preset:
+    """Column aliases per field (first present wins) and how the exchange signs fees."""
+
+    name: str
+    aliases: Mapping[str, tuple[str, ...]]
+    fee_paid_is_negative: bool = False
+    description: str = ""
+
+
+_GENERIC = {
+    "time": ("time", "date", "datetime", "timestamp", "date(utc)", "time(utc)", "trade time"),
+    "symbol": ("symbol", "pair", "market", "instrument", "contract", "contracts"),
+    "side": ("side", "direction", "action"),
+    "price": ("price", "fill price", "filled price", "exec price", "avg price"),
+    "amount": ("amount", "qty", "quantity", "size", "filled qty", "filled", "executed"),
+    "fee": ("fee", "fees", "commission", "trading fee"),
+    "fee_currency": (
+        "fee_currency",
+        "fee currency",
+        "fee coin",
+        "fee asset",
+        "commission asset",
+        "fee unit",
+        "fee ccy",
+    ),
+    "trade_id": ("trade_id", "trade id", "tradeid", "exec id", "transaction id", "fill id", "id"),
+    "order_id": ("order_id", "order id", "orderid", "order no.", "order no"),
+    "leg": ("leg", "position side", "positionside", "position_side"),
+}
+
+PRESETS: dict[str, Preset] = {
+    "generic": Preset("generic", _GENERIC, description="time,symbol,side,price,amount,fee,..."),
+    "binance": Preset(
+        "binance",
+        {
+            "time": ("date(utc)", "time(utc)", "date", "time"),
+            "symbol": ("symbol", "pair"),
+            "side": ("side",),
+            "price": ("price",),
+            "amount": ("quantity", "executed", "qty", "size"),
+            "fee": ("fee", "commission"),
+            "fee_currency": ("fee coin", "fee asset", "commission asset", "fee currency"),
+            "trade_id": ("trade id", "tradeid", "id"),
+            "order_id": ("order id", "orderid", "order no"),
+            "leg": ("position side", "positionside"),
+        },
+        description="Binance futures 'Trade History' export (Date(UTC), Symbol, Side, ...)",
+    ),
+    "bybit": Preset(
+        "bybit",
+        {
+            "time": (
+                "trade time(utc)",
+                "trade time(utc+0)",
+                "filled time",
+                "transaction time",
+                "exec time",
+                "date(utc)",
+                "time",
+            ),
+            "symbol": ("contracts", "symbol", "pair"),
+            "side": ("side", "direction", "trade type"),
+            "price": ("filled price", "exec price", "trade price", "price"),
+            "amount": ("filled qty", "exec qty", "qty", "quantity"),
+            "fee": ("trading fee", "exec fee", "fee"),
+            "fee_currency": ("fee currency", "fee asset", "fee coin"),
+            "trade_id": ("transaction id", "exec id", "trade id"),
+            "order_id": ("order no.", "order id", "order number"),
+            "leg": ("position side",),
+        },
+        description="Bybit derivatives trade history (Contracts, Filled Price, Filled Qty, ...)",
+    ),
+    "okx": Preset(
+        "okx",
+        {
+            "time": ("time", "fill time", "trade time"),
+            "symbol": ("instrument", "instrument id", "symbol"),
+            "side": ("action", "side"),
+            "price": ("fill price", "filled price", "price"),
+            "amount": ("fill size", "filled", "amount", "size", "quantity"),
+            "fee": ("fee", "trading fee"),
+            "fee_currency": ("fee unit", "fee currency", "fee ccy"),
+            "trade_id": ("trade id", "fill id"),
+            "order_id": ("order id",),
+            "leg": ("position side", "posside"),
+        },
+        fee_paid_is_negative=True,
+        description="OKX trade history (Instrument, Action, Price, Amount, Fee, Fee unit, ...)",
+    ),
+}
+
+_SIDES = {
+    "buy": ("buy", None),
+    "sell": ("sell", None),
+    "b": ("buy", None),
+    "s": ("sell", None),
+    "open long": ("buy", "long"),
+    "close long": ("sell", "long"),
+    "open short": ("sell", "short"),
+    "close short": ("buy", "short"),
+    "buy/open long": ("buy", "long"),
+    "sell/close long": ("sell", "long"),
+    "sell/open short": ("sell", "short"),
+    "buy/close short": ("buy", "short"),
+}
+_LEGS = {"long": "long", "short": "short", "both": "net", "net": "net", "": "net"}
+_NUM_SUFFIX = re.compile(r"^\s*([-+]?[0-9][0-9,]*\.?[0-9]*(?:[eE][-+]?[0-9]+)?)\s*([A-Za-z]*)\s*$")
+
+
+def _norm(header: str) -> str:
+    return " ".join(header.replace("\ufeff", "").strip().lower().split())
+
+
+def resolve_columns(
+    headers: list[str], preset: Preset, mapping: Mapping[str, str] | None
+) -> dict[str, int]:
+    """Field → column index for this file, or InputError naming what is missing."""
+    normalized = [_norm(h) for h in headers]
+    out: dict[str, int] = {}
+    problems: list[str] = []
+    for name, column in (mapping or {}).items():
+        if name not in FIELDS:
+            problems.append(f"--map {name}=...: unknown field; fields are {', '.join(FIELDS)}")
+            continue
+        key = _norm(column)
+        if key not in normalized:
+            problems.append(
+                f"--map {name}={column}: no such column; the file has: {', '.join(headers)}"
+            )
+            continue
+        out[name] = normalized.index(key)
+    for name in FIELDS:
+        if name in out or (mapping and name in mapping):
+            continue
+        for alias in preset.aliases.get(name, ()):
+            if alias in normalized and normalized.index(alias) not in out.values():
+                out[name] = normalized.index(alias)
+                break
+    for name in REQUIRED:
+        if name not in out and not (mapping and name in mapping):
+            problems.append(
+                f"column for '{name}' not found with preset '{preset.name}' "
+                f"(looked for: {', '.join(preset.aliases.get(name, ()))}); the file has: "
+                f"{', '.join(headers)}; pick the column with --map {name}=COLUMN"
+            )
+    if problems:
+        raise InputError(problems)
+    return out
+
+
+def parse_time(text: str) -> datetime:
+    """ISO 8601 (no zone = UTC) or epoch seconds / milliseconds / microseconds."""
+    s = text.strip()
+    if not s:
+        raise ValueError("empty")
+    if s.isdigit():
+        n = int(s)
+        if n >= 10**17:
+            raise ValueError(f"epoch number out of range: {s}")
+        if n >= 10**14:
+            return datetime.fromtimestamp(n / 1_000_000, UTC).replace(microsecond=n % 1_000_000)
+        if n >= 10**11:
+            return datetime.fromtimestamp(n // 1000, UTC).replace(microsecond=(n % 1000) * 1000)
+        return datetime.fromtimestamp(n, UTC)
+    if s.endswith(("Z", "z")):
+        s = s[:-1] + "+00:00"
+    s = s.replace("/", "-")
+    dt = datetime.fromisoformat(s)
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=UTC)
+    return dt.astimezone(UTC)
+
+
+def parse_number(text: str, name: str) -> tuple[Decimal, str]:
+    """A decimal with an optional currency suffix ("0.01 USDT" → (0.01, "USDT"))."""
+    m = _NUM_SUFFIX.match(text)
+    if not m:
+        raise ValueError(f"{name}: not a number: {text!r}")
+    digits, suffix = m.group(1), m.group(2).upper()
+    if "," in digits:
+        if (
+            "." not in digits
+            and re.fullmatch(r"[-+]?\d+,\d+", digits)
+            and len(digits.split(",")[1]) != 3
+        ):
+            digits = digits.replace(",", ".")  # decimal comma (e.g. "0,5")
+        else:
+            digits = digits.replace(",", "")  # thousands separators ("1,234.5")
+    try:
+        value = Decimal(digits)
+    except InvalidOperation:
+        raise ValueError(f"{name}: not a number: {text!r}") from None
+    if not value.is_finite():
+        raise ValueError(f"{name}: not a finite number: {text!r}")
+    return value, suffix
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedCsv:
+    """Valid fills (with their 1-based line numbers), rejected rows, and the row count."""
+
+    fills: tuple[tuple[int, NewFill], ...]
+    rejected: tuple[RejectedRow, ...]
+    rows: int
+
+
+def _row_to_fill(row: list[str], cols: Mapping[str, int], preset: Preset) -> NewFill:
+    def cell(name: str) -> str:
+        i = cols.get(name)
+        if i is None or i >= len(row):
+            return ""
+        return row[i].strip()
+
+    problems: list[str] = []
+    try:
+        time = parse_time(cell("time"))
+    except (ValueError, OverflowError) as exc:
+        problems.append(f"time: cannot read {cell('time')!r} as a date/time ({exc})")
+        time = None
+    symbol = cell("symbol")
+    if not symbol:
+        problems.append("symbol: empty")
+    side_text = _norm(cell("side"))
+    side_leg = _SIDES.get(side_text)
+    if side_leg is None:
+        problems.append(f"side: expected buy/sell (or open/close long/short), got {cell('side')!r}")
+    values: dict[str, Decimal] = {}
+    suffixes: dict[str, str] = {}
+    for name in ("price", "amount", "fee"):
+        text = cell(name)
+        if not text:
+            if name != "fee":
+                problems.append(f"{name}: empty")
+            continue
+        try:
+            values[name], suffixes[name] = parse_number(text, name)
+        except ValueError as exc:
+            problems.append(str(exc))
+    price = values.get("price")
+    amount = values.get("amount")
+    if price is not None and price <= 0:
+        problems.append(f"price: must be > 0, got {price}")
+    if amount is not None and amount == 0:
+        problems.append("amount: must not be 0")
+    leg_text = _norm(cell("leg"))
+    leg = _LEGS.get(leg_text)
+    if leg is None:
+        problems.append(f"leg: expected LONG, SHORT or BOTH, got {cell('leg')!r}")
+    if problems:
+        raise ValueError("; ".join(problems))
+    assert time is not None and side_leg is not None and price is not None
+    assert amount is not None and leg is not None
+    side, side_implied_leg = side_leg
+    if side_implied_leg is not None and leg == "net":
+        leg = side_implied_leg
+    fee = values.get("fee", Decimal(0))
+    if preset.fee_paid_is_negative:
+        fee = -fee
+    fee_currency = (cell("fee_currency") or suffixes.get("fee", "")).upper()
+    return NewFill(
+        symbol=symbol,
+        side=side,
+        price=price,
+        amount=abs(amount),
+        time=time,
+        fee=fee,
+        fee_currency=fee_currency,
+        trade_id=cell("trade_id") or None,
+        order_id=cell("order_id") or None,
+        leg=leg,
+    )
+
+
+def parse_fills_rows(
+    rows: Iterable[list[str]],
+    *,
+    preset: str = "generic",
+    mapping: Mapping[str, str] | None = None,
+    first_line: int = 1,
+) -> ParsedCsv:
+    """Parse rows (the first is the header) into fills and rejected rows."""
+    chosen = PRESETS.get(preset)
+    if chosen is None:
+        raise InputError(f"--preset {preset}: unknown preset; choose one of {', '.join(PRESETS)}")
+    it = iter(rows)
+    header = next(it, None)
+    if header is None or not any(h.strip() for h in header):
+        raise InputError("the CSV file is empty (no header row)")
+    cols = resolve_columns(header, chosen, mapping)
+    good: list[tuple[int, NewFill]] = []
+    bad: list[RejectedRow] = []
+    count = 0
+    line = first_line
+    reader_line = getattr(rows, "line_num", None)
+    for row in it:
+        line = rows.line_num if reader_line is not None else line + 1  # type: ignore[attr-defined]
+        if not row or not any(c.strip() for c in row):
+            continue
+        count += 1
+        try:
+            good.append((line, _row_to_fill(row, cols, chosen)))
+        except ValueError as exc:
+            bad.append(RejectedRow(line, str(exc)))
+    return ParsedCsv(tuple(good), tuple(bad), count)
+
+
+def parse_fills_csv(
+    path: Path | str, *, preset: str = "generic", mapping: Mapping[str, str] | None = None
+) -> ParsedCsv:
+    """Read a CSV file (UTF-8, BOM tolerated; delimiter sniffed among , ; tab)."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise InputError(f"{p}: file not found") from None
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{p}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    except OSError as exc:
+        raise InputError(f"{p}: cannot read ({exc.strerror})") from None
+    first = text.split("\n", 1)[0]
+    delimiter = max((",", ";", "\t"), key=first.count)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    try:
+        return parse_fills_rows(reader, preset=preset, mapping=mapping)
+    except csv.Error as exc:
+        raise InputError(f"{p}: line {reader.line_num}: malformed CSV ({exc})") from None
+
+
+def parse_mapping(items: Iterable[str]) -> dict[str, str]:
+    """``["price=Avg Price", ...]`` → ``{"price": "Avg Price"}`` (CLI ``--map``)."""
+    out: dict[str, str] = {}
+    problems: list[str] = []
+    for item in items:
+        name, sep, column = item.partition("=")
+        if not sep or not name.strip() or not column.strip():
+            problems.append(f"--map {item}: expected FIELD=COLUMN, e.g. price='Avg Price'")
+            continue
+        out[name.strip().lower()] = column.strip()
+    if problems:
+        raise InputError(problems)
+    return out

@@ -1,0 +1,2599 @@
+"""The Journal: the one facade the GUI, the CLI and exchange sync use for stored data.
+
+Open it once at start-up and pass it in (``Journal.open(path)`` / ``with Journal.open()
+as j``). Reads return domain objects (:mod:`crossmargin.storage.records`), never rows;
+every write returns an :class:`~crossmargin.storage.records.OpChanges` describing what
+changed so each view can refresh only what concerns it. Every write runs in one
+``BEGIN IMMEDIATE`` transaction: it happens completely or not at all.
+
+Threads: the object may be shared by threads (e.g. a GUI worker pool); writes are
+serialised by an internal lock, reads run concurrently (WAL).
+
+Positions are derived from fills (see :mod:`crossmargin.storage.ledger`): adding,
+editing or deleting a fill re-derives the positions of its (account, symbol, leg) and
+re-attributes the funding paid on that symbol, keeping each position's notes, tags,
+stop and target. Hand-logged positions are fills too (``add_position`` stores the
+opening fill, ``close_position`` a closing one), so both follow the same rules.
+
+Exchange sync (``crossmargin.sync``) writes one cycle at a time with
+:meth:`Journal.apply_sync_batch` (``SyncBatch``: balances, the full open-position set,
+new fills/funding/transfers deduplicated by exchange ids, instruments, tiers, equity,
+cursors), all-or-nothing, and reads its resume points with :meth:`Journal.sync_cursor`.
+
+What-if: :meth:`Journal.build_scenario` turns an account's open positions, stored
+instruments and tiers and latest wallet balance into a
+:class:`crossmargin.domain.AccountState` for :mod:`crossmargin.margin`.
+"""
+
+from __future__ import annotations
+
+import bisect
+import hashlib
+import threading
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine, and_, create_engine, delete, event, func, or_, select
+from sqlalchemy import update as sa_update
+from sqlalchemy.pool import NullPool
+
+from crossmargin import paths
+from crossmargin.domain import (
+    ZERO,
+    AccountState,
+    MarginMode,
+    Position,
+    PositionId,
+    RuleSet,
+    Side,
+    Tier,
+)
+from crossmargin.errors import InputError
+from crossmargin.storage import db as dbmod
+from crossmargin.storage import migrations, schema
+from crossmargin.storage.coltypes import datetime_to_micros, decimal_to_text
+from crossmargin.storage.ledger import ContractSpec, LedgerFill, Segment, parse_symbol, replay
+from crossmargin.storage.records import (
+    Account,
+    AccountId,
+    AccountKind,
+    BalanceSnapshot,
+    EquitySnapshot,
+    ExchangePosition,
+    Fill,
+    FillId,
+    FundingPayment,
+    ImportReport,
+    Instrument,
+    JournalPosition,
+    JournalPositionId,
+    NewFill,
+    NewFunding,
+    NewTransfer,
+    OpChanges,
+    Page,
+    PositionFilter,
+    PositionMode,
+    PositionStatus,
+    Statistics,
+    SyncBatch,
+    Transfer,
+)
+from crossmargin.storage.schema import (
+    account_t,
+    balance_t,
+    equity_t,
+    exchange_position_t,
+    fill_t,
+    funding_t,
+    import_batch_t,
+    instrument_t,
+    meta_t,
+    position_t,
+    position_tag_t,
+    sync_cursor_t,
+    tier_t,
+    transfer_t,
+)
+
+AccountRef = int | str | Account
+LEGS = ("net", "long", "short")
+_ANNOTATIONS = (
+    "leverage",
+    "margin_mode",
+    "isolated_margin",
+    "stop_price",
+    "target_price",
+    "mark_price",
+    "exchange_liquidation_price",
+    "setup",
+    "notes",
+    "rating",
+)
+_DERIVED = (
+    "side",
+    "status",
+    "open_fill_id",
+    "opened_at",
+    "closed_at",
+    "activity_at",
+    "contracts",
+    "max_contracts",
+    "closed_contracts",
+    "entry_price",
+    "exit_price",
+    "realized_pnl",
+    "fees",
+    "other_fees",
+    "fill_count",
+)
+_MAX_PAGE = 10_000
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _aware(value: datetime | None, where: str, problems: list[str]) -> None:
+    if value is not None and (value.tzinfo is None or value.utcoffset() is None):
+        problems.append(f"{where}: time must be timezone-aware (UTC), got {value.isoformat()}")
+
+
+def _num_key(d: Decimal) -> str:
+    n = d.normalize()
+    return format(n, "f") if n == n.to_integral_value() or -30 < n.adjusted() < 30 else str(n)
+
+
+def fill_dedupe_key(fill: NewFill) -> str:
+    """``t:<symbol>:<trade id>`` when the exchange gave one, else a content hash."""
+    if fill.trade_id:
+        return f"t:{fill.symbol}:{fill.trade_id}"
+    text = "|".join(
+        (
+            fill.symbol,
+            fill.leg,
+            str(datetime_to_micros(fill.time)),
+            fill.side,
+            _num_key(fill.price),
+            _num_key(fill.amount),
+            _num_key(fill.fee),
+            fill.fee_currency.upper(),
+            fill.order_id or "",
+        )
+    )
+    return "h:" + hashlib.blake2b(text.encode(), digest_size=12).hexdigest()
+
+
+def _validate_fill(f: NewFill, where: str, problems: list[str]) -> None:
+    if not f.symbol or not f.symbol.strip():
+        problems.append(f"{where}.symbol: empty")
+    if f.side not in ("buy", "sell"):
+        problems.append(f"{where}.side: must be 'buy' or 'sell', got {f.side!r}")
+    if f.leg not in LEGS:
+        problems.append(f"{where}.leg: must be one of {', '.join(LEGS)}, got {f.leg!r}")
+    for name in ("price", "amount", "fee"):
+        v = getattr(f, name)
+        if not isinstance(v, Decimal) or not v.is_finite():
+            problems.append(f"{where}.{name}: must be a finite Decimal, got {v!r}")
+    if isinstance(f.price, Decimal) and f.price.is_finite() and f.price <= 0:
+        problems.append(f"{where}.price: must be > 0, got {f.price}")
+    if isinstance(f.amount, Decimal) and f.amount.is_finite() and f.amount <= 0:
+        problems.append(f"{where}.amount: must be > 0 contracts, got {f.amount}")
+    if not isinstance(f.time, datetime):
+        problems.append(f"{where}.time: must be a datetime, got {f.time!r}")
+    else:
+        _aware(f.time, f"{where}.time", problems)
+
+
+def _dec_or_none(value: Any, where: str, problems: list[str], positive: bool = True) -> None:
+    if value is None:
+        return
+    if not isinstance(value, Decimal) or not value.is_finite():
+        problems.append(f"{where}: must be a finite Decimal, got {value!r}")
+    elif positive and value <= 0:
+        problems.append(f"{where}: must be > 0, got {value}")
+
+
+@dataclass(frozen=True, slots=True)
+class OpenInfo:
+    """How the last :meth:`Journal.open` went (shown once by the GUI, logged by the CLI)."""
+
+    created: bool
+    migrated_from: int | None
+    migration_backup: Path | None
+    unclean_shutdown: bool
+    integrity_checked: bool
+
+
+class Journal:
+    """A journal file, open for reading and writing by this process only.
+
+    Create with :meth:`Journal.open`; close with :meth:`close` (or use ``with``).
+    """
+
+    def __init__(self, path: Path, engine: Engine, lock: dbmod.FileLock, info: OpenInfo) -> None:
+        self.path = path
+        self._engine = engine
+        self._lock = lock
+        self._write_lock = threading.RLock()
+        self.info = info
+        self._closed = False
+
+    # ------------------------------------------------------------------ lifecycle
+
+    @classmethod
+    def open(cls, path: Path | str | None = None, *, create: bool = True) -> Journal:
+        """Open (or create) a journal; see :mod:`crossmargin.storage.db` for the safety rules.
+
+        Raises JournalLockedError (open elsewhere), SchemaTooNewError, NotAJournalError,
+        JournalCorruptError, MigrationError — all :class:`CrossMarginError` with a message
+        that says what to do.
+        """
+        p = Path(path) if path is not None else paths.default_journal_path()
+        p = p.expanduser().resolve()
+        if not p.exists() and not create:
+            raise dbmod.JournalError(f"no journal at {p}; check the path given with --db")
+        if not p.exists():
+            paths.ensure(p.parent)
+        lock = dbmod.FileLock(p)
+        lock.acquire()
+        try:
+            info = cls._prepare_file(p, lock.last_shutdown_unclean)
+            engine = create_engine(
+                f"sqlite:///{p}",
+                poolclass=NullPool,
+                connect_args={"check_same_thread": False, "timeout": 30},
+            )
+            event.listen(engine, "connect", lambda c, _r: dbmod.configure_connection(c))
+            return cls(p, engine, lock, info)
+        except BaseException:
+            lock.release(clean=not lock.last_shutdown_unclean)
+            raise
+
+    @staticmethod
+    def _prepare_file(p: Path, unclean: bool) -> OpenInfo:
+        conn = dbmod.connect(p)
+        try:
+            app_id, version, has_tables = dbmod.read_versions(conn, p)
+            if not has_tables:
+                if app_id not in (0, schema.APPLICATION_ID) or version not in (0,):
+                    raise dbmod.NotAJournalError(f"{p} is not a CrossMargin journal")
+                mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+                if str(mode).lower() != "wal":  # pragma: no cover - e.g. network drives
+                    raise dbmod.JournalError(f"{p}: cannot use WAL mode here ({mode})")
+                _create_schema(p)
+                return OpenInfo(True, None, None, unclean, False)
+            if app_id != schema.APPLICATION_ID:
+                raise dbmod.NotAJournalError(
+                    f"{p} is an SQLite file but not a CrossMargin journal; choose the journal "
+                    "file with --db"
+                )
+            checked = False
+            if unclean:
+                problems = dbmod.integrity_problems(conn)
+                checked = True
+                if problems:
+                    raise dbmod.JournalCorruptError(
+                        f"{p} is damaged after an unclean shutdown ({'; '.join(problems[:3])}); "
+                        "restore your latest backup with `crossmargin restore BACKUP --db "
+                        f"{p}` (automatic backups sit next to the journal)"
+                    )
+            conn.execute("PRAGMA journal_mode = WAL")
+            outcome = dbmod.migrate(conn, p, target=schema.SCHEMA_VERSION, steps=migrations.STEPS)
+            return OpenInfo(
+                False,
+                outcome.from_version if outcome.backup is not None else None,
+                outcome.backup,
+                unclean,
+                checked,
+            )
+        finally:
+            conn.close()
+
+    def close(self) -> None:
+        """Checkpoint the WAL and release the file (marks the shutdown as clean)."""
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            with self._write_lock, self._engine.connect() as conn:
+                conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        finally:
+            self._engine.dispose()
+            self._lock.release(clean=True)
+
+    def __enter__(self) -> Journal:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def _tx(self) -> Iterator[Connection]:
+        """One write transaction (BEGIN IMMEDIATE … COMMIT, ROLLBACK on any error)."""
+        if self._closed:
+            raise dbmod.JournalError("the journal is closed")
+        with self._write_lock, self._engine.connect() as conn:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                conn.exec_driver_sql("ROLLBACK")
+                raise
+            conn.exec_driver_sql("COMMIT")
+
+    @contextmanager
+    def _read(self) -> Iterator[Connection]:
+        """A consistent read snapshot (deferred transaction)."""
+        if self._closed:
+            raise dbmod.JournalError("the journal is closed")
+        with self._engine.connect() as conn:
+            conn.exec_driver_sql("BEGIN")
+            try:
+                yield conn
+            finally:
+                conn.exec_driver_sql("COMMIT")
+
+    def integrity_check(self) -> list[str]:
+        """``PRAGMA integrity_check`` lines (empty list = sound)."""
+        with self._engine.connect() as conn:
+            rows = [r[0] for r in conn.exec_driver_sql("PRAGMA integrity_check(20)")]
+        return [] if rows == ["ok"] else rows
+
+    # ------------------------------------------------------------------ accounts
+
+    def create_account(
+        self,
+        label: str,
+        *,
+        kind: AccountKind | str = AccountKind.MANUAL,
+        rules: RuleSet | str = RuleSet.GENERIC,
+        settle: str = "USDT",
+        exchange_id: str | None = None,
+        margin_mode_default: MarginMode | str = MarginMode.CROSS,
+        position_mode: PositionMode | str = PositionMode.ONE_WAY,
+        taker_fee_rate: Decimal = ZERO,
+        notes: str = "",
+    ) -> OpChanges:
+        """Add an account (labels are unique). Never pass secrets: keys live in the keyring."""
+        values = self._account_values(
+            label=label,
+            kind=kind,
+            rules=rules,
+            settle=settle,
+            exchange_id=exchange_id,
+            margin_mode_default=margin_mode_default,
+            position_mode=position_mode,
+            taker_fee_rate=taker_fee_rate,
+            notes=notes,
+        )
+        with self._tx() as conn:
+            if conn.execute(
+                select(account_t.c.id).where(account_t.c.label == values["label"])
+            ).first():
+                raise InputError(f"account {values['label']!r} already exists; pick another label")
+            values["created_at"] = _now()
+            new_id = conn.execute(account_t.insert().values(**values)).inserted_primary_key[0]
+        return OpChanges(accounts=True, account_ids=frozenset({new_id}), id=new_id)
+
+    @staticmethod
+    def _account_values(**kw: Any) -> dict[str, Any]:
+        problems: list[str] = []
+        out: dict[str, Any] = {}
+        for name, raw in kw.items():
+            value = raw
+            try:
+                if name == "label":
+                    value = str(value).strip()
+                    if not value:
+                        raise ValueError("must not be empty")
+                    if value.isdigit():
+                        raise ValueError("must not be only digits (ids and labels would clash)")
+                elif name == "kind":
+                    value = AccountKind(value).value
+                elif name == "rules":
+                    value = RuleSet(value).value
+                elif name in ("margin_mode_default",):
+                    value = MarginMode(value).value
+                elif name == "position_mode":
+                    value = PositionMode(value).value
+                elif name == "settle":
+                    value = str(value).strip().upper()
+                    if not value:
+                        raise ValueError("must not be empty")
+                elif name == "taker_fee_rate":
+                    if not isinstance(value, Decimal) or not value.is_finite() or value < 0:
+                        raise ValueError(f"must be a Decimal >= 0, got {value!r}")
+                elif name == "exchange_id":
+                    value = (str(value).strip() or None) if value is not None else None
+                elif name == "notes":
+                    value = str(value)
+                else:
+                    raise ValueError("not an account field")
+            except ValueError as exc:
+                problems.append(f"account.{name}: {exc}")
+                continue
+            out[name] = value
+        if problems:
+            raise InputError(problems)
+        return out
+
+    def update_account(self, account: AccountRef, **changes: Any) -> OpChanges:
+        """Change account fields (label, kind, rules, settle, exchange_id, margin_mode_default,
+        position_mode, taker_fee_rate, notes)."""
+        values = self._account_values(**changes)
+        with self._tx() as conn:
+            acct = self._account(conn, account)
+            if "label" in values:
+                clash = conn.execute(
+                    select(account_t.c.id).where(
+                        account_t.c.label == values["label"], account_t.c.id != acct.id
+                    )
+                ).first()
+                if clash:
+                    raise InputError(f"account {values['label']!r} already exists")
+            if values:
+                conn.execute(sa_update(account_t).where(account_t.c.id == acct.id).values(**values))
+        return OpChanges(accounts=True, account_ids=frozenset({acct.id}))
+
+    def delete_account(self, account: AccountRef) -> OpChanges:
+        """Delete an account and everything stored under it (positions, fills, history)."""
+        with self._tx() as conn:
+            acct = self._account(conn, account)
+            pids = {
+                r[0]
+                for r in conn.execute(
+                    select(position_t.c.id).where(position_t.c.account_id == acct.id)
+                )
+            }
+            for t in (fill_t, funding_t):
+                conn.execute(delete(t).where(t.c.account_id == acct.id))
+            conn.execute(delete(position_t).where(position_t.c.account_id == acct.id))
+            conn.execute(delete(account_t).where(account_t.c.id == acct.id))
+        return OpChanges(
+            accounts=True,
+            positions=True,
+            fills=True,
+            funding=True,
+            transfers=True,
+            balances=True,
+            equity=True,
+            instruments=True,
+            tiers=True,
+            exchange_positions=True,
+            cursors=True,
+            account_ids=frozenset({acct.id}),
+            position_ids=frozenset(pids),
+        )
+
+    def account(self, ref: AccountRef) -> Account:
+        """An account by id, label (case-insensitive) or Account; InputError if unknown."""
+        with self._read() as conn:
+            return self._account(conn, ref)
+
+    def accounts(self) -> list[Account]:
+        with self._read() as conn:
+            rows = conn.execute(select(account_t).order_by(account_t.c.label)).all()
+        return [_account_from_row(r) for r in rows]
+
+    def _account(self, conn: Connection, ref: AccountRef) -> Account:
+        if isinstance(ref, Account):
+            ref = ref.id
+        if isinstance(ref, int) or (isinstance(ref, str) and ref.strip().isdigit()):
+            row = conn.execute(select(account_t).where(account_t.c.id == int(ref))).first()
+        else:
+            row = conn.execute(
+                select(account_t).where(func.lower(account_t.c.label) == str(ref).strip().lower())
+            ).first()
+        if row is None:
+            labels = [
+                r[0] for r in conn.execute(select(account_t.c.label).order_by(account_t.c.label))
+            ]
+            known = (
+                ", ".join(labels)
+                if labels
+                else "none yet (create one with `crossmargin journal account add`)"
+            )
+            raise InputError(f"account {ref!r} not found; accounts: {known}")
+        return _account_from_row(row)
+
+    # ------------------------------------------------------------------ instruments and tiers
+
+    def set_instrument(self, account: AccountRef, instrument: Instrument) -> OpChanges:
+        """Insert or replace one symbol's contract spec; re-derives that symbol's positions."""
+        return self._write_instruments(account, [instrument])
+
+    def _write_instruments(self, account: AccountRef, items: Sequence[Instrument]) -> OpChanges:
+        problems: list[str] = []
+        for i, ins in enumerate(items):
+            _validate_instrument(ins, f"instruments[{i}]", problems)
+        if problems:
+            raise InputError(problems)
+        with self._tx() as conn:
+            acct = self._account(conn, account)
+            touched = self._upsert_instruments(conn, acct, items)
+        return OpChanges(
+            instruments=True,
+            positions=bool(touched),
+            account_ids=frozenset({acct.id}),
+            position_ids=frozenset(touched),
+        )
+
+    def _upsert_instruments(
+        self, conn: Connection, acct: Account, items: Sequence[Instrument]
+    ) -> set[int]:
+        touched: set[int] = set()
+        for ins in items:
+            old = conn.execute(
+                select(instrument_t).where(
+                    instrument_t.c.account_id == acct.id, instrument_t.c.symbol == ins.symbol
+                )
+            ).first()
+            values = {
+                "account_id": acct.id,
+                "symbol": ins.symbol,
+                "base": ins.base.upper(),
+                "quote": ins.quote.upper(),
+                "settle": ins.settle.upper(),
+                "contract_size": ins.contract_size,
+                "inverse": ins.inverse,
+                "maintenance_margin_rate": ins.maintenance_margin_rate,
+                "max_leverage": ins.max_leverage,
+                "beta": ins.beta,
+            }
+            if old is None:
+                conn.execute(instrument_t.insert().values(**values))
+                changed_spec = True
+            else:
+                changed_spec = (
+                    old.contract_size,
+                    old.inverse,
+                    old.base,
+                    old.quote,
+                    old.settle,
+                ) != (
+                    values["contract_size"],
+                    values["inverse"],
+                    values["base"],
+                    values["quote"],
+                    values["settle"],
+                )
+                conn.execute(
+                    sa_update(instrument_t).where(instrument_t.c.id == old.id).values(**values)
+                )
+            if changed_spec:
+                legs = {
+                    r[0]
+                    for r in conn.execute(
+                        select(fill_t.c.leg)
+                        .where(fill_t.c.account_id == acct.id, fill_t.c.symbol == ins.symbol)
+                        .distinct()
+                    )
+                }
+                touched |= self._rebuild(conn, acct, {(ins.symbol, leg) for leg in legs})[1]
+        return touched
+
+    def instruments(self, account: AccountRef) -> list[Instrument]:
+        with self._read() as conn:
+            acct = self._account(conn, account)
+            rows = conn.execute(
+                select(instrument_t)
+                .where(instrument_t.c.account_id == acct.id)
+                .order_by(instrument_t.c.symbol)
+            ).all()
+        return [_instrument_from_row(r) for r in rows]
+
+    def set_tiers(self, account: AccountRef, symbol: str, tiers: Sequence[Tier]) -> OpChanges:
+        """Replace one symbol's maintenance-margin brackets (lowest first)."""
+        problems: list[str] = []
+        _validate_tiers(symbol, tiers, problems)
+        if problems:
+            raise InputError(problems)
+        with self._tx() as conn:
+            acct = self._account(conn, account)
+            self._replace_tiers(conn, acct.id, {symbol: tiers})
+        return OpChanges(tiers=True, account_ids=frozenset({acct.id}))
+
+    def _replace_tiers(
+        self, conn: Connection, account_id: int, tiers: Mapping[str, Sequence[Tier]]
+    ) -> None:
+        for symbol, table in tiers.items():
+            conn.execute(
+                delete(tier_t).where(tier_t.c.account_id == account_id, tier_t.c.symbol == symbol)
+            )
+            rows = [
+                {
+                    "account_id": account_id,
+                    "symbol": symbol,
+                    "ordinal": i,
+                    "min_notional": t.min_notional,
+                    "max_notional": t.max_notional,
+                    "maintenance_margin_rate": t.maintenance_margin_rate,
+                    "maintenance_amount": t.maintenance_amount,
+                    "max_leverage": t.max_leverage,
+                }
+                for i, t in enumerate(table)
+            ]
+            if rows:
+                conn.execute(tier_t.insert(), rows)
+
+    def tiers(self, account: AccountRef) -> dict[str, tuple[Tier, ...]]:
+        """Symbol → bracket table (lowest first) stored for an account."""
+        with self._read() as conn:
+            acct = self._account(conn, account)
+            return self._tiers(conn, acct.id)
+
+    @staticmethod
+    def _tiers(conn: Connection, account_id: int) -> dict[str, tuple[Tier, ...]]:
+        rows = conn.execute(
+            select(tier_t)
+            .where(tier_t.c.account_id == account_id)
+            .order_by(tier_t.c.symbol, tier_t.c.ordinal)
+        ).all()
+        out: dict[str, list[Tier]] = {}
+        for r in rows:
+            out.setdefault(r.symbol, []).append(
+                Tier(
+                    r.min_notional,
+                    r.max_notional,
+                    r.maintenance_margin_rate,
+                    r.maintenance_amount,
+                    r.max_leverage,
+                )
+            )
+        return {k: tuple(v) for k, v in out.items()}
+
+    # ------------------------------------------------------------------ fills and positions
+
+    def add_fill(self, account: AccountRef, fill: NewFill, *, source: str = "manual") -> OpChanges:
+        """Store one fill (a duplicate of a stored one is skipped: ``duplicates == 1``)."""
+        changes = self.add_fills(account, [fill], source=source)
+        return changes
+
+    def add_fills(
+        self, account: AccountRef, fills: Sequence[NewFill], *, source: str = "manual"
+    ) -> OpChanges:
+        """Store many fills in one transaction; duplicates (trade id or content) are skipped.
+
+        ``OpChanges.id`` is the first new fill's id; ``inserted["fills"]`` the count.
+        """
+        problems: list[str] = []
+        for i, f in enumerate(fills):
+            _validate_fill(f, f"fills[{i}]", problems)
+        if problems:
+            raise InputError(problems)
+        with self._tx() as conn:
+            acct = self._account(conn, account)
+            new_ids, dups, touched = self._insert_fills(conn, acct, fills, source)
+        return OpChanges(
+            fills=bool(new_ids),
+            positions=bool(touched),
+            funding=bool(touched),
+            account_ids=frozenset({acct.id}),
+            position_ids=frozenset(touched),
+            id=new_ids[0] if new_ids else None,
+            inserted={"fills": len(new_ids)},
+            duplicates=dups,
+        )
+
+    def _existing_keys(self, conn: Connection, account_id: int) -> set[str]:
+        return {
+            r[0]
+            for r in conn.exec_driver_sql(
+                "SELECT dedupe_key FROM fill WHERE account_id = ?", (account_id,)
+            )
+        }
+
+    def _insert_fills(
+        self,
+        conn: Connection,
+        acct: Account,
+        fills: Sequence[NewFill],
+        source: str,
+        import_id: int | None = None,
+        existing: set[str] | None = None,
+    ) -> tuple[list[int], int, set[int]]:
+        """Dedupe, derive positions, insert; returns (new ids, duplicates, touched positions)."""
+        if not fills:
+            return [], 0, set()
+        keys = existing if existing is not None else self._existing_keys(conn, acct.id)
+        seen: dict[str, int] = {}
+        fresh: list[tuple[str, NewFill]] = []
+        dups = 0
+        for f in fills:
+            key = fill_dedupe_key(f)
+            if not f.trade_id:  # identical fills without ids: number the repeats
+                n = seen.get(key, 0)
+                seen[key] = n + 1
+                key = f"{key}#{n}"
+            if key in keys:
+                dups += 1
+                continue
+            keys.add(key)
+            fresh.append((key, f))
+        if not fresh:
+            return [], dups, set()
+        first_id = (conn.exec_driver_sql("SELECT max(id) FROM fill").scalar() or 0) + 1
+        pending: dict[tuple[str, str], list[LedgerFill]] = {}
+        for i, (_key, f) in enumerate(fresh):
+            pending.setdefault((f.symbol, f.leg), []).append(
+                LedgerFill(first_id + i, f.time, f.side, f.price, f.amount, f.fee, f.fee_currency)
+            )
+        placement, touched = self._rebuild(conn, acct, set(pending), pending)
+        rows = []
+        for i, (key, f) in enumerate(fresh):
+            fid = first_id + i
+            pos, nxt = placement[fid]
+            rows.append(
+                (
+                    fid,
+                    acct.id,
+                    f.symbol,
+                    f.leg,
+                    datetime_to_micros(f.time),
+                    f.side,
+                    decimal_to_text(f.price),
+                    decimal_to_text(f.amount),
+                    decimal_to_text(f.fee),
+                    f.fee_currency.upper(),
+                    f.trade_id,
+                    f.order_id,
+                    key,
+                    source,
+                    import_id,
+                    pos,
+                    nxt,
+                    f.note,
+                )
+            )
+        conn.exec_driver_sql(
+            "INSERT INTO fill (id, account_id, symbol, leg, time, side, price, amount, fee, "
+            "fee_currency, trade_id, order_id, dedupe_key, source, import_id, position_id, "
+            "next_position_id, note) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            rows,
+        )
+        return [first_id + i for i in range(len(fresh))], dups, touched
+
+    def _spec(self, conn: Connection, account_id: int, symbol: str) -> ContractSpec:
+        row = conn.execute(
+            select(instrument_t).where(
+                instrument_t.c.account_id == account_id, instrument_t.c.symbol == symbol
+            )
+        ).first()
+        if row is None:
+            return parse_symbol(symbol)
+        return ContractSpec(row.base, row.quote, row.settle, row.contract_size, bool(row.inverse))
+
+    def _rebuild(
+        self,
+        conn: Connection,
+        acct: Account,
+        keys: set[tuple[str, str]],
+        pending: Mapping[tuple[str, str], Sequence[LedgerFill]] | None = None,
+    ) -> tuple[dict[int, tuple[int, int | None]], set[int]]:
+        """Re-derive the positions of each (symbol, leg) key from its fills.
+
+        ``pending`` fills (ids allocated, not yet inserted) take part in the replay; their
+        placement (position id, flip position id) is returned for the caller's insert.
+        Position rows keep their id (and so their notes and tags) when they still exist
+        after the replay: matched through the previous position of their fills.
+        Returns (placement of pending fills, ids of positions created/changed/deleted).
+        """
+        pending = pending or {}
+        placement_out: dict[int, tuple[int, int | None]] = {}
+        touched: set[int] = set()
+        next_pid = (conn.exec_driver_sql("SELECT max(id) FROM position").scalar() or 0) + 1
+        funding_since: dict[str, datetime | None] = {}
+        for symbol, leg in sorted(keys):
+            spec = self._spec(conn, acct.id, symbol)
+            new = list(pending.get((symbol, leg), ()))
+            key_where = and_(
+                fill_t.c.account_id == acct.id, fill_t.c.symbol == symbol, fill_t.c.leg == leg
+            )
+            pos_where = and_(
+                position_t.c.account_id == acct.id,
+                position_t.c.symbol == symbol,
+                position_t.c.leg == leg,
+            )
+            window = self._append_window(conn, acct.id, symbol, leg, new)
+            fsel = select(
+                fill_t.c.id,
+                fill_t.c.time,
+                fill_t.c.side,
+                fill_t.c.price,
+                fill_t.c.amount,
+                fill_t.c.fee,
+                fill_t.c.fee_currency,
+                fill_t.c.position_id,
+                fill_t.c.next_position_id,
+            ).where(key_where)
+            psel = select(position_t).where(pos_where)
+            if window is not None:
+                start, last_pid = window
+                if start is None:  # flat: only the new fills matter
+                    fsel = fsel.where(False)  # type: ignore[arg-type]
+                    psel = psel.where(False)  # type: ignore[arg-type]
+                else:
+                    fsel = fsel.where(fill_t.c.position_id == last_pid)
+                    psel = psel.where(position_t.c.id == last_pid)
+            rows = conn.execute(fsel).all()
+            old = {r.id: (r.position_id, r.next_position_id) for r in rows}
+            ledger = [
+                LedgerFill(r.id, r.time, r.side, r.price, r.amount, r.fee, r.fee_currency)
+                for r in rows
+            ]
+            result = replay([*ledger, *new], spec)
+            existing = {r.id: r for r in conn.execute(psel).all()}
+            used: set[int] = set()
+            seg_ids: list[int] = []
+            inserts: list[dict[str, Any]] = []
+            updates: list[dict[str, Any]] = []
+            for idx, seg in enumerate(result.segments):
+                pid = self._match_position(seg, idx, result.placement, old, existing, used)
+                values = _derived_values(seg, spec)
+                if pid is None:
+                    pid = next_pid
+                    next_pid += 1
+                    inserts.append(
+                        {
+                            "id": pid,
+                            "account_id": acct.id,
+                            "symbol": symbol,
+                            "leg": leg,
+                            "funding": ZERO,
+                            "margin_mode": acct.margin_mode_default.value,
+                            "setup": "",
+                            "notes": "",
+                            **values,
+                        }
+                    )
+                    touched.add(pid)
+                else:
+                    row = existing[pid]
+                    if any(getattr(row, k) != v for k, v in values.items()):
+                        updates.append({"b_id": pid, **values})
+                        touched.add(pid)
+                used.add(pid)
+                seg_ids.append(pid)
+            if inserts:
+                conn.execute(position_t.insert(), inserts)
+            if updates:
+                stmt = sa_update(position_t).where(position_t.c.id == _bind("b_id"))
+                conn.execute(stmt.values({k: _bind(k) for k in _DERIVED}), updates)
+            fill_updates = []
+            for r in rows:
+                a, b = result.placement[r.id]
+                new_place = (seg_ids[a], seg_ids[b] if b is not None else None)
+                if old[r.id] != new_place:
+                    fill_updates.append((new_place[0], new_place[1], r.id))
+            for f in new:
+                a, b = result.placement[f.id]
+                placement_out[f.id] = (seg_ids[a], seg_ids[b] if b is not None else None)
+            if fill_updates:
+                conn.exec_driver_sql(
+                    "UPDATE fill SET position_id = ?, next_position_id = ? WHERE id = ?",
+                    fill_updates,
+                )
+            obsolete = set(existing) - used
+            if obsolete:
+                conn.execute(delete(position_t).where(position_t.c.id.in_(obsolete)))
+                touched |= obsolete
+            if result.segments or obsolete:
+                since = None
+                if window is not None:
+                    since = result.segments[0].opened_at if result.segments else None
+                prev = funding_since.get(symbol, since) if symbol in funding_since else since
+                funding_since[symbol] = None if prev is None or since is None else min(prev, since)
+        for symbol, since in funding_since.items():
+            touched |= self._attribute_funding(conn, acct, symbol, since)
+        return placement_out, touched
+
+    @staticmethod
+    def _match_position(
+        seg: Segment,
+        idx: int,
+        placement: Mapping[int, tuple[int, int | None]],
+        old: Mapping[int, tuple[int | None, int | None]],
+        existing: Mapping[int, Any],
+        used: set[int],
+    ) -> int | None:
+        def ok(pid: int | None) -> bool:
+            return pid is not None and pid in existing and pid not in used
+
+        first = old.get(seg.open_fill_id)
+        if first is not None:
+            flipped_in = placement[seg.open_fill_id][1] == idx
+            cand = first[1] if flipped_in else first[0]
+            if ok(cand):
+                return cand
+        for fid in seg.fill_ids:
+            prev = old.get(fid)
+            if prev is not None:
+                for cand in prev:
+                    if ok(cand):
+                        return cand
+        return None
+
+    def _append_window(
+        self, conn: Connection, account_id: int, symbol: str, leg: str, new: Sequence[LedgerFill]
+    ) -> tuple[datetime | None, int | None] | None:
+        """When new fills only append after every stored fill of the key, the replay can
+        start at the last position instead of the first: returns (start, last position id)
+        or (None, None) when the key is flat; None means "replay everything"."""
+        if not new:
+            return None
+        last = conn.execute(
+            select(func.max(fill_t.c.time)).where(
+                fill_t.c.account_id == account_id, fill_t.c.symbol == symbol, fill_t.c.leg == leg
+            )
+        ).scalar()
+        if last is None:
+            return (None, None)
+        if min(f.time for f in new) <= last:
+            return None
+        row = conn.execute(
+            select(
+                position_t.c.id,
+                position_t.c.status,
+                position_t.c.opened_at,
+                position_t.c.open_fill_id,
+            )
+            .where(
+                position_t.c.account_id == account_id,
+                position_t.c.symbol == symbol,
+                position_t.c.leg == leg,
+            )
+            .order_by(position_t.c.opened_at.desc(), position_t.c.id.desc())
+            .limit(1)
+        ).first()
+        if row is None or row.status == PositionStatus.CLOSED.value:
+            return (None, None)
+        flip = conn.execute(
+            select(fill_t.c.next_position_id).where(fill_t.c.id == row.open_fill_id)
+        ).scalar()
+        if flip is not None:
+            return None  # opened by a flip: its first fill also closed the previous one
+        return (row.opened_at, row.id)
+
+    def _attribute_funding(
+        self, conn: Connection, acct: Account, symbol: str, since: datetime | None
+    ) -> set[int]:
+        """Point each funding payment of ``symbol`` (at or after ``since``) at the position
+        open when it was paid, and refresh the positions' funding sums."""
+        spec = self._spec(conn, acct.id, symbol)
+        fsel = select(
+            funding_t.c.id, funding_t.c.time, funding_t.c.leg, funding_t.c.position_id
+        ).where(funding_t.c.account_id == acct.id, funding_t.c.symbol == symbol)
+        psel = select(
+            position_t.c.id,
+            position_t.c.leg,
+            position_t.c.opened_at,
+            position_t.c.closed_at,
+            position_t.c.funding,
+        ).where(position_t.c.account_id == acct.id, position_t.c.symbol == symbol)
+        if since is not None:
+            fsel = fsel.where(funding_t.c.time >= since)
+            psel = psel.where(
+                or_(position_t.c.closed_at.is_(None), position_t.c.closed_at >= since)
+            )
+        funds = conn.execute(fsel).all()
+        positions = conn.execute(psel.order_by(position_t.c.opened_at, position_t.c.id)).all()
+        by_leg: dict[str, list[Any]] = {}
+        for p in positions:
+            by_leg.setdefault(p.leg, []).append(p)
+        opens = {leg: [p.opened_at for p in ps] for leg, ps in by_leg.items()}
+        changes: list[tuple[int | None, int]] = []
+        affected: set[int] = set()
+        for f in funds:
+            target: int | None = None
+            for leg in [f.leg] if f.leg else list(LEGS):
+                ps = by_leg.get(leg)
+                if not ps:
+                    continue
+                i = bisect.bisect_right(opens[leg], f.time) - 1
+                if i >= 0 and (ps[i].closed_at is None or f.time < ps[i].closed_at):
+                    target = ps[i].id
+                    break
+            if target != f.position_id:
+                changes.append((target, f.id))
+                if f.position_id is not None:
+                    affected.add(f.position_id)
+                if target is not None:
+                    affected.add(target)
+        if changes:
+            conn.exec_driver_sql("UPDATE funding SET position_id = ? WHERE id = ?", changes)
+        if since is None:
+            affected |= {p.id for p in positions if p.funding != 0}
+        if not affected:
+            return set()
+        sums: dict[int, Decimal] = dict.fromkeys(affected, ZERO)
+        settle = spec.settle
+        for chunk in _chunks(sorted(affected), 500):
+            for pid, amount, currency in conn.execute(
+                select(funding_t.c.position_id, funding_t.c.amount, funding_t.c.currency).where(
+                    funding_t.c.position_id.in_(chunk)
+                )
+            ):
+                if not currency or currency.upper() == settle:
+                    sums[pid] += amount
+        current = {
+            r.id: r.funding
+            for r in conn.execute(
+                select(position_t.c.id, position_t.c.funding).where(position_t.c.id.in_(affected))
+            )
+        }
+        ups = [
+            (decimal_to_text(v), pid)
+            for pid, v in sums.items()
+            if pid in current and current[pid] != v
+        ]
+        if ups:
+            conn.exec_driver_sql("UPDATE position SET funding = ? WHERE id = ?", ups)
+        return {pid for _, pid in ups}
+
+    def add_position(
+        self,
+        account: AccountRef,
+        symbol: str,
+        side: Side | str,
+        contracts: Decimal,
+        entry_price: Decimal,
+        *,
+        time: datetime | None = None,
+        fee: Decimal = ZERO,
+        fee_currency: str = "",
+        leg: str = "net",
+        tags: Iterable[str] = (),
+        **annotations: Any,
+    ) -> OpChanges:
+        """Log a new position by hand: stores its opening fill; ``OpChanges.id`` = position id.
+
+        Refused when the account already has an open position on that symbol and leg (add a
+        fill to scale in, or close it first). ``annotations``: leverage, margin_mode,
+        isolated_margin, stop_price, target_price, mark_price, setup, notes, rating.
+        """
+        try:
+            side = Side(side)
+        except ValueError:
+            raise InputError(f"side: must be 'long' or 'short', got {side!r}") from None
+        fill = NewFill(
+            symbol=symbol.strip(),
+            side="buy" if side is Side.LONG else "sell",
+            price=entry_price,
+            amount=contracts,
+            time=time or _now(),
+            fee=fee,
+            fee_currency=fee_currency,
+            leg=leg,
+        )
+        problems: list[str] = []
+        _validate_fill(fill, "position", problems)
+        values = _annotation_values(annotations, problems)
+        tag_list = _clean_tags(tags, problems)
+        if problems:
+            raise InputError([p.replace("position.amount", "position.contracts") for p in problems])
+        with self._tx() as conn:
+            acct = self._account(conn, account)
+            clash = conn.execute(
+                select(position_t.c.id, position_t.c.side).where(
+                    position_t.c.account_id == acct.id,
+                    position_t.c.symbol == fill.symbol,
+                    position_t.c.leg == leg,
+                    position_t.c.status == PositionStatus.OPEN.value,
+                )
+            ).first()
+            if clash is not None:
+                raise InputError(
+                    f"{acct.label} already has an open {fill.symbol} {clash.side} position "
+                    f"(#{clash.id}); add a fill to it or close it first"
+                )
+            ids, _dups, touched = self._insert_fills(conn, acct, [fill], "manual")
+            if not ids:
+                raise InputError("an identical fill is already stored; nothing was added")
+            pid = conn.execute(select(fill_t.c.position_id).where(fill_t.c.id == ids[0])).scalar()
+            if values.get("margin_mode") is None:
+                values.pop("margin_mode", None)
+            if values:
+                conn.execute(sa_update(position_t).where(position_t.c.id == pid).values(**values))
+            if tag_list:
+                conn.execute(
+                    position_tag_t.insert(), [{"position_id": pid, "tag": t} for t in tag_list]
+                )
+        return OpChanges(
+            positions=True,
+            fills=True,
+            account_ids=frozenset({acct.id}),
+            position_ids=frozenset(touched | {pid}),
+            id=pid,
+            inserted={"fills": 1},
+        )
+
+    def close_position(
+        self,
+        position_id: int,
+        price: Decimal,
+        *,
+        contracts: Decimal | None = None,
+        time: datetime | None = None,
+        fee: Decimal = ZERO,
+        fee_currency: str = "",
+    ) -> OpChanges:
+        """Close an open position (or ``contracts`` of it) at ``price`` with a reducing fill."""
+        with self._tx() as conn:
+            pos = self._position_row(conn, position_id)
+            if pos.status != PositionStatus.OPEN.value:
+                raise InputError(f"position #{position_id} is already closed")
+            amount = pos.contracts if contracts is None else contracts
+            problems: list[str] = []
+            if isinstance(amount, Decimal) and amount.is_finite() and amount > pos.contracts:
+                problems.append(
+                    f"contracts: {amount} is more than the {pos.contracts} still open on "
+                    f"#{position_id}"
+                )
+            when = time or _now()
+            if time is not None and time.tzinfo is not None and time < pos.opened_at:
+                problems.append(
+                    f"time: {time.isoformat()} is before the position opened "
+                    f"({pos.opened_at.isoformat()})"
+                )
+            fill = NewFill(
+                symbol=pos.symbol,
+                side="sell" if pos.side == Side.LONG.value else "buy",
+                price=price,
+                amount=amount,
+                time=when,
+                fee=fee,
+                fee_currency=fee_currency,
+                leg=pos.leg,
+            )
+            _validate_fill(fill, "close", problems)
+            if problems:
+                raise InputError([p.replace("close.amount", "close.contracts") for p in problems])
+            acct = self._account(conn, pos.account_id)
+            ids, _d, touched = self._insert_fills(conn, acct, [fill], "manual")
+            if not ids:
+                raise InputError("an identical fill is already stored; nothing was changed")
+        return OpChanges(
+            positions=True,
+            fills=True,
+            account_ids=frozenset({acct.id}),
+            position_ids=frozenset(touched | {position_id}),
+            id=ids[0],
+            inserted={"fills": 1},
+        )
+
+    def edit_position(self, position_id: int, **changes: Any) -> OpChanges:
+        """Change a position's own fields: leverage, margin_mode, isolated_margin, stop_price,
+        target_price, mark_price, exchange_liquidation_price, setup, notes, rating, tags.
+
+        Size, prices and times come from fills: edit those with :meth:`edit_fill`.
+        """
+        problems: list[str] = []
+        tags = changes.pop("tags", None)
+        values = _annotation_values(changes, problems)
+        tag_list = _clean_tags(tags, problems) if tags is not None else None
+        if problems:
+            raise InputError(problems)
+        with self._tx() as conn:
+            pos = self._position_row(conn, position_id)
+            if values:
+                conn.execute(
+                    sa_update(position_t).where(position_t.c.id == pos.id).values(**values)
+                )
+            if tag_list is not None:
+                conn.execute(delete(position_tag_t).where(position_tag_t.c.position_id == pos.id))
+                if tag_list:
+                    conn.execute(
+                        position_tag_t.insert(),
+                        [{"position_id": pos.id, "tag": t} for t in tag_list],
+                    )
+        return OpChanges(
+            positions=True,
+            account_ids=frozenset({pos.account_id}),
+            position_ids=frozenset({pos.id}),
+        )
+
+    def add_tags(self, position_id: int, tags: Iterable[str]) -> OpChanges:
+        """Add tags to a position (existing ones are kept)."""
+        current = self.position(position_id).tags
+        return self.edit_position(position_id, tags=(*current, *tags))
+
+    def remove_tags(self, position_id: int, tags: Iterable[str]) -> OpChanges:
+        drop = {t.strip().lower() for t in tags}
+        current = self.position(position_id).tags
+        return self.edit_position(position_id, tags=[t for t in current if t not in drop])
+
+    def delete_position(self, position_id: int) -> OpChanges:
+        """Delete a position and its fills.
+
+        A fill that flipped into this position from the previous one is cut back to the part
+        that closed the previous position (its fee pro rata), so the previous one stays as it was.
+        """
+        with self._tx() as conn:
+            pos = self._position_row(conn, position_id)
+            acct = self._account(conn, pos.account_id)
+            flip_rows = conn.execute(
+                select(fill_t).where(
+                    fill_t.c.next_position_id == pos.id, fill_t.c.position_id != pos.id
+                )
+            ).all()
+            for fr in flip_rows:
+                prev = self._position_row(conn, fr.position_id)
+                # the part of the flip fill that closed `prev` is what `prev` still had open
+                before = conn.execute(
+                    select(fill_t).where(fill_t.c.position_id == prev.id, fill_t.c.id != fr.id)
+                ).all()
+                spec = self._spec(conn, acct.id, pos.symbol)
+                ledger = [
+                    LedgerFill(r.id, r.time, r.side, r.price, r.amount, r.fee, r.fee_currency)
+                    for r in before
+                    if (r.time, r.id) < (fr.time, fr.id)
+                ]
+                open_before = replay(ledger, spec).segments
+                closing = open_before[-1].contracts if open_before else fr.amount
+                fee = fr.fee * closing / fr.amount
+                conn.execute(
+                    sa_update(fill_t)
+                    .where(fill_t.c.id == fr.id)
+                    .values(
+                        amount=closing,
+                        fee=fee,
+                        next_position_id=None,
+                        dedupe_key=fr.dedupe_key + "~cut",
+                    )
+                )
+            conn.execute(delete(fill_t).where(fill_t.c.position_id == pos.id))
+            conn.execute(delete(position_t).where(position_t.c.id == pos.id))
+            _p, touched = self._rebuild(conn, acct, {(pos.symbol, pos.leg)})
+        return OpChanges(
+            positions=True,
+            fills=True,
+            funding=True,
+            account_ids=frozenset({acct.id}),
+            position_ids=frozenset(touched | {pos.id}),
+        )
+
+    def edit_fill(self, fill_id: int, **changes: Any) -> OpChanges:
+        """Change a fill (time, side, price, amount, fee, fee_currency, symbol, leg, note,
+        order_id); the positions of the old and new key are re-derived."""
+        allowed = {
+            "time",
+            "side",
+            "price",
+            "amount",
+            "fee",
+            "fee_currency",
+            "symbol",
+            "leg",
+            "note",
+            "order_id",
+        }
+        unknown = set(changes) - allowed
+        if unknown:
+            raise InputError([f"fill.{k}: cannot be edited" for k in sorted(unknown)])
+        with self._tx() as conn:
+            row = conn.execute(select(fill_t).where(fill_t.c.id == fill_id)).first()
+            if row is None:
+                raise InputError(f"fill #{fill_id} not found")
+            merged = NewFill(
+                symbol=changes.get("symbol", row.symbol),
+                side=changes.get("side", row.side),
+                price=changes.get("price", row.price),
+                amount=changes.get("amount", row.amount),
+                time=changes.get("time", row.time),
+                fee=changes.get("fee", row.fee),
+                fee_currency=changes.get("fee_currency", row.fee_currency),
+                trade_id=row.trade_id,
+                order_id=changes.get("order_id", row.order_id),
+                leg=changes.get("leg", row.leg),
+                note=changes.get("note", row.note),
+            )
+            problems: list[str] = []
+            _validate_fill(merged, "fill", problems)
+            if problems:
+                raise InputError(problems)
+            acct = self._account(conn, row.account_id)
+            values = {
+                "symbol": merged.symbol,
+                "side": merged.side,
+                "price": merged.price,
+                "amount": merged.amount,
+                "time": merged.time,
+                "fee": merged.fee,
+                "fee_currency": merged.fee_currency.upper(),
+                "order_id": merged.order_id,
+                "leg": merged.leg,
+                "note": merged.note,
+            }
+            if row.trade_id is None:
+                values["dedupe_key"] = fill_dedupe_key(merged) + f"#e{fill_id}"
+            conn.execute(sa_update(fill_t).where(fill_t.c.id == fill_id).values(**values))
+            _p, touched = self._rebuild(
+                conn, acct, {(row.symbol, row.leg), (merged.symbol, merged.leg)}
+            )
+        return OpChanges(
+            fills=True,
+            positions=True,
+            funding=True,
+            account_ids=frozenset({acct.id}),
+            position_ids=frozenset(touched),
+            id=fill_id,
+        )
+
+    def delete_fill(self, fill_id: int) -> OpChanges:
+        with self._tx() as conn:
+            row = conn.execute(select(fill_t).where(fill_t.c.id == fill_id)).first()
+            if row is None:
+                raise InputError(f"fill #{fill_id} not found")
+            acct = self._account(conn, row.account_id)
+            conn.execute(delete(fill_t).where(fill_t.c.id == fill_id))
+            _p, touched = self._rebuild(conn, acct, {(row.symbol, row.leg)})
+        return OpChanges(
+            fills=True,
+            positions=True,
+            funding=True,
+            account_ids=frozenset({acct.id}),
+            position_ids=frozenset(touched),
+        )
+
+    def _position_row(self, conn: Connection, position_id: int) -> Any:
+        row = conn.execute(select(position_t).where(position_t.c.id == position_id)).first()
+        if row is None:
+            raise InputError(f"position #{position_id} not found")
+        return row
+
+    # ------------------------------------------------------------------ reads
+
+    def position(self, position_id: int) -> JournalPosition:
+        with self._read() as conn:
+            row = self._position_row(conn, position_id)
+            return self._to_positions(conn, [row])[0]
+
+    def positions(
+        self, filt: PositionFilter | None = None, *, offset: int = 0, limit: int = 100
+    ) -> Page[JournalPosition]:
+        """Positions matching ``filt``, newest opened first, one page at a time."""
+        filt = filt or PositionFilter()
+        if offset < 0 or not 0 < limit <= _MAX_PAGE:
+            raise InputError(f"paging: offset must be >= 0 and 0 < limit <= {_MAX_PAGE}")
+        with self._read() as conn:
+            where = self._position_where(conn, filt)
+            total = (
+                conn.execute(select(func.count()).select_from(position_t).where(*where)).scalar()
+                or 0
+            )
+            rows = conn.execute(
+                select(position_t)
+                .where(*where)
+                .order_by(position_t.c.opened_at.desc(), position_t.c.id.desc())
+                .offset(offset)
+                .limit(limit)
+            ).all()
+            items = self._to_positions(conn, rows)
+        return Page(tuple(items), int(total), offset, limit)
+
+    def open_positions(self, account: AccountRef) -> list[JournalPosition]:
+        page = self.positions(
+            PositionFilter(account=account, status=PositionStatus.OPEN), limit=_MAX_PAGE
+        )
+        return list(page.items)
+
+    def _position_where(self, conn: Connection, filt: PositionFilter) -> list[Any]:
+        where: list[Any] = []
+        problems: list[str] = []
+        _aware(filt.since, "since", problems)
+        _aware(filt.until, "until", problems)
+        if problems:
+            raise InputError(problems)
+        if filt.account is not None:
+            where.append(position_t.c.account_id == self._account(conn, filt.account).id)
+        if filt.symbol:
+            where.append(position_t.c.symbol == filt.symbol)
+        if filt.status is not None:
+            where.append(position_t.c.status == PositionStatus(filt.status).value)
+        if filt.side is not None:
+            where.append(position_t.c.side == Side(filt.side).value)
+        if filt.since is not None:
+            where.append(position_t.c.activity_at >= filt.since)
+        if filt.until is not None:
+            where.append(position_t.c.activity_at < filt.until)
+        if filt.tag:
+            where.append(
+                position_t.c.id.in_(
+                    select(position_tag_t.c.position_id).where(
+                        position_tag_t.c.tag == filt.tag.strip().lower()
+                    )
+                )
+            )
+        return where
+
+    def _to_positions(self, conn: Connection, rows: Sequence[Any]) -> list[JournalPosition]:
+        if not rows:
+            return []
+        ids = [r.id for r in rows]
+        tags: dict[int, list[str]] = {}
+        for chunk in _chunks(ids, 500):
+            for pid, tag in conn.execute(
+                select(position_tag_t.c.position_id, position_tag_t.c.tag)
+                .where(position_tag_t.c.position_id.in_(chunk))
+                .order_by(position_tag_t.c.tag)
+            ):
+                tags.setdefault(pid, []).append(tag)
+        specs: dict[tuple[int, str], ContractSpec] = {}
+        out = []
+        for r in rows:
+            k = (r.account_id, r.symbol)
+            if k not in specs:
+                specs[k] = self._spec(conn, r.account_id, r.symbol)
+            spec = specs[k]
+            out.append(
+                JournalPosition(
+                    id=JournalPositionId(r.id),
+                    account_id=AccountId(r.account_id),
+                    symbol=r.symbol,
+                    leg=r.leg,
+                    side=Side(r.side),
+                    status=PositionStatus(r.status),
+                    opened_at=r.opened_at,
+                    closed_at=r.closed_at,
+                    contracts=r.contracts,
+                    max_contracts=r.max_contracts,
+                    closed_contracts=r.closed_contracts,
+                    entry_price=r.entry_price,
+                    exit_price=r.exit_price,
+                    realized_pnl=r.realized_pnl,
+                    fees=r.fees,
+                    other_fees=_parse_other_fees(r.other_fees),
+                    funding=r.funding,
+                    fill_count=r.fill_count,
+                    settle=spec.settle,
+                    contract_size=spec.contract_size,
+                    inverse=spec.inverse,
+                    leverage=r.leverage,
+                    margin_mode=MarginMode(r.margin_mode),
+                    isolated_margin=r.isolated_margin,
+                    stop_price=r.stop_price,
+                    target_price=r.target_price,
+                    mark_price=r.mark_price,
+                    exchange_liquidation_price=r.exchange_liquidation_price,
+                    setup=r.setup,
+                    notes=r.notes,
+                    rating=r.rating,
+                    tags=tuple(tags.get(r.id, ())),
+                )
+            )
+        return out
+
+    def fills(
+        self,
+        *,
+        account: AccountRef | None = None,
+        position_id: int | None = None,
+        symbol: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        offset: int = 0,
+        limit: int = 1000,
+    ) -> Page[Fill]:
+        """Fills, newest first. ``position_id`` also matches a fill that flipped into it."""
+        if offset < 0 or not 0 < limit <= 1_000_000:
+            raise InputError("paging: offset must be >= 0 and 0 < limit <= 1000000")
+        problems: list[str] = []
+        _aware(since, "since", problems)
+        _aware(until, "until", problems)
+        if problems:
+            raise InputError(problems)
+        with self._read() as conn:
+            where: list[Any] = []
+            if account is not None:
+                where.append(fill_t.c.account_id == self._account(conn, account).id)
+            if position_id is not None:
+                where.append(
+                    or_(
+                        fill_t.c.position_id == position_id,
+                        fill_t.c.next_position_id == position_id,
+                    )
+                )
+            if symbol:
+                where.append(fill_t.c.symbol == symbol)
+            if since is not None:
+                where.append(fill_t.c.time >= since)
+            if until is not None:
+                where.append(fill_t.c.time < until)
+            total = (
+                conn.execute(select(func.count()).select_from(fill_t).where(*where)).scalar() or 0
+            )
+            rows = conn.execute(
+                select(fill_t)
+                .where(*where)
+                .order_by(fill_t.c.time.desc(), fill_t.c.id.desc())
+                .offset(offset)
+                .limit(limit)
+            ).all()
+        items = tuple(
+            Fill(
+                id=FillId(r.id),
+                account_id=AccountId(r.account_id),
+                symbol=r.symbol,
+                leg=r.leg,
+                time=r.time,
+                side=r.side,
+                price=r.price,
+                amount=r.amount,
+                fee=r.fee,
+                fee_currency=r.fee_currency,
+                trade_id=r.trade_id,
+                order_id=r.order_id,
+                source=r.source,
+                position_id=r.position_id,
+                next_position_id=r.next_position_id,
+                note=r.note,
+            )
+            for r in rows
+        )
+        return Page(items, int(total), offset, limit)
+
+    def tags(self) -> list[str]:
+        with self._read() as conn:
+            return [
+                r[0]
+                for r in conn.execute(
+                    select(position_tag_t.c.tag).distinct().order_by(position_tag_t.c.tag)
+                )
+            ]
+
+    # ------------------------------------------------------------ funding, transfers, snapshots
+
+    def add_funding(self, account: AccountRef, payments: Sequence[NewFunding]) -> OpChanges:
+        """Store funding payments (+ received, − paid); duplicates by exchange id are skipped."""
+        problems: list[str] = []
+        for i, p in enumerate(payments):
+            _validate_funding(p, f"funding[{i}]", problems)
+        if problems:
+            raise InputError(problems)
+        with self._tx() as conn:
+            acct = self._account(conn, account)
+            n, dups, touched = self._insert_funding(conn, acct, payments)
+        return OpChanges(
+            funding=bool(n),
+            positions=bool(touched),
+            account_ids=frozenset({acct.id}),
+            position_ids=frozenset(touched),
+            inserted={"funding": n},
+            duplicates=dups,
+        )
+
+    def _insert_funding(
+        self, conn: Connection, acct: Account, payments: Sequence[NewFunding]
+    ) -> tuple[int, int, set[int]]:
+        if not payments:
+            return 0, 0, set()
+        keys = {
+            r[0]
+            for r in conn.exec_driver_sql(
+                "SELECT dedupe_key FROM funding WHERE account_id = ?", (acct.id,)
+            )
+        }
+        rows = []
+        dups = 0
+        earliest: dict[str, datetime] = {}
+        for p in payments:
+            if p.exchange_id:
+                key = f"x:{p.symbol}:{p.exchange_id}"
+            else:
+                key = (
+                    f"h:{p.symbol}:{p.leg or ''}:{datetime_to_micros(p.time)}:"
+                    f"{_num_key(p.amount)}:{p.currency.upper()}"
+                )
+            if key in keys:
+                dups += 1
+                continue
+            keys.add(key)
+            rows.append(
+                {
+                    "account_id": acct.id,
+                    "symbol": p.symbol,
+                    "leg": p.leg,
+                    "time": p.time,
+                    "amount": p.amount,
+                    "currency": p.currency.upper(),
+                    "exchange_id": p.exchange_id,
+                    "dedupe_key": key,
+                    "position_id": None,
+                }
+            )
+            earliest[p.symbol] = min(earliest.get(p.symbol, p.time), p.time)
+        if rows:
+            conn.execute(funding_t.insert(), rows)
+        touched: set[int] = set()
+        for symbol, since in earliest.items():
+            touched |= self._attribute_funding(conn, acct, symbol, since)
+        return len(rows), dups, touched
+
+    def funding_payments(
+        self,
+        *,
+        account: AccountRef | None = None,
+        position_id: int | None = None,
+        symbol: str | None = None,
+    ) -> list[FundingPayment]:
+        """Funding payments, oldest first."""
+        with self._read() as conn:
+            where: list[Any] = []
+            if account is not None:
+                where.append(funding_t.c.account_id == self._account(conn, account).id)
+            if position_id is not None:
+                where.append(funding_t.c.position_id == position_id)
+            if symbol:
+                where.append(funding_t.c.symbol == symbol)
+            rows = conn.execute(
+                select(funding_t).where(*where).order_by(funding_t.c.time, funding_t.c.id)
+            ).all()
+        return [
+            FundingPayment(
+                r.id,
+                AccountId(r.account_id),
+                r.symbol,
+                r.time,
+                r.amount,
+                r.currency,
+                r.exchange_id,
+                r.position_id,
+            )
+            for r in rows
+        ]
+
+    def add_transfers(self, account: AccountRef, transfers: Sequence[NewTransfer]) -> OpChanges:
+        """Store deposits (+), withdrawals (−) and transfers; duplicates by exchange id skipped."""
+        problems: list[str] = []
+        for i, t in enumerate(transfers):
+            _validate_transfer(t, f"transfers[{i}]", problems)
+        if problems:
+            raise InputError(problems)
+        with self._tx() as conn:
+            acct = self._account(conn, account)
+            n, dups = self._insert_transfers(conn, acct, transfers)
+        return OpChanges(
+            transfers=bool(n),
+            account_ids=frozenset({acct.id}),
+            inserted={"transfers": n},
+            duplicates=dups,
+        )
+
+    def _insert_transfers(
+        self, conn: Connection, acct: Account, transfers: Sequence[NewTransfer]
+    ) -> tuple[int, int]:
+        if not transfers:
+            return 0, 0
+        keys = {
+            r[0]
+            for r in conn.exec_driver_sql(
+                "SELECT dedupe_key FROM transfer WHERE account_id = ?", (acct.id,)
+            )
+        }
+        rows = []
+        dups = 0
+        for t in transfers:
+            key = (
+                f"x:{t.exchange_id}"
+                if t.exchange_id
+                else f"h:{datetime_to_micros(t.time)}:{t.currency.upper()}:"
+                f"{_num_key(t.amount)}:{t.kind}"
+            )
+            if key in keys:
+                dups += 1
+                continue
+            keys.add(key)
+            rows.append(
+                {
+                    "account_id": acct.id,
+                    "time": t.time,
+                    "currency": t.currency.upper(),
+                    "amount": t.amount,
+                    "kind": t.kind,
+                    "exchange_id": t.exchange_id,
+                    "dedupe_key": key,
+                    "note": t.note,
+                }
+            )
+        if rows:
+            conn.execute(transfer_t.insert(), rows)
+        return len(rows), dups
+
+    def transfers(self, account: AccountRef) -> list[Transfer]:
+        with self._read() as conn:
+            acct = self._account(conn, account)
+            rows = conn.execute(
+                select(transfer_t)
+                .where(transfer_t.c.account_id == acct.id)
+                .order_by(transfer_t.c.time)
+            ).all()
+        return [
+            Transfer(
+                r.id,
+                AccountId(r.account_id),
+                r.time,
+                r.currency,
+                r.amount,
+                r.kind,
+                r.exchange_id,
+                r.note,
+            )
+            for r in rows
+        ]
+
+    def record_balance(
+        self,
+        account: AccountRef,
+        wallet_balance: Decimal,
+        *,
+        currency: str | None = None,
+        time: datetime | None = None,
+        available: Decimal | None = None,
+        unrealized_pnl: Decimal | None = None,
+    ) -> OpChanges:
+        """Record the cross wallet balance (excl. uPnL) of one currency (default: settle)."""
+        problems: list[str] = []
+        _dec_or_none(wallet_balance, "wallet_balance", problems, positive=False)
+        _dec_or_none(available, "available", problems, positive=False)
+        _dec_or_none(unrealized_pnl, "unrealized_pnl", problems, positive=False)
+        _aware(time, "time", problems)
+        if problems:
+            raise InputError(problems)
+        with self._tx() as conn:
+            acct = self._account(conn, account)
+            conn.execute(
+                balance_t.insert().values(
+                    account_id=acct.id,
+                    time=time or _now(),
+                    currency=(currency or acct.settle).upper(),
+                    wallet_balance=wallet_balance,
+                    available=available,
+                    unrealized_pnl=unrealized_pnl,
+                )
+            )
+        return OpChanges(balances=True, account_ids=frozenset({acct.id}))
+
+    def record_equity(
+        self,
+        account: AccountRef,
+        equity: Decimal,
+        *,
+        time: datetime | None = None,
+        currency: str | None = None,
+        wallet_balance: Decimal | None = None,
+        unrealized_pnl: Decimal | None = None,
+        margin_ratio: Decimal | None = None,
+    ) -> OpChanges:
+        """Append one point of the equity time series (settle ccy unless ``currency``)."""
+        problems: list[str] = []
+        for name, v in (
+            ("equity", equity),
+            ("wallet_balance", wallet_balance),
+            ("unrealized_pnl", unrealized_pnl),
+            ("margin_ratio", margin_ratio),
+        ):
+            _dec_or_none(v, name, problems, positive=False)
+        _aware(time, "time", problems)
+        if problems:
+            raise InputError(problems)
+        with self._tx() as conn:
+            acct = self._account(conn, account)
+            conn.execute(
+                equity_t.insert().values(
+                    account_id=acct.id,
+                    time=time or _now(),
+                    currency=(currency or acct.settle).upper(),
+                    equity=equity,
+                    wallet_balance=wallet_balance,
+                    unrealized_pnl=unrealized_pnl,
+                    margin_ratio=margin_ratio,
+                )
+            )
+        return OpChanges(equity=True, account_ids=frozenset({acct.id}))
+
+    def balance_history(
+        self,
+        account: AccountRef,
+        *,
+        currency: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> list[BalanceSnapshot]:
+        """Balance snapshots, oldest first."""
+        with self._read() as conn:
+            acct = self._account(conn, account)
+            where = [balance_t.c.account_id == acct.id]
+            if currency:
+                where.append(balance_t.c.currency == currency.upper())
+            if since is not None:
+                where.append(balance_t.c.time >= since)
+            if until is not None:
+                where.append(balance_t.c.time < until)
+            rows = conn.execute(
+                select(balance_t).where(*where).order_by(balance_t.c.time, balance_t.c.id)
+            ).all()
+        return [
+            BalanceSnapshot(
+                AccountId(r.account_id),
+                r.time,
+                r.currency,
+                r.wallet_balance,
+                r.available,
+                r.unrealized_pnl,
+            )
+            for r in rows
+        ]
+
+    def latest_balance(
+        self, account: AccountRef, currency: str | None = None
+    ) -> BalanceSnapshot | None:
+        with self._read() as conn:
+            acct = self._account(conn, account)
+            return self._latest_balance(conn, acct, currency)
+
+    @staticmethod
+    def _latest_balance(
+        conn: Connection, acct: Account, currency: str | None
+    ) -> BalanceSnapshot | None:
+        r = conn.execute(
+            select(balance_t)
+            .where(
+                balance_t.c.account_id == acct.id,
+                balance_t.c.currency == (currency or acct.settle).upper(),
+            )
+            .order_by(balance_t.c.time.desc(), balance_t.c.id.desc())
+            .limit(1)
+        ).first()
+        if r is None:
+            return None
+        return BalanceSnapshot(
+            AccountId(r.account_id),
+            r.time,
+            r.currency,
+            r.wallet_balance,
+            r.available,
+            r.unrealized_pnl,
+        )
+
+    def equity_history(
+        self,
+        account: AccountRef | None = None,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> list[EquitySnapshot]:
+        """Equity snapshots (all accounts when ``account`` is None), oldest first."""
+        with self._read() as conn:
+            where: list[Any] = []
+            if account is not None:
+                where.append(equity_t.c.account_id == self._account(conn, account).id)
+            if since is not None:
+                where.append(equity_t.c.time >= since)
+            if until is not None:
+                where.append(equity_t.c.time < until)
+            rows = conn.execute(
+                select(equity_t).where(*where).order_by(equity_t.c.time, equity_t.c.id)
+            ).all()
+        return [
+            EquitySnapshot(
+                AccountId(r.account_id),
+                r.time,
+                r.currency,
+                r.equity,
+                r.wallet_balance,
+                r.unrealized_pnl,
+                r.margin_ratio,
+            )
+            for r in rows
+        ]
+
+    def exchange_positions(self, account: AccountRef) -> list[ExchangePosition]:
+        """The exchange's open positions as of the last positions sync."""
+        with self._read() as conn:
+            acct = self._account(conn, account)
+            rows = conn.execute(
+                select(exchange_position_t)
+                .where(exchange_position_t.c.account_id == acct.id)
+                .order_by(exchange_position_t.c.symbol, exchange_position_t.c.side)
+            ).all()
+        return [
+            ExchangePosition(
+                r.symbol,
+                Side(r.side),
+                r.contracts,
+                r.entry_price,
+                r.mark_price,
+                r.leverage,
+                MarginMode(r.margin_mode),
+                r.isolated_margin,
+                r.contract_size,
+                bool(r.inverse),
+                r.liquidation_price,
+                r.unrealized_pnl,
+            )
+            for r in rows
+        ]
+
+    # ------------------------------------------------------------------ sync
+
+    def sync_cursor(self, account: AccountRef, endpoint: str) -> str | None:
+        """The cursor stored by the last committed batch for (account, endpoint), or None."""
+        with self._read() as conn:
+            acct = self._account(conn, account)
+            return conn.execute(
+                select(sync_cursor_t.c.value).where(
+                    sync_cursor_t.c.account_id == acct.id, sync_cursor_t.c.endpoint == endpoint
+                )
+            ).scalar()
+
+    def sync_cursors(self, account: AccountRef) -> dict[str, str]:
+        with self._read() as conn:
+            acct = self._account(conn, account)
+            return {
+                e: v
+                for e, v in conn.execute(
+                    select(sync_cursor_t.c.endpoint, sync_cursor_t.c.value).where(
+                        sync_cursor_t.c.account_id == acct.id
+                    )
+                )
+            }
+
+    def apply_sync_batch(self, account: AccountRef, batch: SyncBatch) -> OpChanges:
+        """Apply one sync cycle atomically (see :class:`SyncBatch`); returns what changed.
+
+        Validation happens first: any bad record raises InputError naming it
+        (``batch.fills[3].price: ...``) and nothing is written. Then, in one transaction:
+        instruments, tiers, fills (dedup by exchange trade id; positions re-derived),
+        funding and transfers (dedup by exchange id), balance and equity snapshots at
+        ``fetched_at``, the exchange's open positions (replacing the stored set and
+        copying mark, leverage, margin mode, isolated margin and liquidation price onto
+        the matching open journal positions) and finally the cursors.
+        """
+        problems: list[str] = []
+        _aware(batch.fetched_at, "batch.fetched_at", problems)
+        for i, f in enumerate(batch.fills):
+            _validate_fill(f, f"batch.fills[{i}]", problems)
+        for i, p in enumerate(batch.funding):
+            _validate_funding(p, f"batch.funding[{i}]", problems)
+        for i, t in enumerate(batch.transfers):
+            _validate_transfer(t, f"batch.transfers[{i}]", problems)
+        for i, ins in enumerate(batch.instruments):
+            _validate_instrument(ins, f"batch.instruments[{i}]", problems)
+        for symbol, table in batch.tiers.items():
+            _validate_tiers(symbol, table, problems)
+        for i, b in enumerate(batch.balances):
+            _dec_or_none(b.wallet_balance, f"batch.balances[{i}].wallet_balance", problems, False)
+            _dec_or_none(b.available, f"batch.balances[{i}].available", problems, False)
+            _dec_or_none(b.unrealized_pnl, f"batch.balances[{i}].unrealized_pnl", problems, False)
+        for i, ep in enumerate(batch.positions or ()):
+            w = f"batch.positions[{i}]"
+            for name in ("contracts", "entry_price", "mark_price", "leverage", "contract_size"):
+                _dec_or_none(getattr(ep, name), f"{w}.{name}", problems)
+            _dec_or_none(ep.isolated_margin, f"{w}.isolated_margin", problems, False)
+            _dec_or_none(ep.liquidation_price, f"{w}.liquidation_price", problems, False)
+            _dec_or_none(ep.unrealized_pnl, f"{w}.unrealized_pnl", problems, False)
+        if batch.equity is not None:
+            _dec_or_none(batch.equity.equity, "batch.equity.equity", problems, False)
+        for endpoint, value in batch.cursors.items():
+            if not endpoint or not isinstance(value, str):
+                problems.append(f"batch.cursors[{endpoint!r}]: endpoint and text value required")
+        if problems:
+            raise InputError(problems)
+        at = batch.fetched_at
+        with self._tx() as conn:
+            acct = self._account(conn, account)
+            touched: set[int] = set()
+            if batch.instruments:
+                touched |= self._upsert_instruments(conn, acct, batch.instruments)
+            if batch.tiers:
+                self._replace_tiers(conn, acct.id, batch.tiers)
+            new_fills, fill_dups, t2 = self._insert_fills(conn, acct, batch.fills, "sync")
+            touched |= t2
+            n_funding, fund_dups, t3 = self._insert_funding(conn, acct, batch.funding)
+            touched |= t3
+            n_transfers, tr_dups = self._insert_transfers(conn, acct, batch.transfers)
+            if batch.balances:
+                conn.execute(
+                    balance_t.insert(),
+                    [
+                        {
+                            "account_id": acct.id,
+                            "time": at,
+                            "currency": b.currency.upper(),
+                            "wallet_balance": b.wallet_balance,
+                            "available": b.available,
+                            "unrealized_pnl": b.unrealized_pnl,
+                        }
+                        for b in batch.balances
+                    ],
+                )
+            if batch.equity is not None:
+                e = batch.equity
+                conn.execute(
+                    equity_t.insert().values(
+                        account_id=acct.id,
+                        time=at,
+                        currency=e.currency.upper(),
+                        equity=e.equity,
+                        wallet_balance=e.wallet_balance,
+                        unrealized_pnl=e.unrealized_pnl,
+                        margin_ratio=e.margin_ratio,
+                    )
+                )
+            if batch.positions is not None:
+                touched |= self._replace_exchange_positions(conn, acct, batch.positions, at)
+            for endpoint, value in batch.cursors.items():
+                conn.execute(
+                    delete(sync_cursor_t).where(
+                        sync_cursor_t.c.account_id == acct.id, sync_cursor_t.c.endpoint == endpoint
+                    )
+                )
+                conn.execute(
+                    sync_cursor_t.insert().values(
+                        account_id=acct.id, endpoint=endpoint, value=value, updated_at=at
+                    )
+                )
+        return OpChanges(
+            instruments=bool(batch.instruments),
+            tiers=bool(batch.tiers),
+            fills=bool(new_fills),
+            positions=bool(touched),
+            funding=bool(n_funding),
+            transfers=bool(n_transfers),
+            balances=bool(batch.balances),
+            equity=batch.equity is not None,
+            exchange_positions=batch.positions is not None,
+            cursors=bool(batch.cursors),
+            account_ids=frozenset({acct.id}),
+            position_ids=frozenset(touched),
+            inserted={"fills": len(new_fills), "funding": n_funding, "transfers": n_transfers},
+            duplicates=fill_dups + fund_dups + tr_dups,
+        )
+
+    def _replace_exchange_positions(
+        self, conn: Connection, acct: Account, positions: Sequence[ExchangePosition], at: datetime
+    ) -> set[int]:
+        conn.execute(delete(exchange_position_t).where(exchange_position_t.c.account_id == acct.id))
+        if positions:
+            conn.execute(
+                exchange_position_t.insert(),
+                [
+                    {
+                        "account_id": acct.id,
+                        "symbol": p.symbol,
+                        "side": Side(p.side).value,
+                        "contracts": p.contracts,
+                        "entry_price": p.entry_price,
+                        "mark_price": p.mark_price,
+                        "leverage": p.leverage,
+                        "margin_mode": MarginMode(p.margin_mode).value,
+                        "isolated_margin": p.isolated_margin,
+                        "contract_size": p.contract_size,
+                        "inverse": p.inverse,
+                        "liquidation_price": p.liquidation_price,
+                        "unrealized_pnl": p.unrealized_pnl,
+                        "updated_at": at,
+                    }
+                    for p in positions
+                ],
+            )
+        conn.execute(
+            sa_update(account_t).where(account_t.c.id == acct.id).values(positions_synced_at=at)
+        )
+        touched: set[int] = set()
+        hedge = acct.position_mode is PositionMode.HEDGE
+        for p in positions:
+            leg = Side(p.side).value if hedge else "net"
+            row = conn.execute(
+                select(position_t.c.id).where(
+                    position_t.c.account_id == acct.id,
+                    position_t.c.symbol == p.symbol,
+                    position_t.c.leg == leg,
+                    position_t.c.status == PositionStatus.OPEN.value,
+                    position_t.c.side == Side(p.side).value,
+                )
+            ).first()
+            if row is None:
+                continue
+            conn.execute(
+                sa_update(position_t)
+                .where(position_t.c.id == row.id)
+                .values(
+                    mark_price=p.mark_price,
+                    leverage=p.leverage,
+                    margin_mode=MarginMode(p.margin_mode).value,
+                    isolated_margin=p.isolated_margin
+                    if p.margin_mode == MarginMode.ISOLATED
+                    else None,
+                    exchange_liquidation_price=p.liquidation_price,
+                )
+            )
+            touched.add(row.id)
+        return touched
+
+    # ------------------------------------------------------------------ statistics
+
+    def statistics(self, filt: PositionFilter | None = None) -> list[Statistics]:
+        """Performance of the closed positions matching ``filt``, one entry per settlement
+        currency (sorted by currency); open positions are only counted."""
+        from crossmargin.storage.stats import compute_statistics
+
+        filt = filt or PositionFilter()
+        closed_filter = replace(filt, status=PositionStatus.CLOSED)
+        with self._read() as conn:
+            where = self._position_where(conn, closed_filter)
+            rows = conn.execute(
+                select(
+                    position_t.c.account_id,
+                    position_t.c.symbol,
+                    position_t.c.closed_at,
+                    position_t.c.id,
+                    position_t.c.realized_pnl,
+                    position_t.c.fees,
+                    position_t.c.funding,
+                    position_t.c.entry_price,
+                    position_t.c.stop_price,
+                    position_t.c.max_contracts,
+                )
+                .where(*where)
+                .order_by(position_t.c.closed_at, position_t.c.id)
+            ).all()
+            open_where = self._position_where(conn, replace(filt, status=PositionStatus.OPEN))
+            open_rows = conn.execute(
+                select(position_t.c.account_id, position_t.c.symbol).where(*open_where)
+            ).all()
+            specs: dict[tuple[int, str], ContractSpec] = {}
+            for r in [*rows, *open_rows]:
+                k = (r.account_id, r.symbol)
+                if k not in specs:
+                    specs[k] = self._spec(conn, r.account_id, r.symbol)
+        return compute_statistics(rows, open_rows, specs)
+
+    # ------------------------------------------------------------------ what-if
+
+    def build_scenario(
+        self,
+        account: AccountRef,
+        *,
+        wallet_balance: Decimal | None = None,
+        marks: Mapping[str, Decimal] | None = None,
+        source: str = "auto",
+    ) -> AccountState:
+        """An :class:`AccountState` for the margin engine from an account's open positions.
+
+        ``source``: ``"journal"`` (open journal positions), ``"exchange"`` (the last synced
+        exchange positions) or ``"auto"`` (exchange for a synced exchange account, else
+        journal). Marks: ``marks[symbol]``, else the stored mark, else the entry price.
+        Wallet: ``wallet_balance`` or the latest balance snapshot in the settle currency.
+        Tiers, contract sizes, MMR, max leverage and betas come from the stored
+        instruments and tiers. Raises InputError naming every missing input.
+        """
+        marks = dict(marks or {})
+        problems: list[str] = []
+        if source not in ("auto", "journal", "exchange"):
+            raise InputError(f"source: must be auto, journal or exchange, got {source!r}")
+        with self._read() as conn:
+            acct = self._account(conn, account)
+            instruments = {
+                r.symbol: _instrument_from_row(r)
+                for r in conn.execute(
+                    select(instrument_t).where(instrument_t.c.account_id == acct.id)
+                )
+            }
+            tiers = self._tiers(conn, acct.id)
+            if wallet_balance is None:
+                snap = self._latest_balance(conn, acct, None)
+                if snap is None:
+                    problems.append(
+                        f"account {acct.label}: no wallet balance recorded in {acct.settle}; "
+                        f"record one (`crossmargin journal balance {acct.label} AMOUNT`) "
+                        "or pass a wallet balance"
+                    )
+                else:
+                    wallet_balance = snap.wallet_balance
+            use_exchange = source == "exchange" or (
+                source == "auto"
+                and acct.kind is AccountKind.EXCHANGE
+                and acct.positions_synced_at is not None
+            )
+            built: list[Position] = []
+            if use_exchange:
+                for r in conn.execute(
+                    select(exchange_position_t)
+                    .where(exchange_position_t.c.account_id == acct.id)
+                    .order_by(exchange_position_t.c.symbol, exchange_position_t.c.side)
+                ):
+                    ins = instruments.get(r.symbol)
+                    built.append(
+                        Position(
+                            id=PositionId(f"{r.symbol}:{r.side}"),
+                            symbol=r.symbol,
+                            side=Side(r.side),
+                            contracts=r.contracts,
+                            entry_price=r.entry_price,
+                            mark_price=marks.get(r.symbol, r.mark_price),
+                            leverage=r.leverage,
+                            margin_mode=MarginMode(r.margin_mode),
+                            contract_size=r.contract_size,
+                            inverse=bool(r.inverse),
+                            isolated_margin=r.isolated_margin
+                            if r.margin_mode == "isolated"
+                            else None,
+                            maintenance_margin_rate=ins.maintenance_margin_rate if ins else None,
+                            max_leverage=ins.max_leverage if ins else None,
+                            exchange_liquidation_price=r.liquidation_price,
+                        )
+                    )
+            else:
+                rows = conn.execute(
+                    select(position_t)
+                    .where(
+                        position_t.c.account_id == acct.id,
+                        position_t.c.status == PositionStatus.OPEN.value,
+                    )
+                    .order_by(position_t.c.opened_at, position_t.c.id)
+                ).all()
+                for p in self._to_positions(conn, rows):
+                    if p.leverage is None:
+                        problems.append(
+                            f"position #{p.id} ({p.symbol} {p.side.value}): leverage unknown; "
+                            f"set it with `crossmargin journal edit {p.id} --leverage L`"
+                        )
+                        continue
+                    ins = instruments.get(p.symbol)
+                    built.append(
+                        Position(
+                            id=PositionId(str(p.id)),
+                            symbol=p.symbol,
+                            side=p.side,
+                            contracts=p.contracts,
+                            entry_price=p.entry_price,
+                            mark_price=marks.get(p.symbol, p.mark_price or p.entry_price),
+                            leverage=p.leverage,
+                            margin_mode=p.margin_mode,
+                            contract_size=p.contract_size,
+                            inverse=p.inverse,
+                            isolated_margin=p.isolated_margin,
+                            maintenance_margin_rate=ins.maintenance_margin_rate if ins else None,
+                            max_leverage=ins.max_leverage if ins else None,
+                            exchange_liquidation_price=p.exchange_liquidation_price,
+                        )
+                    )
+        for symbol, mark in marks.items():
+            if not isinstance(mark, Decimal) or not mark.is_finite() or mark <= 0:
+                problems.append(f"marks[{symbol}]: must be a Decimal > 0, got {mark!r}")
+        if problems:
+            raise InputError(problems)
+        assert wallet_balance is not None
+        betas = {s: i.beta for s, i in instruments.items() if i.beta is not None}
+        used = {p.symbol for p in built}
+        return AccountState(
+            rules=acct.rules,
+            settle=acct.settle,
+            wallet_balance=wallet_balance,
+            positions=tuple(built),
+            tiers={s: t for s, t in tiers.items() if s in used},
+            taker_fee_rate=acct.taker_fee_rate,
+            betas=betas,
+            label=acct.label,
+        )
+
+    # ------------------------------------------------------------------ import, export, backup
+
+    def import_fills_csv(
+        self,
+        account: AccountRef,
+        file: Path | str,
+        *,
+        preset: str = "generic",
+        mapping: Mapping[str, str] | None = None,
+        dry_run: bool = False,
+        preview_rows: int = 10,
+    ) -> ImportReport:
+        """Import fills from a CSV file in one transaction (see :mod:`.csv_import`).
+
+        Bad rows are reported (line + reason) and skipped; duplicates (already stored, by
+        exchange trade id or content) are counted and skipped, so re-importing a file adds
+        nothing. ``dry_run`` parses and checks against the journal but writes nothing.
+        """
+        from crossmargin.storage.csv_import import parse_fills_csv
+
+        parsed = parse_fills_csv(file, preset=preset, mapping=mapping)
+        fills = [f for _line, f in parsed.fills]
+        name = Path(file).name
+        preview = tuple(fills[:preview_rows])
+        with self._read() as conn:
+            acct = self._account(conn, account)
+        if dry_run:
+            with self._read() as conn:
+                keys = self._existing_keys(conn, acct.id)
+            seen: dict[str, int] = {}
+            new = dup = 0
+            for f in fills:
+                key = fill_dedupe_key(f)
+                if not f.trade_id:
+                    n = seen.get(key, 0)
+                    seen[key] = n + 1
+                    key = f"{key}#{n}"
+                if key in keys:
+                    dup += 1
+                else:
+                    keys.add(key)
+                    new += 1
+            return ImportReport(name, preset, parsed.rows, new, dup, parsed.rejected, preview, True)
+        with self._tx() as conn:
+            acct = self._account(conn, acct.id)
+            batch_id = conn.execute(
+                import_batch_t.insert().values(
+                    account_id=acct.id,
+                    file_name=name,
+                    preset=preset,
+                    imported_at=_now(),
+                    rows_total=parsed.rows,
+                    rows_inserted=0,
+                    rows_duplicate=0,
+                    rows_rejected=len(parsed.rejected),
+                )
+            ).inserted_primary_key[0]
+            new_ids, dups, touched = self._insert_fills(conn, acct, fills, "import", batch_id)
+            conn.execute(
+                sa_update(import_batch_t)
+                .where(import_batch_t.c.id == batch_id)
+                .values(
+                    rows_inserted=len(new_ids),
+                    rows_duplicate=dups,
+                )
+            )
+        changes = OpChanges(
+            fills=bool(new_ids),
+            positions=bool(touched),
+            funding=bool(touched),
+            account_ids=frozenset({acct.id}),
+            position_ids=frozenset(touched),
+            id=batch_id,
+            inserted={"fills": len(new_ids)},
+            duplicates=dups,
+        )
+        return ImportReport(
+            name, preset, parsed.rows, len(new_ids), dups, parsed.rejected, preview, False, changes
+        )
+
+    def backup(self, dest: Path | str | None = None) -> Path:
+        """A consistent copy of the journal (SQLite online backup; safe while in use).
+
+        Default destination: ``<data dir>/backups/journal-<UTC time>.sqlite3``.
+        """
+        if dest is None:
+            stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+            dest = paths.ensure(self.path.parent / "backups") / f"{self.path.stem}-{stamp}.sqlite3"
+        with self._write_lock:
+            src = dbmod.connect(self.path, readonly=True)
+            try:
+                return dbmod.backup_to(src, Path(dest))
+            finally:
+                src.close()
+
+    def restore(self, source: Path | str) -> OpChanges:
+        """Replace this journal's content with a backup file (checked first).
+
+        The current content is backed up next to the journal before it is overwritten.
+        Backups from an older schema are upgraded; newer ones are refused.
+        """
+        from crossmargin.storage.export import restore_into
+
+        return restore_into(self, Path(source))
+
+    def meta(self) -> dict[str, str]:
+        with self._read() as conn:
+            return {k: v for k, v in conn.execute(select(meta_t.c.key, meta_t.c.value))}
+
+    @property
+    def engine(self) -> Engine:
+        """For the storage package's own helpers (export, restore); not a public API."""
+        return self._engine
+
+
+# ---------------------------------------------------------------------- helpers
+
+
+def _create_schema(p: Path) -> None:
+    from crossmargin import __version__
+
+    engine = create_engine(f"sqlite:///{p}", poolclass=NullPool)
+    event.listen(engine, "connect", lambda c, _r: dbmod.configure_connection(c))
+    try:
+        with engine.connect() as conn:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            try:
+                schema.SQLModel.metadata.create_all(conn, tables=list(schema.JOURNAL_TABLES))
+                conn.execute(
+                    meta_t.insert(),
+                    [
+                        {"key": "created_by", "value": f"crossmargin {__version__}"},
+                        {"key": "created_at", "value": _now().isoformat()},
+                    ],
+                )
+                conn.exec_driver_sql(f"PRAGMA application_id = {schema.APPLICATION_ID}")
+                conn.exec_driver_sql(f"PRAGMA user_version = {schema.SCHEMA_VERSION}")
+            except BaseException:
+                conn.exec_driver_sql("ROLLBACK")
+                raise
+            conn.exec_driver_sql("COMMIT")
+    finally:
+        engine.dispose()
+
+
+def _bind(name: str) -> Any:
+    from sqlalchemy import bindparam
+
+    return bindparam(name)
+
+
+def _chunks(items: Sequence[int], size: int) -> Iterator[Sequence[int]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+def _derived_values(seg: Segment, spec: ContractSpec) -> dict[str, Any]:
+    return {
+        "side": seg.side.value,
+        "status": PositionStatus.OPEN.value if seg.is_open else PositionStatus.CLOSED.value,
+        "open_fill_id": seg.open_fill_id,
+        "opened_at": seg.opened_at,
+        "closed_at": seg.closed_at,
+        "activity_at": seg.closed_at or seg.opened_at,
+        "contracts": seg.contracts,
+        "max_contracts": seg.max_contracts,
+        "closed_contracts": seg.closed_contracts,
+        "entry_price": seg.entry_price,
+        "exit_price": seg.exit_price,
+        "realized_pnl": seg.realized_pnl,
+        "fees": seg.fees,
+        "other_fees": seg.other_fees_text(),
+        "fill_count": len(seg.fill_ids),
+    }
+
+
+def _parse_other_fees(text: str) -> dict[str, Decimal]:
+    out: dict[str, Decimal] = {}
+    for part in (text or "").split(";"):
+        if part:
+            k, _, v = part.partition("=")
+            out[k] = Decimal(v)
+    return out
+
+
+def _account_from_row(r: Any) -> Account:
+    return Account(
+        id=AccountId(r.id),
+        label=r.label,
+        kind=AccountKind(r.kind),
+        exchange_id=r.exchange_id,
+        rules=RuleSet(r.rules),
+        settle=r.settle,
+        margin_mode_default=MarginMode(r.margin_mode_default),
+        position_mode=PositionMode(r.position_mode),
+        taker_fee_rate=r.taker_fee_rate,
+        notes=r.notes,
+        created_at=r.created_at,
+        positions_synced_at=r.positions_synced_at,
+    )
+
+
+def _instrument_from_row(r: Any) -> Instrument:
+    return Instrument(
+        r.symbol,
+        r.base,
+        r.quote,
+        r.settle,
+        r.contract_size,
+        bool(r.inverse),
+        r.maintenance_margin_rate,
+        r.max_leverage,
+        r.beta,
+    )
+
+
+def _validate_instrument(ins: Instrument, where: str, problems: list[str]) -> None:
+    if not ins.symbol:
+        problems.append(f"{where}.symbol: empty")
+    for name in ("base", "quote", "settle"):
+        if not getattr(ins, name):
+            problems.append(f"{where}.{name}: empty")
+    _dec_or_none(ins.contract_size, f"{where}.contract_size", problems)
+    _dec_or_none(ins.maintenance_margin_rate, f"{where}.maintenance_margin_rate", problems)
+    _dec_or_none(ins.max_leverage, f"{where}.max_leverage", problems)
+    _dec_or_none(ins.beta, f"{where}.beta", problems, positive=False)
+
+
+def _validate_tiers(symbol: str, tiers: Sequence[Tier], problems: list[str]) -> None:
+    prev: Decimal | None = None
+    for i, t in enumerate(tiers):
+        w = f"tiers[{symbol}][{i}]"
+        _dec_or_none(t.min_notional, f"{w}.min_notional", problems, positive=False)
+        _dec_or_none(t.max_notional, f"{w}.max_notional", problems)
+        _dec_or_none(t.maintenance_margin_rate, f"{w}.maintenance_margin_rate", problems)
+        _dec_or_none(t.maintenance_amount, f"{w}.maintenance_amount", problems, positive=False)
+        _dec_or_none(t.max_leverage, f"{w}.max_leverage", problems)
+        if isinstance(t.min_notional, Decimal) and t.min_notional.is_finite():
+            if prev is not None and t.min_notional <= prev:
+                problems.append(f"{w}.min_notional: tiers must be in increasing order")
+            prev = t.min_notional
+
+
+def _validate_funding(p: NewFunding, where: str, problems: list[str]) -> None:
+    if not p.symbol:
+        problems.append(f"{where}.symbol: empty")
+    _dec_or_none(p.amount, f"{where}.amount", problems, positive=False)
+    if not p.currency:
+        problems.append(f"{where}.currency: empty")
+    if p.leg is not None and p.leg not in LEGS:
+        problems.append(f"{where}.leg: must be one of {', '.join(LEGS)} or None")
+    if not isinstance(p.time, datetime):
+        problems.append(f"{where}.time: must be a datetime")
+    else:
+        _aware(p.time, f"{where}.time", problems)
+
+
+def _validate_transfer(t: NewTransfer, where: str, problems: list[str]) -> None:
+    _dec_or_none(t.amount, f"{where}.amount", problems, positive=False)
+    if not t.currency:
+        problems.append(f"{where}.currency: empty")
+    if not isinstance(t.time, datetime):
+        problems.append(f"{where}.time: must be a datetime")
+    else:
+        _aware(t.time, f"{where}.time", problems)
+
+
+def _annotation_values(changes: Mapping[str, Any], problems: list[str]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name, raw in changes.items():
+        value = raw
+        if name not in _ANNOTATIONS:
+            problems.append(
+                f"{name}: not an editable position field "
+                f"(editable: {', '.join(_ANNOTATIONS)}, tags)"
+            )
+            continue
+        if name in (
+            "leverage",
+            "isolated_margin",
+            "stop_price",
+            "target_price",
+            "mark_price",
+            "exchange_liquidation_price",
+        ):
+            _dec_or_none(value, name, problems)
+        elif name == "margin_mode":
+            if value is not None:
+                try:
+                    value = MarginMode(value).value
+                except ValueError:
+                    problems.append(f"margin_mode: must be cross or isolated, got {value!r}")
+        elif name == "rating":
+            if value is not None and (not isinstance(value, int) or not 0 <= value <= 5):
+                problems.append(f"rating: must be a whole number 0..5, got {value!r}")
+        elif name in ("setup", "notes"):
+            value = "" if value is None else str(value)
+        out[name] = value
+    return out
+
+
+def _clean_tags(tags: Iterable[str] | None, problems: list[str]) -> list[str]:
+    out: list[str] = []
+    for t in tags or ():
+        tag = str(t).strip().lower()
+        if not tag:
+            continue
+        if len(tag) > 64 or "," in tag:
+            problems.append(f"tag {t!r}: at most 64 characters and no commas")
+            continue
+        if tag not in out:
+            out.append(tag)
+    return out

@@ -1,0 +1,490 @@
+"""What the journal API takes and returns: plain frozen dataclasses, never database rows.
+
+Units and signs (every class below)
+-----------------------------------
+* Times are timezone-aware UTC :class:`~datetime.datetime` (convert to local time only
+  for display).
+* Money, prices and sizes are :class:`~decimal.Decimal`, exactly as stored.
+* ``contracts``/``amount`` are positive numbers of exchange contracts; the direction is
+  ``side`` (:class:`~crossmargin.domain.Side` for positions, ``"buy"``/``"sell"`` for fills).
+* Position money (``realized_pnl``, ``fees``, ``funding``, ``net_pnl``) is in the account's
+  settlement currency (``settle``). ``fees`` > 0 is a cost; ``funding`` > 0 was received.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, fields, replace
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Generic, NewType, TypeVar
+
+from crossmargin.domain import ONE, ZERO, MarginMode, RuleSet, Side, Tier
+
+AccountId = NewType("AccountId", int)
+JournalPositionId = NewType("JournalPositionId", int)
+FillId = NewType("FillId", int)
+
+T = TypeVar("T")
+
+
+class AccountKind(StrEnum):
+    MANUAL = "manual"
+    EXCHANGE = "exchange"
+
+
+class PositionStatus(StrEnum):
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+class PositionMode(StrEnum):
+    """One-way (one net position per symbol) or hedge (a long and a short leg)."""
+
+    ONE_WAY = "one_way"
+    HEDGE = "hedge"
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    id: AccountId
+    label: str
+    kind: AccountKind
+    exchange_id: str | None
+    rules: RuleSet
+    settle: str
+    margin_mode_default: MarginMode
+    position_mode: PositionMode
+    taker_fee_rate: Decimal
+    notes: str
+    created_at: datetime
+    positions_synced_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class Instrument:
+    """Contract spec of one symbol. ``contract_size``: base units (linear) or USD (inverse)."""
+
+    symbol: str
+    base: str
+    quote: str
+    settle: str
+    contract_size: Decimal = ONE
+    inverse: bool = False
+    maintenance_margin_rate: Decimal | None = None
+    max_leverage: Decimal | None = None
+    beta: Decimal | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class JournalPosition:
+    """A position from open to flat, derived from its fills, plus the trader's notes.
+
+    ``entry_price``/``exit_price`` are averages (harmonic for inverse contracts);
+    ``realized_pnl`` is the gross price PnL of the closed part; ``net_pnl`` =
+    realised − fees + funding. ``other_fees`` are fees in a third currency (e.g. BNB),
+    not in ``fees``. ``contracts`` is what is still open (0 once closed).
+    """
+
+    id: JournalPositionId
+    account_id: AccountId
+    symbol: str
+    leg: str
+    side: Side
+    status: PositionStatus
+    opened_at: datetime
+    closed_at: datetime | None
+    contracts: Decimal
+    max_contracts: Decimal
+    closed_contracts: Decimal
+    entry_price: Decimal
+    exit_price: Decimal | None
+    realized_pnl: Decimal
+    fees: Decimal
+    other_fees: Mapping[str, Decimal]
+    funding: Decimal
+    fill_count: int
+    settle: str
+    contract_size: Decimal
+    inverse: bool
+    leverage: Decimal | None = None
+    margin_mode: MarginMode = MarginMode.CROSS
+    isolated_margin: Decimal | None = None
+    stop_price: Decimal | None = None
+    target_price: Decimal | None = None
+    mark_price: Decimal | None = None
+    exchange_liquidation_price: Decimal | None = None
+    setup: str = ""
+    notes: str = ""
+    rating: int | None = None
+    tags: tuple[str, ...] = ()
+
+    @property
+    def is_open(self) -> bool:
+        return self.status is PositionStatus.OPEN
+
+    @property
+    def net_pnl(self) -> Decimal:
+        """Realised PnL net of fees and funding (settlement currency)."""
+        return self.realized_pnl - self.fees + self.funding
+
+    @property
+    def initial_risk(self) -> Decimal | None:
+        """Loss at the stop for the largest size held (settle ccy, > 0), or None without stop."""
+        if self.stop_price is None or self.stop_price <= 0:
+            return None
+        q = self.max_contracts * self.contract_size
+        if self.inverse:
+            risk = q * abs(ONE / self.stop_price - ONE / self.entry_price)
+        else:
+            risk = q * abs(self.entry_price - self.stop_price)
+        return risk if risk > 0 else None
+
+    @property
+    def r_multiple(self) -> Decimal | None:
+        """``net_pnl`` in units of the initial risk (closed positions with a stop only)."""
+        risk = self.initial_risk
+        if risk is None or self.is_open:
+            return None
+        return self.net_pnl / risk
+
+
+@dataclass(frozen=True, slots=True)
+class Fill:
+    """One execution: ``amount`` contracts (> 0) bought or sold at ``price``.
+
+    ``fee`` > 0 is paid, in ``fee_currency``. ``position_id`` is the position this fill
+    belongs to; ``next_position_id`` is set when the fill flipped through zero and its
+    remainder opened that position.
+    """
+
+    id: FillId
+    account_id: AccountId
+    symbol: str
+    leg: str
+    time: datetime
+    side: str
+    price: Decimal
+    amount: Decimal
+    fee: Decimal
+    fee_currency: str
+    trade_id: str | None
+    order_id: str | None
+    source: str
+    position_id: JournalPositionId | None
+    next_position_id: JournalPositionId | None
+    note: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class FundingPayment:
+    """``amount`` > 0 received, < 0 paid, in ``currency``; attributed to ``position_id``."""
+
+    id: int
+    account_id: AccountId
+    symbol: str
+    time: datetime
+    amount: Decimal
+    currency: str
+    exchange_id: str | None
+    position_id: JournalPositionId | None
+
+
+@dataclass(frozen=True, slots=True)
+class Transfer:
+    """``amount`` > 0 came into the account, < 0 left it."""
+
+    id: int
+    account_id: AccountId
+    time: datetime
+    currency: str
+    amount: Decimal
+    kind: str
+    exchange_id: str | None
+    note: str
+
+
+@dataclass(frozen=True, slots=True)
+class BalanceSnapshot:
+    account_id: AccountId
+    time: datetime
+    currency: str
+    wallet_balance: Decimal
+    available: Decimal | None
+    unrealized_pnl: Decimal | None
+
+
+@dataclass(frozen=True, slots=True)
+class EquitySnapshot:
+    account_id: AccountId
+    time: datetime
+    currency: str
+    equity: Decimal
+    wallet_balance: Decimal | None
+    unrealized_pnl: Decimal | None
+    margin_ratio: Decimal | None
+
+
+@dataclass(frozen=True, slots=True)
+class ExchangePosition:
+    """The exchange's own view of one open position (synced; replaces the previous set).
+
+    ``side`` long/short; ``contracts`` > 0; prices in quote currency; ``isolated_margin``
+    and ``unrealized_pnl`` in the settlement currency.
+    """
+
+    symbol: str
+    side: Side
+    contracts: Decimal
+    entry_price: Decimal
+    mark_price: Decimal
+    leverage: Decimal
+    margin_mode: MarginMode = MarginMode.CROSS
+    isolated_margin: Decimal | None = None
+    contract_size: Decimal = ONE
+    inverse: bool = False
+    liquidation_price: Decimal | None = None
+    unrealized_pnl: Decimal | None = None
+
+
+# ---------------------------------------------------------------- inputs
+
+
+@dataclass(frozen=True, slots=True)
+class NewFill:
+    """A fill to store. ``time`` must be timezone-aware; ``amount`` > 0 contracts.
+
+    ``leg`` is ``"net"`` on one-way accounts, ``"long"``/``"short"`` for hedge-mode legs.
+    ``trade_id`` (the exchange's) makes re-imports and re-syncs idempotent; without it a
+    content hash is used.
+    """
+
+    symbol: str
+    side: str
+    price: Decimal
+    amount: Decimal
+    time: datetime
+    fee: Decimal = ZERO
+    fee_currency: str = ""
+    trade_id: str | None = None
+    order_id: str | None = None
+    leg: str = "net"
+    note: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class NewFunding:
+    """A funding payment to store: ``amount`` > 0 received, < 0 paid."""
+
+    symbol: str
+    time: datetime
+    amount: Decimal
+    currency: str
+    exchange_id: str | None = None
+    leg: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class NewTransfer:
+    """A deposit (> 0), withdrawal (< 0) or transfer."""
+
+    time: datetime
+    currency: str
+    amount: Decimal
+    kind: str = "transfer"
+    exchange_id: str | None = None
+    note: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class BalanceIn:
+    """One currency's balance in a sync cycle (time = the batch's ``fetched_at``).
+
+    ``wallet_balance`` is the cross wallet excluding unrealised PnL.
+    """
+
+    currency: str
+    wallet_balance: Decimal
+    available: Decimal | None = None
+    unrealized_pnl: Decimal | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class EquityIn:
+    """Account equity at the batch's ``fetched_at`` (settle ccy)."""
+
+    currency: str
+    equity: Decimal
+    wallet_balance: Decimal | None = None
+    unrealized_pnl: Decimal | None = None
+    margin_ratio: Decimal | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SyncBatch:
+    """Everything one sync cycle fetched for one account, applied all-or-nothing.
+
+    * ``fetched_at``: aware UTC time of the cycle (balance/equity snapshot time).
+    * ``positions``: the complete set of open positions on the exchange, replacing the
+      previous set; ``None`` means "not fetched this cycle" (the stored set is kept),
+      ``()`` means "no open position".
+    * ``fills``/``funding``/``transfers``: new records; duplicates (same exchange trade id,
+      funding id or transfer id) are skipped, so overlapping fetch windows are safe.
+    * ``instruments``: upserted by symbol. ``tiers``: symbol → full bracket table,
+      replacing that symbol's stored tiers (other symbols untouched).
+    * ``cursors``: endpoint → opaque cursor text, stored only if the batch commits.
+    """
+
+    fetched_at: datetime
+    balances: Sequence[BalanceIn] = ()
+    positions: Sequence[ExchangePosition] | None = None
+    fills: Sequence[NewFill] = ()
+    funding: Sequence[NewFunding] = ()
+    transfers: Sequence[NewTransfer] = ()
+    instruments: Sequence[Instrument] = ()
+    tiers: Mapping[str, Sequence[Tier]] = field(default_factory=dict)
+    equity: EquityIn | None = None
+    cursors: Mapping[str, str] = field(default_factory=dict)
+
+
+# ---------------------------------------------------------------- queries and results
+
+
+@dataclass(frozen=True, slots=True)
+class PositionFilter:
+    """Which positions a query or statistic covers (every field optional, all ANDed).
+
+    ``since``/``until`` bound the position's activity time: its close time when closed,
+    its open time when open (``since <= t < until``). ``account`` is an id or a label.
+    """
+
+    account: int | str | None = None
+    symbol: str | None = None
+    status: PositionStatus | None = None
+    tag: str | None = None
+    side: Side | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Page(Generic[T]):
+    """One page of a query: ``items`` (newest first), ``total`` matches overall."""
+
+    items: tuple[T, ...]
+    total: int
+    offset: int
+    limit: int
+
+    @property
+    def has_more(self) -> bool:
+        return self.offset + len(self.items) < self.total
+
+
+@dataclass(frozen=True, slots=True)
+class Statistics:
+    """Performance of the closed positions in one settlement currency.
+
+    Money in ``currency``; ``net_pnl`` = realised − fees + funding. ``win_rate`` is a
+    fraction (0..1). ``profit_factor`` = gross profit / |gross loss| (None without losing
+    trades). ``expectancy`` = mean net PnL per trade. ``average_r`` over ``r_trades``
+    (closed positions that had a stop). ``max_drawdown`` is the largest peak-to-trough fall
+    of cumulative net PnL in close order (≥ 0, currency units).
+    """
+
+    currency: str
+    trades: int
+    wins: int
+    losses: int
+    breakeven: int
+    win_rate: Decimal | None
+    gross_profit: Decimal
+    gross_loss: Decimal
+    profit_factor: Decimal | None
+    expectancy: Decimal | None
+    average_win: Decimal | None
+    average_loss: Decimal | None
+    average_r: Decimal | None
+    r_trades: int
+    realized_pnl: Decimal
+    fees: Decimal
+    funding: Decimal
+    net_pnl: Decimal
+    max_drawdown: Decimal
+    longest_win_streak: int
+    longest_loss_streak: int
+    open_positions: int
+
+
+@dataclass(frozen=True, slots=True)
+class OpChanges:
+    """What a write changed, so each view refreshes only what concerns it (like Anki's).
+
+    Boolean flags per kind of data, the ids touched, and ``id`` of the main object the
+    operation created (position, fill, account...) when there is one. ``inserted`` counts
+    new rows per kind; ``duplicates`` counts records skipped as already stored.
+    """
+
+    accounts: bool = False
+    instruments: bool = False
+    tiers: bool = False
+    positions: bool = False
+    fills: bool = False
+    funding: bool = False
+    transfers: bool = False
+    balances: bool = False
+    equity: bool = False
+    exchange_positions: bool = False
+    cursors: bool = False
+    account_ids: frozenset[int] = frozenset()
+    position_ids: frozenset[int] = frozenset()
+    id: int | None = None
+    inserted: Mapping[str, int] = field(default_factory=dict)
+    duplicates: int = 0
+
+    @property
+    def any(self) -> bool:
+        return any(getattr(self, f.name) is True for f in fields(self))
+
+    def merge(self, other: OpChanges) -> OpChanges:
+        flags = {
+            f.name: getattr(self, f.name) or getattr(other, f.name)
+            for f in fields(self)
+            if isinstance(getattr(self, f.name), bool)
+        }
+        counts = dict(self.inserted)
+        for k, v in other.inserted.items():
+            counts[k] = counts.get(k, 0) + v
+        return replace(
+            self,
+            **flags,
+            account_ids=self.account_ids | other.account_ids,
+            position_ids=self.position_ids | other.position_ids,
+            id=self.id if self.id is not None else other.id,
+            inserted=counts,
+            duplicates=self.duplicates + other.duplicates,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class RejectedRow:
+    """A CSV row that was not imported: 1-based ``line`` in the file and why."""
+
+    line: int
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class ImportReport:
+    """Outcome of a CSV import (or its dry run: nothing written, ``changes`` is None)."""
+
+    file: str
+    preset: str
+    rows: int
+    new: int
+    duplicates: int
+    rejected: tuple[RejectedRow, ...]
+    preview: tuple[NewFill, ...]
+    dry_run: bool
+    changes: OpChanges | None = None
