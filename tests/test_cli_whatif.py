@@ -430,9 +430,9 @@ def test_bad_options(capsys: pytest.CaptureFixture[str], argv: list[str], expect
 
 def test_argparse_usage_errors_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as info:
-        cli_main.main(["whatif"])
+        cli_main.main(["whatif", str(DEMO), "--add-margin", "bnb-long"])
     assert info.value.code == 2
-    assert "FILE" in capsys.readouterr().err
+    assert "--add-margin: expected 2 arguments" in capsys.readouterr().err
 
 
 def test_real_process_has_no_traceback(tmp_path: Path) -> None:
@@ -490,3 +490,62 @@ def test_round_tripped_scenario_gives_identical_output(
     second = run_json(capsys, str(copy), "--shock", "-18")
     assert first == second
     assert state.position("bnb-long").margin_mode is MarginMode.ISOLATED
+
+
+# ----------------------------------------------------------------------------- journal accounts
+
+
+def _journal_with_account(path: Path) -> None:
+    from crossmargin.storage import Journal
+
+    demo = load_scenario(DEMO)
+    with Journal.open(path) as journal:
+        journal.create_account("Main", rules="binance", settle="USDT")
+        for p in demo.positions[:4]:
+            journal.set_tiers("Main", p.symbol, demo.tiers[p.symbol])
+            journal.add_position(
+                "Main", p.symbol, p.side, p.contracts, p.entry_price,
+                leverage=p.leverage, margin_mode=p.margin_mode, mark_price=p.mark_price,
+                leg="net" if p.id != "btc-short" else "short",
+            )
+        journal.record_balance("Main", Decimal("14000"))
+
+
+def test_account_from_the_journal(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    from crossmargin.storage import Journal
+
+    db = tmp_path / "journal.sqlite3"
+    _journal_with_account(db)
+    with Journal.open(db, create=False) as journal:
+        state = journal.build_scenario("Main")
+    assert len(state.positions) == 4
+    doc = run_json(capsys, "--account", "main", "--db", str(db), "--switch", state.positions[0].id)
+    after = evaluate(apply_whatif(state, [SwitchMode(state.positions[0].id)]))
+    assert _same(doc["account"]["margin_balance"], after.margin_balance)
+    for item in doc["positions"]:
+        assert _same(item["liquidation_price"], after.position(item["id"]).liquidation_price)
+    code, out, _ = run(capsys, "--account", "Main", "--db", str(db), "--wallet", "9000")
+    assert code == 0 and out.startswith("Main\n")
+    assert fmt_money(Decimal(9000), "USDT") in _row(out, "now")
+
+
+def test_account_errors(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    db = tmp_path / "journal.sqlite3"
+    assert _bad(capsys, "--account", "Main", "--db", str(tmp_path / "none.sqlite3")) == [
+        f"no journal at {(tmp_path / 'none.sqlite3').resolve()}; check the path given with --db"
+    ]
+    assert not (tmp_path / "none.sqlite3").exists()
+    _journal_with_account(db)
+    problems = _bad(capsys, "--account", "Nope", "--db", str(db))
+    assert len(problems) == 1 and "Nope" in problems[0]
+    assert _bad(capsys, "--account", "Main", "--db", str(db), "--wallet", "-1") == [
+        "--wallet: must be an amount >= 0, got '-1'"
+    ]
+    assert _bad(capsys, str(DEMO), "--account", "Main") == [
+        f"give either FILE ({DEMO}) or --account Main, not both"
+    ]
+    assert _bad(capsys, str(DEMO), "--wallet", "5") == ["--wallet: only used with --account NAME"]
+    assert _bad(capsys) == [
+        "give a scenario FILE (e.g. resources/scenarios/demo.json, or just: demo) or "
+        "--account NAME from the journal"
+    ]

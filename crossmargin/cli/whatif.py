@@ -4,6 +4,8 @@
 
     crossmargin whatif FILE [--switch ID ...] [--add-margin ID AMOUNT] [--close ID]
                             [--shock PCT [--beta]] [--json]
+    crossmargin whatif --account NAME [--db PATH] [--source auto|journal|exchange]
+                       [--wallet AMOUNT] [same what-if options]
 
 The what-if operations (``--switch``, ``--add-margin``, ``--close``) are applied in
 the order given on the command line; ``--shock`` then moves every mark by PCT %
@@ -101,7 +103,31 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.add_argument(
         "file",
         metavar="FILE",
-        help="scenario file (crossmargin.scenario/1 JSON), or the name of a bundled example",
+        nargs="?",
+        help="scenario file (crossmargin.scenario/1 JSON), or the name of a bundled example; "
+        "or leave it out and use --account",
+    )
+    journal = p.add_argument_group("an account from the journal instead of a file")
+    journal.add_argument(
+        "--account",
+        metavar="NAME",
+        help="build the scenario from this journal account (label or id): its open positions, "
+        "latest wallet balance, instruments and tiers",
+    )
+    journal.add_argument(
+        "--db", metavar="PATH", help="journal file (default: the journal in the data folder)"
+    )
+    journal.add_argument(
+        "--source",
+        choices=("auto", "journal", "exchange"),
+        default="auto",
+        help="positions from the journal or from the last exchange sync (default: auto, the "
+        "exchange's for a synced exchange account)",
+    )
+    journal.add_argument(
+        "--wallet",
+        metavar="AMOUNT",
+        help="cross wallet balance to use instead of the latest recorded one",
     )
     p.add_argument(
         "--switch",
@@ -644,18 +670,59 @@ def _render_shock(report: WhatIfReport, out: TextIO) -> None:
 # --------------------------------------------------------------------------- command
 
 
+def _load_account(args: argparse.Namespace) -> AccountState:
+    """The scenario of a journal account (``--account``), validated like a file."""
+    from crossmargin.scenario import validate_state
+    from crossmargin.storage import Journal
+
+    wallet: Decimal | None = None
+    if args.wallet is not None:
+        wallet = _parse_decimal(args.wallet)
+        if wallet is None or wallet < 0:
+            raise InputError(f"--wallet: must be an amount >= 0, got {args.wallet!r}")
+    with Journal.open(args.db, create=False) as journal:
+        state = journal.build_scenario(args.account, wallet_balance=wallet, source=args.source)
+    problems = validate_state(state)
+    if problems:
+        raise InputError([f"account {state.label}: {line}" for line in problems])
+    return state
+
+
+def load_input(args: argparse.Namespace) -> tuple[AccountState, str]:
+    """The account to work on and how to name it: a scenario file or a journal account."""
+    journal_only = [
+        opt for opt, given in (("--db", args.db is not None), ("--wallet", args.wallet is not None),
+                               ("--source", args.source != "auto")) if given
+    ]
+    if args.account is not None:
+        if args.file is not None:
+            raise InputError(
+                f"give either FILE ({args.file}) or --account {args.account}, not both"
+            )
+        state = _load_account(args)
+        return state, f"account {state.label}"
+    if journal_only:
+        raise InputError(f"{', '.join(journal_only)}: only used with --account NAME")
+    if args.file is None:
+        raise InputError(
+            "give a scenario FILE (e.g. resources/scenarios/demo.json, or just: demo) "
+            "or --account NAME from the journal"
+        )
+    path = _resolve_file(args.file)
+    return load_scenario(path), str(path)
+
+
 def run(args: argparse.Namespace, *, out: TextIO | None = None) -> int:
     """Handler of ``crossmargin whatif``; returns the exit code (0)."""
     out = out or sys.stdout
-    path = _resolve_file(args.file)
-    state = load_scenario(path)
+    state, source = load_input(args)
     report = compute(
         state,
         args.ops or [],
         shock=args.shock,
         beta=args.beta,
         with_others=bool(args.json),
-        source=str(path),
+        source=source,
     )
     if args.json:
         out.write(json.dumps(result_json(report), indent=2, ensure_ascii=False) + "\n")
@@ -674,6 +741,7 @@ __all__: list[str] = [
     "fmt_pct",
     "fmt_price",
     "if_switched",
+    "load_input",
     "parse_shock",
     "register",
     "render_table",
