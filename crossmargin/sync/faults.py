@@ -42,6 +42,7 @@ class FaultKind(StrEnum):
     BAD_REPLY = "bad_reply"  # HTTP 200 with junk, empty, or a wrong envelope
     NOT_SUPPORTED = "not_supported"  # the ccxt class cannot do this
     EXCHANGE = "exchange"  # other exchange-side refusal
+    STORAGE = "storage"  # the journal could not store the batch (locked, disk, refused)
     CANCELLED = "cancelled"
 
 
@@ -102,6 +103,10 @@ def classify(exc: BaseException) -> FaultKind:
 
     if isinstance(exc, SyncError):
         return exc.kind
+    if type(exc).__module__.startswith(("crossmargin.storage", "sqlalchemy", "sqlite3")):
+        return FaultKind.STORAGE
+    if isinstance(exc, CrossMarginError):  # e.g. the journal refusing a record
+        return FaultKind.STORAGE
     if isinstance(exc, ccxt.InvalidNonce):
         return FaultKind.CLOCK
     if isinstance(exc, ccxt.DDoSProtection | ccxt.RateLimitExceeded):
@@ -130,7 +135,8 @@ def classify(exc: BaseException) -> FaultKind:
     return FaultKind.EXCHANGE
 
 
-_TRANSIENT = {FaultKind.CLOCK, FaultKind.RATE_LIMIT, FaultKind.NETWORK, FaultKind.BAD_REPLY}
+_TRANSIENT = {FaultKind.CLOCK, FaultKind.RATE_LIMIT, FaultKind.NETWORK, FaultKind.BAD_REPLY,
+              FaultKind.STORAGE}
 
 _EXPLAIN = {
     FaultKind.CLOCK: "clock out of sync with the exchange",
@@ -144,6 +150,8 @@ _EXPLAIN = {
     FaultKind.BAD_REPLY: "the exchange sent an unusable reply",
     FaultKind.NOT_SUPPORTED: "not supported by this exchange's ccxt class",
     FaultKind.EXCHANGE: "refused by the exchange",
+    FaultKind.STORAGE: "the journal could not store this cycle (nothing was changed)",
+    FaultKind.CANCELLED: "cancelled",
 }
 
 
