@@ -1,0 +1,699 @@
+"""The main window: accounts on the left, key figures on top, tabs below.
+
+Only adapts and routes: numbers come from :class:`AccountSession` (which asks the
+engine on a worker), files are read and written through :class:`TaskRunner`, and
+every problem is shown inline in the message bar (never a traceback or a popup
+storm). UI state (geometry, splitters, last tab and account, column widths) is
+kept in the :class:`QSettings` INI given by :class:`Services`.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QByteArray, QItemSelectionModel, QModelIndex, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QApplication,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QListView,
+    QMainWindow,
+    QSplitter,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from crossmargin.domain import AccountState, MarginMode, PositionId
+from crossmargin.errors import CrossMarginError, InputError
+from crossmargin.scenario import load_scenario, save_scenario
+from desktop import formatting as fmt
+from desktop.demo import (
+    DEMO_LABEL,
+    History,
+    SimulatedMarkFeed,
+    load_demo_state,
+    synthetic_history,
+)
+from desktop.dialogs.about import AboutDialog
+from desktop.dialogs.preferences import PreferencesDialog
+from desktop.models.accounts import ENTRY_ROLE, AccountDelegate, AccountsListModel
+from desktop.services import Services, optional_class
+from desktop.session import (
+    AccountEntry,
+    AccountKind,
+    AccountSession,
+    AccountStatus,
+    RiskSnapshot,
+)
+from desktop.settings import Preferences, recent_scenarios, remember_scenario
+from desktop.theme import LIGHT, Theme
+from desktop.tray import MarginAlert, TrayIcon
+from desktop.views.dashboard import DashboardView
+from desktop.views.positions import PositionsView
+from desktop.widgets.first_run import FirstRunBanner
+from desktop.widgets.key_figures import KeyFiguresBar
+from desktop.widgets.message_bar import MessageBar
+
+log = logging.getLogger(__name__)
+
+DEMO_KEY = "demo"
+SCENARIO_FILTER = "CrossMargin scenario (*.json);;All files (*)"
+TAB_NAMES = ("Dashboard", "Positions", "What-if", "Journal")
+
+
+def problems_of(exc: BaseException) -> list[str]:
+    """The user-facing lines of an error (InputError problems, or its message)."""
+    if isinstance(exc, InputError):
+        return list(exc.problems)
+    if isinstance(exc, CrossMarginError | OSError):
+        return [str(exc)]
+    return [f"{type(exc).__name__}: {exc}"]
+
+
+class MainWindow(QMainWindow):
+    """CrossMargin's main window. Build with keyword-only services; GUI thread only.
+
+    ``account_loaded(str)`` is emitted with the account key once its book is shown.
+    """
+
+    account_loaded = Signal(str)
+
+    def __init__(self, *, services: Services, start_demo: bool = False) -> None:
+        super().__init__()
+        self.services = services
+        self.tasks = services.tasks
+        self.settings = services.settings
+        self.prefs: Preferences = services.preferences
+        self.theme: Theme = LIGHT
+        self.session = AccountSession(tasks=self.tasks, parent=self)
+        self.feed: SimulatedMarkFeed | None = None
+        self._demo_state: AccountState | None = None
+        self._demo_history: History | None = None
+        self._last_marks_at: float | None = None
+        self.setWindowTitle("CrossMargin")
+        if not services.icon.isNull():
+            self.setWindowIcon(services.icon)
+        self.setMinimumSize(1000, 640)
+
+        self._build_sidebar()
+        self._build_content()
+        self._build_actions()
+        self._build_status_bar()
+        self.alert = MarginAlert(self.prefs.margin_alert, self)
+        self.alert.crossed.connect(self._on_alert)
+        self.tray = TrayIcon(services.icon, self)
+        self.tray.show_requested.connect(self._raise)
+        self.tray.quit_requested.connect(self.close)
+
+        self.session.snapshot_ready.connect(self._on_snapshot)
+        self.session.state_changed.connect(self._on_state_changed)
+        self.session.failed.connect(
+            lambda text: self.message_bar.show_message("error", "The engine rejected this book.",
+                                                       [text])
+        )
+        self.tasks.task_failed.connect(
+            lambda text: self.message_bar.show_message("error", "A background task failed.", [text])
+        )
+        self.tasks.busy_changed.connect(self._on_busy)
+
+        self._populate_accounts()
+        self._restore_ui_state()
+        self.apply_preferences(self.prefs)
+        key = DEMO_KEY if start_demo else str(self.settings.value("window/account", DEMO_KEY))
+        self.select_account(key if self.accounts_model.row_of(key) >= 0 else DEMO_KEY)
+
+    # ------------------------------------------------------------------ building
+    def _build_sidebar(self) -> None:
+        self.accounts_model = AccountsListModel(self)
+        self.accounts_view = QListView()
+        self.accounts_view.setObjectName("AccountsList")
+        self.accounts_view.setModel(self.accounts_model)
+        self.account_delegate = AccountDelegate(self.accounts_view)
+        self.accounts_view.setItemDelegate(self.account_delegate)
+        self.accounts_view.setMouseTracking(True)
+        self.accounts_view.setUniformItemSizes(True)
+        self.accounts_view.selectionModel().currentChanged.connect(self._on_account_changed)
+        title = QLabel("ACCOUNTS")
+        title.setObjectName("SidebarTitle")
+        sidebar = QWidget()
+        sidebar.setMinimumWidth(180)
+        layout = QVBoxLayout(sidebar)
+        layout.setContentsMargins(8, 8, 0, 8)
+        layout.setSpacing(4)
+        layout.addWidget(title)
+        layout.addWidget(self.accounts_view, 1)
+        self.sidebar = sidebar
+
+    def _build_content(self) -> None:
+        self.account_title = QLabel("")
+        self.account_title.setObjectName("AccountTitle")
+        font = self.account_title.font()
+        font.setPointSizeF(font.pointSizeF() * 1.25)
+        self.account_title.setFont(font)
+        self.account_badge = QLabel("")
+        self.account_badge.setObjectName("AccountBadge")
+        self.account_detail = QLabel("")
+        self.account_detail.setObjectName("ChartReadout")
+        title_row = QHBoxLayout()
+        title_row.addWidget(self.account_title)
+        title_row.addWidget(self.account_badge)
+        title_row.addSpacing(8)
+        title_row.addWidget(self.account_detail, 1)
+
+        self.figures = KeyFiguresBar()
+        self.message_bar = MessageBar()
+        self.banner = FirstRunBanner()
+        self.banner.open_scenario_clicked.connect(self.open_scenario_dialog)
+        self.banner.log_position_clicked.connect(self.log_position)
+        self.banner.add_account_clicked.connect(self.add_exchange_account)
+        self.banner.dismissed.connect(lambda: self.settings.setValue("window/banner_hidden", True))
+
+        self.tabs = QTabWidget()
+        self.tabs.setDocumentMode(False)
+        self.dashboard = DashboardView(session=self.session)
+        self.positions = PositionsView(session=self.session)
+        self.tabs.addTab(self.dashboard, "Dashboard")
+        self.tabs.addTab(self.positions, "Positions")
+        self.whatif_panel: QWidget | None = None
+        panel_cls = optional_class("desktop.whatif.panel", "WhatIfPanel")
+        if panel_cls is not None:
+            try:
+                self.whatif_panel = panel_cls(tasks=self.tasks)
+            except Exception:
+                log.exception("the What-if panel failed to start")
+                self.whatif_panel = None
+        if self.whatif_panel is not None:
+            self.tabs.addTab(self.whatif_panel, "What-if")
+        self.journal_view: QWidget | None = None  # the journal is not part of this build yet
+        self.positions.set_capabilities(
+            can_edit=False, has_journal=self.journal_view is not None,
+            has_whatif=self.whatif_panel is not None,
+        )
+        self.positions.whatif_requested.connect(self.route_whatif)
+
+        right = QWidget()
+        layout = QVBoxLayout(right)
+        layout.setContentsMargins(8, 8, 8, 8)
+        layout.setSpacing(8)
+        layout.addLayout(title_row)
+        layout.addWidget(self.figures)
+        layout.addWidget(self.message_bar)
+        layout.addWidget(self.banner)
+        layout.addWidget(self.tabs, 1)
+
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter.setObjectName("MainSplitter")
+        self.splitter.setChildrenCollapsible(False)
+        self.splitter.addWidget(self.sidebar)
+        self.splitter.addWidget(right)
+        self.splitter.setStretchFactor(0, 0)
+        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setSizes([240, 1040])
+        self.setCentralWidget(self.splitter)
+
+    def _action(self, text: str, slot: Any, shortcut: Any = None, tip: str = "") -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+        if tip:
+            action.setStatusTip(tip)
+            action.setToolTip(tip)
+        action.triggered.connect(slot)
+        self.addAction(action)
+        return action
+
+    def _build_actions(self) -> None:
+        menu = self.menuBar()
+        file_menu = menu.addMenu("&File")
+        self.open_action = self._action(
+            "&Open scenario…", self.open_scenario_dialog, QKeySequence.StandardKey.Open,
+            "Open a scenario file (an account as JSON)",
+        )
+        self.save_action = self._action(
+            "&Save scenario as…", self.save_scenario_dialog, QKeySequence.StandardKey.Save,
+            "Save the selected account's book, at the current marks, as a scenario file",
+        )
+        file_menu.addAction(self.open_action)
+        file_menu.addAction(self.save_action)
+        file_menu.addSeparator()
+        self.add_account_action = self._action(
+            "Add &exchange account…", self.add_exchange_account,
+            tip="Connect an exchange account with read-only API keys",
+        )
+        self.log_position_action = self._action(
+            "&Log a position…", self.log_position, tip="Record a position in the journal"
+        )
+        has_sync = self.services.sync is not None
+        has_journal = self.services.journal is not None
+        self.add_account_action.setEnabled(has_sync)
+        self.log_position_action.setEnabled(has_journal)
+        for action, available, what in (
+            (self.add_account_action, has_sync, "Exchange sync"),
+            (self.log_position_action, has_journal, "The journal"),
+        ):
+            if not available:
+                action.setToolTip(f"{what} is not available in this build")
+        self.banner.add_account_button.setEnabled(has_sync)
+        self.banner.add_account_button.setToolTip(self.add_account_action.toolTip())
+        self.banner.log_position_button.setEnabled(has_journal)
+        self.banner.log_position_button.setToolTip(self.log_position_action.toolTip())
+        file_menu.addAction(self.add_account_action)
+        file_menu.addAction(self.log_position_action)
+        file_menu.addSeparator()
+        self.prefs_action = self._action(
+            "&Preferences…", self.edit_preferences, QKeySequence.StandardKey.Preferences
+        )
+        if self.prefs_action.shortcut().isEmpty():
+            self.prefs_action.setShortcut(QKeySequence("Ctrl+,"))
+        file_menu.addAction(self.prefs_action)
+        file_menu.addSeparator()
+        self.quit_action = self._action("&Quit", self.close, QKeySequence("Ctrl+Q"))
+        self.quit_action.setMenuRole(QAction.MenuRole.QuitRole)
+        file_menu.addAction(self.quit_action)
+
+        view_menu = menu.addMenu("&View")
+        self.tab_actions: list[QAction] = []
+        for i in range(self.tabs.count()):
+            name = self.tabs.tabText(i)
+            action = self._action(
+                name, lambda _=False, n=i: self.tabs.setCurrentIndex(n),
+                QKeySequence(f"Ctrl+{i + 1}"),
+            )
+            view_menu.addAction(action)
+            self.tab_actions.append(action)
+        view_menu.addSeparator()
+        self.refresh_action = self._action(
+            "&Refresh", self.refresh, QKeySequence.StandardKey.Refresh,
+            "Re-read the account and recompute every figure",
+        )
+        if self.refresh_action.shortcut() != QKeySequence("F5"):
+            self.refresh_action.setShortcuts([QKeySequence("F5"), self.refresh_action.shortcut()])
+        view_menu.addAction(self.refresh_action)
+        self.banner_action = self._action("Show &welcome banner", self._show_banner)
+        view_menu.addAction(self.banner_action)
+
+        help_menu = menu.addMenu("&Help")
+        self.about_action = self._action("&About CrossMargin", self.show_about)
+        self.about_action.setMenuRole(QAction.MenuRole.AboutRole)
+        help_menu.addAction(self.about_action)
+
+    def _build_status_bar(self) -> None:
+        bar = self.statusBar()
+        self.busy_label = QLabel("")
+        self.busy_label.setObjectName("ChartReadout")
+        self.marks_label = QLabel("")
+        self.marks_label.setObjectName("ChartReadout")
+        bar.addPermanentWidget(self.busy_label)
+        bar.addPermanentWidget(self.marks_label)
+        self._clock = QTimer(self)
+        self._clock.setInterval(1000)
+        self._clock.timeout.connect(self._update_marks_label)
+        self._clock.start()
+
+    # ------------------------------------------------------------------ accounts
+    def _populate_accounts(self) -> None:
+        entries = [
+            AccountEntry(
+                DEMO_KEY, AccountKind.DEMO, DEMO_LABEL, AccountStatus.LIVE,
+                "Simulated prices · not stored",
+            )
+        ]
+        for path in recent_scenarios(self.settings):
+            entries.append(self._scenario_entry(path))
+        self.accounts_model.set_entries(entries)
+
+    @staticmethod
+    def _scenario_entry(path: Path) -> AccountEntry:
+        return AccountEntry(
+            f"scenario:{path.resolve()}", AccountKind.SCENARIO, path.stem,
+            AccountStatus.STATIC, "Scenario file · marks as saved", path.resolve(),
+        )
+
+    def current_entry(self) -> AccountEntry | None:
+        return self.session.entry
+
+    def select_account(self, key: str) -> None:
+        row = self.accounts_model.row_of(key)
+        if row < 0:
+            return
+        index = self.accounts_model.index(row)
+        self.accounts_view.selectionModel().setCurrentIndex(
+            index, QItemSelectionModel.SelectionFlag.ClearAndSelect
+        )
+
+    def _on_account_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        entry = current.data(ENTRY_ROLE) if current.isValid() else None
+        if not isinstance(entry, AccountEntry):
+            return
+        if self.session.entry is not None and self.session.entry.key == entry.key:
+            return
+        if entry.kind is AccountKind.DEMO:
+            self._load_demo(entry)
+        elif entry.kind is AccountKind.SCENARIO and entry.path is not None:
+            self._load_scenario_entry(entry)
+
+    def _stop_feed(self) -> None:
+        if self.feed is not None:
+            self.feed.stop()
+            self.feed.deleteLater()
+            self.feed = None
+
+    def _load_demo(self, entry: AccountEntry) -> None:
+        try:
+            if self._demo_state is None:
+                self._demo_state = load_demo_state(self.services.demo_path)
+        except (CrossMarginError, OSError) as exc:
+            self.message_bar.show_message(
+                "error", "The demo account could not be loaded (reinstall the app to repair it).",
+                problems_of(exc),
+            )
+            return
+        state = self._demo_state
+        self._stop_feed()
+        self.session.load(entry, state, self._demo_history)
+        seed = self.services.demo_seed
+        self.feed = SimulatedMarkFeed(
+            {p.symbol: p.mark_price for p in state.positions},
+            betas=state.betas, interval_ms=self.prefs.feed_interval_ms, seed=seed, parent=self,
+        )
+        self.feed.marks_changed.connect(self._on_marks)
+        self.feed.start()
+        self._show_entry(entry, "Simulated live prices")
+        if self._demo_history is None:
+            self._request_demo_history()
+        self.account_loaded.emit(entry.key)
+
+    def _request_demo_history(self) -> None:
+        generation = self.session.generation
+
+        def arrived(history: History) -> None:
+            self._demo_history = history
+            self.session.set_history(history, generation)
+
+        def build(equity: float, ratio: float | None) -> History:
+            return synthetic_history(
+                equity, ratio, hours=self.services.history_hours,
+                seed=self.services.demo_seed if self.services.demo_seed is not None else 7,
+            )
+
+        def with_first_snapshot(snap: RiskSnapshot) -> None:
+            self.session.snapshot_ready.disconnect(with_first_snapshot)
+            if generation != self.session.generation:
+                return
+            ratio = snap.risk.margin_ratio
+            self.tasks.submit(
+                build, float(snap.risk.equity), None if ratio is None else float(ratio),
+                key="demo.history", on_success=arrived,
+            )
+
+        self.session.snapshot_ready.connect(with_first_snapshot)
+
+    def _load_scenario_entry(self, entry: AccountEntry) -> None:
+        assert entry.path is not None
+        path = entry.path
+        self.tasks.submit(
+            load_scenario, path, key="scenario.load",
+            on_success=lambda state: self._show_scenario(entry, state),
+            on_error=lambda exc: self._scenario_failed(path, exc),
+        )
+
+    def _show_scenario(self, entry: AccountEntry, state: AccountState) -> None:
+        self._stop_feed()
+        self.session.load(entry, state)
+        self._show_entry(entry, f"Scenario file {entry.path}")
+        self.account_loaded.emit(entry.key)
+
+    def _show_entry(self, entry: AccountEntry, detail: str) -> None:
+        self.account_title.setText(entry.label)
+        demo = entry.kind is AccountKind.DEMO
+        self.account_badge.setText("DEMO" if demo else str(entry.kind).upper())
+        self.account_badge.setProperty("kind", str(entry.kind))
+        self.account_badge.style().unpolish(self.account_badge)
+        self.account_badge.style().polish(self.account_badge)
+        self.account_detail.setText(detail)
+        hidden = str(self.settings.value("window/banner_hidden", False)).lower() == "true"
+        self.banner.setVisible(demo and not hidden and self._user_accounts() == 0)
+        self.figures.clear()
+
+    def _user_accounts(self) -> int:
+        return sum(1 for e in self.accounts_model.entries() if e.kind is not AccountKind.DEMO)
+
+    def _on_marks(self, marks: dict[str, Decimal]) -> None:
+        self._last_marks_at = time.time()
+        self.session.apply_marks(marks)
+
+    # ------------------------------------------------------------------ snapshots
+    def _on_state_changed(self, state: AccountState) -> None:
+        if self.whatif_panel is not None and hasattr(self.whatif_panel, "set_account_state"):
+            self.whatif_panel.set_account_state(state)
+
+    def _on_snapshot(self, snap: RiskSnapshot) -> None:
+        risk = snap.risk
+        self.figures.set_risk(risk)
+        entry = self.session.entry
+        if entry is not None:
+            self.alert.observe(entry.key, entry.label, risk.margin_ratio, risk.cross_liquidated)
+            self.tray.set_tooltip(f"CrossMargin — {entry.label}: margin ratio "
+                                  f"{fmt.percent(risk.margin_ratio)}")
+        if self.whatif_panel is not None and self.feed is not None:
+            # live marks moved: the What-if tab follows the live book
+            self.whatif_panel.set_account_state(snap.state)  # type: ignore[attr-defined]
+
+    def _on_alert(self, label: str, ratio: object) -> None:
+        if not self.prefs.notifications:
+            return
+        text = (f"{label}: margin ratio {fmt.percent(ratio) if isinstance(ratio, Decimal) else '—'}"
+                f" crossed your alert at {fmt.percent(self.prefs.margin_alert, decimals=0)}")
+        if not self.tray.notify("Margin ratio alert", text):
+            self.statusBar().showMessage(text, 15_000)
+        self.message_bar.show_message("warning", text)
+
+    def _on_busy(self, busy: bool) -> None:
+        self.busy_label.setText("Computing…" if busy else "")
+
+    def _update_marks_label(self) -> None:
+        entry = self.session.entry
+        if entry is None:
+            self.marks_label.setText("")
+        elif self._last_marks_at is not None and self.feed is not None:
+            stamp = datetime.fromtimestamp(self._last_marks_at).strftime("%H:%M:%S")
+            self.marks_label.setText(f"Simulated marks · updated {stamp}")
+        elif entry.kind is AccountKind.SCENARIO:
+            self.marks_label.setText("Marks as saved in the file")
+        else:
+            self.marks_label.setText("")
+
+    # ------------------------------------------------------------------ what-if routing
+    def route_whatif(self, action: str, position_id: str) -> None:
+        """Context-menu what-if: stage the change in the What-if tab and show it."""
+        panel = self.whatif_panel
+        vm = getattr(panel, "view_model", None) if panel is not None else None
+        if panel is None or vm is None:
+            self.message_bar.show_message("info", "The What-if tab is not available in this build.")
+            return
+        snap = self.session.snapshot
+        if snap is None:
+            return
+        pid = PositionId(position_id)
+        position = snap.risk.position(pid)
+        error: str | None = None
+        if action == "switch":
+            error = vm.set_mode(pid, MarginMode(str(position.margin_mode)).other)
+        elif action == "close":
+            error = vm.set_close(pid, True)
+        elif action == "add_margin":
+            focus = getattr(panel, "focus_margin", None)
+            if callable(focus):
+                focus(pid)
+        if error:
+            self.message_bar.show_message("warning", error)
+        self.tabs.setCurrentWidget(panel)
+
+    # ------------------------------------------------------------------ file actions
+    def open_scenario_dialog(self) -> None:
+        start = str(self.settings.value("files/last_dir", str(Path.home())))
+        path, _ = QFileDialog.getOpenFileName(self, "Open scenario file", start, SCENARIO_FILTER)
+        if path:
+            self.open_scenario(Path(path))
+
+    def open_scenario(self, path: Path) -> None:
+        """Read ``path`` on a worker; on success add it to the accounts and show it.
+
+        A bad file leaves everything as it was and lists its problems in the message bar.
+        """
+        self.tasks.submit(
+            load_scenario, path, key="scenario.load",
+            on_success=lambda state: self._scenario_opened(path, state),
+            on_error=lambda exc: self._scenario_failed(path, exc),
+        )
+
+    def _scenario_opened(self, path: Path, state: AccountState) -> None:
+        self.settings.setValue("files/last_dir", str(path.resolve().parent))
+        remember_scenario(self.settings, path)
+        entry = self._scenario_entry(path)
+        if state.label:
+            entry = AccountEntry(entry.key, entry.kind, state.label, entry.status,
+                                 entry.status_text, entry.path)
+        self.accounts_model.upsert(entry)
+        self.message_bar.dismiss()
+        self.session.entry = None  # force the reload below even if it was selected
+        self._show_scenario(entry, state)
+        self.select_account(entry.key)
+
+    def _scenario_failed(self, path: Path, exc: BaseException) -> None:
+        self.message_bar.show_message(
+            "error", f"Could not open “{path.name}”. Nothing was changed.", problems_of(exc)
+        )
+
+    def save_scenario_dialog(self) -> None:
+        state = self.session.state
+        if state is None:
+            return
+        start = Path(str(self.settings.value("files/last_dir", str(Path.home()))))
+        name = (state.label or "scenario").replace("/", "-") + ".json"
+        path, _ = QFileDialog.getSaveFileName(
+            self, "Save scenario file", str(start / name), SCENARIO_FILTER
+        )
+        if path:
+            self.save_scenario(Path(path))
+
+    def save_scenario(self, path: Path) -> None:
+        """Write the selected account's book (current marks) to ``path`` on a worker."""
+        state = self.session.state
+        if state is None:
+            return
+        self.tasks.submit(
+            save_scenario, state, path, serial=True,
+            on_success=lambda _r: self._scenario_saved(path),
+            on_error=lambda exc: self.message_bar.show_message(
+                "error", f"Could not save “{path.name}”. The file was not changed.",
+                problems_of(exc),
+            ),
+        )
+
+    def _scenario_saved(self, path: Path) -> None:
+        self.settings.setValue("files/last_dir", str(path.resolve().parent))
+        remember_scenario(self.settings, path)
+        self.accounts_model.upsert(self._scenario_entry(path))
+        self.message_bar.show_message("info", f"Saved {path}", timeout_ms=6000)
+
+    def add_exchange_account(self) -> None:
+        if self.services.sync is None:
+            return
+
+    def log_position(self) -> None:
+        if self.services.journal is None:
+            return
+
+    def refresh(self) -> None:
+        entry = self.session.entry
+        if entry is None:
+            return
+        if entry.kind is AccountKind.SCENARIO and entry.path is not None:
+            self._load_scenario_entry(entry)
+        else:
+            self.session.refresh()
+        self.statusBar().showMessage("Refreshed", 2000)
+
+    def _show_banner(self) -> None:
+        self.settings.setValue("window/banner_hidden", False)
+        self.banner.setVisible(True)
+
+    # ------------------------------------------------------------------ dialogs
+    def show_about(self) -> None:
+        dialog = AboutDialog(icon=self.services.icon, parent=self)
+        dialog.exec()
+
+    def edit_preferences(self) -> None:
+        dialog = PreferencesDialog(self.prefs, parent=self)
+        if dialog.exec():
+            self.apply_preferences(dialog.preferences())
+
+    def apply_preferences(self, prefs: Preferences) -> None:
+        self.prefs = prefs
+        self.services.preferences = prefs
+        prefs.save(self.settings)
+        self.alert.set_threshold(prefs.margin_alert)
+        self.figures.set_alert(prefs.margin_alert)
+        self.dashboard.set_alert(float(prefs.margin_alert))
+        if self.feed is not None:
+            self.feed.set_interval(prefs.feed_interval_ms)
+        app = QApplication.instance()
+        applier = getattr(app, "crossmargin_apply_theme", None)
+        if callable(applier):
+            applier(prefs.theme)
+        if self.session.snapshot is not None:
+            self.figures.set_risk(self.session.snapshot.risk)
+
+    def apply_theme(self, theme: Theme) -> None:
+        """Recolour the parts Qt's palette does not reach (charts, delegates, table colours)."""
+        self.theme = theme
+        self.account_delegate.set_theme(theme)
+        self.accounts_view.viewport().update()
+        self.dashboard.apply_theme(theme)
+        self.positions.apply_theme(theme)
+        apply = getattr(self.whatif_panel, "apply_theme", None)
+        if callable(apply):
+            apply(theme)
+
+    def _raise(self) -> None:
+        self.showNormal()
+        self.raise_()
+        self.activateWindow()
+
+    # ------------------------------------------------------------------ UI state
+    def _restore_ui_state(self) -> None:
+        s = self.settings
+        geometry = s.value("window/geometry")
+        if isinstance(geometry, QByteArray) and not geometry.isEmpty():
+            self.restoreGeometry(geometry)
+        else:
+            self.resize(1280, 800)
+        for key, splitter in (
+            ("window/splitter", self.splitter),
+            ("window/dashboard_splitter", self.dashboard.splitter),
+            ("window/dashboard_bottom", self.dashboard.bottom_splitter),
+        ):
+            value = s.value(key)
+            if isinstance(value, QByteArray) and not value.isEmpty():
+                splitter.restoreState(value)
+        header = s.value("positions/header")
+        if isinstance(header, QByteArray) and not header.isEmpty():
+            self.positions.table.horizontalHeader().restoreState(header)
+            self.positions.keep_column_widths()
+        try:
+            tab = int(s.value("window/tab", 0))
+        except (TypeError, ValueError):
+            tab = 0
+        if 0 <= tab < self.tabs.count():
+            self.tabs.setCurrentIndex(tab)
+        chart_range = str(s.value("dashboard/range", "All"))
+        if chart_range in self.dashboard.equity_chart.range_buttons:
+            self.dashboard.equity_chart.set_range(chart_range)
+
+    def save_ui_state(self) -> None:
+        s = self.settings
+        s.setValue("window/geometry", self.saveGeometry())
+        s.setValue("window/splitter", self.splitter.saveState())
+        s.setValue("window/dashboard_splitter", self.dashboard.splitter.saveState())
+        s.setValue("window/dashboard_bottom", self.dashboard.bottom_splitter.saveState())
+        s.setValue("positions/header", self.positions.table.horizontalHeader().saveState())
+        s.setValue("window/tab", self.tabs.currentIndex())
+        s.setValue("dashboard/range", self.dashboard.equity_chart.current_range())
+        if self.session.entry is not None:
+            s.setValue("window/account", self.session.entry.key)
+        s.sync()
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self.save_ui_state()
+        self._stop_feed()
+        self._clock.stop()
+        super().closeEvent(event)

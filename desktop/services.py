@@ -1,0 +1,55 @@
+"""The services the desktop app builds once at start-up and injects into its windows.
+
+Nothing here is global: :func:`desktop.app.main` builds one :class:`Services` and
+passes it (keyword-only) to :class:`desktop.main_window.MainWindow`; tests build
+their own with a private settings file.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QSettings
+from PySide6.QtGui import QIcon
+
+from desktop.settings import Preferences
+from desktop.tasks import TaskRunner
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Services:
+    """Everything a window needs from the outside world.
+
+    ``demo_path``: the demo scenario file (``None`` = the bundled one).
+    ``demo_seed``: seeds the simulated mark feed and the synthetic history
+    (``None`` = random each run). ``journal`` / ``sync``: the journal and sync
+    services when this build has them (``None`` otherwise).
+    """
+
+    tasks: TaskRunner
+    settings: QSettings
+    preferences: Preferences
+    icon: QIcon = field(default_factory=QIcon)
+    demo_path: Path | None = None
+    demo_seed: int | None = None
+    history_hours: int = 365 * 24
+    journal: Any = None
+    sync: Any = None
+
+
+def optional_class(module: str, name: str) -> type | None:
+    """``module.name`` if that module exists and imports cleanly, else ``None`` (logged)."""
+    try:
+        if importlib.util.find_spec(module) is None:
+            return None
+        return getattr(importlib.import_module(module), name, None)
+    except Exception:  # a half-finished optional part must not stop the app
+        log.exception("optional component %s.%s failed to load", module, name)
+        return None

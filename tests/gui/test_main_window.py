@@ -1,0 +1,215 @@
+"""The main window: starts on the demo account, shows the engine's numbers, opens files."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from crossmargin.margin import evaluate, switched_liquidation_prices
+from crossmargin.scenario import load_scenario
+from desktop.models.positions import RAW_ROLE, PositionColumn
+from desktop.session import AccountKind
+
+pytestmark = pytest.mark.gui
+
+
+def test_app_starts_on_the_demo_account(window) -> None:
+    entry = window.session.entry
+    assert entry is not None and entry.kind is AccountKind.DEMO
+    assert window.account_title.text() == "Demo account"
+    assert window.account_badge.text() == "DEMO"
+    assert window.accounts_model.entries()[0].label == "Demo account"
+    assert window.banner.isVisible()
+    # figures are filled in from the engine, and the simulated feed is running
+    risk = window.session.snapshot.risk
+    assert window.figures.equity.value.text().endswith(risk.settle)
+    assert window.feed is not None and window.feed.is_running()
+    assert window.positions.model.rowCount() == len(window.session.state.positions) > 0
+    assert [window.tabs.tabText(i) for i in range(2)] == ["Dashboard", "Positions"]
+
+
+def test_main_entry_point_starts_on_the_demo_account(qapp, qtbot, monkeypatch) -> None:
+    """``crossmargin-desktop --demo --theme dark`` builds everything and shows the demo.
+
+    The event loop is driven by qtbot: once ``QApplication.exec`` returns, Qt refuses
+    to run another event loop in this process, which would break the next tests.
+    """
+    from desktop import app as desktop_app
+    from desktop.main_window import MainWindow
+
+    seen: dict[str, object] = {}
+
+    def drive(app) -> int:
+        windows = [w for w in app.topLevelWidgets() if isinstance(w, MainWindow) and w.isVisible()]
+        assert len(windows) == 1
+        window = windows[0]
+        qtbot.waitUntil(lambda: window.session.snapshot is not None, timeout=10_000)
+        seen["entry"] = window.session.entry
+        seen["dark"] = window.theme.dark
+        seen["figure"] = window.figures.equity.value.text()
+        seen["icon"] = not window.windowIcon().isNull()
+        return 0
+
+    monkeypatch.setattr(desktop_app, "run_event_loop", drive)
+    assert desktop_app.main(["--demo", "--theme", "dark"]) == 0
+    entry = seen["entry"]
+    assert entry is not None and entry.kind is AccountKind.DEMO  # type: ignore[union-attr]
+    assert seen["dark"] is True and seen["icon"] is True
+    assert seen["figure"] != "—"
+
+
+def test_positions_table_shows_the_engine_liquidation_prices_exactly(window, settle) -> None:
+    settle(window)
+    state = window.session.state
+    expected = evaluate(state)
+    switched = switched_liquidation_prices(state)
+    model = window.positions.model
+    formats = model.formats()
+    assert model.rowCount() == len(expected.positions)
+    for p in expected.positions:
+        row = model.row_of(p.id)
+        lp = model.index(row, PositionColumn.LIQUIDATION)
+        assert lp.data(RAW_ROLE) == p.liquidation_price
+        assert lp.data() == formats.price(p.symbol, p.liquidation_price)
+        sw = model.index(row, PositionColumn.SWITCHED_LIQUIDATION)
+        assert sw.data(RAW_ROLE) == switched[p.id]
+        assert model.index(row, PositionColumn.DISTANCE).data(RAW_ROLE) == p.liquidation_distance
+        assert model.index(row, PositionColumn.UPNL).data(RAW_ROLE) == p.unrealized_pnl
+    # key figures are the engine's account figures
+    assert window.figures.equity.value.text().replace(",", "").startswith(
+        str(expected.equity.quantize(Decimal("0.01")))
+    )
+
+
+def test_mark_ticks_update_rows_without_resetting_the_model(window, qtbot, settle) -> None:
+    settle(window)
+    model = window.positions.model
+    resets: list[int] = []
+    changed: list[tuple[int, int]] = []
+    model.modelAboutToBeReset.connect(lambda: resets.append(1))
+    model.dataChanged.connect(lambda a, b, _roles: changed.append((a.row(), b.row())))
+    before = window.session.snapshot
+    window.feed.step()
+    qtbot.waitUntil(lambda: window.session.snapshot is not before, timeout=10_000)
+    assert resets == []
+    assert changed, "a mark tick must emit dataChanged"
+
+
+def test_open_scenario_with_a_bad_file_shows_the_problem_and_changes_nothing(
+    window, qtbot, tmp_path: Path, settle
+) -> None:
+    settle(window)
+    bad = tmp_path / "broken.json"
+    data = json.loads((Path(__file__).parent / "data" / "book.json").read_text())
+    data["positions"][0]["leverage"] = "-5"
+    data["wallet_balance"] = "lots"
+    bad.write_text(json.dumps(data))
+    entries_before = window.accounts_model.entries()
+    state_before = window.session.state
+    entry_before = window.session.entry
+    window.open_scenario(bad)
+    qtbot.waitUntil(window.message_bar.isVisible, timeout=10_000)
+    assert window.message_bar.level() == "error"
+    text = window.message_bar.message()
+    assert "broken.json" in text and "Nothing was changed" in text
+    assert "positions[0].leverage" in text and "wallet_balance" in text
+    assert window.accounts_model.entries() == entries_before
+    assert window.session.entry == entry_before
+    assert window.session.state == state_before
+
+    # not JSON at all, and a missing file: same inline message, never a traceback
+    garbage = tmp_path / "garbage.json"
+    garbage.write_bytes(b"\x00\xff not json")
+    window.message_bar.dismiss()
+    window.open_scenario(garbage)
+    qtbot.waitUntil(window.message_bar.isVisible, timeout=10_000)
+    assert "garbage.json" in window.message_bar.message()
+    window.message_bar.dismiss()
+    window.open_scenario(tmp_path / "missing.json")
+    qtbot.waitUntil(window.message_bar.isVisible, timeout=10_000)
+    assert "file not found" in window.message_bar.message()
+    assert window.accounts_model.entries() == entries_before
+
+
+def test_open_scenario_adds_the_account_and_shows_it(window, qtbot, book_path: Path) -> None:
+    window.open_scenario(book_path)
+    qtbot.waitUntil(
+        lambda: window.session.entry is not None
+        and window.session.entry.kind is AccountKind.SCENARIO
+        and window.session.snapshot is not None
+        and window.session.snapshot.state == window.session.state,
+        timeout=10_000,
+    )
+    assert window.feed is None  # a file has no live prices
+    keys = [e.key for e in window.accounts_model.entries()]
+    assert keys[0] == "demo" and keys[1] == f"scenario:{book_path.resolve()}"
+    assert window.session.state == load_scenario(book_path)
+    assert not window.banner.isVisible()
+    current = window.accounts_view.currentIndex()
+    assert current.row() == 1
+    # remembered for the next start
+    from desktop.settings import recent_scenarios
+
+    assert recent_scenarios(window.settings) == [book_path.resolve()]
+
+
+def test_save_scenario_round_trips_the_current_book(window, qtbot, tmp_path: Path, settle) -> None:
+    settle(window)
+    target = tmp_path / "saved.json"
+    window.save_scenario(target)
+    qtbot.waitUntil(lambda: target.exists() and not window.tasks.is_busy(), timeout=10_000)
+    assert load_scenario(target) == window.session.state
+    assert window.accounts_model.row_of(f"scenario:{target.resolve()}") >= 0
+
+
+def test_settings_persist_across_two_windows(services, open_window, qtbot) -> None:
+    first = open_window(services, start_demo=True)
+    first.resize(1100, 700)
+    first.tabs.setCurrentIndex(1)
+    first.splitter.setSizes([300, 800])
+    first.positions.table.setColumnWidth(int(PositionColumn.SYMBOL), 211)
+    first.dashboard.equity_chart.set_range("1W")
+    sizes = first.splitter.sizes()
+    first.close()
+
+    second = open_window(services)
+    assert second.tabs.currentIndex() == 1
+    assert second.size().width() == 1100 and second.size().height() == 700
+    assert second.splitter.sizes() == sizes
+    assert second.positions.table.columnWidth(int(PositionColumn.SYMBOL)) == 211
+    assert second.dashboard.equity_chart.current_range() == "1W"
+    assert second.session.entry is not None and second.session.entry.key == "demo"
+
+
+def test_keyboard_shortcuts_switch_tabs(window, qtbot) -> None:
+    shortcuts = {a.text(): a.shortcut().toString() for a in window.tab_actions}
+    assert shortcuts["Dashboard"] == "Ctrl+1" and shortcuts["Positions"] == "Ctrl+2"
+    window.tab_actions[1].trigger()
+    assert window.tabs.currentIndex() == 1
+    assert window.open_action.shortcut().toString() == "Ctrl+O"
+    assert window.save_action.shortcut().toString() == "Ctrl+S"
+    assert window.quit_action.shortcut().toString() == "Ctrl+Q"
+    assert "F5" in [s.toString() for s in window.refresh_action.shortcuts()]
+
+
+def test_margin_alert_fires_once_when_the_ratio_crosses_it(window, qtbot, settle) -> None:
+    from desktop.settings import Preferences
+
+    settle(window)
+    ratio = window.session.snapshot.risk.margin_ratio
+    assert ratio is not None
+    fired: list[str] = []
+    window.alert.crossed.connect(lambda label, _r: fired.append(label))
+    window.apply_preferences(Preferences(margin_alert=Decimal("0.01"), notifications=True))
+    window.session.refresh()
+    qtbot.waitUntil(lambda: bool(fired), timeout=10_000)
+    assert fired == ["Demo account"]
+    assert window.message_bar.level() == "warning"
+    assert "crossed your alert" in window.message_bar.message()
+    window.session.refresh()
+    qtbot.waitUntil(lambda: not window.tasks.is_busy(), timeout=10_000)
+    qtbot.wait(50)
+    assert fired == ["Demo account"]  # no repeat while the ratio stays above
