@@ -29,7 +29,13 @@ Format
   or ÷ entry price for inverse contracts).
 * Hedge mode is two positions with the same symbol and opposite sides.
 * Every symbol needs a tier table, except under the ``generic`` rules for a
-  position that carries its own ``maintenance_margin_rate``.
+  position that carries its own ``maintenance_margin_rate`` (and under the
+  ``hyperliquid`` rules for a position with its own ``max_leverage``). Tiers are
+  ordered and contiguous from 0; only the last may have ``max_notional: null``.
+  Bounds are notional in the settlement currency, except under the ``okx`` rules,
+  where they are position sizes (contracts × contract size; see
+  :func:`crossmargin.margin.okx_tiers`). A missing ``maintenance_amount`` is
+  derived with Binance's recursion.
 
 Loading validates everything and reports *all* problems at once, one line each,
 naming the field path (``positions[2].leverage: must be > 0, got -5``), by raising

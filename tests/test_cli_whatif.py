@@ -356,6 +356,12 @@ def test_file_not_found(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> N
     assert _bad(capsys, str(missing)) == [f"{missing}: file not found"]
 
 
+def test_unknown_bare_name_lists_the_bundled_examples(capsys: pytest.CaptureFixture[str]) -> None:
+    assert _bad(capsys, "nosuch") == [
+        "nosuch: file not found (bundled examples: bybit_isolated, coinm_inverse, demo)"
+    ]
+
+
 def test_malformed_json(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     path = tmp_path / "broken.json"
     path.write_text('{"format": "crossmargin.scenario/1",\n "rules": binance}\n')

@@ -85,17 +85,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         "whatif",
         help="liquidation prices now and after switching margin modes or a price shock",
         description=(
-            "Liquidation prices of every position of an account (a scenario file), now and "
-            "after a what-if: switch positions between cross and isolated margin, add or "
-            "remove isolated margin, close positions, and shock every price by PCT %% to "
-            "see the liquidation cascade. Operations apply in the order given."
+            "Liquidation prices of every position of an account (a scenario file or a\n"
+            "journal account), now and after a what-if: switch positions between cross and\n"
+            "isolated margin, add or remove isolated margin, close positions, and shock\n"
+            "every price by PCT % to see the liquidation cascade. Operations apply in the\n"
+            "order given."
         ),
         epilog=(
             "examples:\n"
             "  crossmargin whatif resources/scenarios/demo.json\n"
             "  crossmargin whatif demo.json --switch eth-long --switch bnb-long\n"
             "  crossmargin whatif demo.json --shock -15\n"
-            "  crossmargin whatif demo.json --shock=-10%% --beta --json\n"
+            "  crossmargin whatif demo.json --shock=-10% --beta --json\n"
             "A bare name such as 'demo' opens the bundled example of that name."
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -170,20 +171,33 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 # --------------------------------------------------------------------------- input
 
 
-def _resolve_file(name: str) -> Path:
-    """The scenario path; a bare name (``demo``) falls back to the bundled examples."""
-    path = Path(name)
-    if path.exists() or path.parent != Path("."):
-        return path
+def _bundled_scenarios() -> list[Path]:
     from crossmargin.resources import resource_path
 
-    for candidate in (name, f"{name}.json"):
-        try:
-            bundled = resource_path("scenarios", candidate)
-        except FileNotFoundError:
-            return path
-        if bundled.is_file():
-            return bundled
+    try:
+        folder = resource_path("scenarios")
+    except FileNotFoundError:
+        return []
+    return sorted(folder.glob("*.json")) if folder.is_dir() else []
+
+
+def _resolve_file(name: str) -> Path:
+    """The scenario path; a bare name (``demo``) falls back to the bundled examples.
+
+    Raises InputError when nothing is found, listing the bundled examples for a bare name.
+    """
+    path = Path(name)
+    if path.exists():
+        return path
+    bare = "/" not in name and "\\" not in name
+    if bare:
+        bundled = _bundled_scenarios()
+        for candidate in bundled:
+            if name in (candidate.name, candidate.stem):
+                return candidate
+        if bundled:
+            names = ", ".join(c.stem for c in bundled)
+            raise InputError(f"{name}: file not found (bundled examples: {names})")
     return path
 
 
