@@ -630,6 +630,28 @@ def test_round_trip_is_exact(state: AccountState) -> None:
     assert dumps_scenario(again) == text
 
 
+_NUMERIC_FIELDS = ["contracts", "entry_price", "mark_price", "leverage", "contract_size"]
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    account_states().filter(lambda s: len(s.positions) > 0),
+    st.data(),
+)
+def test_any_single_bad_number_is_reported_at_its_path(state: AccountState, data: st.DataObject
+                                                       ) -> None:
+    assert validate_state(state) == []
+    doc = json.loads(dumps_scenario(state))
+    i = data.draw(st.integers(0, len(state.positions) - 1))
+    key = data.draw(st.sampled_from(_NUMERIC_FIELDS))
+    bad = data.draw(st.sampled_from(["0", "-1", "abc", "", None, True, [], "Infinity"]))
+    if key == "contract_size" and bad is None:
+        bad = "0"  # null is allowed there: it means the default, 1
+    doc["positions"][i][key] = bad
+    problems = problems_of(doc)
+    assert any(p.startswith(f"positions[{i}].{key}: ") for p in problems), problems
+
+
 # ----------------------------------------------------------------------------- bundled examples
 
 SCENARIO_DIR = Path(__file__).resolve().parent.parent / "resources" / "scenarios"
