@@ -214,7 +214,7 @@ def generate_history(
     """
     rnd = random.Random(seed)
     now = int(time.time() * 1000) if now_ms is None else now_ms
-    start = now - days * DAY_MS
+    start = now - days * DAY_MS - 120_000
     out = copy.deepcopy(data)
     ex = data.exchange
     if ex == "binanceusdm" or ex == "bybit":
