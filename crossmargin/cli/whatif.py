@@ -44,7 +44,7 @@ from crossmargin.margin import (
     apply_whatif,
     cascade,
     compare_whatif,
-    evaluate,
+    liquidation_prices,
     shock_point,
     switched_liquidation_prices,
 )
@@ -335,10 +335,9 @@ def if_switched(
     liquidation price after that switch. O(N) evaluations of the account."""
     out: dict[str, tuple[MarginMode, Decimal | None, dict[str, Decimal | None]]] = {}
     for p in state.positions:
-        risk = evaluate(apply_whatif(state, [SwitchMode(p.id)]))
-        own = risk.position(p.id).liquidation_price
-        others = {q.id: q.liquidation_price for q in risk.positions if q.id != p.id}
-        out[p.id] = (p.margin_mode.other, own, others)
+        prices = liquidation_prices(apply_whatif(state, [SwitchMode(p.id)]))
+        own = prices.pop(p.id)
+        out[p.id] = (p.margin_mode.other, own, prices)
     return out
 
 
