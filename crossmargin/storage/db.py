@@ -164,7 +164,14 @@ def connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
         conn.execute("PRAGMA busy_timeout = 30000")
         return conn
     conn = sqlite3.connect(path, timeout=30, check_same_thread=False)
-    configure_connection(conn)
+    try:
+        configure_connection(conn)
+    except sqlite3.DatabaseError as exc:
+        conn.close()
+        raise NotAJournalError(
+            f"{path} is not a CrossMargin journal (SQLite says: {exc}); "
+            "choose the right file with --db"
+        ) from None
     return conn
 
 

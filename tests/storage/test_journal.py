@@ -44,7 +44,7 @@ def test_hand_logged_position_lifecycle(journal: Journal, acct: int) -> None:
         journal.add_position(acct, "BTCUSDT", "short", D(1), D(1), time=at(1))
     journal.close_position(pid, D("41000"), contracts=D("0.2"), time=at(1))
     assert journal.position(pid).contracts == D("0.3")
-    with pytest.raises(InputError, match="more than the 0.3 still open"):
+    with pytest.raises(InputError, match=r"more than the 0\.3 still open"):
         journal.close_position(pid, D("41000"), contracts=D("1"), time=at(2))
     journal.close_position(pid, D("42000"), time=at(2), fee=D("4"), fee_currency="USDT")
     p = journal.position(pid)
@@ -116,7 +116,7 @@ def test_delete_fill_and_paging_filters(journal: Journal, acct: int) -> None:
     f = journal.fills(position_id=pid).items[0]
     journal.delete_fill(f.id)
     assert journal.position(pid).fill_count == 1
-    with pytest.raises(InputError, match="naive|aware"):
+    with pytest.raises(InputError, match=r"naive|aware"):
         journal.positions(PositionFilter(since=datetime(2024, 1, 1)))
     with pytest.raises(InputError, match="not found"):
         journal.position(99999)
@@ -211,7 +211,8 @@ def test_apply_sync_batch_is_atomic_and_idempotent(journal: Journal) -> None:
     assert ch.fills and ch.positions and ch.exchange_positions and ch.cursors and ch.tiers
     assert ch.inserted == {"fills": 1, "funding": 1, "transfers": 0}
     (pos,) = journal.open_positions(acct)
-    assert pos.mark_price == 41000 and pos.leverage == 10 and pos.exchange_liquidation_price == 30000
+    assert pos.mark_price == 41000 and pos.leverage == 10
+    assert pos.exchange_liquidation_price == 30000
     assert pos.fees == D("4.0000") and pos.funding == D("-0.3")
     assert journal.sync_cursor(acct, "fills") == "1700000000000"
     assert journal.tiers(acct) == tiers
@@ -299,10 +300,12 @@ def test_naive_times_and_non_finite_values_are_refused(journal: Journal, acct: i
 
 
 def test_accounts_crud(journal: Journal) -> None:
-    a = journal.create_account("Alpha", rules="bybit", settle="usdc", margin_mode_default="isolated")
+    a = journal.create_account(
+        "Alpha", rules="bybit", settle="usdc", margin_mode_default="isolated"
+    )
     with pytest.raises(InputError, match="already exists"):
         journal.create_account("alpha ".upper().strip().title())
-    with pytest.raises(InputError, match="account.rules"):
+    with pytest.raises(InputError, match=r"account\.rules"):
         journal.create_account("Beta", rules="ftx")
     acc = journal.account("ALPHA")
     assert acc.settle == "USDC" and acc.margin_mode_default is MarginMode.ISOLATED

@@ -1,0 +1,148 @@
+"""CSV import: presets, column mapping, dry run, duplicates, rejected rows with line numbers."""
+
+from __future__ import annotations
+
+from decimal import Decimal as D
+from pathlib import Path
+
+import pytest
+
+from crossmargin.errors import InputError
+from crossmargin.storage import Journal, PositionStatus
+from crossmargin.storage.csv_import import parse_fills_csv, parse_time
+
+GENERIC = """time,symbol,side,price,amount,fee,fee_currency,trade_id
+2024-03-01T00:00:00Z,BTCUSDT,buy,40000,0.010,0.16,USDT,1
+2024-03-01 01:00:00,BTCUSDT,BUY,41000,0.010,0.164,USDT,2
+1709258400000,BTCUSDT,sell,42000,0.015,0.252,USDT,3
+2024-03-01T03:00:00+01:00,BTCUSDT,sell,43000,0.005,0.086,USDT,4
+"""
+
+
+def write(tmp_path: Path, text: str, name: str = "fills.csv") -> Path:
+    p = tmp_path / name
+    p.write_text(text, encoding="utf-8")
+    return p
+
+
+def test_generic_import_then_reimport_adds_nothing(journal: Journal, acct: int, tmp_path) -> None:
+    path = write(tmp_path, GENERIC)
+    dry = journal.import_fills_csv(acct, path, dry_run=True)
+    assert dry.dry_run and dry.new == 4 and dry.duplicates == 0 and dry.changes is None
+    assert journal.fills().total == 0
+    rep = journal.import_fills_csv(acct, path)
+    assert (rep.rows, rep.new, rep.duplicates, rep.rejected) == (4, 4, 0, ())
+    (pos,) = journal.positions().items
+    assert pos.status is PositionStatus.CLOSED
+    assert pos.entry_price == D(40500) and pos.realized_pnl == D("22.500") + D("12.500")
+    assert pos.fees == D("0.662")
+    again = journal.import_fills_csv(acct, path)
+    assert again.new == 0 and again.duplicates == 4
+    assert journal.import_fills_csv(acct, path, dry_run=True).duplicates == 4
+    assert journal.fills().total == 4
+
+
+def test_rows_without_trade_ids_dedupe_by_content(journal: Journal, acct: int, tmp_path) -> None:
+    text = (
+        "Date,Pair,Direction,Price,Qty,Commission\n"
+        "2024-03-01 00:00:00,ETHUSDT,Buy,3000,1,0.5 USDT\n"
+        "2024-03-01 00:00:00,ETHUSDT,Buy,3000,1,0.5 USDT\n"  # a genuine second identical fill
+        "2024-03-01 05:00:00,ETHUSDT,Sell,3100,2,1 USDT\n"
+    )
+    path = write(tmp_path, text)
+    assert journal.import_fills_csv(acct, path).new == 3
+    assert journal.import_fills_csv(acct, path).duplicates == 3
+    (pos,) = journal.positions().items
+    assert pos.realized_pnl == 200 and pos.fees == 2
+    # the same trades with differently written numbers are still duplicates
+    path2 = write(tmp_path, text.replace("3000,1,", "3000.00,1.0,"), "other.csv")
+    assert journal.import_fills_csv(acct, path2).new == 0
+
+
+def test_rejected_rows_have_line_numbers_and_reasons(journal: Journal, acct: int, tmp_path) -> None:
+    text = (
+        "time,symbol,side,price,amount\n"
+        "2024-03-01T00:00:00Z,BTCUSDT,buy,100,1\n"
+        "\n"
+        "yesterday,BTCUSDT,buy,100,1\n"
+        "2024-03-01T00:00:00Z,,hold,-5,0\n"
+        '2024-03-01T01:00:00Z,BTCUSDT,sell,"1,000.5",1\n'
+    )
+    rep = journal.import_fills_csv(acct, write(tmp_path, text))
+    assert rep.new == 2
+    lines = {r.line: r.reason for r in rep.rejected}
+    assert set(lines) == {4, 5}
+    assert "time: cannot read 'yesterday'" in lines[4]
+    assert "symbol: empty" in lines[5] and "side:" in lines[5]
+    assert "price: must be > 0" in lines[5] and "amount: must not be 0" in lines[5]
+    assert journal.fills().items[0].price == D("1000.5")
+
+
+def test_missing_columns_and_bad_mapping_name_the_fix(tmp_path) -> None:
+    path = write(tmp_path, "when,what,px\n1,2,3\n")
+    with pytest.raises(InputError) as e:
+        parse_fills_csv(path)
+    text = "\n".join(e.value.problems)
+    assert "column for 'time' not found" in text and "--map time=COLUMN" in text
+    assert "the file has: when, what, px" in text
+    with pytest.raises(InputError, match="no such column"):
+        parse_fills_csv(path, mapping={"time": "nope"})
+    with pytest.raises(InputError, match="unknown preset"):
+        parse_fills_csv(path, preset="kraken")
+    with pytest.raises(InputError, match="file not found"):
+        parse_fills_csv(tmp_path / "missing.csv")
+    empty = write(tmp_path, "", "empty.csv")
+    with pytest.raises(InputError, match="empty"):
+        parse_fills_csv(empty)
+
+
+def test_explicit_mapping(tmp_path) -> None:
+    path = write(tmp_path, "When;Ticker;Way;Avg Px;Lots\n2024-03-01 00:00;XRPUSDT;sell;0,5;10\n")
+    parsed = parse_fills_csv(path, mapping={"time": "When", "symbol": "Ticker", "side": "Way",
+                                            "price": "Avg Px", "amount": "Lots"})
+    (line, f), = parsed.fills
+    assert line == 2 and f.price == D("0.5") and f.side == "sell" and f.symbol == "XRPUSDT"
+
+
+def test_binance_preset(tmp_path) -> None:
+    text = (
+        "Date(UTC),Symbol,Side,Price,Quantity,Amount,Fee,Realized Profit\n"
+        "2024-03-01 10:00:00,BTCUSDT,BUY,62000.10,0.002,124.0002,0.04960008 USDT,0\n"
+        "2024-03-01 11:00:00,BTCUSDT,SELL,62100,0.002,124.2,0.0000008BNB,0.2\n"
+    )
+    parsed = parse_fills_csv(write(tmp_path, text), preset="binance")
+    (_, a), (_, b) = parsed.fills
+    assert a.amount == D("0.002") and a.price == D("62000.10")  # not the quote "Amount"
+    assert (a.fee, a.fee_currency) == (D("0.04960008"), "USDT")
+    assert (b.fee, b.fee_currency) == (D("0.0000008"), "BNB")
+
+
+def test_bybit_preset(tmp_path) -> None:
+    text = (
+        "Contracts,Trade Type,Filled Qty,Filled Price,Order Price,Trading Fee,Order Type,"
+        "Transaction ID,Order No.,Trade Time(UTC+0)\n"
+        "ETHUSDT,Open Long,0.5,3500.5,3500,0.96,Limit,abc-1,o1,2024-03-01 10:00:00\n"
+        "ETHUSDT,Close Long,0.5,3600,3600,0.99,Market,abc-2,o2,2024-03-01 12:00:00\n"
+    )
+    parsed = parse_fills_csv(write(tmp_path, text), preset="bybit")
+    (_, a), (_, b) = parsed.fills
+    assert (a.side, a.leg, a.trade_id, a.order_id) == ("buy", "long", "abc-1", "o1")
+    assert (b.side, b.leg, b.price) == ("sell", "long", D(3600))
+
+
+def test_okx_preset_flips_fee_sign(tmp_path) -> None:
+    text = (
+        "Trade ID,Order ID,Time,Instrument,Action,Price,Amount,Fee,Fee unit\n"
+        "t9,o9,2024-03-01 10:00:00,BTC-USDT-SWAP,Buy,62000,3,-0.93,USDT\n"
+    )
+    ((_, f),) = parse_fills_csv(write(tmp_path, text), preset="okx").fills
+    assert f.fee == D("0.93") and f.fee_currency == "USDT" and f.symbol == "BTC-USDT-SWAP"
+
+
+def test_parse_time_forms() -> None:
+    a = parse_time("2024-03-01T00:00:00Z")
+    assert parse_time("1709251200") == a
+    assert parse_time("1709251200000") == a
+    assert parse_time("2024/03/01 01:00:00+01:00") == a
+    with pytest.raises(ValueError):
+        parse_time("")
