@@ -1,0 +1,869 @@
+"""Qt table models of the What-if tab: thin adapters over the view-model.
+
+* :class:`WhatIfBookTableModel` — the book with the what-if toggles (isolated,
+  close), the editable isolated margin, and current vs what-if liquidation prices.
+  Edit columns read the plan (instant); computed columns read the newest snapshot.
+* :class:`ShockWeightsTableModel` — per-symbol moves or betas (editable).
+* :class:`CascadeTableModel` — the what-if book's liquidation cascade, in order.
+
+``RAW_ROLE`` returns the exact value (``Decimal``, ``str``, ``bool`` or ``None``)
+and sorting compares those, never display text. Bad input in an editable cell is
+refused by the view-model; the cell turns red, its tooltip says why, and
+``input_rejected(str)`` lets the panel show the message inline (no dialogs).
+GUI thread only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from decimal import Decimal
+from enum import IntEnum
+from typing import Any
+
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    Qt,
+    Signal,
+)
+from PySide6.QtGui import QBrush, QColor, QFont
+
+from crossmargin.domain import MarginMode, Position, PositionId
+from crossmargin.scenario import format_decimal
+from desktop import formatting as fmt
+from desktop.models.positions import ID_ROLE, RAW_ROLE
+from desktop.theme import LIGHT, Theme
+
+from .compute import CascadeRow, PositionView, WhatIfSnapshot
+from .plan import ShockMode
+from .viewmodel import WhatIfViewModel
+
+__all__ = [
+    "ID_ROLE",
+    "RAW_ROLE",
+    "BookColumn",
+    "CascadeColumn",
+    "CascadeTableModel",
+    "ShockWeightsTableModel",
+    "WeightColumn",
+    "WhatIfBookTableModel",
+]
+
+ModelIndex = QModelIndex | QPersistentModelIndex
+_DISPLAY = Qt.ItemDataRole.DisplayRole
+_EDIT = Qt.ItemDataRole.EditRole
+_CHECK = Qt.ItemDataRole.CheckStateRole
+_RIGHT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+_LEFT = int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+_CENTER = int(Qt.AlignmentFlag.AlignCenter)
+
+
+def _brushes(theme: Theme) -> dict[str, QBrush]:
+    bad_bg = QColor(theme.bad)
+    bad_bg.setAlpha(60 if theme.dark else 40)
+    error_bg = QColor(theme.bad)
+    error_bg.setAlpha(110 if theme.dark else 80)
+    changed_bg = QColor(theme.accent)
+    changed_bg.setAlpha(40 if theme.dark else 26)
+    return {
+        "bad": QBrush(QColor(theme.bad)),
+        "good": QBrush(QColor(theme.good)),
+        "warn": QBrush(QColor(theme.warn)),
+        "muted": QBrush(QColor(theme.muted)),
+        "accent": QBrush(QColor(theme.accent)),
+        "bg-bad": QBrush(bad_bg),
+        "bg-error": QBrush(error_bg),
+        "bg-changed": QBrush(changed_bg),
+    }
+
+
+def _plain(value: Decimal) -> str:
+    """``value`` for an editor: plain digits, at most 8 decimals, no exponent."""
+    if value.as_tuple().exponent < -8:  # type: ignore[operator]
+        value = fmt.quantize(value, 8)
+    return format_decimal(value.normalize())
+
+
+def _pct(value: Decimal | None) -> str:
+    return fmt.percent(value, decimals=1, sign=True)
+
+
+def _sort_rows(rows: list[Any], key: Callable[[Any], Any], descending: bool) -> list[Any]:
+    present = [r for r in rows if key(r) is not None]
+    missing = [r for r in rows if key(r) is None]
+    present.sort(key=key, reverse=descending)
+    return present + missing
+
+
+# --------------------------------------------------------------------------- book
+
+
+class BookColumn(IntEnum):
+    SYMBOL = 0
+    SIDE = 1
+    MARK = 2
+    ISOLATED = 3
+    MARGIN = 4
+    CLOSE = 5
+    LP_NOW = 6
+    LP_WHATIF = 7
+    DIES_AT = 8
+
+
+BOOK_HEADERS: Mapping[BookColumn, tuple[str, str]] = {
+    BookColumn.SYMBOL: ("Symbol", "Instrument; 'new' marks a hypothetical position"),
+    BookColumn.SIDE: ("Side", "Long or short (tooltip: size)"),
+    BookColumn.MARK: ("Mark", "Mark price at the slider's shock (tooltip: today's mark)"),
+    BookColumn.ISOLATED: ("Isolated", "Tick to put the position in isolated margin (what-if)"),
+    BookColumn.MARGIN: (
+        "Iso. margin",
+        "Isolated margin in the what-if (settlement currency); double-click to edit",
+    ),
+    BookColumn.CLOSE: ("Close", "Tick to close the position at its mark (what-if)"),
+    BookColumn.LP_NOW: ("LP now", "Liquidation price in the current book (engine)"),
+    BookColumn.LP_WHATIF: ("LP what-if", "Liquidation price after the what-if (engine)"),
+    BookColumn.DIES_AT: (
+        "Dies at",
+        "Shock at which the what-if cascade liquidates the position (tooltip: current book)",
+    ),
+}
+_BOOK_NUMERIC = {
+    BookColumn.MARK, BookColumn.MARGIN, BookColumn.LP_NOW,
+    BookColumn.LP_WHATIF, BookColumn.DIES_AT,
+}
+_EDIT_COLUMNS = (BookColumn.ISOLATED, BookColumn.MARGIN, BookColumn.CLOSE)
+
+
+class WhatIfBookTableModel(QAbstractTableModel):
+    """The book under the what-if: one row per position (book first, then new ones).
+
+    Prices in the instrument's quote currency, margins in the settlement currency,
+    "Dies at" as a percentage of the shock axis. GUI thread only.
+    """
+
+    input_rejected = Signal(str)
+    input_accepted = Signal()
+
+    def __init__(self, viewmodel: WhatIfViewModel, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._vm = viewmodel
+        self._rows: list[tuple[Position, bool]] = []
+        self._index: dict[PositionId, int] = {}
+        self._errors: dict[tuple[PositionId, int], str] = {}
+        self._formats = fmt.InstrumentFormats()
+        self._theme = LIGHT
+        self._brush = _brushes(LIGHT)
+        self._bold = QFont()
+        self._bold.setBold(True)
+        self._sort: tuple[int, Qt.SortOrder] = (-1, Qt.SortOrder.AscendingOrder)
+        viewmodel.rows_changed.connect(self.reload)
+        viewmodel.plan_changed.connect(self._on_plan_changed)
+        viewmodel.snapshot_ready.connect(self._on_snapshot)
+        self.reload()
+
+    # -- Qt model API ---------------------------------------------------------
+    def rowCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._rows)
+
+    def columnCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(BookColumn)
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = _DISPLAY) -> Any:
+        if orientation != Qt.Orientation.Horizontal or not 0 <= section < len(BookColumn):
+            return None
+        column = BookColumn(section)
+        title, tip = BOOK_HEADERS[column]
+        if role == _DISPLAY:
+            return title
+        if role == Qt.ItemDataRole.ToolTipRole:
+            if column == BookColumn.MARGIN and self._vm.base is not None:
+                return f"{tip} ({self._vm.base.settle})"
+            return tip
+        if role == Qt.ItemDataRole.TextAlignmentRole:
+            return _RIGHT if column in _BOOK_NUMERIC else _LEFT
+        return None
+
+    def flags(self, index: ModelIndex) -> Qt.ItemFlag:
+        if not index.isValid():
+            return Qt.ItemFlag.NoItemFlags
+        base = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+        position, hypothetical = self._rows[index.row()]
+        column = BookColumn(index.column())
+        closed = not hypothetical and self._vm.plan.edit(position.id).close
+        if column == BookColumn.ISOLATED and not closed:
+            return base | Qt.ItemFlag.ItemIsUserCheckable
+        if column == BookColumn.CLOSE and not hypothetical:
+            return base | Qt.ItemFlag.ItemIsUserCheckable
+        if column == BookColumn.MARGIN and not closed and self._mode(position, hypothetical) is (
+            MarginMode.ISOLATED
+        ):
+            return base | Qt.ItemFlag.ItemIsEditable
+        return base
+
+    def data(self, index: ModelIndex, role: int = _DISPLAY) -> Any:
+        if not index.isValid() or index.row() >= len(self._rows):
+            return None
+        position, hypothetical = self._rows[index.row()]
+        column = BookColumn(index.column())
+        view = self._view(position.id)
+        if role == _DISPLAY:
+            return self._display(position, hypothetical, column, view)
+        if role == _EDIT:
+            if column == BookColumn.MARGIN:
+                value = self._margin(position, hypothetical, view)
+                return "" if value is None else _plain(value)
+            return None
+        if role == _CHECK:
+            if column == BookColumn.ISOLATED:
+                isolated = self._mode(position, hypothetical) is MarginMode.ISOLATED
+                return Qt.CheckState.Checked if isolated else Qt.CheckState.Unchecked
+            if column == BookColumn.CLOSE and not hypothetical:
+                closed = self._vm.plan.edit(position.id).close
+                return Qt.CheckState.Checked if closed else Qt.CheckState.Unchecked
+            return None
+        if role == RAW_ROLE:
+            return self._raw(position, hypothetical, column, view)
+        if role == ID_ROLE:
+            return str(position.id)
+        if role == Qt.ItemDataRole.TextAlignmentRole:
+            return _RIGHT if column in _BOOK_NUMERIC else _LEFT
+        if role == Qt.ItemDataRole.ForegroundRole:
+            return self._foreground(position, hypothetical, column, view)
+        if role == Qt.ItemDataRole.BackgroundRole:
+            return self._background(position, hypothetical, column, view)
+        if role == Qt.ItemDataRole.FontRole:
+            return self._font(position, hypothetical, column, view)
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return self._tooltip(position, hypothetical, column, view)
+        return None
+
+    def setData(self, index: ModelIndex, value: Any, role: int = _EDIT) -> bool:
+        if not index.isValid() or index.row() >= len(self._rows):
+            return False
+        position = self._rows[index.row()][0]
+        column = BookColumn(index.column())
+        if not self.flags(index) & (
+            Qt.ItemFlag.ItemIsEditable | Qt.ItemFlag.ItemIsUserCheckable
+        ):
+            return False
+        error: str | None
+        if role == _CHECK and column == BookColumn.ISOLATED:
+            checked = _checked(value)
+            error = self._vm.set_mode(
+                position.id, MarginMode.ISOLATED if checked else MarginMode.CROSS
+            )
+        elif role == _CHECK and column == BookColumn.CLOSE:
+            error = self._vm.set_close(position.id, _checked(value))
+        elif role == _EDIT and column == BookColumn.MARGIN:
+            error = self._vm.set_margin_text(position.id, str(value))
+        else:
+            return False
+        key = (position.id, int(column))
+        if error is not None:
+            self._errors[key] = error
+            self.dataChanged.emit(index, index, [])
+            self.input_rejected.emit(error)
+            return False
+        if self._errors.pop(key, None) is not None or not self._errors:
+            self.input_accepted.emit()
+        return True
+
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        """Sort rows by the raw value of ``column`` (``None`` last); ``-1`` = book order."""
+        self._sort = (column, order)
+        if len(self._rows) < 2:
+            return
+        self.layoutAboutToBeChanged.emit([], QAbstractTableModel.LayoutChangeHint.VerticalSortHint)
+        persistent = self.persistentIndexList()
+        ids = [self._rows[i.row()][0].id for i in persistent]
+        self._rows = self._ordered(self._vm.rows())
+        self._reindex()
+        moved = [
+            self.index(self._index[pid], i.column())
+            for pid, i in zip(ids, persistent, strict=True)
+        ]
+        self.changePersistentIndexList(persistent, moved)
+        self.layoutChanged.emit([], QAbstractTableModel.LayoutChangeHint.VerticalSortHint)
+
+    # -- updates ----------------------------------------------------------------
+    def reload(self) -> None:
+        """Rows changed (book replaced, position added/removed): reset the model."""
+        self.beginResetModel()
+        rows = self._vm.rows()
+        for position, _ in rows:
+            self._formats.learn(
+                position.symbol, (position.mark_price, position.entry_price), (position.size,)
+            )
+        self._rows = self._ordered(rows)
+        self._reindex()
+        ids = set(self._index)
+        self._errors = {k: v for k, v in self._errors.items() if k[0] in ids}
+        self.endResetModel()
+        self.headerDataChanged.emit(Qt.Orientation.Horizontal, 0, len(BookColumn) - 1)
+
+    def set_theme(self, theme: Theme) -> None:
+        self._theme = theme
+        self._brush = _brushes(theme)
+        self._changed(0, len(BookColumn) - 1)
+
+    def clear_errors(self) -> None:
+        if self._errors:
+            self._errors.clear()
+            self._changed(0, len(BookColumn) - 1)
+
+    # -- accessors ----------------------------------------------------------------
+    def position_at(self, row: int) -> tuple[Position, bool]:
+        """``(position, hypothetical)`` shown at ``row``."""
+        return self._rows[row]
+
+    def row_of(self, position_id: str) -> int:
+        return self._index.get(PositionId(position_id), -1)
+
+    def error_at(self, row: int, column: int) -> str | None:
+        return self._errors.get((self._rows[row][0].id, column))
+
+    def formats(self) -> fmt.InstrumentFormats:
+        return self._formats
+
+    # -- internals ------------------------------------------------------------------
+    def _ordered(self, rows: list[tuple[Position, bool]]) -> list[tuple[Position, bool]]:
+        column, order = self._sort
+        if column < 0 or column >= len(BookColumn):
+            return list(rows)
+        col = BookColumn(column)
+
+        def key(row: tuple[Position, bool]) -> Any:
+            value = self._raw(row[0], row[1], col, self._view(row[0].id))
+            return float(value) if isinstance(value, bool) else value
+
+        return _sort_rows(list(rows), key, order == Qt.SortOrder.DescendingOrder)
+
+    def _reindex(self) -> None:
+        self._index = {p.id: i for i, (p, _) in enumerate(self._rows)}
+
+    def _changed(self, first: int, last: int) -> None:
+        if self._rows:
+            self.dataChanged.emit(self.index(0, first), self.index(len(self._rows) - 1, last), [])
+
+    def _on_plan_changed(self) -> None:
+        self._changed(int(BookColumn.ISOLATED), int(BookColumn.CLOSE))
+
+    def _on_snapshot(self, _snapshot: WhatIfSnapshot) -> None:
+        if self._sort[0] in (
+            BookColumn.MARK, BookColumn.MARGIN, BookColumn.LP_NOW, BookColumn.LP_WHATIF,
+            BookColumn.DIES_AT,
+        ):
+            self.sort(*self._sort)
+        self._changed(0, len(BookColumn) - 1)
+
+    def _view(self, position_id: PositionId) -> PositionView | None:
+        snapshot = self._vm.snapshot
+        return snapshot.positions.get(position_id) if snapshot is not None else None
+
+    def _mode(self, position: Position, hypothetical: bool) -> MarginMode:
+        if hypothetical:
+            return position.margin_mode
+        return self._vm.plan.edit(position.id).mode or position.margin_mode
+
+    def _margin(
+        self, position: Position, hypothetical: bool, view: PositionView | None
+    ) -> Decimal | None:
+        """The what-if isolated margin: typed by the user, else the engine's, else own."""
+        if self._mode(position, hypothetical) is not MarginMode.ISOLATED:
+            return None
+        if hypothetical:
+            return position.own_margin
+        edit = self._vm.plan.edit(position.id)
+        if edit.close:
+            return None
+        if edit.margin is not None:
+            return edit.margin
+        if view is not None and view.margin_whatif is not None and (
+            view.mode_whatif is MarginMode.ISOLATED
+        ):
+            return view.margin_whatif
+        return position.own_margin
+
+    def _raw(
+        self, position: Position, hypothetical: bool, column: BookColumn,
+        view: PositionView | None,
+    ) -> Any:
+        match column:
+            case BookColumn.SYMBOL:
+                return position.symbol
+            case BookColumn.SIDE:
+                return position.side.value
+            case BookColumn.MARK:
+                return view.mark if view is not None else position.mark_price
+            case BookColumn.ISOLATED:
+                return self._mode(position, hypothetical) is MarginMode.ISOLATED
+            case BookColumn.MARGIN:
+                return self._margin(position, hypothetical, view)
+            case BookColumn.CLOSE:
+                return (not hypothetical) and self._vm.plan.edit(position.id).close
+            case BookColumn.LP_NOW:
+                return view.lp_now if view is not None else None
+            case BookColumn.LP_WHATIF:
+                return view.lp_whatif if view is not None else None
+            case BookColumn.DIES_AT:
+                return view.dies_at_whatif if view is not None else None
+        return None  # pragma: no cover
+
+    def _display(
+        self, position: Position, hypothetical: bool, column: BookColumn,
+        view: PositionView | None,
+    ) -> str | None:
+        f = self._formats
+        symbol = position.symbol
+        match column:
+            case BookColumn.SYMBOL:
+                shown = symbol.split(":")[0]
+                return f"{shown} · new" if hypothetical else shown
+            case BookColumn.SIDE:
+                return "Long" if position.side.value == "long" else "Short"
+            case BookColumn.MARK:
+                return f.price(symbol, view.mark if view is not None else position.mark_price)
+            case BookColumn.ISOLATED:
+                return None
+            case BookColumn.MARGIN:
+                value = self._margin(position, hypothetical, view)
+                return fmt.DASH if value is None else fmt.money(value, self._settle())
+            case BookColumn.CLOSE:
+                return "new" if hypothetical else None
+            case BookColumn.LP_NOW:
+                if view is None:
+                    return ""
+                if hypothetical:
+                    return "not held"
+                return f.price(symbol, view.lp_now)
+            case BookColumn.LP_WHATIF:
+                if view is None:
+                    return ""
+                if view.closed:
+                    return "closed"
+                return f.price(symbol, view.lp_whatif)
+            case BookColumn.DIES_AT:
+                if view is None or view.closed:
+                    return ""
+                if view.dies_at_whatif is None:
+                    return "beyond ±range"
+                return _pct(view.dies_at_whatif)
+        return None  # pragma: no cover
+
+    def _settle(self) -> str:
+        base = self._vm.base
+        return base.settle if base is not None else "USDT"
+
+    def _changed_from_live(self, position: Position, hypothetical: bool) -> bool:
+        return hypothetical or not self._vm.plan.edit(position.id).is_noop
+
+    def _at_once(self, position_id: PositionId) -> bool:
+        snapshot = self._vm.snapshot
+        return snapshot is not None and position_id in snapshot.liquidated_at_once
+
+    def _foreground(
+        self, position: Position, hypothetical: bool, column: BookColumn,
+        view: PositionView | None,
+    ) -> QBrush | None:
+        if column == BookColumn.SIDE:
+            return self._brush["good"] if position.side.value == "long" else self._brush["bad"]
+        if column == BookColumn.MARGIN and self._mode(position, hypothetical) is MarginMode.CROSS:
+            return self._brush["muted"]
+        if view is None:
+            return None
+        if column == BookColumn.LP_NOW:
+            return self._brush["muted"]
+        if column == BookColumn.LP_WHATIF and not view.closed:
+            if view.liquidated_whatif or self._at_once(position.id):
+                return self._brush["bad"]
+            if _moved(view) and not hypothetical:
+                return self._brush["accent"]
+        if column == BookColumn.DIES_AT and view.dies_at_whatif is not None:
+            now = view.dies_at_now
+            if now is None or abs(view.dies_at_whatif) < abs(now):
+                return self._brush["bad"] if now != view.dies_at_whatif else None
+            if abs(view.dies_at_whatif) > abs(now):
+                return self._brush["good"]
+        if column in (BookColumn.LP_WHATIF, BookColumn.DIES_AT, BookColumn.MARK) and view.closed:
+            return self._brush["muted"]
+        return None
+
+    def _background(
+        self, position: Position, hypothetical: bool, column: BookColumn,
+        view: PositionView | None,
+    ) -> QBrush | None:
+        if (position.id, int(column)) in self._errors:
+            return self._brush["bg-error"]
+        if view is not None and not view.closed and (
+            self._at_once(position.id) or view.liquidated_whatif
+        ):
+            return self._brush["bg-bad"]
+        if column in _EDIT_COLUMNS and self._changed_from_live(position, hypothetical):
+            return self._brush["bg-changed"]
+        return None
+
+    def _font(
+        self, position: Position, hypothetical: bool, column: BookColumn,
+        view: PositionView | None,
+    ) -> QFont | None:
+        if column == BookColumn.LP_WHATIF and view is not None and not view.closed and (
+            _moved(view)
+        ):
+            return self._bold
+        if column == BookColumn.SYMBOL and hypothetical:
+            font = QFont()
+            font.setItalic(True)
+            return font
+        return None
+
+    def _tooltip(
+        self, position: Position, hypothetical: bool, column: BookColumn,
+        view: PositionView | None,
+    ) -> str | None:
+        error = self._errors.get((position.id, int(column)))
+        if error is not None:
+            return error
+        f = self._formats
+        symbol = position.symbol
+        if column == BookColumn.SYMBOL:
+            kind = "hypothetical position" if hypothetical else "position"
+            return (
+                f"{symbol}, {kind} {position.id}: {position.contracts} contracts at "
+                f"{fmt.leverage(position.leverage)}, entry {f.price(symbol, position.entry_price)}"
+            )
+        if column == BookColumn.SIDE:
+            unit = " USD" if position.inverse else ""
+            return f"Size {f.size(symbol, position.size)}{unit} ({position.contracts} contracts)"
+        if column == BookColumn.MARK:
+            return f"Today's mark {f.price(symbol, position.mark_price)}"
+        if view is None:
+            return None
+        if column == BookColumn.LP_NOW and not hypothetical:
+            return _lp_tip(view.lp_now, view.distance_now, view.liquidated_now, "current book")
+        if column == BookColumn.LP_WHATIF and not view.closed:
+            tip = _lp_tip(view.lp_whatif, view.distance_whatif, view.liquidated_whatif, "what-if")
+            if self._at_once(position.id):
+                tip += "\nThe what-if liquidates this position at once."
+            return tip
+        if column == BookColumn.DIES_AT and not view.closed:
+            whatif = _pct(view.dies_at_whatif) if view.dies_at_whatif is not None else "never"
+            now = _pct(view.dies_at_now) if view.dies_at_now is not None else "never"
+            return f"What-if: {whatif}; current book: {now} (within the shock axis)"
+        if column == BookColumn.MARGIN and view.margin_now is not None:
+            return f"Isolated margin now {fmt.money(view.margin_now, self._settle(), unit=True)}"
+        return None
+
+
+#: A what-if liquidation price that moved by more than this (relative) is highlighted.
+NOTABLE_MOVE = Decimal("0.0005")
+
+
+def _moved(view: PositionView) -> bool:
+    """True when the what-if LP differs notably from the current one (or appears/vanishes)."""
+    now, whatif = view.lp_now, view.lp_whatif
+    if now is None or whatif is None:
+        return now is not whatif and not view.hypothetical
+    return abs(whatif - now) > abs(now) * NOTABLE_MOVE
+
+
+def _lp_tip(lp: Decimal | None, distance: Decimal | None, liquidated: bool, where: str) -> str:
+    if lp is None:
+        return f"Never liquidated at any price ({where})"
+    text = f"{lp} (exact engine value, {where})"
+    if distance is not None:
+        text += f"\n{fmt.percent(distance)} from today's mark"
+    if liquidated:
+        text += "\nLiquidated at the slider's shock"
+    return text
+
+
+def _checked(value: Any) -> bool:
+    if isinstance(value, Qt.CheckState):
+        return value == Qt.CheckState.Checked
+    try:
+        return int(value) == Qt.CheckState.Checked.value
+    except (TypeError, ValueError):
+        return bool(value)
+
+
+# --------------------------------------------------------------------------- weights
+
+
+class WeightColumn(IntEnum):
+    SYMBOL = 0
+    VALUE = 1
+    AT_SHOCK = 2
+
+
+class ShockWeightsTableModel(QAbstractTableModel):
+    """Per-symbol shock settings: each symbol's move (per-symbol mode, percent) or its
+    beta to BTC (beta mode), and the move that results at the slider's shock."""
+
+    input_rejected = Signal(str)
+    input_accepted = Signal()
+
+    def __init__(self, viewmodel: WhatIfViewModel, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._vm = viewmodel
+        self._symbols: list[str] = []
+        self._errors: dict[str, str] = {}
+        self._brush = _brushes(LIGHT)
+        self._mode = viewmodel.plan.shock_mode
+        viewmodel.rows_changed.connect(self.reload)
+        viewmodel.plan_changed.connect(self._on_plan_changed)
+        self.reload()
+
+    def rowCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._symbols)
+
+    def columnCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(WeightColumn)
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = _DISPLAY) -> Any:
+        if orientation != Qt.Orientation.Horizontal or not 0 <= section < len(WeightColumn):
+            return None
+        column = WeightColumn(section)
+        beta = self._mode is ShockMode.BETA
+        if role == _DISPLAY:
+            if column == WeightColumn.SYMBOL:
+                return "Symbol"
+            if column == WeightColumn.VALUE:
+                return "Beta to BTC" if beta else "Move (%)"
+            return "Move at slider"
+        if role == Qt.ItemDataRole.ToolTipRole:
+            if column == WeightColumn.VALUE:
+                return (
+                    "How far the symbol moves per 1 % of BTC (double-click to edit)"
+                    if beta
+                    else "The symbol's move in percent at 100 % on the slider (double-click)"
+                )
+            if column == WeightColumn.AT_SHOCK:
+                return "The symbol's price move at the slider's current shock"
+            return None
+        if role == Qt.ItemDataRole.TextAlignmentRole:
+            return _LEFT if column == WeightColumn.SYMBOL else _RIGHT
+        return None
+
+    def flags(self, index: ModelIndex) -> Qt.ItemFlag:
+        if not index.isValid():
+            return Qt.ItemFlag.NoItemFlags
+        flags = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+        if index.column() == WeightColumn.VALUE and self._mode is not ShockMode.UNIFORM:
+            flags |= Qt.ItemFlag.ItemIsEditable
+        return flags
+
+    def data(self, index: ModelIndex, role: int = _DISPLAY) -> Any:
+        if not index.isValid() or index.row() >= len(self._symbols):
+            return None
+        symbol = self._symbols[index.row()]
+        column = WeightColumn(index.column())
+        if role in (_DISPLAY, _EDIT):
+            if column == WeightColumn.SYMBOL:
+                return symbol if role == _DISPLAY else None
+            if column == WeightColumn.VALUE:
+                return self._value_text(symbol, edit=role == _EDIT)
+            return self._at_shock_text(symbol) if role == _DISPLAY else None
+        if role == RAW_ROLE:
+            if column == WeightColumn.SYMBOL:
+                return symbol
+            weight = self._vm.weight(symbol)
+            if column == WeightColumn.VALUE:
+                return weight
+            return self._move(symbol)
+        if role == Qt.ItemDataRole.TextAlignmentRole:
+            return _LEFT if column == WeightColumn.SYMBOL else _RIGHT
+        if role == Qt.ItemDataRole.BackgroundRole and column == WeightColumn.VALUE:
+            return self._brush["bg-error"] if symbol in self._errors else None
+        if role == Qt.ItemDataRole.ToolTipRole and column == WeightColumn.VALUE:
+            return self._errors.get(symbol)
+        if role == Qt.ItemDataRole.ForegroundRole and column == WeightColumn.AT_SHOCK:
+            move = self._move(symbol)
+            if move < 0:
+                return self._brush["bad"]
+            if move > 0:
+                return self._brush["good"]
+        return None
+
+    def setData(self, index: ModelIndex, value: Any, role: int = _EDIT) -> bool:
+        if (
+            not index.isValid()
+            or role != _EDIT
+            or not self.flags(index) & Qt.ItemFlag.ItemIsEditable
+        ):
+            return False
+        symbol = self._symbols[index.row()]
+        error = self._vm.set_weight_text(symbol, str(value))
+        if error is not None:
+            self._errors[symbol] = error
+            self.dataChanged.emit(index, index, [])
+            self.input_rejected.emit(error)
+            return False
+        self._errors.pop(symbol, None)
+        if not self._errors:
+            self.input_accepted.emit()
+        return True
+
+    def reload(self) -> None:
+        self.beginResetModel()
+        self._symbols = self._vm.symbols()
+        self._mode = self._vm.plan.shock_mode
+        self._errors = {k: v for k, v in self._errors.items() if k in self._symbols}
+        self.endResetModel()
+
+    def set_theme(self, theme: Theme) -> None:
+        self._brush = _brushes(theme)
+        if self._symbols:
+            self.dataChanged.emit(
+                self.index(0, 0), self.index(len(self._symbols) - 1, len(WeightColumn) - 1), []
+            )
+
+    def symbol_at(self, row: int) -> str:
+        return self._symbols[row]
+
+    def _on_plan_changed(self) -> None:
+        if self._vm.plan.shock_mode is not self._mode:
+            self._errors.clear()
+            self.reload()
+            self.headerDataChanged.emit(Qt.Orientation.Horizontal, 0, len(WeightColumn) - 1)
+        elif self._symbols:
+            self.dataChanged.emit(
+                self.index(0, 1), self.index(len(self._symbols) - 1, len(WeightColumn) - 1), []
+            )
+
+    def _move(self, symbol: str) -> Decimal:
+        """The symbol's move at the slider (fraction): ``weight × t``."""
+        return self._vm.weight(symbol) * self._vm.plan.shock
+
+    def _value_text(self, symbol: str, *, edit: bool) -> str:
+        weight = self._vm.weight(symbol)
+        if self._mode is ShockMode.PER_SYMBOL:
+            text = _plain(weight * 100)
+            return text if edit else fmt.percent(weight, decimals=1, sign=True)
+        if self._mode is ShockMode.BETA:
+            return _plain(weight) if edit else f"{weight.normalize():f}"
+        return "1" if edit else "1 (uniform)"
+
+    def _at_shock_text(self, symbol: str) -> str:
+        return fmt.percent(self._move(symbol), decimals=1, sign=True)
+
+
+# --------------------------------------------------------------------------- cascade
+
+
+class CascadeColumn(IntEnum):
+    ORDER = 0
+    SHOCK = 1
+    NOW = 2
+    POSITIONS = 3
+
+
+CASCADE_HEADERS: Mapping[CascadeColumn, tuple[str, str]] = {
+    CascadeColumn.ORDER: ("#", "Order in which a move away from today's marks hits them"),
+    CascadeColumn.SHOCK: ("What-if", "Shock at which it happens in the what-if book"),
+    CascadeColumn.NOW: ("Now", "Shock at which the same positions die in the current book"),
+    CascadeColumn.POSITIONS: (
+        "Liquidated",
+        "Isolated: one position loses its own margin; cross: every cross position at once",
+    ),
+}
+
+
+class CascadeTableModel(QAbstractTableModel):
+    """The what-if book's liquidation cascade (read-only), nearest shock first."""
+
+    def __init__(self, viewmodel: WhatIfViewModel, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._vm = viewmodel
+        self._rows: tuple[CascadeRow, ...] = ()
+        self._book: object | None = None
+        self._brush = _brushes(LIGHT)
+        viewmodel.snapshot_ready.connect(self._on_snapshot)
+
+    def rowCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._rows)
+
+    def columnCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(CascadeColumn)
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = _DISPLAY) -> Any:
+        if orientation != Qt.Orientation.Horizontal or not 0 <= section < len(CascadeColumn):
+            return None
+        title, tip = CASCADE_HEADERS[CascadeColumn(section)]
+        if role == _DISPLAY:
+            return title
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return tip
+        if role == Qt.ItemDataRole.TextAlignmentRole:
+            return _LEFT if section == CascadeColumn.POSITIONS else _RIGHT
+        return None
+
+    def flags(self, index: ModelIndex) -> Qt.ItemFlag:
+        if not index.isValid():
+            return Qt.ItemFlag.NoItemFlags
+        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+
+    def data(self, index: ModelIndex, role: int = _DISPLAY) -> Any:
+        if not index.isValid() or index.row() >= len(self._rows):
+            return None
+        row = self._rows[index.row()]
+        column = CascadeColumn(index.column())
+        if role == _DISPLAY:
+            match column:
+                case CascadeColumn.ORDER:
+                    return str(row.order)
+                case CascadeColumn.SHOCK:
+                    return "now" if row.direction == "now" else _pct(row.shock)
+                case CascadeColumn.NOW:
+                    if row.shock_now is None:
+                        return "never"
+                    return "now" if row.shock_now == 0 else _pct(row.shock_now)
+                case CascadeColumn.POSITIONS:
+                    if row.kind == "cross":
+                        return f"cross ({len(row.position_ids)}): {row.label}"
+                    return row.label
+        if role == RAW_ROLE:
+            return {
+                CascadeColumn.ORDER: row.order,
+                CascadeColumn.SHOCK: row.shock,
+                CascadeColumn.NOW: row.shock_now,
+                CascadeColumn.POSITIONS: row.label,
+            }[column]
+        if role == ID_ROLE:
+            return ",".join(row.position_ids)
+        if role == Qt.ItemDataRole.TextAlignmentRole:
+            return _LEFT if column == CascadeColumn.POSITIONS else _RIGHT
+        if role == Qt.ItemDataRole.ToolTipRole and column == CascadeColumn.POSITIONS:
+            kind = "Cross account liquidated" if row.kind == "cross" else "Isolated liquidation"
+            return f"{kind}:\n{row.detail or row.label}"
+        if role == Qt.ItemDataRole.ForegroundRole:
+            if column == CascadeColumn.SHOCK and (
+                row.shock_now is None or abs(row.shock) < abs(row.shock_now)
+            ):
+                return self._brush["bad"]
+            if column == CascadeColumn.NOW:
+                return self._brush["muted"]
+            if column == CascadeColumn.POSITIONS and row.kind == "cross":
+                return self._brush["warn"]
+        if role == Qt.ItemDataRole.BackgroundRole and row.direction == "now":
+            return self._brush["bg-bad"]
+        return None
+
+    def set_theme(self, theme: Theme) -> None:
+        self._brush = _brushes(theme)
+        if self._rows:
+            self.dataChanged.emit(
+                self.index(0, 0), self.index(len(self._rows) - 1, len(CascadeColumn) - 1), []
+            )
+
+    def row_at(self, row: int) -> CascadeRow:
+        return self._rows[row]
+
+    def _on_snapshot(self, snapshot: WhatIfSnapshot) -> None:
+        if snapshot.book is self._book:
+            return
+        self._book = snapshot.book
+        self.beginResetModel()
+        self._rows = snapshot.book.cascade
+        self.endResetModel()

@@ -1,0 +1,812 @@
+"""The What-if tab: the whole book on one price-shock axis, current vs what-if.
+
+Left: the book (toggles for isolated and close, editable isolated margin, current
+and what-if liquidation prices), the shock controls (mode, slider, spin box,
+per-symbol moves or betas) and the account figures at the slider's shock.
+Right: equity and margin ratio against the shock with liquidation markers and the
+cascade order beside it; below, the liquidation ladder of one symbol.
+
+Views only adapt and draw: the numbers come from
+:class:`~desktop.whatif.viewmodel.WhatIfViewModel` (engine calls on the task
+runner's workers, latest wins); scenario files are read and written on workers
+too (:mod:`crossmargin.scenario`). Input problems are shown inline (a red cell
+and a message line), never in pop-ups.
+"""
+
+from __future__ import annotations
+
+import math
+from decimal import Decimal
+from pathlib import Path
+
+from PySide6.QtCore import QEvent, QItemSelectionModel, QModelIndex, Qt, Signal
+from PySide6.QtGui import QKeySequence, QResizeEvent, QShortcut, QShowEvent
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFrame,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QSizePolicy,
+    QSlider,
+    QSplitter,
+    QTableView,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from crossmargin.domain import AccountState, PositionId
+from crossmargin.errors import InputError
+from crossmargin.scenario import load_scenario, save_scenario
+from desktop import formatting as fmt
+from desktop.theme import DARK, LIGHT, Theme
+
+from .charts import LadderChart, ShockChart
+from .compute import WhatIfSnapshot
+from .delegates import ValidatingLineDelegate
+from .dialogs import AddPositionDialog
+from .models import (
+    BookColumn,
+    CascadeColumn,
+    CascadeTableModel,
+    ShockWeightsTableModel,
+    WeightColumn,
+    WhatIfBookTableModel,
+)
+from .plan import ShockMode, parse_decimal, parse_positive
+from .viewmodel import TaskSubmitter, WhatIfViewModel
+
+SCENARIO_FILTER = "CrossMargin scenario (*.json);;All files (*)"
+STEPS_PER_UNIT = 1000  # slider steps per unit of t: 0.1 % per step
+
+
+def theme_of(widget: QWidget) -> Theme:
+    """The app theme matching ``widget``'s palette (dark when the window is dark)."""
+    return DARK if widget.palette().window().color().lightness() < 128 else LIGHT
+
+
+class WhatIfPanel(QWidget):
+    """The What-if tab. Feed it the live book with :meth:`set_account_state`.
+
+    ``scenario_changed`` is emitted whenever the what-if changes (an edit, the
+    shock, the mode, a file opened or "Reset to live"). GUI thread only.
+    """
+
+    scenario_changed = Signal()
+
+    def __init__(self, *, tasks: TaskSubmitter, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("WhatIfPanel")
+        self._tasks = tasks
+        self.viewmodel = WhatIfViewModel(tasks=tasks, parent=self)
+        self._theme = theme_of(self)
+        self._syncing = False
+        self._book_answer: object | None = None
+        self._ladder_symbol = ""
+        self._last_dir = ""
+        self._columns_fitted = False
+
+        self.book_model = WhatIfBookTableModel(self.viewmodel, self)
+        self.weights_model = ShockWeightsTableModel(self.viewmodel, self)
+        self.cascade_model = CascadeTableModel(self.viewmodel, self)
+
+        self._build_ui()
+        self._connect()
+        self.set_theme(self._theme)
+        self._refresh_source()
+        self._refresh_shock_controls()
+        self._refresh_summary(None)
+
+    # -- public API ------------------------------------------------------------
+    def set_account_state(self, state: AccountState) -> None:
+        """The live book (marks update often); an opened scenario file takes precedence
+        until "Reset to live"."""
+        self.viewmodel.set_live(state)
+        self._refresh_source()
+
+    def set_theme(self, theme: Theme) -> None:
+        """Recolour tables and charts (the main window calls this when the theme changes)."""
+        self._theme = theme
+        for model in (self.book_model, self.weights_model, self.cascade_model):
+            model.set_theme(theme)
+        for delegate in (self.margin_delegate, self.weight_delegate):
+            delegate.set_theme(theme)
+        self.shock_chart.set_theme(theme)
+        self.ladder_chart.set_theme(theme)
+        self.setStyleSheet(
+            f"""
+            QFrame#WhatIfBanner {{ background: {theme.bad}; border-radius: 6px; }}
+            QFrame#WhatIfBanner[level="warn"] {{ background: {theme.warn}; }}
+            QLabel#WhatIfBannerText {{ color: #ffffff; font-weight: 600; }}
+            QToolButton#WhatIfBannerClose {{ color: #ffffff; border: none; font-weight: 700; }}
+            QLabel#InlineError {{ color: {theme.bad}; }}
+            QLabel#WhatIfSource {{ font-weight: 700; }}
+            QLabel#WhatIfSource[scenario="true"] {{ color: {theme.warn}; }}
+            QLabel#WhatIfSummary {{ color: {theme.text}; }}
+            QLabel#WhatIfSectionTitle {{ color: {theme.muted}; font-weight: 600; }}
+            QLineEdit[invalid="true"], QComboBox[invalid="true"] {{
+                border: 2px solid {theme.bad}; border-radius: 3px; }}
+            """
+        )
+        if self.viewmodel.snapshot is not None:
+            self._refresh_summary(self.viewmodel.snapshot)
+
+    def open_scenario(self, path: str | Path) -> None:
+        """Read a scenario file on a worker and explore it (errors shown inline)."""
+        path = Path(path)
+        self._tasks.submit(
+            load_scenario,
+            path,
+            key=f"{self.viewmodel.objectName() or id(self)}-open",
+            on_success=lambda state, p=path: self._on_opened(state, p),
+            on_error=lambda exc, p=path: self._show_file_error("open", p, exc),
+        )
+
+    def save_scenario(self, path: str | Path) -> None:
+        """Write the what-if book (the book after every edit) to ``path`` on a worker."""
+        path = Path(path)
+        try:
+            state = self.viewmodel.whatif_state()
+        except InputError as exc:
+            self._show_message("; ".join(exc.problems))
+            return
+        label = state.label or "scenario"
+        if self.viewmodel.plan.has_book_changes and "what-if" not in label:
+            state = state.with_(label=f"{label} (what-if)")
+        self._tasks.submit(
+            save_scenario,
+            state,
+            path,
+            serial=True,
+            on_success=lambda _r, p=path: self._show_info(f"Saved the what-if to {p.name}"),
+            on_error=lambda exc, p=path: self._show_file_error("save", p, exc),
+        )
+
+    # -- building ------------------------------------------------------------------
+    def _build_ui(self) -> None:
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(6, 6, 6, 6)
+        outer.setSpacing(6)
+
+        self.banner = QFrame()
+        self.banner.setObjectName("WhatIfBanner")
+        banner_box = QHBoxLayout(self.banner)
+        banner_box.setContentsMargins(10, 6, 6, 6)
+        self.banner_text = QLabel()
+        self.banner_text.setObjectName("WhatIfBannerText")
+        self.banner_text.setWordWrap(True)
+        self.banner_text.setTextFormat(Qt.TextFormat.PlainText)
+        banner_box.addWidget(self.banner_text, 1)
+        self.banner.setVisible(False)
+        outer.addWidget(self.banner)
+
+        controls = QHBoxLayout()
+        controls.setSpacing(6)
+        self.add_button = QPushButton("Add position…")
+        self.add_button.setToolTip("Add a hypothetical position to the what-if")
+        self.remove_button = QPushButton("Remove")
+        self.remove_button.setToolTip("Remove the selected hypothetical position (Delete)")
+        self.reset_button = QPushButton("Reset to live")
+        self.reset_button.setToolTip(
+            "Forget every what-if edit and the shock; follow the live book"
+        )
+        self.open_button = QPushButton("Open…")
+        self.open_button.setToolTip("Open a scenario file (JSON) and explore it")
+        self.save_button = QPushButton("Save…")
+        self.save_button.setToolTip("Save the what-if book as a scenario file (JSON)")
+        for button in (self.add_button, self.remove_button, self.reset_button,
+                       self.open_button, self.save_button):
+            controls.addWidget(button)
+        controls.addSpacing(16)
+        shock_title = QLabel("Shock")
+        shock_title.setObjectName("WhatIfSectionTitle")
+        controls.addWidget(shock_title)
+        self.mode_combo = QComboBox()
+        for mode in ShockMode:
+            self.mode_combo.addItem(mode.label, mode)
+        self.mode_combo.setToolTip(
+            "Uniform: every mark moves by the shock. Per symbol: each symbol by its own move "
+            "(the slider scales them). BTC beta: the slider is BTC's move, others follow by beta."
+        )
+        controls.addWidget(self.mode_combo)
+        self.slider = QSlider(Qt.Orientation.Horizontal)
+        self.slider.setObjectName("WhatIfShockSlider")
+        self.slider.setSingleStep(1)
+        self.slider.setPageStep(10)
+        self.slider.setTickPosition(QSlider.TickPosition.TicksBelow)
+        self.slider.setTickInterval(100)
+        self.slider.setMinimumWidth(160)
+        controls.addWidget(self.slider, 3)
+        self.spin = QDoubleSpinBox()
+        self.spin.setObjectName("WhatIfShockSpin")
+        self.spin.setDecimals(1)
+        self.spin.setSingleStep(0.5)
+        self.spin.setSuffix(" %")
+        self.spin.setAlignment(Qt.AlignmentFlag.AlignRight)
+        self.spin.setMinimumWidth(86)
+        controls.addWidget(self.spin)
+        self.zero_button = QToolButton()
+        self.zero_button.setText("0")
+        self.zero_button.setToolTip("Back to today's marks (shock 0)")
+        controls.addWidget(self.zero_button)
+        outer.addLayout(controls)
+
+        summary_row = QHBoxLayout()
+        summary_row.setSpacing(10)
+        self.source_label = QLabel()
+        self.source_label.setObjectName("WhatIfSource")
+        self.source_label.setMaximumWidth(360)
+        self.source_label.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+        summary_row.addWidget(self.source_label)
+        self.summary = QLabel()
+        self.summary.setObjectName("WhatIfSummary")
+        self.summary.setWordWrap(True)
+        self.summary.setTextFormat(Qt.TextFormat.RichText)
+        self.summary.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        summary_row.addWidget(self.summary, 1)
+        outer.addLayout(summary_row)
+
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter.setChildrenCollapsible(False)
+        self.splitter.splitterMoved.connect(
+            lambda _pos, _i: self.splitter.setProperty("userMoved", True)
+        )
+        outer.addWidget(self.splitter, 1)
+
+        # ---- left: the book, messages, per-symbol shock settings
+        left = QWidget()
+        left_box = QVBoxLayout(left)
+        left_box.setContentsMargins(0, 0, 0, 0)
+        left_box.setSpacing(6)
+
+        self.book_view = QTableView()
+        self.book_view.setObjectName("WhatIfBookTable")
+        self.book_view.setModel(self.book_model)
+        self.book_view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.book_view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.book_view.setAlternatingRowColors(True)
+        self.book_view.setSortingEnabled(True)
+        self.book_view.sortByColumn(-1, Qt.SortOrder.AscendingOrder)
+        self.book_view.setEditTriggers(
+            QAbstractItemView.EditTrigger.DoubleClicked
+            | QAbstractItemView.EditTrigger.EditKeyPressed
+            | QAbstractItemView.EditTrigger.AnyKeyPressed
+        )
+        self.book_view.verticalHeader().setVisible(False)
+        self.book_view.verticalHeader().setDefaultSectionSize(24)
+        header = self.book_view.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        header.setStretchLastSection(True)
+        header.setHighlightSections(False)
+        header.setMinimumSectionSize(40)
+        self.margin_delegate = ValidatingLineDelegate(self._check_margin, self.book_view)
+        self.book_view.setItemDelegateForColumn(int(BookColumn.MARGIN), self.margin_delegate)
+        left_box.addWidget(self.book_view, 3)
+
+        self.message = QLabel()
+        self.message.setObjectName("InlineError")
+        self.message.setWordWrap(True)
+        self.message.setTextFormat(Qt.TextFormat.PlainText)
+        self.message.setVisible(False)
+        left_box.addWidget(self.message)
+
+        self.weights_box = QWidget()
+        weights_layout = QVBoxLayout(self.weights_box)
+        weights_layout.setContentsMargins(0, 0, 0, 0)
+        weights_layout.setSpacing(2)
+        self.weights_title = QLabel()
+        self.weights_title.setObjectName("WhatIfSectionTitle")
+        weights_layout.addWidget(self.weights_title)
+        self.weights_view = QTableView()
+        self.weights_view.setObjectName("WhatIfWeightsTable")
+        self.weights_view.setModel(self.weights_model)
+        self.weights_view.verticalHeader().setVisible(False)
+        self.weights_view.verticalHeader().setDefaultSectionSize(22)
+        self.weights_view.setAlternatingRowColors(True)
+        self.weights_view.setEditTriggers(
+            QAbstractItemView.EditTrigger.DoubleClicked
+            | QAbstractItemView.EditTrigger.EditKeyPressed
+            | QAbstractItemView.EditTrigger.AnyKeyPressed
+        )
+        wh = self.weights_view.horizontalHeader()
+        wh.setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.weight_delegate = ValidatingLineDelegate(self._check_weight, self.weights_view)
+        self.weights_view.setItemDelegateForColumn(int(WeightColumn.VALUE), self.weight_delegate)
+        self.weights_view.setMaximumHeight(150)
+        weights_layout.addWidget(self.weights_view)
+        left_box.addWidget(self.weights_box, 1)
+
+        self.splitter.addWidget(left)
+
+        # ---- right: chart + cascade, ladder
+        right = QSplitter(Qt.Orientation.Vertical)
+        right.setChildrenCollapsible(False)
+        chart_row = QWidget()
+        chart_box = QHBoxLayout(chart_row)
+        chart_box.setContentsMargins(0, 0, 0, 0)
+        chart_box.setSpacing(6)
+        self.shock_chart = ShockChart()
+        chart_box.addWidget(self.shock_chart, 3)
+        cascade_col = QWidget()
+        cascade_box = QVBoxLayout(cascade_col)
+        cascade_box.setContentsMargins(0, 0, 0, 0)
+        cascade_box.setSpacing(2)
+        cascade_title = QLabel("Liquidation cascade (what-if)")
+        cascade_title.setObjectName("WhatIfSectionTitle")
+        cascade_box.addWidget(cascade_title)
+        self.cascade_view = QTableView()
+        self.cascade_view.setObjectName("WhatIfCascadeTable")
+        self.cascade_view.setModel(self.cascade_model)
+        self.cascade_view.verticalHeader().setVisible(False)
+        self.cascade_view.verticalHeader().setDefaultSectionSize(22)
+        self.cascade_view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.cascade_view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.cascade_view.setWordWrap(False)
+        ch = self.cascade_view.horizontalHeader()
+        ch.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        ch.setSectionResizeMode(int(CascadeColumn.POSITIONS), QHeaderView.ResizeMode.Stretch)
+        ch.setMinimumSectionSize(24)
+        self.cascade_view.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.cascade_view.setTextElideMode(Qt.TextElideMode.ElideRight)
+        cascade_box.addWidget(self.cascade_view, 1)
+        self.cascade_empty = QLabel("No liquidation within the shock axis")
+        self.cascade_empty.setObjectName("EmptyHint")
+        self.cascade_empty.setWordWrap(True)
+        cascade_box.addWidget(self.cascade_empty)
+        cascade_col.setMinimumWidth(230)
+        chart_box.addWidget(cascade_col, 2)
+        right.addWidget(chart_row)
+
+        ladder_col = QWidget()
+        ladder_box = QVBoxLayout(ladder_col)
+        ladder_box.setContentsMargins(0, 0, 0, 0)
+        ladder_box.setSpacing(2)
+        ladder_head = QHBoxLayout()
+        ladder_title = QLabel("Liquidation ladder")
+        ladder_title.setObjectName("WhatIfSectionTitle")
+        ladder_head.addWidget(ladder_title)
+        self.ladder_combo = QComboBox()
+        self.ladder_combo.setObjectName("WhatIfLadderSymbol")
+        self.ladder_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        ladder_head.addWidget(self.ladder_combo)
+        self.ladder_legend = QLabel()
+        self.ladder_legend.setObjectName("ChartReadout")
+        self.ladder_legend.setTextFormat(Qt.TextFormat.RichText)
+        self.ladder_legend.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        ladder_head.addWidget(self.ladder_legend, 1)
+        ladder_box.addLayout(ladder_head)
+        self.ladder_chart = LadderChart()
+        ladder_box.addWidget(self.ladder_chart, 1)
+        right.addWidget(ladder_col)
+        right.setStretchFactor(0, 3)
+        right.setStretchFactor(1, 2)
+        self.right_splitter = right
+
+        self.splitter.addWidget(right)
+        self.splitter.setStretchFactor(0, 1)
+        self.splitter.setStretchFactor(1, 1)
+        self._sized = False
+
+        QShortcut(QKeySequence.StandardKey.Delete, self.book_view, self._remove_selected)
+
+    def _connect(self) -> None:
+        vm = self.viewmodel
+        vm.snapshot_ready.connect(self._on_snapshot)
+        vm.compute_failed.connect(self._on_compute_failed)
+        vm.plan_changed.connect(self._on_plan_changed)
+        vm.rows_changed.connect(self._on_rows_changed)
+        vm.source_changed.connect(lambda _s: self._refresh_source())
+        self.book_model.input_rejected.connect(self._show_message)
+        self.book_model.input_accepted.connect(self._clear_message)
+        self.weights_model.input_rejected.connect(self._show_message)
+        self.weights_model.input_accepted.connect(self._clear_message)
+        self.margin_delegate.feedback.connect(self._on_feedback)
+        self.weight_delegate.feedback.connect(self._on_feedback)
+        self.slider.valueChanged.connect(self._on_slider)
+        self.spin.valueChanged.connect(self._on_spin)
+        self.zero_button.clicked.connect(lambda: self.viewmodel.set_shock(Decimal(0)))
+        self.shock_chart.shock_dragged.connect(self._on_chart_drag)
+        self.mode_combo.currentIndexChanged.connect(self._on_mode)
+        self.ladder_combo.currentTextChanged.connect(self._on_ladder_symbol)
+        self.book_view.selectionModel().currentRowChanged.connect(self._on_current_row)
+        self.add_button.clicked.connect(self._add_position)
+        self.remove_button.clicked.connect(self._remove_selected)
+        self.reset_button.clicked.connect(self._reset)
+        self.open_button.clicked.connect(self._open_dialog)
+        self.save_button.clicked.connect(self._save_dialog)
+
+    # -- view-model reactions -----------------------------------------------------
+    def _on_snapshot(self, snapshot: WhatIfSnapshot) -> None:
+        if snapshot.book is not self._book_answer:
+            self._book_answer = snapshot.book
+            settle = self.viewmodel.base.settle if self.viewmodel.base else ""
+            self.shock_chart.set_curves(
+                snapshot.book.curves,
+                settle=settle,
+                axis_title=snapshot.plan.shock_mode.axis_title,
+            )
+            self.cascade_empty.setVisible(not snapshot.book.cascade)
+            self.cascade_view.setVisible(bool(snapshot.book.cascade))
+        self.shock_chart.set_shock(float(snapshot.shock) * 100.0)
+        if not self._columns_fitted:
+            self._columns_fitted = True
+            self._fit_book_columns()
+        self._refresh_summary(snapshot)
+        self._refresh_banner(snapshot)
+        self._refresh_ladder()
+
+    def _on_compute_failed(self, message: str) -> None:
+        self._set_banner(f"The what-if could not be computed: {message}", level="warn")
+
+    def _on_plan_changed(self) -> None:
+        self._refresh_shock_controls()
+        self._refresh_buttons()
+        self.scenario_changed.emit()
+
+    def _on_rows_changed(self) -> None:
+        symbols = self.viewmodel.symbols()
+        current = self._ladder_symbol
+        self.ladder_combo.blockSignals(True)
+        self.ladder_combo.clear()
+        self.ladder_combo.addItems(symbols)
+        self.ladder_combo.blockSignals(False)
+        if current in symbols:
+            self.ladder_combo.setCurrentText(current)
+        elif symbols:
+            self.ladder_combo.setCurrentIndex(0)
+        self._ladder_symbol = self.ladder_combo.currentText()
+        self._columns_fitted = False
+        self._refresh_buttons()
+        self._refresh_ladder()
+
+    # -- shock controls ---------------------------------------------------------------
+    def _refresh_shock_controls(self) -> None:
+        plan = self.viewmodel.plan
+        lo, hi = self.viewmodel.shock_limits()
+        lo_steps = math.ceil(lo * STEPS_PER_UNIT)
+        hi_steps = math.floor(hi * STEPS_PER_UNIT)
+        self._syncing = True
+        try:
+            index = self.mode_combo.findData(plan.shock_mode)
+            if index != self.mode_combo.currentIndex():
+                self.mode_combo.setCurrentIndex(index)
+            self.slider.setRange(lo_steps, hi_steps)
+            self.slider.setValue(int((plan.shock * STEPS_PER_UNIT).to_integral_value()))
+            self.spin.setRange(lo_steps / 10.0, hi_steps / 10.0)
+            self.spin.setValue(float(plan.shock * 100))
+        finally:
+            self._syncing = False
+        mode = plan.shock_mode
+        self.weights_box.setVisible(mode is not ShockMode.UNIFORM)
+        self.weights_title.setText(
+            "Beta to BTC per symbol (double-click to edit)"
+            if mode is ShockMode.BETA
+            else "Move per symbol at 100 % (double-click to edit)"
+        )
+        tip = {
+            ShockMode.UNIFORM: "Every mark moves by this much",
+            ShockMode.PER_SYMBOL: "Share of the per-symbol moves applied (100 % = as typed)",
+            ShockMode.BETA: "BTC's move; other symbols move by their beta",
+        }[mode]
+        self.slider.setToolTip(tip)
+        self.spin.setToolTip(tip)
+
+    def _on_slider(self, value: int) -> None:
+        if self._syncing:
+            return
+        self.viewmodel.set_shock(Decimal(value) / STEPS_PER_UNIT)
+
+    def _on_spin(self, value: float) -> None:
+        if self._syncing:
+            return
+        self.viewmodel.set_shock(Decimal(repr(round(value, 1))) / 100)
+
+    def _on_chart_drag(self, percent: float) -> None:
+        self.viewmodel.set_shock(Decimal(round(percent * 10)) / STEPS_PER_UNIT)
+
+    def _on_mode(self, _index: int) -> None:
+        if self._syncing:
+            return
+        mode = self.mode_combo.currentData()
+        if isinstance(mode, ShockMode):
+            self.viewmodel.set_shock_mode(mode)
+
+    # -- summary, banner, ladder ----------------------------------------------------------
+    def _shock_label(self, shock: Decimal) -> str:
+        mode = self.viewmodel.plan.shock_mode
+        text = fmt.percent(shock, decimals=1, sign=True)
+        if mode is ShockMode.PER_SYMBOL:
+            return f"{text} of the moves"
+        if mode is ShockMode.BETA:
+            return f"BTC {text}"
+        return text
+
+    def _refresh_summary(self, snapshot: WhatIfSnapshot | None) -> None:
+        base = self.viewmodel.base
+        if base is None or snapshot is None:
+            self.summary.setText(
+                "No account loaded: select an account or open a scenario file."
+                if base is None else "Computing…"
+            )
+            return
+        s = snapshot.summary
+        settle = base.settle
+        t = self._theme
+
+        def pair(now: str, whatif: str, worse: bool) -> str:
+            colour = t.bad if worse else t.text
+            return f"{now} → <b style='color:{colour}'>{whatif}</b>"
+
+        def ratio(value: Decimal | None) -> str:
+            return "—" if value is None else fmt.percent(value, decimals=1)
+
+        ratio_worse = (s.ratio_whatif is None and s.ratio_now is not None) or (
+            s.ratio_whatif is not None and s.ratio_now is not None and s.ratio_whatif > s.ratio_now
+        )
+        parts = [
+            f"<b>At {self._shock_label(s.shock)}</b>",
+            "equity " + pair(
+                fmt.money(s.equity_now, settle), fmt.money(s.equity_whatif, settle),
+                s.equity_whatif < s.equity_now,
+            ) + f" {settle}",
+            "margin ratio " + pair(ratio(s.ratio_now), ratio(s.ratio_whatif), ratio_worse),
+            "liquidated " + pair(
+                str(s.liquidated_count_now), str(s.liquidated_count_whatif),
+                s.liquidated_count_whatif > s.liquidated_count_now,
+            ),
+            "available now " + pair(
+                fmt.money(s.available_now, settle), fmt.money(s.available_whatif, settle),
+                s.available_whatif < s.available_now,
+            ),
+        ]
+        self.summary.setText(" · ".join(parts))
+
+    def _refresh_banner(self, snapshot: WhatIfSnapshot) -> None:
+        if snapshot.liquidated_at_once:
+            names = [
+                f"{label} ({pid})"
+                for label, pid in zip(snapshot.at_once_labels, snapshot.liquidated_at_once,
+                                      strict=True)
+            ]
+            shown = ", ".join(names[:6]) + (f" and {len(names) - 6} more" if len(names) > 6 else "")
+            count = len(names)
+            noun = "position" if count == 1 else "positions"
+            self._set_banner(
+                f"⚠ This what-if liquidates {count} {noun} at once: {shown}. "
+                "Add isolated margin or undo the change.",
+                level="bad",
+            )
+        else:
+            self._set_banner("", level="bad")
+
+    def _set_banner(self, text: str, *, level: str) -> None:
+        self.banner.setProperty("level", level)
+        self.banner.style().unpolish(self.banner)
+        self.banner.style().polish(self.banner)
+        self.banner_text.setText(text)
+        self.banner.setVisible(bool(text))
+
+    def _refresh_ladder(self) -> None:
+        snapshot = self.viewmodel.snapshot
+        symbol = self._ladder_symbol
+        ladder = snapshot.ladders.get(symbol) if snapshot is not None else None
+        formats = self.book_model.formats()
+        self.ladder_chart.set_ladder(
+            ladder,
+            shock_label=self._shock_label(snapshot.shock) if snapshot else "",
+            price_text=lambda value: formats.price(symbol, value),
+        )
+        t = self._theme
+        self.ladder_legend.setText(
+            f"<span style='color:{t.chart_fg}'>━ mark</span>&nbsp;&nbsp;"
+            f"<span style='color:{t.accent}'>┈ mark at shock</span>&nbsp;&nbsp;"
+            f"<span style='color:{t.muted}'>╍ LP now</span>&nbsp;&nbsp;"
+            f"<span style='color:{t.bad}'>━ LP what-if</span>"
+        )
+
+    def _on_ladder_symbol(self, symbol: str) -> None:
+        self._ladder_symbol = symbol
+        self._refresh_ladder()
+
+    def _on_current_row(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        self._refresh_buttons()
+        if not current.isValid():
+            return
+        position, _ = self.book_model.position_at(current.row())
+        if position.symbol != self._ladder_symbol:
+            self.ladder_combo.setCurrentText(position.symbol)
+
+    # -- inline messages --------------------------------------------------------------------
+    def _show_message(self, text: str) -> None:
+        self.message.setText(text)
+        self.message.setVisible(bool(text))
+
+    def _clear_message(self) -> None:
+        self._show_message("")
+
+    def _show_info(self, text: str) -> None:
+        self.message.setStyleSheet(f"color: {self._theme.good};")
+        self._show_message(text)
+
+    def _on_feedback(self, text: str) -> None:
+        self.message.setStyleSheet("")
+        self._show_message(text)
+
+    def _show_file_error(self, action: str, path: Path, exc: BaseException) -> None:
+        self.message.setStyleSheet("")
+        if isinstance(exc, InputError):
+            lines = exc.problems
+        elif isinstance(exc, OSError):
+            lines = [f"{path}: {exc.strerror or exc}"]
+        else:
+            lines = [f"{path}: {exc}"]
+        head = f"Could not {action} {path.name}:"
+        self._show_message("\n".join([head, *lines[:8]]) + (
+            f"\n… and {len(lines) - 8} more problems" if len(lines) > 8 else ""
+        ))
+
+    def _check_margin(self, index: QModelIndex, text: str) -> str | None:
+        base = self.viewmodel.base
+        settle = base.settle if base else ""
+        try:
+            parse_positive(text, f"Isolated margin ({settle})")
+        except ValueError as exc:
+            return str(exc)
+        return None
+
+    def _check_weight(self, index: QModelIndex, text: str) -> str | None:
+        symbol = self.weights_model.symbol_at(index.row())
+        beta = self.viewmodel.plan.shock_mode is ShockMode.BETA
+        what = f"Beta of {symbol}" if beta else f"Move of {symbol} (%)"
+        try:
+            parse_decimal(text.replace("%", "").replace("×", ""), what)
+        except ValueError as exc:
+            return str(exc)
+        return None
+
+    # -- actions ------------------------------------------------------------------------------
+    def _refresh_source(self) -> None:
+        vm = self.viewmodel
+        base = vm.base
+        if base is None:
+            text = "No account loaded"
+        elif vm.is_scenario:
+            text = vm.source
+        else:
+            text = f"Live book · {base.label}" if base.label else "Live book"
+        self.source_label.setText(text)
+        self.source_label.setToolTip(text)
+        self.source_label.setProperty("scenario", vm.is_scenario)
+        self.source_label.style().unpolish(self.source_label)
+        self.source_label.style().polish(self.source_label)
+        self._refresh_buttons()
+
+    def _refresh_buttons(self) -> None:
+        vm = self.viewmodel
+        loaded = vm.base is not None
+        for button in (self.add_button, self.save_button):
+            button.setEnabled(loaded)
+        self.reset_button.setEnabled(
+            vm.is_scenario or vm.plan.has_book_changes or vm.plan.shock != 0
+        )
+        self.remove_button.setEnabled(self._selected_hypothetical() is not None)
+
+    def _selected_hypothetical(self) -> PositionId | None:
+        index = self.book_view.currentIndex() if hasattr(self, "book_view") else QModelIndex()
+        if not index.isValid():
+            return None
+        position, hypothetical = self.book_model.position_at(index.row())
+        return position.id if hypothetical else None
+
+    def _remove_selected(self) -> None:
+        pid = self._selected_hypothetical()
+        if pid is not None:
+            self.viewmodel.remove_added(pid)
+
+    def _reset(self) -> None:
+        self.book_model.clear_errors()
+        self._clear_message()
+        self.viewmodel.reset_to_live()
+        self._refresh_source()
+
+    def _add_position(self) -> None:
+        base = self.viewmodel.base
+        if base is None:
+            return
+        rows = self.viewmodel.rows()
+        marks = {p.symbol: p.mark_price for p, _ in rows}
+        templates = {p.symbol: p for p, hyp in rows if not hyp}
+        dialog = AddPositionDialog(
+            position_id=self.viewmodel.new_position_id(),
+            settle=base.settle,
+            marks=marks,
+            templates=templates,
+            tier_symbols=set(base.tiers),
+            submit=self.viewmodel.add_position,
+            theme=self._theme,
+            parent=self,
+        )
+        current = self.book_view.currentIndex()
+        if current.isValid():
+            dialog.symbol.setCurrentText(self.book_model.position_at(current.row())[0].symbol)
+        dialog.finished.connect(lambda _r, d=dialog: self._after_add(d))
+        dialog.open()
+
+    def _after_add(self, dialog: AddPositionDialog) -> None:
+        if dialog.position is not None:
+            row = self.book_model.row_of(dialog.position.id)
+            if row >= 0:
+                self.book_view.selectionModel().setCurrentIndex(
+                    self.book_model.index(row, 0),
+                    QItemSelectionModel.SelectionFlag.ClearAndSelect
+                    | QItemSelectionModel.SelectionFlag.Rows,
+                )
+                self.book_view.scrollTo(self.book_model.index(row, 0))
+        dialog.deleteLater()
+
+    def _open_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Open scenario", self._last_dir, SCENARIO_FILTER
+        )
+        if path:
+            self._last_dir = str(Path(path).parent)
+            self.open_scenario(path)
+
+    def _save_dialog(self) -> None:
+        if self.viewmodel.base is None:
+            return
+        start = str(Path(self._last_dir or ".") / "whatif.json")
+        path, _ = QFileDialog.getSaveFileName(self, "Save what-if scenario", start, SCENARIO_FILTER)
+        if path:
+            if not path.lower().endswith(".json"):
+                path += ".json"
+            self._last_dir = str(Path(path).parent)
+            self.save_scenario(path)
+
+    def _on_opened(self, state: AccountState, path: Path) -> None:
+        self.book_model.clear_errors()
+        self._clear_message()
+        self.viewmodel.open_state(state, f"Scenario · {path.name}")
+        self._refresh_source()
+
+    # -- layout helpers ---------------------------------------------------------------------
+    def _fit_book_columns(self) -> None:
+        """Size columns to their contents (first 200 rows), toggles to their header."""
+        view = self.book_view
+        header = view.horizontalHeader()
+        metrics = view.fontMetrics()
+        rows = min(self.book_model.rowCount(), 200)
+        for column in BookColumn:
+            title = str(self.book_model.headerData(int(column), Qt.Orientation.Horizontal))
+            width = metrics.horizontalAdvance(title) + 22
+            if column not in (BookColumn.ISOLATED, BookColumn.CLOSE):
+                for row in range(rows):
+                    text = self.book_model.index(row, int(column)).data()
+                    if text:
+                        width = max(width, metrics.horizontalAdvance(str(text)) + 16)
+            header.resizeSection(int(column), min(width, 170))
+
+    def showEvent(self, event: QShowEvent) -> None:
+        if not self._sized:
+            self._sized = True
+            width = max(self.splitter.width(), self.width())
+            self.splitter.setSizes([int(width * 0.54), width - int(width * 0.54)])
+        super().showEvent(event)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        if self._sized and not self.splitter.property("userMoved"):
+            width = self.splitter.width()
+            self.splitter.setSizes([int(width * 0.54), width - int(width * 0.54)])
+
+    def changeEvent(self, event: QEvent) -> None:
+        if event.type() == QEvent.Type.PaletteChange:
+            theme = theme_of(self)
+            if theme is not self._theme:
+                self.set_theme(theme)
+        super().changeEvent(event)
