@@ -43,6 +43,7 @@ from desktop.demo import (
     synthetic_history,
 )
 from desktop.dialogs.about import AboutDialog
+from desktop.dialogs.add_margin import AddMarginDialog
 from desktop.dialogs.preferences import PreferencesDialog
 from desktop.models.accounts import ENTRY_ROLE, AccountDelegate, AccountsListModel
 from desktop.services import Services, optional_class
@@ -492,27 +493,37 @@ class MainWindow(QMainWindow):
             self.marks_label.setText("")
 
     # ------------------------------------------------------------------ what-if routing
-    def route_whatif(self, action: str, position_id: str) -> None:
-        """Context-menu what-if: stage the change in the What-if tab and show it."""
+    def route_whatif(self, action: str, position_id: str, delta: Decimal | None = None) -> None:
+        """Context-menu what-if: stage the change in the What-if tab and show it.
+
+        ``action`` is ``switch`` (to the other margin mode), ``close`` or ``add_margin``
+        (``delta`` in the settlement currency; asked for in a dialog when ``None``).
+        """
         panel = self.whatif_panel
-        vm = getattr(panel, "view_model", None) if panel is not None else None
-        if panel is None or vm is None:
-            self.message_bar.show_message("info", "The What-if tab is not available in this build.")
-            return
+        vm = getattr(panel, "viewmodel", None) if panel is not None else None
         snap = self.session.snapshot
-        if snap is None:
+        if panel is None or vm is None or snap is None:
             return
         pid = PositionId(position_id)
         position = snap.risk.position(pid)
         error: str | None = None
         if action == "switch":
-            error = vm.set_mode(pid, MarginMode(str(position.margin_mode)).other)
+            # toggles the what-if mode (a second "switch" undoes the first)
+            current = vm.plan.edit(pid).mode or MarginMode(str(position.margin_mode))
+            error = vm.set_mode(pid, current.other)
         elif action == "close":
             error = vm.set_close(pid, True)
         elif action == "add_margin":
-            focus = getattr(panel, "focus_margin", None)
-            if callable(focus):
-                focus(pid)
+            current = vm.plan.edit(pid).margin or position.margin
+            if delta is None:
+                dialog = AddMarginDialog(symbol=position.symbol, current=current,
+                                         settle=snap.risk.settle, parent=self)
+                if not dialog.exec() or dialog.delta is None:
+                    return
+                delta = dialog.delta
+            error = vm.set_margin(pid, current + delta)
+        else:
+            raise ValueError(f"unknown what-if action {action!r}")
         if error:
             self.message_bar.show_message("warning", error)
         self.tabs.setCurrentWidget(panel)
@@ -640,7 +651,7 @@ class MainWindow(QMainWindow):
         self.accounts_view.viewport().update()
         self.dashboard.apply_theme(theme)
         self.positions.apply_theme(theme)
-        apply = getattr(self.whatif_panel, "apply_theme", None)
+        apply = getattr(self.whatif_panel, "set_theme", None)
         if callable(apply):
             apply(theme)
 

@@ -217,7 +217,7 @@ class PositionsTableModel(QAbstractTableModel):
         self._sort = (column, order)
         if column < 0 or column >= len(PositionColumn) or len(self._rows) < 2:
             return
-        self.layoutAboutToBeChanged.emit([], QAbstractTableModel.LayoutChangeHint.VerticalSortHint)
+        self.layoutAboutToBeChanged.emit()
         old_persistent = self.persistentIndexList()
         old_ids = [self._rows[i.row()].risk.id for i in old_persistent]
         self._rows = _sorted_rows(self._rows, PositionColumn(column), order)
@@ -225,7 +225,7 @@ class PositionsTableModel(QAbstractTableModel):
         new_persistent = [self.index(self._index[pid], i.column()) for pid, i in
                           zip(old_ids, old_persistent, strict=True)]
         self.changePersistentIndexList(old_persistent, new_persistent)
-        self.layoutChanged.emit([], QAbstractTableModel.LayoutChangeHint.VerticalSortHint)
+        self.layoutChanged.emit()
 
     # -- updates ------------------------------------------------------------
     def set_settle(self, settle: str) -> None:
@@ -451,8 +451,9 @@ class PositionsSortProxy(QSortFilterProxyModel):
     def set_query(self, text: str) -> None:
         words = tuple(w for w in text.lower().split() if w)
         if words != self._words:
+            self.beginFilterChange()
             self._words = words
-            self.invalidateRowsFilter()
+            self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
 
     def query(self) -> str:
         return " ".join(self._words)
