@@ -15,8 +15,6 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from crossmargin.domain import (
     AccountState,
     MarginMode,
@@ -218,13 +216,8 @@ def test_bybit_inverse_cross_long_liquidation(c: dict[str, Any]) -> None:
     assert rel(risk.liquidation_price, dec(c["expected"]["liquidation_price"])) < Decimal("1e-4")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="discrepancy reported to the lead: Bybit's legacy bankruptcy price includes the "
-    "taker fee (1.00075·Q / (Q/EP + balance) = 5,718.57); the engine's cross bankruptcy "
-    "price is the zero-equity price without it, Q / (Q/EP + balance) = 5,714.29 (7.5e-4 off)",
-)
 def test_bybit_inverse_cross_long_bankruptcy() -> None:
+    """Bybit's bankruptcy price includes the taker fee to close: 1.00075·Q/(Q/EP + balance)."""
     c = CASES["bybit-doc-inverse-cross-long"]
     risk = _bybit_inverse_cross(c)
     assert risk.bankruptcy_price is not None

@@ -162,7 +162,12 @@ class Book:
             others = self.cross_by_symbol.get(leg.symbol, [])
             k = self.cross_k(leg.symbol) + leg.margin
             return solve([*others, as_cross], k, leg.x_mark)
-        as_iso = build_leg(self.state, p, self.table_cache, mode=MarginMode.ISOLATED)
+        # A cross position's isolated_margin field is ignored: going isolated
+        # assigns the initial margin at entry, as apply_whatif(SwitchMode) does.
+        as_iso = build_leg(
+            self.state, p, self.table_cache, mode=MarginMode.ISOLATED,
+            margin=p.entry_initial_margin,
+        )
         return solve([as_iso], as_iso.margin, leg.x_mark)
 
 

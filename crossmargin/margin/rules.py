@@ -18,7 +18,8 @@ Rule sets (see ``margin-rules.md``):
 ``bybit``    MM = entry position value × MMR − MM deduction + estimated fee to
              close (taker fee × value at the bankruptcy price implied by the
              leverage); reproduces Bybit's isolated closed form and its inverse
-             example. Brackets by entry value.
+             example. Brackets by entry value. The bankruptcy price is where the
+             equity equals the taker fee to close at that price.
 ``okx``      MM = size × mark × (MMR + taker fee); brackets by size (tiers in
              contracts converted with the contract value); no maintenance amount.
 ``gate``     as OKX but brackets by notional (risk-limit value).
@@ -55,6 +56,7 @@ class Leg:
     """
 
     __slots__ = (
+        "bust_fee",
         "by_size",
         "fee",
         "id",
@@ -78,6 +80,7 @@ class Leg:
         self.mm_const = ZERO
         self.by_size = False
         self.fee = ZERO
+        self.bust_fee = ZERO
 
     # -- maintenance -------------------------------------------------------
     def bracket_at(self, x: Decimal) -> tuple[Decimal, Decimal]:
@@ -117,7 +120,8 @@ class Leg:
         """``(a, b)`` with ``uPnL − MM = a·x + b`` on the bracket holding ``x``."""
         sq = self.sigma * self.q
         if not with_mm:
-            return sq, -sq * self.x_e
+            # Bankruptcy: equity net of the fee to close at that price is zero.
+            return sq - self.q * self.bust_fee, -sq * self.x_e
         if self.kind == "const":
             return sq, -sq * self.x_e - self.mm_const
         rate, amount = self.bracket_at(x)
@@ -215,6 +219,7 @@ def build_leg(
         else:
             raise InputError(f"{p.id}: no tier table for {p.symbol}; add its risk-limit tiers")
         fee = state.taker_fee_rate
+        leg.bust_fee = fee
         # Estimated fee to close, at the bankruptcy price implied by the leverage:
         # value at bankruptcy = entry value × (1 − σ/leverage) in the x variable.
         bust_factor = ONE - Decimal(leg.sigma) / p.leverage
