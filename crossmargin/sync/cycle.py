@@ -257,7 +257,15 @@ def _run(client: AccountClient, journal: JournalPort, policy: RetryPolicy,
             batch = replace(batch, margin_ratio=risk.margin_ratio)
     t_recon = time.perf_counter()
     progress("storing")
-    inserted = journal.apply(account_id, batch)
+    try:
+        inserted = journal.apply(account_id, batch)
+    except Exception as exc:
+        detail = to_sync_error(exc, client.secrets)
+        raise SyncError(
+            FaultKind.STORAGE,
+            f"journal: could not store this cycle, nothing was changed ({detail})",
+            transient=True,
+        ) from None
     t_store = time.perf_counter()
     http = client.http_seconds - http0
     timings = {

@@ -74,6 +74,7 @@ _HEADER = re.compile(
     r"['\"]?[^,'\"}\s]+['\"]?"
 )
 _MAX_MESSAGE = 400
+_CODE = re.compile(r"""(?i)"?(?:code|retCode|sCode)"?\s*[:=]\s*"?(-?\d+)""")
 
 
 def scrub(text: str, secrets: Iterable[str] = ()) -> str:
@@ -124,9 +125,13 @@ def classify(exc: BaseException) -> FaultKind:
     if isinstance(exc, ccxt.OperationFailed):
         return FaultKind.NETWORK
     if isinstance(exc, ccxt.ExchangeError):
-        text = str(exc)
-        if any(f'"{c}"' in text or f":{c}," in text or f" {c} " in text for c in TRANSIENT_CODES):
+        codes = set(_CODE.findall(str(exc)))
+        if codes & TRANSIENT_CODES:
             return FaultKind.NETWORK
+        if type(exc) is ccxt.ExchangeError and not codes:
+            # ccxt found no error code it knows: the reply itself was unusable (e.g. a 200
+            # whose JSON lacks the venue's envelope)
+            return FaultKind.BAD_REPLY
         return FaultKind.EXCHANGE
     if isinstance(exc, ConnectionError | TimeoutError | OSError):
         return FaultKind.NETWORK

@@ -495,11 +495,14 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _send(self, status: int, text: str, ctype: str | None = None) -> None:
         data = text.encode()
-        self.send_response(status)
-        self.send_header("Content-Type", ctype or "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        try:
+            self.send_response(status)
+            self.send_header("Content-Type", ctype or "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+        except (BrokenPipeError, ConnectionResetError):  # the client timed out and left
+            self.close_connection = True
 
 
 # --------------------------------------------------------------------------- auth

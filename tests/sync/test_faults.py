@@ -1,0 +1,264 @@
+"""Every fault injected at least once: the journal stays intact, the status says what
+happened, and the sync recovers when the fault clears."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from crossmargin.sync.config import Credentials
+from crossmargin.sync.cycle import AccountClient, run_cycle
+from crossmargin.sync.faults import FaultKind, RetryPolicy, SyncError
+from crossmargin.sync.service import SyncService
+from crossmargin.sync.status import StatusBoard, SyncState
+from tests.sync.conftest import FAST, KEYS, config_for, server_for
+
+BN = "binanceusdm"
+
+
+def _state(journal, label: str) -> dict:
+    """The journal's content for one account (fills, funding, positions, balances, cursors)."""
+    try:
+        journal.account(label)
+    except Exception:
+        return {}
+    return {
+        "fills": sorted(f.trade_id for f in journal.fills(account=label, limit=100_000).items),
+        "funding": sorted(g.exchange_id for g in journal.funding_payments(account=label)),
+        "positions": journal.exchange_positions(label),
+        "balances": len(journal.balance_history(label)),
+        "cursors": journal.sync_cursors(label),
+    }
+
+
+def _service(port, cfg, creds=None, policy=FAST):
+    svc = SyncService(port, credentials=lambda c: creds or KEYS[c.exchange], policy=policy,
+                      status=StatusBoard(persist=False))
+    svc.add_account(cfg)
+    return svc
+
+
+def _sync(svc, label):
+    (fut,) = svc.sync_now(label)
+    return fut.result(timeout=60)
+
+
+# fault → (path it hits, inject kwargs, exchange, the FaultKind retried)
+TRANSIENT = {
+    "http 500 -1001": (BN, "/fapi/v3/account",
+                       {"kind": "status", "status": 500,
+                        "body": json.dumps({"code": -1001, "msg": "Internal error"})},
+                       FaultKind.NETWORK),
+    "http 502 html": (BN, "/fapi/v3/positionRisk",
+                      {"kind": "status", "status": 502, "body": "<html>Bad Gateway</html>"},
+                      FaultKind.NETWORK),
+    "http 503 empty": (BN, "/fapi/v1/userTrades", {"kind": "status", "status": 503},
+                       FaultKind.NETWORK),
+    "http 429": (BN, "/fapi/v1/income",
+                 {"kind": "status", "status": 429,
+                  "body": json.dumps({"code": -1003, "msg": "Too many requests"})},
+                 FaultKind.RATE_LIMIT),
+    "http 418 ban": (BN, "/fapi/v3/account",
+                     {"kind": "status", "status": 418,
+                      "body": json.dumps({"code": -1003, "msg": "IP banned"})},
+                     FaultKind.RATE_LIMIT),
+    "bybit retCode 10006": ("bybit", "/v5/position/list",
+                            {"kind": "status", "status": 200,
+                             "body": json.dumps({"retCode": 10006, "retMsg": "Too many visits!",
+                                                 "result": {}, "time": 0})},
+                            FaultKind.RATE_LIMIT),
+    "bybit retCode 10016": ("bybit", "/v5/account/wallet-balance",
+                            {"kind": "status", "status": 200,
+                             "body": json.dumps({"retCode": 10016,
+                                                 "retMsg": "System error. Please try again later.",
+                                                 "result": {}, "time": 0})},
+                            FaultKind.NETWORK),
+    "timeout": (BN, "/fapi/v3/positionRisk", {"kind": "delay", "delay": 1.2},
+                FaultKind.NETWORK),
+    "dropped connection": ("okx", "/api/v5/account/positions", {"kind": "drop"},
+                           FaultKind.NETWORK),
+    "garbage 200": (BN, "/fapi/v3/positionRisk", {"kind": "garbage"}, FaultKind.BAD_REPLY),
+    "empty 200": ("okx", "/api/v5/account/balance", {"kind": "empty"}, FaultKind.BAD_REPLY),
+    "wrong envelope 200": ("bybit", "/v5/position/list", {"kind": "envelope"},
+                           FaultKind.BAD_REPLY),
+    "okx 50013 busy": ("okx", "/api/v5/trade/fills-history",
+                       {"kind": "status", "status": 200,
+                        "body": json.dumps({"code": "50013", "data": [],
+                                            "msg": "System is busy, please try again later"})},
+                       FaultKind.NETWORK),
+}
+
+
+@pytest.mark.parametrize("name", sorted(TRANSIENT))
+def test_transient_fault_is_retried_and_recovers(name, journal, port):
+    exchange, path, kw, kind = TRANSIENT[name]
+    with server_for(exchange) as srv:
+        cfg = config_for(exchange, srv, timeout_ms=1000)
+        srv.inject(path=path, count=2, **kw)
+        svc = _service(port, cfg)
+        retries = []
+        svc.subscribe(type("L", (), {"sync_retrying": lambda self, lb, ev: retries.append(ev)})())
+        report = _sync(svc, cfg.label)
+        svc.stop()
+        assert report is not None, svc.status.get(cfg.label).message
+        assert [ev.kind for ev in retries] == [kind, kind]
+        if "418" in name:
+            assert retries[0].delay == FAST.ban_delay  # an IP ban backs off longest
+        elif kind is FaultKind.RATE_LIMIT:
+            assert retries[0].delay == FAST.rate_limit_delay
+        st = svc.status.get(cfg.label)
+        assert st.state is SyncState.OK
+        assert journal.exchange_positions(cfg.label)  # data arrived after the retries
+        assert not srv.faults
+
+
+@pytest.mark.parametrize("name", ["garbage 200", "empty 200", "wrong envelope 200",
+                                  "http 503 empty", "dropped connection"])
+def test_persistent_fault_keeps_journal_and_goes_stale(name, journal, port):
+    """A fault outlasting the retries: nothing stored (positions not wiped), status stale."""
+    exchange, path, kw, kind = TRANSIENT[name]
+    with server_for(exchange) as srv:
+        cfg = config_for(exchange, srv)
+        svc = _service(port, cfg)
+        assert _sync(svc, cfg.label) is not None
+        good = _state(journal, cfg.label)
+        assert good["positions"]
+        srv.inject(path=path, count=FAST.attempts, **kw)
+        assert _sync(svc, cfg.label) is None
+        st = svc.status.get(cfg.label)
+        assert st.state is SyncState.STALE
+        assert st.describe().startswith("stale since ")
+        assert st.fault == kind.value
+        assert _state(journal, cfg.label) == good  # positions kept, nothing half-written
+        # the fault clears: the next cycle succeeds
+        assert _sync(svc, cfg.label) is not None
+        assert svc.status.get(cfg.label).state is SyncState.OK
+        svc.stop()
+
+
+@pytest.mark.parametrize("exchange", ["binanceusdm", "bybit", "okx"])
+def test_clock_skew_resyncs_and_recovers(exchange, port):
+    with server_for(exchange) as srv:
+        srv.clock_skew_ms = 45_000  # the exchange's clock runs 45 s ahead of ours
+        cfg = config_for(exchange, srv)
+        svc = _service(port, cfg)
+        kinds = []
+        svc.subscribe(type("L", (), {"sync_retrying": lambda s, lb, ev: kinds.append(ev.kind)})())
+        assert _sync(svc, cfg.label) is not None
+        assert kinds and kinds[0] is FaultKind.CLOCK
+        time_paths = {"/fapi/v1/time", "/v5/market/time", "/api/v5/public/time"}
+        assert time_paths & set(srv.paths())
+        assert svc.status.get(cfg.label).state is SyncState.OK
+        svc.stop()
+
+
+@pytest.mark.parametrize("exchange,bad", [
+    ("binanceusdm", Credentials("wrong-key", "bn-secret-456")),
+    ("binanceusdm", Credentials("bn-key-123", "wrong-secret")),
+    ("bybit", Credentials("by-key-123", "wrong-secret")),
+    ("okx", Credentials("ok-key-123", "ok-secret-456", "wrong-passphrase")),
+])
+def test_auth_failure_stops_account_until_fixed(exchange, bad, journal, port):
+    with server_for(exchange) as srv:
+        cfg = config_for(exchange, srv)
+        keys = {"creds": bad}
+        svc = SyncService(port, credentials=lambda c: keys["creds"], policy=FAST,
+                          status=StatusBoard(persist=False))
+        svc.add_account(cfg)
+        assert _sync(svc, cfg.label) is None
+        st = svc.status.get(cfg.label)
+        assert st.state is SyncState.NEEDS_ATTENTION
+        assert st.describe().startswith("needs attention: ")
+        assert "API key" in st.message
+        assert bad.secret not in st.message and bad.api_key not in st.message
+        # never retried: one refused request, then the account stops
+        private = [s for _, p, _, s in srv.log if s in (400, 401) or (s == 200 and "v5/account"
+                                                                         in p)]
+        assert len(private) == 1
+        assert _state(journal, cfg.label).get("fills", []) == []
+        # the periodic scheduler leaves a paused account alone
+        svc.start()
+        n = len(srv.log)
+        import time
+
+        time.sleep(0.3)
+        assert len(srv.log) == n
+        # the user fixes the keys: resume, and the account syncs again
+        keys["creds"] = KEYS[exchange]
+        svc.resume(cfg.label)
+        deadline = time.monotonic() + 10
+        while svc.status.get(cfg.label).state is not SyncState.OK and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert svc.status.get(cfg.label).state is SyncState.OK
+        svc.stop()
+
+
+def test_bad_symbol_reloads_markets_once(journal, port):
+    with server_for(BN) as srv:
+        cfg = config_for(BN, srv)
+        srv.inject(path="/fapi/v1/userTrades", kind="status", status=400,
+                   body=json.dumps({"code": -1121, "msg": "Invalid symbol."}))
+        client = AccountClient(cfg, KEYS[BN])
+        report = run_cycle(client, port, policy=FAST)
+        assert report.inserted["fills"] == 1
+        assert srv.paths().count("/fapi/v1/exchangeInfo") == 2  # loaded, then reloaded once
+        # twice in a row: reloaded once more, then the error surfaces (no endless loop)
+        srv.inject(path="/fapi/v1/userTrades", kind="status", status=400, count=5,
+                   body=json.dumps({"code": -1121, "msg": "Invalid symbol."}))
+        srv.data.funding.append({"symbol": "ETHUSDT", "incomeType": "COMMISSION",
+                                 "income": "-0.1", "asset": "USDT", "time": srv.now_ms() - 5,
+                                 "info": "", "tranId": 1, "tradeId": "1"})
+        with pytest.raises(SyncError) as err:
+            run_cycle(client, port, policy=FAST)
+        assert err.value.kind is FaultKind.BAD_SYMBOL
+        assert srv.paths().count("/fapi/v1/exchangeInfo") == 3
+
+
+def test_rate_limit_honours_retry_after(port):
+    with server_for(BN) as srv:
+        cfg = config_for(BN, srv)
+        srv.inject(path="/fapi/v3/account", kind="status", status=429, body="{}")
+        client = AccountClient(cfg, KEYS[BN])
+        client.exchange.last_response_headers = None
+        events = []
+        policy = RetryPolicy(attempts=3, base_delay=0.01, rate_limit_delay=0.01, max_delay=0.2)
+        run_cycle(client, port, policy=policy, on_retry=events.append)
+        assert events[0].kind is FaultKind.RATE_LIMIT
+
+
+def test_storage_failure_leaves_cursor_and_goes_stale(journal, port, monkeypatch):
+    with server_for(BN) as srv:
+        cfg = config_for(BN, srv)
+        svc = _service(port, cfg)
+
+        def boom(*a, **k):
+            raise OSError("disk I/O error (simulated)")
+
+        monkeypatch.setattr(port, "apply", boom)
+        assert _sync(svc, cfg.label) is None
+        st = svc.status.get(cfg.label)
+        assert st.state is SyncState.STALE and "journal" in st.message
+        assert _state(journal, cfg.label)["cursors"] == {}
+        monkeypatch.undo()
+        assert _sync(svc, cfg.label) is not None
+        assert _state(journal, cfg.label)["cursors"]
+        svc.stop()
+
+
+def test_cancel_stops_a_cycle_and_stores_nothing(journal, port):
+    with server_for(BN) as srv:
+        cfg = config_for(BN, srv)
+        srv.inject(path="/fapi/v3/positionRisk", kind="delay", delay=0.5)
+        svc = _service(port, cfg, policy=RetryPolicy(attempts=3, base_delay=5))
+        (fut,) = svc.sync_now(cfg.label)
+        import time
+
+        deadline = time.monotonic() + 5
+        while "/fapi/v3/account" not in srv.paths() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        svc.cancel(cfg.label)
+        assert fut.result(timeout=10) is None
+        assert svc.status.get(cfg.label).message == "cancelled"
+        assert _state(journal, cfg.label).get("cursors", {}) == {}
+        svc.stop()
