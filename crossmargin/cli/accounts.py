@@ -167,10 +167,12 @@ def _add(args: argparse.Namespace) -> int:
     registry = AccountRegistry()
     if any(a.label.lower() == cfg.label.lower() for a in registry.all()):
         raise InputError(f"account {cfg.label!r} already exists; remove it first")
+    # the store first: never ask for keys that could not be kept
+    store = open_secret_store(store_kind, creating=True) if store_kind != "memory" else None
     print(READ_ONLY_ADVICE)
     creds = read_credentials(cfg.exchange, from_env=args.keys_from_env)
-    if store_kind != "memory":
-        open_secret_store(store_kind, creating=True).put(cfg.label, creds)
+    if store is not None:
+        store.put(cfg.label, creds)
     registry.add(cfg)
     where = {"keyring": "the OS keyring", "file": "the encrypted key file",
              "memory": "nowhere (you will be asked again on every run)"}[store_kind]

@@ -310,7 +310,8 @@ class Fault:
     ``kind``: ``status`` (answer ``status`` with ``body``), ``delay`` (sleep ``delay`` s, then
     answer normally), ``garbage`` (200 + non-JSON), ``empty`` (200 + empty body),
     ``envelope`` (200 + a JSON object of the wrong shape), ``drop`` (close the connection
-    without answering).
+    without answering), ``echo`` (``status`` with a body echoing the request's query and
+    API-key header, as some venues do in error messages).
     """
 
     kind: str
@@ -319,6 +320,7 @@ class Fault:
     status: int = 500
     body: str = ""
     delay: float = 0.0
+    skip: int = 0  # let this many matching requests through first
 
 
 class ReplayServer:
@@ -408,6 +410,9 @@ class ReplayServer:
         with self._lock:
             for f in self.faults:
                 if f.count > 0 and (f.path is None or f.path in path):
+                    if f.skip > 0:
+                        f.skip -= 1
+                        return None
                     f.count -= 1
                     if f.count == 0:
                         self.faults.remove(f)
@@ -465,6 +470,14 @@ class _Handler(BaseHTTPRequestHandler):
                 self.close_connection = True
                 with contextlib.suppress(OSError):
                     self.connection.shutdown(2)
+                return
+            if fault.kind == "echo":
+                key = (self.headers.get("X-MBX-APIKEY") or self.headers.get("X-BAPI-API-KEY")
+                       or self.headers.get("OK-ACCESS-KEY"))
+                text = json.dumps({"code": -1000, "retCode": -1000,
+                                   "msg": f"bad request {self.path} apikey={key}"})
+                srv.record(method, parts.path, query, fault.status)
+                self._send(fault.status, text)
                 return
             if fault.kind == "delay":
                 time.sleep(fault.delay)
