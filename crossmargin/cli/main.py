@@ -17,7 +17,7 @@ from crossmargin import __version__
 from crossmargin.errors import CrossMarginError, InputError
 
 # Modules under crossmargin.cli that register sub-commands, in --help order.
-COMMAND_MODULES: tuple[str, ...] = ("whatif", "accounts", "sync")
+COMMAND_MODULES: tuple[str, ...] = ("whatif", "journal", "io", "accounts", "sync")
 
 EXIT_OK = 0
 EXIT_FAILURE = 1

@@ -2295,18 +2295,26 @@ class Journal:
         mapping: Mapping[str, str] | None = None,
         dry_run: bool = False,
         preview_rows: int = 10,
+        strict: bool = False,
     ) -> ImportReport:
         """Import fills from a CSV file in one transaction (see :mod:`.csv_import`).
 
         Bad rows are reported (line + reason) and skipped; duplicates (already stored, by
         exchange trade id or content) are counted and skipped, so re-importing a file adds
         nothing. ``dry_run`` parses and checks against the journal but writes nothing.
+        ``strict``: any rejected row aborts the import (InputError listing every bad
+        line) and nothing is written.
         """
         from crossmargin.storage.csv_import import parse_fills_csv
 
         parsed = parse_fills_csv(file, preset=preset, mapping=mapping)
-        fills = [f for _line, f in parsed.fills]
         name = Path(file).name
+        if strict and parsed.rejected and not dry_run:
+            raise InputError(
+                [f"{name}: line {r.line}: {r.reason}" for r in parsed.rejected]
+                + [f"{name}: nothing imported; fix these rows or skip them explicitly"]
+            )
+        fills = [f for _line, f in parsed.fills]
         preview = tuple(fills[:preview_rows])
         with self._read() as conn:
             acct = self._account(conn, account)

@@ -1,0 +1,474 @@
+"""``crossmargin journal``: the trading journal from the command line.
+
+::
+
+    crossmargin journal account add LABEL [--rules R] [--settle CCY] [--margin-mode M] [--hedge]
+    crossmargin journal account list
+    crossmargin journal add --account A SYMBOL long|short SIZE PRICE [--leverage L] [--stop S]
+                            [--target T] [--tag TAG ...] [--setup TEXT] [--notes TEXT] ...
+    crossmargin journal fill --account A SYMBOL buy|sell SIZE PRICE [--fee F] [--trade-id ID]
+    crossmargin journal close ID PRICE [--size N] [--fee F] [--time T]
+    crossmargin journal edit ID [--leverage L] [--stop S] [--tags a,b] [--notes TEXT] ...
+    crossmargin journal delete ID --yes
+    crossmargin journal list [--account A] [--symbol S] [--open|--closed] [--tag T]
+                             [--from DATE] [--to DATE] [--limit N] [--page P] [--json]
+    crossmargin journal show ID [--json]
+    crossmargin journal stats [same filters as list] [--json]
+    crossmargin journal balance ACCOUNT AMOUNT [--currency CCY] [--time T]
+    crossmargin journal funding --account A SYMBOL AMOUNT [--time T] [--currency CCY]
+
+Every command takes ``--db PATH`` (default: the journal in the data folder). Sizes are
+contracts (base units for ``BTCUSDT``-style linear contracts). Times without a zone are
+local time; ``--time`` defaults to now. Bad input exits with code 2 and a message
+naming the field; a failed command writes nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+from decimal import Decimal
+from typing import Any
+
+from crossmargin.cli._journal_common import (
+    db_parent,
+    dec,
+    dump_json,
+    local,
+    money,
+    num,
+    open_journal,
+    table,
+    when,
+)
+from crossmargin.errors import InputError
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    db = db_parent()
+    p = subparsers.add_parser(
+        "journal", help="log, list and analyse positions in the local journal",
+        description=__doc__.split("::")[0].strip(),
+    )
+    sub = p.add_subparsers(dest="journal_command", metavar="ACTION")
+    p.set_defaults(handler=lambda a: _usage(p))
+
+    acc = sub.add_parser("account", help="add or list journal accounts")
+    accsub = acc.add_subparsers(dest="account_command", metavar="ACTION")
+    acc.set_defaults(handler=lambda a: _usage(acc))
+    aa = accsub.add_parser("add", parents=[db], help="add a hand-logged account")
+    aa.add_argument("label")
+    aa.add_argument("--rules", default="generic",
+                    help="margin rules: binance, bybit, okx, gate, hyperliquid, generic")
+    aa.add_argument("--settle", default="USDT", help="settlement currency (default USDT)")
+    aa.add_argument("--margin-mode", default="cross", choices=("cross", "isolated"),
+                    help="default margin mode of new positions")
+    aa.add_argument("--hedge", action="store_true", help="hedge mode (separate long/short legs)")
+    aa.add_argument("--taker-fee", metavar="RATE", help="taker fee rate, e.g. 0.0005")
+    aa.add_argument("--notes", default="")
+    aa.set_defaults(handler=_account_add)
+    al = accsub.add_parser("list", parents=[db], help="list accounts")
+    al.add_argument("--json", action="store_true")
+    al.set_defaults(handler=_account_list)
+
+    add = sub.add_parser("add", parents=[db], help="log a new position (its opening fill)")
+    add.add_argument("--account", required=True, help="account label or id")
+    add.add_argument("symbol")
+    add.add_argument("side", choices=("long", "short"))
+    add.add_argument("size", help="contracts (> 0)")
+    add.add_argument("price", help="entry price (> 0)")
+    _fee_time(add)
+    _annotation_args(add)
+    add.add_argument("--tag", action="append", default=[], help="tag (repeatable)")
+    add.add_argument("--leg", default="net", choices=("net", "long", "short"))
+    add.set_defaults(handler=_add)
+
+    fill = sub.add_parser("fill", parents=[db], help="add one fill (scale in, reduce, flip)")
+    fill.add_argument("--account", required=True)
+    fill.add_argument("symbol")
+    fill.add_argument("side", choices=("buy", "sell"))
+    fill.add_argument("size", help="contracts (> 0)")
+    fill.add_argument("price")
+    _fee_time(fill)
+    fill.add_argument("--trade-id")
+    fill.add_argument("--order-id")
+    fill.add_argument("--leg", default="net", choices=("net", "long", "short"))
+    fill.add_argument("--note", default="")
+    fill.set_defaults(handler=_fill)
+
+    close = sub.add_parser("close", parents=[db], help="close a position (or part of it)")
+    close.add_argument("id", type=int)
+    close.add_argument("price")
+    close.add_argument("--size", help="contracts to close (default: all)")
+    _fee_time(close)
+    close.set_defaults(handler=_close)
+
+    edit = sub.add_parser("edit", parents=[db], help="change a position's notes, stop, tags...")
+    edit.add_argument("id", type=int)
+    _annotation_args(edit)
+    edit.add_argument("--mark", help="last mark price (for what-if)")
+    edit.add_argument("--tags", help="replace the tags: comma-separated ('' clears)")
+    edit.add_argument("--add-tag", action="append", default=[])
+    edit.add_argument("--remove-tag", action="append", default=[])
+    edit.set_defaults(handler=_edit)
+
+    rm = sub.add_parser("delete", parents=[db], help="delete a position and its fills")
+    rm.add_argument("id", type=int)
+    rm.add_argument("--yes", action="store_true", help="confirm the deletion")
+    rm.set_defaults(handler=_delete)
+
+    ls = sub.add_parser("list", parents=[db], help="list positions, newest first")
+    _filters(ls)
+    ls.add_argument("--limit", type=int, default=50, help="rows per page (default 50)")
+    ls.add_argument("--page", type=int, default=1)
+    ls.add_argument("--json", action="store_true")
+    ls.set_defaults(handler=_list)
+
+    show = sub.add_parser("show", parents=[db], help="one position with its fills and funding")
+    show.add_argument("id", type=int)
+    show.add_argument("--json", action="store_true")
+    show.set_defaults(handler=_show)
+
+    st = sub.add_parser("stats", parents=[db], help="win rate, profit factor, drawdown...")
+    _filters(st)
+    st.add_argument("--json", action="store_true")
+    st.set_defaults(handler=_stats)
+
+    bal = sub.add_parser("balance", parents=[db],
+                         help="record an account's wallet balance (used by whatif)")
+    bal.add_argument("account")
+    bal.add_argument("amount", help="cross wallet balance excluding unrealised PnL")
+    bal.add_argument("--currency", help="default: the account's settlement currency")
+    bal.add_argument("--time", help="default: now")
+    bal.set_defaults(handler=_balance)
+
+    fund = sub.add_parser("funding", parents=[db], help="record a funding payment")
+    fund.add_argument("--account", required=True)
+    fund.add_argument("symbol")
+    fund.add_argument("amount", help="> 0 received, < 0 paid")
+    fund.add_argument("--currency", help="default: the account's settlement currency")
+    fund.add_argument("--time", help="default: now")
+    fund.set_defaults(handler=_funding)
+
+
+def _usage(p: argparse.ArgumentParser) -> int:
+    p.print_help()
+    return 2
+
+
+def _fee_time(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--fee", help="fee paid (> 0; negative = rebate)")
+    p.add_argument("--fee-currency", default="", help="fee currency (default: settlement)")
+    p.add_argument("--time", help="when (ISO; local time without a zone; default now)")
+
+
+def _annotation_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--leverage")
+    p.add_argument("--margin-mode", choices=("cross", "isolated"))
+    p.add_argument("--isolated-margin")
+    p.add_argument("--stop", help="stop price (gives R multiples)")
+    p.add_argument("--target", help="target price")
+    p.add_argument("--setup")
+    p.add_argument("--notes")
+    p.add_argument("--rating", type=int, choices=range(0, 6), metavar="0-5")
+
+
+def _filters(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--account")
+    p.add_argument("--symbol")
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--open", action="store_true", help="open positions only")
+    g.add_argument("--closed", action="store_true", help="closed positions only")
+    p.add_argument("--side", choices=("long", "short"))
+    p.add_argument("--tag")
+    p.add_argument("--from", dest="since", help="activity on/after (close time, or open time)")
+    p.add_argument("--to", dest="until", help="activity before")
+
+
+def _filter(args: argparse.Namespace) -> Any:
+    from crossmargin.storage import PositionFilter, PositionStatus
+
+    status = PositionStatus.OPEN if args.open else PositionStatus.CLOSED if args.closed else None
+    return PositionFilter(
+        account=args.account, symbol=args.symbol, status=status, tag=args.tag,
+        side=args.side, since=when(args.since, "--from"), until=when(args.until, "--to"),
+    )
+
+
+def _annotations(args: argparse.Namespace) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    problems: list[str] = []
+    for opt, key in (("leverage", "leverage"), ("isolated_margin", "isolated_margin"),
+                     ("stop", "stop_price"), ("target", "target_price"),
+                     ("mark", "mark_price")):
+        text = getattr(args, opt, None)
+        if text is not None:
+            try:
+                out[key] = dec(text, f"--{opt.replace('_', '-')}", positive=True)
+            except InputError as exc:
+                problems.extend(exc.problems)
+    for key in ("margin_mode", "setup", "notes", "rating"):
+        value = getattr(args, key, None)
+        if value is not None:
+            out[key] = value
+    if problems:
+        raise InputError(problems)
+    return out
+
+
+def _fee(args: argparse.Namespace) -> Decimal:
+    return dec(args.fee, "--fee") or Decimal(0)
+
+
+def _account_add(args: argparse.Namespace) -> int:
+    with open_journal(args, create=True) as j:
+        ch = j.create_account(
+            args.label, rules=args.rules, settle=args.settle,
+            margin_mode_default=args.margin_mode,
+            position_mode="hedge" if args.hedge else "one_way",
+            taker_fee_rate=dec(args.taker_fee, "--taker-fee") or Decimal(0), notes=args.notes,
+        )
+        a = j.account(ch.id)
+    print(f"Added account #{a.id} {a.label} ({a.rules.value} rules, settles in {a.settle}).")
+    return 0
+
+
+def _account_list(args: argparse.Namespace) -> int:
+    with open_journal(args) as j:
+        accounts = j.accounts()
+        balances = {a.id: j.latest_balance(a.id) for a in accounts}
+    if args.json:
+        print(dump_json(accounts))
+        return 0
+    if not accounts:
+        print("No accounts yet; add one with: crossmargin journal account add LABEL")
+        return 0
+    rows = []
+    for a in accounts:
+        b = balances[a.id]
+        rows.append([str(a.id), a.label, a.kind.value, a.exchange_id or "-", a.rules.value,
+                     a.settle, a.margin_mode_default.value,
+                     money(b.wallet_balance, a.settle) if b else "-"])
+    print(table(["ID", "Label", "Kind", "Exchange", "Rules", "Settle", "Mode", "Wallet"], rows,
+                right={0, 7}))
+    return 0
+
+
+def _add(args: argparse.Namespace) -> int:
+    size = dec(args.size, "size", positive=True, allow_none=False)
+    price = dec(args.price, "price", positive=True, allow_none=False)
+    fee = _fee(args)
+    t = when(args.time, "--time")
+    ann = _annotations(args)
+    with open_journal(args) as j:
+        ch = j.add_position(
+            args.account, args.symbol, args.side, size, price, time=t, fee=fee,
+            fee_currency=args.fee_currency, leg=args.leg, tags=args.tag, **ann,
+        )
+        p = j.position(ch.id)
+    print(f"Opened position #{p.id}: {p.symbol} {p.side.value} {num(p.contracts)} @ "
+          f"{num(p.entry_price)} ({local(p.opened_at)}).")
+    return 0
+
+
+def _fill(args: argparse.Namespace) -> int:
+    from crossmargin.storage import NewFill
+
+    fill = NewFill(
+        symbol=args.symbol.strip(), side=args.side,
+        price=dec(args.price, "price", positive=True, allow_none=False),  # type: ignore[arg-type]
+        amount=dec(args.size, "size", positive=True, allow_none=False),  # type: ignore[arg-type]
+        time=when(args.time, "--time") or when("now", "--time"),  # type: ignore[arg-type]
+        fee=_fee(args), fee_currency=args.fee_currency, trade_id=args.trade_id,
+        order_id=args.order_id, leg=args.leg, note=args.note,
+    )
+    with open_journal(args) as j:
+        ch = j.add_fill(args.account, fill)
+        if ch.id is None:
+            raise InputError("this fill is already in the journal (same trade id or content)")
+        f = j.fills(account=args.account, limit=1_000_000).items
+        placed = next(x for x in f if x.id == ch.id)
+    extra = f" (flipped into #{placed.next_position_id})" if placed.next_position_id else ""
+    print(f"Added fill #{ch.id} to position #{placed.position_id}{extra}.")
+    return 0
+
+
+def _close(args: argparse.Namespace) -> int:
+    price = dec(args.price, "price", positive=True, allow_none=False)
+    size = dec(args.size, "--size", positive=True)
+    with open_journal(args) as j:
+        j.close_position(args.id, price, contracts=size, time=when(args.time, "--time"),
+                         fee=_fee(args), fee_currency=args.fee_currency)
+        p = j.position(args.id)
+    state = "closed" if not p.is_open else f"{num(p.contracts)} still open"
+    print(f"Position #{p.id} {p.symbol}: {state}; realised {money(p.realized_pnl, p.settle)} "
+          f"{p.settle}, net {money(p.net_pnl, p.settle)} {p.settle}.")
+    return 0
+
+
+def _edit(args: argparse.Namespace) -> int:
+    changes = _annotations(args)
+    with open_journal(args) as j:
+        if args.tags is not None:
+            changes["tags"] = [t for t in args.tags.split(",") if t.strip()]
+        if args.add_tag or args.remove_tag:
+            current = list(changes.get("tags", j.position(args.id).tags))
+            drop = {t.strip().lower() for t in args.remove_tag}
+            changes["tags"] = [
+                t for t in [*current, *args.add_tag] if t.strip().lower() not in drop
+            ]
+        if not changes:
+            raise InputError("nothing to change; give at least one option (see --help)")
+        j.edit_position(args.id, **changes)
+    print(f"Updated position #{args.id}.")
+    return 0
+
+
+def _delete(args: argparse.Namespace) -> int:
+    if not args.yes:
+        raise InputError(
+            f"deleting position #{args.id} removes its fills too; add --yes to confirm"
+        )
+    with open_journal(args) as j:
+        p = j.position(args.id)
+        j.delete_position(args.id)
+    print(f"Deleted position #{p.id} ({p.symbol} {p.side.value}, {p.fill_count} fills).")
+    return 0
+
+
+def _list(args: argparse.Namespace) -> int:
+    if args.limit <= 0 or args.page <= 0:
+        raise InputError("--limit and --page must be >= 1")
+    filt = _filter(args)
+    with open_journal(args) as j:
+        page = j.positions(filt, offset=(args.page - 1) * args.limit, limit=args.limit)
+        labels = {a.id: a.label for a in j.accounts()}
+    if args.json:
+        print(dump_json({"total": page.total, "offset": page.offset,
+                         "positions": [_position_json(p) for p in page.items]}))
+        return 0
+    if not page.items:
+        print("No positions match." if page.total == 0 else "No positions on this page.")
+        return 0
+    rows = [[
+        str(p.id), labels.get(p.account_id, str(p.account_id)), p.symbol, p.side.value,
+        p.status.value, num(p.contracts if p.is_open else p.max_contracts), num(p.entry_price),
+        num(p.exit_price), money(p.net_pnl, p.settle), local(p.opened_at), ",".join(p.tags),
+    ] for p in page.items]
+    print(table(["ID", "Account", "Symbol", "Side", "Status", "Size", "Entry", "Exit", "Net PnL",
+                 "Opened", "Tags"], rows, right={0, 5, 6, 7, 8}))
+    first = page.offset + 1
+    print(f"\n{first}-{page.offset + len(page.items)} of {page.total}"
+          + (f"; next: --page {args.page + 1}" if page.has_more else ""))
+    return 0
+
+
+def _position_json(p: Any) -> dict[str, Any]:
+    from crossmargin.cli._journal_common import _jsonable
+
+    d = _jsonable(p)
+    d["net_pnl"] = str(p.net_pnl)
+    d["r_multiple"] = None if p.r_multiple is None else str(p.r_multiple)
+    return d
+
+
+def _show(args: argparse.Namespace) -> int:
+    with open_journal(args) as j:
+        p = j.position(args.id)
+        fills = j.fills(position_id=p.id, limit=1_000_000).items
+        funding = j.funding_payments(position_id=p.id)
+        acct = j.account(p.account_id)
+    if args.json:
+        print(dump_json({"position": _position_json(p), "fills": fills, "funding": funding}))
+        return 0
+    c = p.settle
+    lines = [
+        f"Position #{p.id}  {acct.label}  {p.symbol}  {p.side.value}  {p.status.value}"
+        + (f"  ({p.leg} leg)" if p.leg != "net" else ""),
+        f"  opened   {local(p.opened_at)}   closed {local(p.closed_at)}",
+        f"  size     {num(p.contracts)} open, {num(p.max_contracts)} max, "
+        f"{num(p.closed_contracts)} closed",
+        f"  entry    {num(p.entry_price)}   exit {num(p.exit_price)}",
+        f"  realised {money(p.realized_pnl, c)} {c}   fees {money(p.fees, c)}   funding "
+        f"{money(p.funding, c)}   net {money(p.net_pnl, c)} {c}",
+    ]
+    if p.other_fees:
+        lines.append("  other fees " + ", ".join(f"{num(v)} {k}" for k, v in p.other_fees.items()))
+    lines.append(
+        f"  leverage {num(p.leverage)}  mode {p.margin_mode.value}  stop {num(p.stop_price)}  "
+        f"target {num(p.target_price)}  R {num(p.r_multiple, 2)}"
+    )
+    if p.tags or p.setup or p.rating is not None:
+        lines.append(f"  tags {', '.join(p.tags) or '-'}  setup {p.setup or '-'}  rating "
+                     f"{p.rating if p.rating is not None else '-'}")
+    if p.notes:
+        lines.append(f"  notes    {p.notes}")
+    print("\n".join(lines))
+    print()
+    print(table(["Fill", "Time", "Side", "Size", "Price", "Fee", "Trade id"], [[
+        str(f.id), local(f.time), f.side, num(f.amount), num(f.price),
+        f"{num(f.fee)} {f.fee_currency}".strip(), f.trade_id or "-",
+    ] for f in reversed(fills)], right={0, 3, 4}))
+    if funding:
+        print()
+        print(table(["Funding", "Time", "Amount"], [
+            [str(x.id), local(x.time), f"{num(x.amount)} {x.currency}"] for x in funding
+        ], right={0}))
+    return 0
+
+
+def _stats(args: argparse.Namespace) -> int:
+    filt = _filter(args)
+    with open_journal(args) as j:
+        stats = j.statistics(filt)
+    if args.json:
+        print(dump_json(stats))
+        return 0
+    if not stats:
+        print("No positions match.")
+        return 0
+    for s in stats:
+        c = s.currency
+        pct = "-" if s.win_rate is None else f"{num(s.win_rate * 100, 1)} %"
+        print(f"{c}: {s.trades} closed trades ({s.wins} won, {s.losses} lost, {s.breakeven} even),"
+              f" {s.open_positions} open")
+        rows = [
+            ("Net PnL", f"{money(s.net_pnl, c)} {c}"),
+            ("  realised", money(s.realized_pnl, c)),
+            ("  fees", money(-s.fees, c)),
+            ("  funding", money(s.funding, c)),
+            ("Win rate", pct),
+            ("Profit factor", num(s.profit_factor, 2)),
+            ("Expectancy", money(s.expectancy, c)),
+            ("Average win", money(s.average_win, c)),
+            ("Average loss", money(s.average_loss, c)),
+            ("Average R", f"{num(s.average_r, 2)} ({s.r_trades} trades with a stop)"),
+            ("Max drawdown", money(s.max_drawdown, c)),
+            ("Longest streaks", f"{s.longest_win_streak} wins, {s.longest_loss_streak} losses"),
+        ]
+        width = max(len(k) for k, _ in rows)
+        print("\n".join(f"  {k.ljust(width)}  {v}" for k, v in rows))
+    return 0
+
+
+def _balance(args: argparse.Namespace) -> int:
+    amount = dec(args.amount, "amount", allow_none=False)
+    with open_journal(args) as j:
+        a = j.account(args.account)
+        j.record_balance(a.id, amount, currency=args.currency, time=when(args.time, "--time"))
+    print(f"Recorded wallet balance {num(amount)} {(args.currency or a.settle).upper()} "
+          f"for {a.label}.")
+    return 0
+
+
+def _funding(args: argparse.Namespace) -> int:
+    from crossmargin.storage import NewFunding
+
+    amount = dec(args.amount, "amount", allow_none=False)
+    with open_journal(args) as j:
+        a = j.account(args.account)
+        t = when(args.time, "--time") or when("now", "--time")
+        ch = j.add_funding(a.id, [NewFunding(args.symbol.strip(), t, amount,  # type: ignore[arg-type]
+                                             (args.currency or a.settle).upper())])
+    target = f" (position #{min(ch.position_ids)})" if ch.position_ids else " (no open position)"
+    print(f"Recorded funding {num(amount)} on {args.symbol}{target}.")
+    return 0
