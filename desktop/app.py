@@ -21,6 +21,7 @@ from PySide6.QtWidgets import QApplication
 from crossmargin import __version__
 from crossmargin.resources import resource_path
 from desktop.main_window import MainWindow
+from desktop.qtcompat import protect_none
 from desktop.services import Services
 from desktop.settings import Preferences, open_settings
 from desktop.tasks import TaskRunner
@@ -60,6 +61,7 @@ def app_icon() -> QIcon:
 
 def create_application(argv: Sequence[str] | None = None) -> QApplication:
     """The QApplication (reuses an existing one, e.g. under pytest-qt)."""
+    protect_none()  # PySide6 6.12 + CPython 3.11 refcount defect, see desktop/qtcompat.py
     existing = QApplication.instance()
     if isinstance(existing, QApplication):
         return existing

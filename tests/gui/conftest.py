@@ -17,6 +17,12 @@ if os.environ.get("QT_QPA_PLATFORM", "offscreen") == "offscreen":
 
 from PySide6.QtCore import QtMsgType, qInstallMessageHandler  # noqa: E402
 
+from desktop.qtcompat import protect_none  # noqa: E402
+
+# PySide6 6.12 on CPython 3.11 leaks references to None from every item model;
+# the app applies this in create_application(), the tests once here.
+protect_none()
+
 REPO = Path(__file__).resolve().parents[2]
 
 # Messages the offscreen platform plugin itself prints for every top-level window

@@ -149,7 +149,7 @@ def test_positions_appear_and_vanish_with_insert_and_remove(model, state) -> Non
     gone = state.positions[1]
     extra = Position(PositionId("new-eth"), gone.symbol, Side.SHORT, Decimal("1"),
                      gone.entry_price, gone.mark_price, Decimal("5"))
-    positions = tuple(p for p in state.positions if p.id != gone.id) + (extra,)
+    positions = (*(p for p in state.positions if p.id != gone.id), extra)
     risk = evaluate(state.with_(positions=positions))
     model.set_positions(risk.positions)
     assert removed == [(1, 1)]
