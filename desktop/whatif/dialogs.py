@@ -72,16 +72,16 @@ class AddPositionDialog(QDialog):
         self.symbol.addItems(list(marks))
         self.symbol.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
         self.side = QComboBox()
-        self.side.addItem("Long", Side.LONG)
-        self.side.addItem("Short", Side.SHORT)
+        self.side.addItem("Long", Side.LONG.value)
+        self.side.addItem("Short", Side.SHORT.value)
         self.contracts = QLineEdit()
         self.contracts.setPlaceholderText("e.g. 0.5")
         self.entry = QLineEdit()
         self.mark = QLineEdit()
         self.leverage = QLineEdit("10")
         self.mode = QComboBox()
-        self.mode.addItem("Cross", MarginMode.CROSS)
-        self.mode.addItem("Isolated", MarginMode.ISOLATED)
+        self.mode.addItem("Cross", MarginMode.CROSS.value)
+        self.mode.addItem("Isolated", MarginMode.ISOLATED.value)
         self.margin = QLineEdit()
         self.margin.setPlaceholderText("initial margin at entry")
         self.mmr = QLineEdit()
@@ -185,7 +185,7 @@ class AddPositionDialog(QDialog):
         mark = number(self.mark, "Mark price")
         entry = number(self.entry, "Entry price", required=False) or mark
         leverage = number(self.leverage, "Leverage", upper=MAX_LEVERAGE)
-        isolated = self.mode.currentData() is MarginMode.ISOLATED
+        isolated = MarginMode(self.mode.currentData()) is MarginMode.ISOLATED
         self.margin.setEnabled(isolated)
         margin = number(self.margin, f"Isolated margin ({self._settle})", required=False) \
             if isolated else None
@@ -198,7 +198,7 @@ class AddPositionDialog(QDialog):
         position = Position(
             id=self._id,
             symbol=symbol,
-            side=self.side.currentData(),
+            side=Side(self.side.currentData()),
             contracts=contracts,
             entry_price=entry,
             mark_price=mark,

@@ -275,7 +275,7 @@ class WhatIfBookTableModel(QAbstractTableModel):
         self._sort = (column, order)
         if len(self._rows) < 2:
             return
-        self.layoutAboutToBeChanged.emit([], QAbstractTableModel.LayoutChangeHint.VerticalSortHint)
+        self.layoutAboutToBeChanged.emit()
         persistent = self.persistentIndexList()
         ids = [self._rows[i.row()][0].id for i in persistent]
         self._rows = self._ordered(self._vm.rows())
@@ -285,7 +285,7 @@ class WhatIfBookTableModel(QAbstractTableModel):
             for pid, i in zip(ids, persistent, strict=True)
         ]
         self.changePersistentIndexList(persistent, moved)
-        self.layoutChanged.emit([], QAbstractTableModel.LayoutChangeHint.VerticalSortHint)
+        self.layoutChanged.emit()
 
     # -- updates ----------------------------------------------------------------
     def reload(self) -> None:

@@ -208,7 +208,7 @@ class WhatIfPanel(QWidget):
         controls.addWidget(shock_title)
         self.mode_combo = QComboBox()
         for mode in ShockMode:
-            self.mode_combo.addItem(mode.label, mode)
+            self.mode_combo.addItem(mode.label, mode.value)
         self.mode_combo.setToolTip(
             "Uniform: every mark moves by the shock. Per symbol: each symbol by its own move "
             "(the slider scales them). BTC beta: the slider is BTC's move, others follow by beta."
@@ -472,7 +472,7 @@ class WhatIfPanel(QWidget):
         hi_steps = math.floor(hi * STEPS_PER_UNIT)
         self._syncing = True
         try:
-            index = self.mode_combo.findData(plan.shock_mode)
+            index = self.mode_combo.findData(plan.shock_mode.value)
             if index != self.mode_combo.currentIndex():
                 self.mode_combo.setCurrentIndex(index)
             self.slider.setRange(lo_steps, hi_steps)
@@ -512,9 +512,9 @@ class WhatIfPanel(QWidget):
     def _on_mode(self, _index: int) -> None:
         if self._syncing:
             return
-        mode = self.mode_combo.currentData()
-        if isinstance(mode, ShockMode):
-            self.viewmodel.set_shock_mode(mode)
+        data = self.mode_combo.currentData()  # Qt hands StrEnum data back as plain str
+        if data is not None:
+            self.viewmodel.set_shock_mode(ShockMode(data))
 
     # -- summary, banner, ladder ----------------------------------------------------------
     def _shock_label(self, shock: Decimal) -> str:

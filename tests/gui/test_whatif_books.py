@@ -43,9 +43,26 @@ BETAS: dict[str, Decimal] = {
 
 
 @cache
-def _tiers() -> dict[str, tuple]:
-    data = json.loads(TIERS_FILE.read_text(encoding="utf-8"))
-    return {s: tiers_from_ccxt(data[s], exchange="binance") for s in MARKS}
+def _tier_data() -> dict:
+    return json.loads(TIERS_FILE.read_text(encoding="utf-8"))
+
+
+def _symbols(count: int) -> dict[str, Decimal]:
+    """``count`` symbols with marks: the ten majors, then other USDT-M symbols of the
+    fixture with deterministic synthetic marks (0.01 … 1000)."""
+    marks = dict(MARKS)
+    rng = random.Random(11)
+    for symbol in sorted(_tier_data()):
+        if len(marks) >= count:
+            break
+        if symbol.endswith("/USDT:USDT") and symbol not in marks:
+            marks[symbol] = Decimal(str(round(10 ** rng.uniform(-2, 3), 4))).normalize()
+    return marks
+
+
+def _tiers(symbols) -> dict[str, tuple]:
+    data = _tier_data()
+    return {s: tiers_from_ccxt(data[s], exchange="binance") for s in symbols}
 
 
 def _q(value: Decimal, places: int) -> Decimal:
@@ -53,14 +70,24 @@ def _q(value: Decimal, places: int) -> Decimal:
 
 
 def make_book(n: int = 6, *, seed: int = 7, wallet: Decimal | None = None) -> AccountState:
-    """A USDT-M Binance book: ``n`` positions, about a third isolated, marks near entry."""
+    """A USDT-M Binance book: ``n`` positions, about a third isolated, marks near entry.
+
+    At most two positions per symbol, on opposite sides (hedge mode), so the book is
+    a valid scenario file.
+    """
     rng = random.Random(seed)
-    symbols = list(MARKS)
+    marks = _symbols(max(len(MARKS), -(-n // 2)))
+    symbols = list(marks)[: max(len(MARKS), -(-n // 2))]
+    first_side: dict[str, Side] = {}
     positions = []
     for i in range(n):
         symbol = symbols[i % len(symbols)]
-        mark = MARKS[symbol]
-        side = Side.LONG if rng.random() < 0.6 else Side.SHORT
+        mark = marks[symbol]
+        if symbol in first_side:
+            side = first_side[symbol].opposite
+        else:
+            side = Side.LONG if rng.random() < 0.6 else Side.SHORT
+            first_side[symbol] = side
         entry = _q(mark * Decimal(str(1 + rng.uniform(-0.03, 0.03))), max(0, -mark.adjusted() + 4))
         notional = Decimal(str(rng.uniform(800, 6000)))
         contracts = _q(notional / mark, 3 if mark > 100 else 1)
@@ -87,7 +114,7 @@ def make_book(n: int = 6, *, seed: int = 7, wallet: Decimal | None = None) -> Ac
         settle="USDT",
         wallet_balance=wallet,
         positions=tuple(positions),
-        tiers=_tiers(),
+        tiers=_tiers(symbols),
         taker_fee_rate=Decimal("0.0005"),
         betas=BETAS,
         label=f"test book ({n} positions)",
@@ -101,6 +128,13 @@ def test_make_book_is_a_valid_engine_input() -> None:
     assert {p.margin_mode for p in state.positions} == {MarginMode.CROSS, MarginMode.ISOLATED}
     assert risk.margin_ratio is not None and 0 < risk.margin_ratio < 1
     assert not any(p.liquidated for p in risk.positions)
+
+
+def test_make_book_is_a_valid_scenario() -> None:
+    from crossmargin.scenario import validate_state
+
+    assert validate_state(make_book(12)) == []
+    assert validate_state(make_book(200)) == []
 
 
 def test_make_book_is_deterministic() -> None:
