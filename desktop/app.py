@@ -41,6 +41,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--theme", choices=("system", "light", "dark"),
                         help="override the colour theme for this run")
     parser.add_argument("--version", action="version", version=f"crossmargin-desktop {__version__}")
+    parser.add_argument("--self-test", action="store_true",
+                        help="check this installation offscreen, print a report and exit")
     args, _qt_args = parser.parse_known_args(list(argv) if argv is not None else sys.argv[1:])
     return args
 
@@ -133,6 +135,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the desktop app; returns the process exit code."""
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     args = parse_args(argv)
+    if args.self_test:  # smoke test of a build: offscreen, private home, exit code 0/1
+        from desktop.selftest import run_self_test
+        return run_self_test()
     app = create_application()
     services = build_services(app)
     app.setWindowIcon(services.icon)
