@@ -21,6 +21,10 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from crossmargin.errors import InputError
+from crossmargin.sync.faults import RetryPolicy
+
+#: Backoff of the CLI's sync (tests replace it with a fast one).
+RETRY_POLICY = RetryPolicy()
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -94,7 +98,8 @@ def _sync(args: argparse.Namespace) -> int:
         keys[cfg.label] = credentials_for(cfg, memory_store=memory)
     journal = Journal.open(args.db)
     progress = _Progress(sys.stdout, args.quiet)
-    service = SyncService(JournalAdapter(journal), credentials=lambda c: keys.get(c.label))
+    service = SyncService(JournalAdapter(journal), credentials=lambda c: keys.get(c.label),
+                          policy=RETRY_POLICY)
     service.subscribe(progress)
     try:
         for cfg in accounts:

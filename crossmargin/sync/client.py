@@ -8,6 +8,7 @@ probe skipped (set ``options={'enableUnifiedAccount': False}`` on a classic acco
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -61,6 +62,24 @@ def apply_endpoint(exchange: Any, endpoint: str | Mapping[str, str] | None) -> N
     exchange.urls["api"] = {**api, **{k: v.rstrip("/") for k, v in endpoint.items()}}
 
 
+class _NoRequestDetails(logging.Filter):
+    """Drops ccxt's DEBUG records: they print every request's headers (API key included)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno >= logging.INFO
+
+
+_FILTER = _NoRequestDetails()
+
+
+def silence_request_logging() -> None:
+    """Make sure no ccxt log record can carry request headers (idempotent)."""
+    for name in ("ccxt", "ccxt.base.exchange", "ccxt.async_support.base.exchange"):
+        lg = logging.getLogger(name)
+        if _FILTER not in lg.filters:
+            lg.addFilter(_FILTER)
+
+
 def create_exchange(config: AccountConfig, credentials: Credentials | None) -> Any:
     """A configured ccxt instance for ``config`` (sync flavour, not thread-safe).
 
@@ -69,6 +88,7 @@ def create_exchange(config: AccountConfig, credentials: Credentials | None) -> A
     """
     import ccxt
 
+    silence_request_logging()
     cls = getattr(ccxt, config.exchange, None)
     if cls is None:
         raise InputError(f"exchange: unknown ccxt exchange id {config.exchange!r}")

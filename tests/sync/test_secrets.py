@@ -1,0 +1,172 @@
+"""Secrets: keyring detection, the encrypted file, memory-only; and the proof that a
+distinctive fake secret appears in no file, log line or exception text after a sync."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import pytest
+
+from crossmargin.cli.main import main
+from crossmargin.errors import InputError
+from crossmargin.sync.config import Credentials
+from crossmargin.sync.faults import scrub, to_sync_error
+from crossmargin.sync.secrets import (
+    EncryptedFileStore,
+    MemoryStore,
+    keyring_usable,
+    open_store,
+)
+from tests.sync.conftest import FAST, server_for
+
+LEAK = {
+    "binanceusdm": Credentials("AKzebraQ7leakKEYbn51f0", "SKzebraQ7leakSECRETbn9a3c"),
+    "bybit": Credentials("AKzebraQ7leakKEYby51f0", "SKzebraQ7leakSECRETby9a3c"),
+    "okx": Credentials("AKzebraQ7leakKEYok51f0", "SKzebraQ7leakSECRETok9a3c",
+                       "PPzebraQ7leakPASSok77"),
+}
+
+
+def test_encrypted_file_roundtrip_and_wrong_passphrase(tmp_path):
+    path = tmp_path / "secrets.enc"
+    store = EncryptedFileStore("pass phrase 1", path)
+    creds = Credentials("k-zebra", "s-zebra", "p-zebra")
+    store.put("acct", creds)
+    raw = path.read_bytes()
+    for v in creds.values():
+        assert v.encode() not in raw
+    doc = json.loads(raw)
+    assert doc["kdf"]["name"] == "scrypt" and doc["kdf"]["n"] >= 2**14
+    assert oct(path.stat().st_mode & 0o777) == "0o600"
+    again = EncryptedFileStore("pass phrase 1", path)
+    assert again.get("acct") == creds
+    assert again.get("other") is None
+    with pytest.raises(InputError, match="wrong passphrase"):
+        EncryptedFileStore("wrong", path)
+    # an entry moved to another label does not decrypt (the label is authenticated data)
+    doc["entries"]["evil"] = doc["entries"]["acct"]
+    path.write_text(json.dumps(doc))
+    with pytest.raises(InputError, match="cannot be decrypted"):
+        EncryptedFileStore("pass phrase 1", path).get("evil")
+    again.delete("acct")
+    assert EncryptedFileStore("pass phrase 1", path).get("acct") is None
+
+
+def test_credentials_never_print():
+    c = Credentials("k-zebra", "s-zebra", "p-zebra")
+    assert "zebra" not in repr(c) and "zebra" not in str(c) and "zebra" not in f"{c}"
+
+
+def test_headless_keyring_is_detected_and_memory_store_works(monkeypatch):
+    import keyring
+    from keyring.backends import chainer, fail
+
+    monkeypatch.setattr(keyring, "get_keyring", lambda: fail.Keyring())
+    assert not keyring_usable()
+    empty = chainer.ChainerBackend()
+    monkeypatch.setattr(type(empty), "backends", property(lambda self: []))
+    monkeypatch.setattr(keyring, "get_keyring", lambda: empty)
+    assert not keyring_usable()
+    with pytest.raises(InputError, match="no usable OS keyring"):
+        open_store("keyring")
+    mem = open_store("memory")
+    assert isinstance(mem, MemoryStore)
+    mem.put("a", Credentials("k", "s"))
+    assert mem.get("a") == Credentials("k", "s")
+
+
+def test_keyring_store_with_a_real_backend(monkeypatch):
+    """A working in-memory keyring backend stands in for the OS one."""
+    import keyring
+    from keyring.backend import KeyringBackend
+
+    class DictKeyring(KeyringBackend):
+        priority = 1
+        store: dict = {}
+
+        def get_password(self, service, username):
+            return self.store.get((service, username))
+
+        def set_password(self, service, username, password):
+            self.store[(service, username)] = password
+
+        def delete_password(self, service, username):
+            self.store.pop((service, username), None)
+
+    kr = DictKeyring()
+    monkeypatch.setattr(keyring, "get_keyring", lambda: kr)
+    monkeypatch.setattr(keyring, "get_password", kr.get_password)
+    monkeypatch.setattr(keyring, "set_password", kr.set_password)
+    monkeypatch.setattr(keyring, "delete_password", kr.delete_password)
+    assert keyring_usable()
+    store = open_store("keyring")
+    store.put("acct", Credentials("k1", "s1", "p1"))
+    assert store.get("acct") == Credentials("k1", "s1", "p1")
+    store.delete("acct")
+    assert store.get("acct") is None
+
+
+def test_scrub_removes_keys_signatures_and_headers():
+    text = ("binanceusdm GET http://h/fapi/v3/account?timestamp=1&recvWindow=5000&signature="
+            "abcdef0123 401 {'X-MBX-APIKEY': 'AKzebra', 'OK-ACCESS-SIGN': 'zzz'} AKzebra")
+    out = scrub(text, ["AKzebra"])
+    assert "AKzebra" not in out and "abcdef0123" not in out and "zzz" not in out
+    assert "http://h/fapi/v3/account" in out
+    err = to_sync_error(RuntimeError("boom SKzebra " + "x" * 2000), ["SKzebra"], "what")
+    assert "SKzebra" not in str(err) and len(str(err)) < 600
+
+
+def _all_bytes(root: Path) -> list[tuple[Path, bytes]]:
+    return [(p, p.read_bytes()) for p in root.rglob("*") if p.is_file()]
+
+
+@pytest.mark.parametrize("exchange", ["binanceusdm", "bybit", "okx"])
+def test_secret_appears_nowhere_after_full_sync(exchange, tmp_path, monkeypatch, capsys,
+                                                caplog):
+    home = tmp_path / "home"
+    creds = LEAK[exchange]
+    monkeypatch.setenv("CROSSMARGIN_HOME", str(home))
+    monkeypatch.setenv("CROSSMARGIN_SECRETS_PASSPHRASE", "leak-test passphrase")
+    monkeypatch.setenv("CROSSMARGIN_API_KEY", creds.api_key)
+    monkeypatch.setenv("CROSSMARGIN_API_SECRET", creds.secret)
+    monkeypatch.setenv("CROSSMARGIN_API_PASSPHRASE", creds.password or "")
+    monkeypatch.setattr("crossmargin.cli.sync.RETRY_POLICY", FAST)
+    caplog.set_level(logging.DEBUG)  # every logger, including ccxt, urllib3 and requests
+    texts: list[str] = []
+    with server_for(exchange, creds=creds) as srv:
+        assert main(["accounts", "add", "leak", "--exchange", exchange, "--endpoint",
+                     srv.base_url, "--secrets", "file", "--keys-from-env",
+                     "--timeout", "1000"]) == 0
+        # faults whose error texts carry URLs, signatures and the echoed API key
+        balance_path = {"binanceusdm": "/fapi/v3/account", "bybit": "/v5/account/wallet-balance",
+                        "okx": "/api/v5/account/balance"}[exchange]
+        srv.inject(path=balance_path, kind="echo", status=400, count=10)
+        assert main(["sync", "--once"]) == 1
+        srv.clear_faults()
+        srv.inject(path=balance_path, kind="status", status=500, count=10,
+                   body="<html>500 at " + srv.base_url + "/?apikey=" + creds.api_key + "</html>")
+        assert main(["sync", "--once"]) == 1
+        srv.clear_faults()
+        srv.inject(path=balance_path, kind="delay", delay=1.5)
+        assert main(["sync", "--once"]) == 0  # timeout, retried
+        assert main(["accounts", "test", "leak"]) == 0
+        srv.api_key = "revoked"
+        assert main(["sync", "--once"]) == 1  # authentication refused
+        assert main(["status"]) == 1
+        assert main(["accounts", "list"]) == 0
+        cap = capsys.readouterr()
+        texts += [cap.out, cap.err, caplog.text]
+        texts += [r.getMessage() for r in caplog.records]
+        texts += [str(r.exc_info[1]) for r in caplog.records if r.exc_info]
+    assert "needs attention" in cap.out
+    status = json.loads((home / "data" / "sync_status.json").read_text())
+    texts.append(json.dumps(status))
+    files = _all_bytes(home)
+    assert any(p.name == "journal.sqlite3" for p, _ in files)
+    for value in creds.values():
+        for t in texts:
+            assert value not in t
+        for p, data in files:
+            assert value.encode() not in data, f"{value} found in {p}"
