@@ -63,7 +63,7 @@ def test_headless_keyring_is_detected_and_memory_store_works(monkeypatch):
     import keyring
     from keyring.backends import chainer, fail
 
-    monkeypatch.setattr(keyring, "get_keyring", lambda: fail.Keyring())
+    monkeypatch.setattr(keyring, "get_keyring", fail.Keyring)
     assert not keyring_usable()
     empty = chainer.ChainerBackend()
     monkeypatch.setattr(type(empty), "backends", property(lambda self: []))
@@ -84,7 +84,10 @@ def test_keyring_store_with_a_real_backend(monkeypatch):
 
     class DictKeyring(KeyringBackend):
         priority = 1
-        store: dict = {}
+
+        def __init__(self):
+            super().__init__()
+            self.store = {}
 
         def get_password(self, service, username):
             return self.store.get((service, username))
