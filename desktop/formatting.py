@@ -72,11 +72,16 @@ class InstrumentFormats:
     size_decimals: dict[str, int] = field(default_factory=dict)
 
     def learn(self, symbol: str, prices: Iterable[Decimal], sizes: Iterable[Decimal] = ()) -> None:
-        """Widen ``symbol``'s precision to fit ``prices`` and ``sizes`` (never narrows)."""
+        """Widen ``symbol``'s precision to fit ``prices`` and ``sizes`` (never narrows).
+
+        ``prices`` should be quotes (entry, mark), not computed values such as a
+        liquidation price, whose exact Decimal has ~40 digits.
+        """
         pdec = self.price_decimals.get(symbol, 0)
         for price in prices:
             if price is not None and price.is_finite():
-                pdec = max(pdec, decimals_of(price.normalize()))
+                # as written, and at least ~5 significant digits (exchange tick sizes)
+                pdec = max(pdec, decimals_of(price.normalize()), magnitude_decimals(price))
         self.price_decimals[symbol] = min(MAX_DECIMALS, pdec)
         sdec = self.size_decimals.get(symbol, 0)
         for size in sizes:
@@ -95,6 +100,14 @@ class InstrumentFormats:
 
     def size(self, symbol: str, value: Decimal) -> str:
         return group(value, self.size_decimals.get(symbol, decimals_of(value.normalize())))
+
+
+def short_symbol(symbol: str) -> str:
+    """``BTC/USDT:USDT`` -> ``BTC/USDT`` (the settle suffix when it repeats the quote)."""
+    head, sep, settle = symbol.partition(":")
+    if sep and "/" in head and head.split("/")[1] == settle:
+        return head
+    return symbol
 
 
 def money(value: Decimal | None, settle: str, *, sign: bool = False, unit: bool = False) -> str:

@@ -141,11 +141,12 @@ class MainWindow(QMainWindow):
         self.accounts_view.setItemDelegate(self.account_delegate)
         self.accounts_view.setMouseTracking(True)
         self.accounts_view.setUniformItemSizes(True)
+        self.accounts_view.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.accounts_view.selectionModel().currentChanged.connect(self._on_account_changed)
         title = QLabel("ACCOUNTS")
         title.setObjectName("SidebarTitle")
         sidebar = QWidget()
-        sidebar.setMinimumWidth(180)
+        sidebar.setMinimumWidth(170)
         layout = QVBoxLayout(sidebar)
         layout.setContentsMargins(8, 8, 0, 8)
         layout.setSpacing(4)
@@ -217,7 +218,7 @@ class MainWindow(QMainWindow):
         self.splitter.addWidget(right)
         self.splitter.setStretchFactor(0, 0)
         self.splitter.setStretchFactor(1, 1)
-        self.splitter.setSizes([240, 1040])
+        self.splitter.setSizes([200, 1080])
         self.setCentralWidget(self.splitter)
 
     def _action(self, text: str, slot: Any, shortcut: Any = None, tip: str = "") -> QAction:
@@ -324,7 +325,7 @@ class MainWindow(QMainWindow):
         entries = [
             AccountEntry(
                 DEMO_KEY, AccountKind.DEMO, DEMO_LABEL, AccountStatus.LIVE,
-                "Simulated prices · not stored",
+                "Simulated prices",
             )
         ]
         for path in recent_scenarios(self.settings):

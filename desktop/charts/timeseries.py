@@ -34,6 +34,25 @@ RANGES: tuple[tuple[str, float | None], ...] = (
 )
 
 
+class PercentLogAxis(pg.AxisItem):
+    """A logarithmic percent axis labelled 0.1, 0.2, 0.5, 1, 2, 5 … 100 (plain numbers)."""
+
+    STEPS = (1.0, 2.0, 5.0)
+
+    def tickValues(self, minVal: float, maxVal: float, size: float) -> list:
+        major: list[float] = []
+        minor: list[float] = []
+        for exponent in range(math.floor(minVal) - 1, math.ceil(maxVal) + 1):
+            for step in range(1, 10):
+                value = math.log10(step) + exponent
+                if minVal <= value <= maxVal:
+                    (major if float(step) in self.STEPS else minor).append(value)
+        return [(1.0, major), (0.1, minor)]
+
+    def tickStrings(self, values: list, scale: float, spacing: float) -> list[str]:
+        return [f"{10 ** v:g}" for v in values]
+
+
 def nearest_index(t: np.ndarray, x: float) -> int:
     """Index of the sample of sorted ``t`` nearest to ``x`` (-1 when ``t`` is empty)."""
     n = len(t)
@@ -65,6 +84,7 @@ class TimeSeriesChart(QWidget):
         percent: bool = False,
         show_ranges: bool = True,
         readout_below: bool = False,
+        left_axis: pg.AxisItem | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
@@ -107,7 +127,10 @@ class TimeSeriesChart(QWidget):
                 self.range_buttons[name] = button
                 header.addWidget(button)
 
-        self.plot_widget = pg.PlotWidget(axisItems={"bottom": pg.DateAxisItem(utcOffset=0)})
+        axes: dict[str, pg.AxisItem] = {"bottom": pg.DateAxisItem(utcOffset=0)}
+        if left_axis is not None:
+            axes["left"] = left_axis
+        self.plot_widget = pg.PlotWidget(axisItems=axes)
         self.plot_widget.setMinimumHeight(120)
         self.plot_item: pg.PlotItem = self.plot_widget.getPlotItem()
         self.plot_item.setMenuEnabled(False)
@@ -221,16 +244,20 @@ class TimeSeriesChart(QWidget):
             return
         x, y = float(self._t[i]), float(self._y[i])
         self._vline.setPos(x)
-        finite = math.isfinite(y)
+        finite = math.isfinite(y) and math.isfinite(self._view_y(y))
         if finite:
-            self._hline.setPos(y)
-            self._dot.setData([x], [y])
+            self._hline.setPos(self._view_y(y))
+            self._dot.setData([x], [self._view_y(y)])
         for item in (self._vline,):
             item.setVisible(True)
         self._hline.setVisible(finite)
         self._dot.setVisible(finite)
         self.readout.setProperty("hovering", True)
         self._show_readout(i)
+
+    def _view_y(self, y: float) -> float:
+        """A data value in view coordinates (log10 on logarithmic charts)."""
+        return y
 
     def leaveEvent(self, event: object) -> None:
         self._hide_crosshair()
@@ -275,40 +302,47 @@ class TimeSeriesChart(QWidget):
 
 
 class MarginRatioChart(TimeSeriesChart):
-    """Margin ratio (cross MM / margin balance) over time, in percent.
+    """Margin ratio (cross MM / margin balance) over time, in percent, log scale.
 
     A solid red :class:`InfiniteLine` marks liquidation at 100 %; a dashed amber
-    line the user's alert threshold.
+    line the user's alert threshold. The y axis is logarithmic so a healthy 3 %
+    and a dangerous 90 % are both readable next to the liquidation line.
     """
 
     def __init__(self, *, parent: QWidget | None = None) -> None:
         super().__init__(
-            "Margin ratio", percent=True, show_ranges=False, readout_below=True, parent=parent
+            "Margin ratio", percent=True, show_ranges=False, readout_below=True,
+            left_axis=PercentLogAxis("left"), parent=parent,
         )
+        self.plot_item.setLogMode(x=False, y=True)
         self.liquidation_line = pg.InfiniteLine(
-            pos=100.0, angle=0, movable=False,
-            label="Liquidation 100 %", labelOpts={"position": 0.08, "anchors": [(0, 1), (0, 1)]},
+            pos=2.0, angle=0, movable=False,
+            label="Liquidation 100 %",
+            labelOpts={"position": 0.97, "anchors": [(1, 1), (1, 1)]},
         )
         self.alert_line = pg.InfiniteLine(
-            pos=80.0, angle=0, movable=False,
-            label="Alert", labelOpts={"position": 0.02, "anchors": [(0, 1), (0, 1)]},
+            pos=math.log10(80.0), angle=0, movable=False,
+            label="Alert", labelOpts={"position": 0.03, "anchors": [(0, 0), (0, 0)]},
         )
         self.plot_item.addItem(self.liquidation_line)
         self.plot_item.addItem(self.alert_line)
         self.plot_item.setAutoVisible(y=False)
-        self.view_box.setLimits(yMin=0.0)
         self.plot_item.getAxis("left").setLabel("%")
         self.apply_theme(self._theme)
 
     def set_alert(self, fraction: float) -> None:
-        self.alert_line.setPos(fraction * 100.0)
+        self.alert_line.setPos(math.log10(max(fraction, 1e-6) * 100.0))
         self.alert_line.label.setFormat(f"Alert {fraction * 100:.0f} %")
+
+    def _view_y(self, y: float) -> float:
+        return math.log10(y) if y > 0 else math.nan
 
     def set_series(self, t: np.ndarray, y: np.ndarray) -> None:
         super().set_series(t, y)
-        finite = self._y[np.isfinite(self._y)] if len(self._y) else self._y
-        top = max(125.0, float(finite.max()) * 1.1 if len(finite) else 0.0)
-        self.view_box.setYRange(0.0, top, padding=0)
+        finite = self._y[np.isfinite(self._y) & (self._y > 0)] if len(self._y) else self._y
+        low = max(0.05, float(finite.min()) * 0.6) if len(finite) else 1.0
+        high = max(300.0, float(finite.max()) * 2.0) if len(finite) else 300.0
+        self.view_box.setYRange(math.log10(min(low, 10.0)), math.log10(high), padding=0)
 
     def _apply_span(self) -> None:
         # x follows the equity chart (linked); only y is fixed to show 0..100 %+

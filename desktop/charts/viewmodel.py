@@ -103,8 +103,8 @@ def margin_blocks(risk: AccountRisk | None) -> MarginBlocks:
         ticks.append((x, short_symbol(p.symbol)))
         column += 1
     top = max(heights) if heights else 0.0
-    # only name segments at least 4 % of the tallest column (otherwise they overlap)
-    labels = [lab for lab in labels if _segment_height(lab, xs, y0, hs) >= 0.04 * top]
+    # only name segments at least 7 % of the tallest column (otherwise they overlap)
+    labels = [lab for lab in labels if _segment_height(lab, xs, y0, hs) >= 0.07 * top]
     return MarginBlocks(
         x=np.asarray(xs),
         y0=np.asarray(y0),

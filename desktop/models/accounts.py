@@ -107,7 +107,7 @@ class AccountDelegate(QStyledItemDelegate):
 
     def sizeHint(self, option: QStyleOptionViewItem, index: ModelIndex) -> QSize:
         fm = option.fontMetrics
-        return QSize(200, fm.height() * 2 + 18)
+        return QSize(120, fm.height() * 2 + 18)
 
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: ModelIndex) -> None:
         entry = index.data(ENTRY_ROLE)

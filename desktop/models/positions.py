@@ -68,13 +68,13 @@ HEADERS: Mapping[PositionColumn, tuple[str, str]] = {
     PositionColumn.SIZE: ("Size", "Base units (linear) or USD value (inverse)"),
     PositionColumn.ENTRY: ("Entry", "Average entry price"),
     PositionColumn.MARK: ("Mark", "Mark price (liquidations trigger on it)"),
-    PositionColumn.LEVERAGE: ("Leverage", "Leverage setting"),
+    PositionColumn.LEVERAGE: ("Lev.", "Leverage setting"),
     PositionColumn.MODE: ("Mode", "Cross (pooled wallet) or isolated (own margin)"),
     PositionColumn.MARGIN: ("Margin", "Isolated: own margin; cross: initial margin at mark"),
     PositionColumn.UPNL: ("uPnL", "Unrealized PnL at mark, settlement currency"),
     PositionColumn.ROE: ("ROE", "uPnL / initial margin at entry"),
     PositionColumn.LIQUIDATION: ("Liq. price", "Liquidation price computed by CrossMargin"),
-    PositionColumn.DISTANCE: ("Distance", "|liquidation − mark| / mark"),
+    PositionColumn.DISTANCE: ("Dist.", "Distance to liquidation: |liquidation − mark| / mark"),
     PositionColumn.SWITCHED_LIQUIDATION: (
         "Liq. if switched",
         "Liquidation price if this position alone were switched to the other margin mode",
@@ -333,7 +333,7 @@ class PositionsTableModel(QAbstractTableModel):
         f = self._formats
         match column:
             case PositionColumn.SYMBOL:
-                return p.symbol
+                return fmt.short_symbol(p.symbol)
             case PositionColumn.SIDE:
                 return "Long" if str(p.side) == "long" else "Short"
             case PositionColumn.SIZE:
@@ -383,6 +383,8 @@ class PositionsTableModel(QAbstractTableModel):
 
     def _tooltip(self, row: PositionRow, column: PositionColumn) -> str | None:
         p = row.risk
+        if column == PositionColumn.SYMBOL:
+            return f"{p.symbol} · position {p.id}"
         if column == PositionColumn.SIZE:
             return f"{p.contracts} contracts"
         if column in (PositionColumn.LIQUIDATION, PositionColumn.SWITCHED_LIQUIDATION,

@@ -30,7 +30,9 @@ class DashboardView(QWidget):
 
         self.equity_chart = TimeSeriesChart("Pooled equity")
         self.ratio_chart = MarginRatioChart()
-        self.ratio_chart.plot_item.setXLink(self.equity_chart.plot_item)
+        # same time window as the equity chart (setXLink would align by screen position,
+        # wrong for charts of different widths)
+        self.equity_chart.view_box.sigXRangeChanged.connect(self._sync_ratio_range)
         self.margin_chart = MarginBarsChart()
 
         bottom = QSplitter(Qt.Orientation.Horizontal)
@@ -60,6 +62,9 @@ class DashboardView(QWidget):
         self._timer.setInterval(DISPLAY_INTERVAL_MS)
         self._timer.timeout.connect(self.redraw)
         self._timer.start()
+
+    def _sync_ratio_range(self, _box: object, x_range: tuple[float, float]) -> None:
+        self.ratio_chart.view_box.setXRange(*x_range, padding=0)
 
     def _on_snapshot(self, _snap: RiskSnapshot) -> None:
         self._snapshot_dirty = True

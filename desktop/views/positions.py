@@ -126,6 +126,10 @@ class PositionsView(QWidget):
     def _on_snapshot(self, snap: RiskSnapshot) -> None:
         self.model.set_settle(snap.risk.settle)
         self.model.set_positions(snap.risk.positions, snap.switched)
+        reported = any(p.exchange_liquidation_price is not None for p in snap.risk.positions)
+        column = int(PositionColumn.EXCHANGE_LIQUIDATION)
+        if self.table.isColumnHidden(column) == reported:
+            self.table.setColumnHidden(column, not reported)  # only synced books report one
         self._update_count()
         if not self._fitted and self.model.rowCount():
             self._fitted = True
@@ -149,7 +153,7 @@ class PositionsView(QWidget):
         header = self.table.horizontalHeader()
         for column in range(self.model.columnCount()):
             self.table.resizeColumnToContents(column)
-            header.resizeSection(column, header.sectionSize(column) + 12)
+            header.resizeSection(column, header.sectionSize(column) + 6)
 
     def _default_widths(self) -> None:
         widths = {

@@ -154,3 +154,12 @@ def test_ratio_tone() -> None:
     assert ratio_tone(Decimal("0.8"), alert=alert) == "bad"
     assert ratio_tone(None, alert=alert) == "good"
     assert ratio_tone(None, alert=alert, liquidated=True) == "bad"
+
+
+def test_ratio_chart_follows_the_equity_time_window(window, settle) -> None:
+    settle(window)
+    window.dashboard.redraw()
+    window.dashboard.equity_chart.set_range("1W")
+    (e0, e1), _ = window.dashboard.equity_chart.view_box.viewRange()
+    (r0, r1), _ = window.dashboard.ratio_chart.view_box.viewRange()
+    assert (r0, r1) == pytest.approx((e0, e1))
