@@ -164,6 +164,7 @@ _SIDES = {
     "sell/open short": ("sell", "short"),
     "buy/close short": ("buy", "short"),
 }
+_ZERO = Decimal(0)
 _LEGS = {"long": "long", "short": "short", "both": "net", "net": "net", "": "net"}
 _NUM_SUFFIX = re.compile(r"^\s*([-+]?[0-9][0-9,]*\.?[0-9]*(?:[eE][-+]?[0-9]+)?)\s*([A-Za-z]*)\s*$")
 
@@ -265,36 +266,53 @@ class ParsedCsv:
     rows: int
 
 
-def _row_to_fill(row: list[str], cols: Mapping[str, int], preset: Preset) -> NewFill:
-    def cell(name: str) -> str:
-        i = cols.get(name)
-        if i is None or i >= len(row):
-            return ""
-        return row[i].strip()
+def _number(text: str, name: str) -> tuple[Decimal, str]:
+    """Fast path: a plain number is one Decimal() call; the rest goes through parse_number."""
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        return parse_number(text, name)
+    if not value.is_finite():
+        raise ValueError(f"{name}: not a finite number: {text!r}")
+    return value, ""
 
+
+def _row_to_fill(row: list[str], idx: tuple[int, ...], preset: Preset) -> NewFill:
+    n = len(row)
+    (
+        time_text,
+        symbol,
+        side_raw,
+        price_text,
+        amount_text,
+        fee_text,
+        fee_cur,
+        trade_id,
+        order_id,
+        leg_raw,
+    ) = [row[i].strip() if 0 <= i < n else "" for i in idx]
+    texts = {"price": price_text, "amount": amount_text, "fee": fee_text}
     problems: list[str] = []
     try:
-        time = parse_time(cell("time"))
+        time = parse_time(time_text)
     except (ValueError, OverflowError) as exc:
-        problems.append(f"time: cannot read {cell('time')!r} as a date/time ({exc})")
+        problems.append(f"time: cannot read {time_text!r} as a date/time ({exc})")
         time = None
-    symbol = cell("symbol")
     if not symbol:
         problems.append("symbol: empty")
-    side_text = _norm(cell("side"))
-    side_leg = _SIDES.get(side_text)
+    side_leg = _SIDES.get(side_raw.lower()) or _SIDES.get(_norm(side_raw))
     if side_leg is None:
-        problems.append(f"side: expected buy/sell (or open/close long/short), got {cell('side')!r}")
+        problems.append(f"side: expected buy/sell (or open/close long/short), got {side_raw!r}")
     values: dict[str, Decimal] = {}
     suffixes: dict[str, str] = {}
     for name in ("price", "amount", "fee"):
-        text = cell(name)
+        text = texts[name]
         if not text:
             if name != "fee":
                 problems.append(f"{name}: empty")
             continue
         try:
-            values[name], suffixes[name] = parse_number(text, name)
+            values[name], suffixes[name] = _number(text, name)
         except ValueError as exc:
             problems.append(str(exc))
     price = values.get("price")
@@ -303,10 +321,9 @@ def _row_to_fill(row: list[str], cols: Mapping[str, int], preset: Preset) -> New
         problems.append(f"price: must be > 0, got {price}")
     if amount is not None and amount == 0:
         problems.append("amount: must not be 0")
-    leg_text = _norm(cell("leg"))
-    leg = _LEGS.get(leg_text)
+    leg = _LEGS.get(leg_raw.lower()) if leg_raw else "net"
     if leg is None:
-        problems.append(f"leg: expected LONG, SHORT or BOTH, got {cell('leg')!r}")
+        problems.append(f"leg: expected LONG, SHORT or BOTH, got {leg_raw!r}")
     if problems:
         raise ValueError("; ".join(problems))
     assert time is not None and side_leg is not None and price is not None
@@ -314,10 +331,10 @@ def _row_to_fill(row: list[str], cols: Mapping[str, int], preset: Preset) -> New
     side, side_implied_leg = side_leg
     if side_implied_leg is not None and leg == "net":
         leg = side_implied_leg
-    fee = values.get("fee", Decimal(0))
+    fee = values.get("fee", _ZERO)
     if preset.fee_paid_is_negative:
         fee = -fee
-    fee_currency = (cell("fee_currency") or suffixes.get("fee", "")).upper()
+    fee_currency = (fee_cur or suffixes.get("fee", "")).upper()
     return NewFill(
         symbol=symbol,
         side=side,
@@ -326,8 +343,8 @@ def _row_to_fill(row: list[str], cols: Mapping[str, int], preset: Preset) -> New
         time=time,
         fee=fee,
         fee_currency=fee_currency,
-        trade_id=cell("trade_id") or None,
-        order_id=cell("order_id") or None,
+        trade_id=trade_id or None,
+        order_id=order_id or None,
         leg=leg,
     )
 
@@ -348,6 +365,7 @@ def parse_fills_rows(
     if header is None or not any(h.strip() for h in header):
         raise InputError("the CSV file is empty (no header row)")
     cols = resolve_columns(header, chosen, mapping)
+    idx = tuple(cols.get(name, -1) for name in FIELDS)
     good: list[tuple[int, NewFill]] = []
     bad: list[RejectedRow] = []
     count = 0
@@ -359,7 +377,7 @@ def parse_fills_rows(
             continue
         count += 1
         try:
-            good.append((line, _row_to_fill(row, cols, chosen)))
+            good.append((line, _row_to_fill(row, idx, chosen)))
         except ValueError as exc:
             bad.append(RejectedRow(line, str(exc)))
     return ParsedCsv(tuple(good), tuple(bad), count)

@@ -38,7 +38,18 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, create_engine, delete, event, func, or_, select
+from sqlalchemy import (
+    Connection,
+    Engine,
+    and_,
+    create_engine,
+    delete,
+    event,
+    func,
+    literal_column,
+    or_,
+    select,
+)
 from sqlalchemy import update as sa_update
 from sqlalchemy.pool import NullPool
 
@@ -133,6 +144,32 @@ _DERIVED = (
     "fill_count",
 )
 _MAX_PAGE = 10_000
+_STATS_COLS = (
+    "account_id",
+    "symbol",
+    "realized_pnl",
+    "fees",
+    "funding",
+    "entry_price",
+    "stop_price",
+    "max_contracts",
+)
+_INSERT_COLS = (
+    "id",
+    "account_id",
+    "symbol",
+    "leg",
+    "funding",
+    "margin_mode",
+    "setup",
+    "notes",
+    *_DERIVED,
+)
+_POSITION_INSERT = (
+    f"INSERT INTO position ({', '.join(_INSERT_COLS)}) "
+    f"VALUES ({', '.join('?' for _ in _INSERT_COLS)})"
+)
+_POSITION_UPDATE = f"UPDATE position SET {', '.join(f'{c} = ?' for c in _DERIVED)} WHERE id = ?"
 
 
 def _now() -> datetime:
@@ -167,6 +204,20 @@ def fill_dedupe_key(fill: NewFill) -> str:
         )
     )
     return "h:" + hashlib.blake2b(text.encode(), digest_size=12).hexdigest()
+
+
+def _numbered_keys(fills: Sequence[NewFill]) -> list[tuple[str, NewFill]]:
+    """Each fill with its dedupe key; identical id-less fills in one batch get #0, #1, ..."""
+    seen: dict[str, int] = {}
+    out = []
+    for f in fills:
+        key = fill_dedupe_key(f)
+        if not f.trade_id:
+            n = seen.get(key, 0)
+            seen[key] = n + 1
+            key = f"{key}#{n}"
+        out.append((key, f))
+    return out
 
 
 def _validate_fill(f: NewFill, where: str, problems: list[str]) -> None:
@@ -689,6 +740,21 @@ class Journal:
             )
         }
 
+    @staticmethod
+    def _known_keys(conn: Connection, account_id: int, keys: Sequence[str]) -> set[str]:
+        found: set[str] = set()
+        for i in range(0, len(keys), 500):
+            chunk = keys[i : i + 500]
+            marks = ",".join("?" for _ in chunk)
+            found.update(
+                r[0]
+                for r in conn.exec_driver_sql(
+                    f"SELECT dedupe_key FROM fill WHERE account_id = ? AND dedupe_key IN ({marks})",
+                    (account_id, *chunk),
+                )
+            )
+        return found
+
     def _insert_fills(
         self,
         conn: Connection,
@@ -701,16 +767,16 @@ class Journal:
         """Dedupe, derive positions, insert; returns (new ids, duplicates, touched positions)."""
         if not fills:
             return [], 0, set()
-        keys = existing if existing is not None else self._existing_keys(conn, acct.id)
-        seen: dict[str, int] = {}
+        candidates = _numbered_keys(fills)
+        if existing is not None:
+            keys = existing
+        elif len(fills) <= 5000:  # a sync cycle or a hand entry: look the keys up
+            keys = self._known_keys(conn, acct.id, [k for k, _ in candidates])
+        else:  # a big import: one scan of the account's keys is cheaper
+            keys = self._existing_keys(conn, acct.id)
         fresh: list[tuple[str, NewFill]] = []
         dups = 0
-        for f in fills:
-            key = fill_dedupe_key(f)
-            if not f.trade_id:  # identical fills without ids: number the repeats
-                n = seen.get(key, 0)
-                seen[key] = n + 1
-                key = f"{key}#{n}"
+        for key, f in candidates:
             if key in keys:
                 dups += 1
                 continue
@@ -737,9 +803,9 @@ class Journal:
                     f.leg,
                     datetime_to_micros(f.time),
                     f.side,
-                    decimal_to_text(f.price),
-                    decimal_to_text(f.amount),
-                    decimal_to_text(f.fee),
+                    str(f.price),  # validated finite Decimals: str() is their exact text
+                    str(f.amount),
+                    str(f.fee),
                     f.fee_currency.upper(),
                     f.trade_id,
                     f.order_id,
@@ -831,40 +897,28 @@ class Journal:
             existing = {r.id: r for r in conn.execute(psel).all()}
             used: set[int] = set()
             seg_ids: list[int] = []
-            inserts: list[dict[str, Any]] = []
-            updates: list[dict[str, Any]] = []
+            inserts: list[tuple[Any, ...]] = []
+            updates: list[tuple[Any, ...]] = []
+            head = (acct.id, symbol, leg, "0", acct.margin_mode_default.value, "", "")
             for idx, seg in enumerate(result.segments):
                 pid = self._match_position(seg, idx, result.placement, old, existing, used)
-                values = _derived_values(seg, spec)
                 if pid is None:
                     pid = next_pid
                     next_pid += 1
-                    inserts.append(
-                        {
-                            "id": pid,
-                            "account_id": acct.id,
-                            "symbol": symbol,
-                            "leg": leg,
-                            "funding": ZERO,
-                            "margin_mode": acct.margin_mode_default.value,
-                            "setup": "",
-                            "notes": "",
-                            **values,
-                        }
-                    )
+                    inserts.append((pid, *head, *_derived_sql(seg)))
                     touched.add(pid)
                 else:
                     row = existing[pid]
+                    values = _derived_values(seg)
                     if any(getattr(row, k) != v for k, v in values.items()):
-                        updates.append({"b_id": pid, **values})
+                        updates.append((*_derived_sql(seg), pid))
                         touched.add(pid)
                 used.add(pid)
                 seg_ids.append(pid)
             if inserts:
-                conn.execute(position_t.insert(), inserts)
+                conn.exec_driver_sql(_POSITION_INSERT, inserts)
             if updates:
-                stmt = sa_update(position_t).where(position_t.c.id == _bind("b_id"))
-                conn.execute(stmt.values({k: _bind(k) for k in _DERIVED}), updates)
+                conn.exec_driver_sql(_POSITION_UPDATE, updates)
             fill_updates = []
             for r in rows:
                 a, b = result.placement[r.id]
@@ -982,6 +1036,9 @@ class Journal:
                 or_(position_t.c.closed_at.is_(None), position_t.c.closed_at >= since)
             )
         funds = conn.execute(fsel).all()
+        if not funds:
+            # nothing to attribute: only positions still showing funding need a reset
+            psel = psel.where(position_t.c.funding != Decimal(0))
         positions = conn.execute(psel.order_by(position_t.c.opened_at, position_t.c.id)).all()
         by_leg: dict[str, list[Any]] = {}
         for p in positions:
@@ -2128,19 +2185,10 @@ class Journal:
         closed_filter = replace(filt, status=PositionStatus.CLOSED)
         with self._read() as conn:
             where = self._position_where(conn, closed_filter)
+            raw = [literal_column(f"position.{c}") for c in _STATS_COLS]  # no per-row processing
             rows = conn.execute(
-                select(
-                    position_t.c.account_id,
-                    position_t.c.symbol,
-                    position_t.c.closed_at,
-                    position_t.c.id,
-                    position_t.c.realized_pnl,
-                    position_t.c.fees,
-                    position_t.c.funding,
-                    position_t.c.entry_price,
-                    position_t.c.stop_price,
-                    position_t.c.max_contracts,
-                )
+                select(*raw)
+                .select_from(position_t)
                 .where(*where)
                 .order_by(position_t.c.closed_at, position_t.c.id)
             ).all()
@@ -2150,9 +2198,9 @@ class Journal:
             ).all()
             specs: dict[tuple[int, str], ContractSpec] = {}
             for r in [*rows, *open_rows]:
-                k = (r.account_id, r.symbol)
+                k = (r[0], r[1])
                 if k not in specs:
-                    specs[k] = self._spec(conn, r.account_id, r.symbol)
+                    specs[k] = self._spec(conn, r[0], r[1])
         return compute_statistics(rows, open_rows, specs)
 
     # ------------------------------------------------------------------ what-if
@@ -2321,14 +2369,8 @@ class Journal:
         if dry_run:
             with self._read() as conn:
                 keys = self._existing_keys(conn, acct.id)
-            seen: dict[str, int] = {}
             new = dup = 0
-            for f in fills:
-                key = fill_dedupe_key(f)
-                if not f.trade_id:
-                    n = seen.get(key, 0)
-                    seen[key] = n + 1
-                    key = f"{key}#{n}"
+            for key, _f in _numbered_keys(fills):
                 if key in keys:
                     dup += 1
                 else:
@@ -2437,35 +2479,57 @@ def _create_schema(p: Path) -> None:
         engine.dispose()
 
 
-def _bind(name: str) -> Any:
-    from sqlalchemy import bindparam
-
-    return bindparam(name)
-
-
 def _chunks(items: Sequence[int], size: int) -> Iterator[Sequence[int]]:
     for i in range(0, len(items), size):
         yield items[i : i + size]
 
 
-def _derived_values(seg: Segment, spec: ContractSpec) -> dict[str, Any]:
-    return {
-        "side": seg.side.value,
-        "status": PositionStatus.OPEN.value if seg.is_open else PositionStatus.CLOSED.value,
-        "open_fill_id": seg.open_fill_id,
-        "opened_at": seg.opened_at,
-        "closed_at": seg.closed_at,
-        "activity_at": seg.closed_at or seg.opened_at,
-        "contracts": seg.contracts,
-        "max_contracts": seg.max_contracts,
-        "closed_contracts": seg.closed_contracts,
-        "entry_price": seg.entry_price,
-        "exit_price": seg.exit_price,
-        "realized_pnl": seg.realized_pnl,
-        "fees": seg.fees,
-        "other_fees": seg.other_fees_text(),
-        "fill_count": len(seg.fill_ids),
-    }
+def _derived_values(seg: Segment) -> dict[str, Any]:
+    """A position's fill-derived columns (as Python values), in ``_DERIVED`` order."""
+    return dict(zip(_DERIVED, _derived_python(seg), strict=True))
+
+
+def _derived_python(seg: Segment) -> tuple[Any, ...]:
+    return (
+        seg.side.value,
+        PositionStatus.OPEN.value if seg.is_open else PositionStatus.CLOSED.value,
+        seg.open_fill_id,
+        seg.opened_at,
+        seg.closed_at,
+        seg.closed_at or seg.opened_at,
+        seg.contracts,
+        seg.max_contracts,
+        seg.closed_contracts,
+        seg.entry_price,
+        seg.exit_price,
+        seg.realized_pnl,
+        seg.fees,
+        seg.other_fees_text(),
+        len(seg.fill_ids),
+    )
+
+
+def _derived_sql(seg: Segment) -> tuple[Any, ...]:
+    """The same values as SQL parameters (exact text for Decimals, UTC micros for times)."""
+    closed = None if seg.closed_at is None else datetime_to_micros(seg.closed_at)
+    opened = datetime_to_micros(seg.opened_at)
+    return (
+        seg.side.value,
+        PositionStatus.OPEN.value if closed is None else PositionStatus.CLOSED.value,
+        seg.open_fill_id,
+        opened,
+        closed,
+        opened if closed is None else closed,
+        str(seg.contracts),
+        str(seg.max_contracts),
+        str(seg.closed_contracts),
+        str(seg.entry_price),
+        None if seg.exit_price is None else str(seg.exit_price),
+        str(seg.realized_pnl),
+        str(seg.fees),
+        seg.other_fees_text(),
+        len(seg.fill_ids),
+    )
 
 
 def _parse_other_fees(text: str) -> dict[str, Decimal]:

@@ -26,18 +26,19 @@ from crossmargin.storage.records import Statistics
 
 
 def compute_statistics(
-    rows: Sequence[Any],
-    open_rows: Sequence[Any],
+    rows: Sequence[Sequence[Any]],
+    open_rows: Sequence[Sequence[Any]],
     specs: Mapping[tuple[int, str], ContractSpec],
 ) -> list[Statistics]:
-    """``rows``: closed positions ordered by close time with account_id, symbol, realized_pnl,
-    fees, funding, entry_price, stop_price, max_contracts; ``open_rows``: open ones."""
-    groups: dict[str, list[Any]] = {}
+    """``rows``: closed positions in close-time order as raw tuples (account_id, symbol,
+    realized_pnl, fees, funding, entry_price, stop_price, max_contracts; money as the stored
+    exact text); ``open_rows``: (account_id, symbol) of the open ones."""
+    groups: dict[str, list[Sequence[Any]]] = {}
     for r in rows:
-        groups.setdefault(specs[(r.account_id, r.symbol)].settle, []).append(r)
+        groups.setdefault(specs[(r[0], r[1])].settle, []).append(r)
     open_counts: dict[str, int] = {}
     for r in open_rows:
-        cur = specs[(r.account_id, r.symbol)].settle
+        cur = specs[(r[0], r[1])].settle
         open_counts[cur] = open_counts.get(cur, 0) + 1
     out = []
     for currency in sorted(set(groups) | set(open_counts)):
@@ -47,7 +48,7 @@ def compute_statistics(
 
 def _one(
     currency: str,
-    rows: Sequence[Any],
+    rows: Sequence[Sequence[Any]],
     open_count: int,
     specs: Mapping[tuple[int, str], ContractSpec],
 ) -> Statistics:
@@ -58,11 +59,12 @@ def _one(
     cum = peak = ZERO
     max_dd = ZERO
     streak_w = streak_l = best_w = best_l = 0
-    for r in rows:
-        net = r.realized_pnl - r.fees + r.funding
-        realized += r.realized_pnl
-        fees += r.fees
-        funding += r.funding
+    for account_id, symbol, r_text, f_text, fu_text, entry_text, stop_text, max_text in rows:
+        r_pnl, fee, fund = Decimal(r_text), Decimal(f_text), Decimal(fu_text)
+        net = r_pnl - fee + fund
+        realized += r_pnl
+        fees += fee
+        funding += fund
         if net > 0:
             wins += 1
             gross_profit += net
@@ -79,16 +81,21 @@ def _one(
         best_w = max(best_w, streak_w)
         best_l = max(best_l, streak_l)
         cum += net
-        peak = max(peak, cum)
-        max_dd = max(max_dd, peak - cum)
-        stop = r.stop_price
-        if stop is not None and stop > 0:
-            spec = specs[(r.account_id, r.symbol)]
-            q = r.max_contracts * spec.contract_size
+        if cum > peak:
+            peak = cum
+        elif peak - cum > max_dd:
+            max_dd = peak - cum
+        if stop_text is not None:
+            stop = Decimal(stop_text)
+            if stop <= 0:
+                continue
+            entry = Decimal(entry_text)
+            spec = specs[(account_id, symbol)]
+            q = Decimal(max_text) * spec.contract_size
             if spec.inverse:
-                risk = q * abs(ONE / stop - ONE / r.entry_price)
+                risk = q * abs(ONE / stop - ONE / entry)
             else:
-                risk = q * abs(r.entry_price - stop)
+                risk = q * abs(entry - stop)
             if risk > 0:
                 r_sum += net / risk
                 r_n += 1
