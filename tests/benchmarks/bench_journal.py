@@ -104,7 +104,7 @@ def main() -> None:
               f"median of 5 (list alone {list_only * 1000:.1f} ms; target <= 100 ms)")
 
         jj = Journal.open(db)
-        stats, t_stats = timed(lambda: jj.statistics(), repeat=5)
+        stats, t_stats = timed(jj.statistics, repeat=5)
         jj.close()
         s = stats[0]
         print(f"statistics over {rows} fills:       {statistics.median(t_stats) * 1000:7.1f} ms "
