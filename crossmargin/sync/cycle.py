@@ -230,7 +230,9 @@ def _run(client: AccountClient, journal: JournalPort, policy: RetryPolicy,
             try:
                 marks.update(_step(f, reloaded, lambda: f.marks(pos_symbols)))
             except SyncError as exc:
-                if exc.kind not in (FaultKind.NOT_SUPPORTED, FaultKind.EXCHANGE):
+                # positions carry the exchange's marks already; fresher ones are a bonus
+                if exc.kind not in (FaultKind.NOT_SUPPORTED, FaultKind.EXCHANGE,
+                                    FaultKind.BAD_REPLY, FaultKind.BAD_SYMBOL):
                     raise
                 f.unsupported.append("marks")
         cancel.check()

@@ -290,13 +290,13 @@ class Fetcher:
         if not syms:
             return {}
         if self.has("fetchMarkPrices"):
-            tickers = self.call("marks", lambda: self.ex.fetch_mark_prices(syms))
+            fn = lambda: self.ex.fetch_mark_prices(syms)  # noqa: E731
         elif self.has("fetchTickers"):
-            tickers = self.call("marks", lambda: self.ex.fetch_tickers(syms))
+            fn = lambda: self.ex.fetch_tickers(syms)  # noqa: E731
         else:
             self.unsupported.append("marks")
             return {}
-        return self.marks_from_tickers(tickers, syms)
+        return self.checked("marks", fn, lambda t: self.marks_from_tickers(t, syms))
 
     def marks_from_tickers(self, tickers: Any, syms: Iterable[str]) -> dict[str, Decimal]:
         if not isinstance(tickers, dict):
@@ -316,6 +316,8 @@ class Fetcher:
                 px = dec(t.get("markPrice") or t.get("last"), f"mark {s}")
             if px and px > 0:
                 out[s] = px
+        if not out:
+            raise bad_reply("marks", "no mark price for any requested symbol")
         return out
 
 
@@ -526,8 +528,8 @@ class BinanceFetcher(Fetcher):
         syms = sorted(set(symbols))
         if not syms:
             return {}
-        tickers = self.call("marks", lambda: self.ex.fetch_mark_prices(syms))
-        return self.marks_from_tickers(tickers, syms)
+        return self.checked("marks", lambda: self.ex.fetch_mark_prices(syms),
+                            lambda t: self.marks_from_tickers(t, syms))
 
 
 # --------------------------------------------------------------------------- bybit
@@ -713,9 +715,9 @@ class BybitFetcher(Fetcher):
         syms = sorted(set(symbols))
         if not syms:
             return {}
-        tickers = self.call(
-            "marks", lambda: self.ex.fetch_tickers(syms, {"category": self.categories[0]}))
-        return self.marks_from_tickers(tickers, syms)
+        return self.checked(
+            "marks", lambda: self.ex.fetch_tickers(syms, {"category": self.categories[0]}),
+            lambda t: self.marks_from_tickers(t, syms))
 
 
 # --------------------------------------------------------------------------- okx

@@ -405,6 +405,7 @@ class MarkFeed:
         if self._thread is not None:
             self._thread.join(timeout=5)
             self._thread = None
+        self._stop.clear()  # poll_once() still works after stop()
         for ex in self._clients.values():
             session = getattr(ex, "session", None)
             if session is not None:
