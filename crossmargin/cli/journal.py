@@ -26,7 +26,9 @@ naming the field; a failed command writes nothing.
 from __future__ import annotations
 
 import argparse
+import json
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from crossmargin.cli._journal_common import (
@@ -140,6 +142,36 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     bal.add_argument("--currency", help="default: the account's settlement currency")
     bal.add_argument("--time", help="default: now")
     bal.set_defaults(handler=_balance)
+
+    tiers = sub.add_parser(
+        "tiers", parents=[db],
+        help="store maintenance-margin tiers from a ccxt fetch_leverage_tiers JSON file",
+    )
+    tiers.add_argument("account")
+    tiers.add_argument("file", type=Path,
+                       help="JSON: {symbol: [ccxt tier, ...]} (or one symbol's list with --symbol)")
+    tiers.add_argument(
+        "--symbol", action="append", default=[], metavar="SYMBOL[=FILE_SYMBOL]",
+        help="store tiers for SYMBOL (from FILE_SYMBOL in the file); default: every symbol the "
+             "account trades, matched by name (BTCUSDT <-> BTC/USDT:USDT)",
+    )
+    tiers.add_argument("--okx-contract-size", metavar="SIZE",
+                       help="the file holds OKX tiers in contracts of this size")
+    tiers.set_defaults(handler=_tiers)
+
+    ins = sub.add_parser("instrument", parents=[db],
+                         help="set a symbol's contract size, inverse flag, MMR, beta")
+    ins.add_argument("account")
+    ins.add_argument("symbol")
+    ins.add_argument("--contract-size", help="base units (linear) or USD (inverse) per contract")
+    ins.add_argument("--inverse", action="store_true", help="coin-settled (inverse) contract")
+    ins.add_argument("--base")
+    ins.add_argument("--quote")
+    ins.add_argument("--settle")
+    ins.add_argument("--mmr", help="maintenance margin rate (generic rules without tiers)")
+    ins.add_argument("--max-leverage")
+    ins.add_argument("--beta", help="move per unit of BTC move (beta shocks)")
+    ins.set_defaults(handler=_instrument)
 
     fund = sub.add_parser("funding", parents=[db], help="record a funding payment")
     fund.add_argument("--account", required=True)
@@ -471,4 +503,85 @@ def _funding(args: argparse.Namespace) -> int:
                                              (args.currency or a.settle).upper())])
     target = f" (position #{min(ch.position_ids)})" if ch.position_ids else " (no open position)"
     print(f"Recorded funding {num(amount)} on {args.symbol}{target}.")
+    return 0
+
+
+def _compact(symbol: str) -> str:
+    """``BTC/USDT:USDT`` → ``BTCUSDT`` (how Binance/Bybit name the same contract)."""
+    pair = symbol.split(":", maxsplit=1)[0]
+    return pair.replace("/", "").replace("-", "").upper()
+
+
+def _tiers(args: argparse.Namespace) -> int:
+    from crossmargin.margin import okx_tiers, tiers_from_ccxt
+
+    try:
+        doc = json.loads(args.file.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError(f"{args.file}: file not found") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InputError(f"{args.file}: not a JSON file ({exc})") from None
+    if isinstance(doc, list):
+        if len(args.symbol) != 1:
+            raise InputError(f"{args.file} holds one symbol's tiers; name it with --symbol SYMBOL")
+        doc = {args.symbol[0].split("=")[-1]: doc}
+    if not isinstance(doc, dict):
+        raise InputError(f"{args.file}: expected {{symbol: [tiers]}} or a list of tiers")
+    size = dec(args.okx_contract_size, "--okx-contract-size", positive=True)
+    with open_journal(args) as j:
+        acct = j.account(args.account)
+        wanted: dict[str, str] = {}
+        if args.symbol:
+            for item in args.symbol:
+                mine, _, theirs = item.partition("=")
+                wanted[mine.strip()] = (theirs or mine).strip()
+        else:
+            by_compact = {_compact(k): k for k in doc}
+            for sym in j.symbols(acct.id):
+                key = sym if sym in doc else by_compact.get(_compact(sym))
+                if key is not None:
+                    wanted[sym] = key
+            if not wanted:
+                raise InputError(
+                    f"none of {acct.label}'s symbols ({', '.join(j.symbols(acct.id)) or 'none'}) "
+                    f"is in {args.file}; name them with --symbol SYMBOL=FILE_SYMBOL"
+                )
+        problems = [f"--symbol {m}={t}: {t!r} is not in {args.file}"
+                    for m, t in wanted.items() if t not in doc]
+        if problems:
+            raise InputError(problems)
+        tables = {}
+        for mine, theirs in wanted.items():
+            rows = doc[theirs]
+            if not isinstance(rows, list) or not rows:
+                raise InputError(f"{args.file}: {theirs}: expected a non-empty list of tiers")
+            try:
+                tables[mine] = okx_tiers(rows, size) if size else tiers_from_ccxt(rows)
+            except InputError as exc:
+                raise InputError([f"{args.file}: {theirs}: {p}" for p in exc.problems]) from None
+        j.replace_tiers(acct.id, tables)
+    print(f"Stored tiers for {len(tables)} symbols on {acct.label}: {', '.join(sorted(tables))}.")
+    return 0
+
+
+def _instrument(args: argparse.Namespace) -> int:
+    from crossmargin.storage import Instrument
+    from crossmargin.storage.ledger import parse_symbol
+
+    guess = parse_symbol(args.symbol)
+    inverse = args.inverse or guess.inverse
+    ins = Instrument(
+        symbol=args.symbol.strip(), base=(args.base or guess.base).upper(),
+        quote=(args.quote or guess.quote).upper(),
+        settle=(args.settle or (guess.base if inverse else guess.quote)).upper(),
+        contract_size=dec(args.contract_size, "--contract-size", positive=True) or Decimal(1),
+        inverse=inverse, maintenance_margin_rate=dec(args.mmr, "--mmr", positive=True),
+        max_leverage=dec(args.max_leverage, "--max-leverage", positive=True),
+        beta=dec(args.beta, "--beta"),
+    )
+    with open_journal(args) as j:
+        ch = j.set_instrument(args.account, ins)
+    kind = "inverse" if ins.inverse else "linear"
+    print(f"{ins.symbol}: {kind}, {num(ins.contract_size)} per contract, settles in {ins.settle}"
+          + (f"; {len(ch.position_ids)} positions re-derived" if ch.position_ids else "") + ".")
     return 0

@@ -641,13 +641,18 @@ class Journal:
 
     def set_tiers(self, account: AccountRef, symbol: str, tiers: Sequence[Tier]) -> OpChanges:
         """Replace one symbol's maintenance-margin brackets (lowest first)."""
+        return self.replace_tiers(account, {symbol: tiers})
+
+    def replace_tiers(self, account: AccountRef, tables: Mapping[str, Sequence[Tier]]) -> OpChanges:
+        """Replace the brackets of several symbols in one transaction (others untouched)."""
         problems: list[str] = []
-        _validate_tiers(symbol, tiers, problems)
+        for symbol, tiers in tables.items():
+            _validate_tiers(symbol, tiers, problems)
         if problems:
             raise InputError(problems)
         with self._tx() as conn:
             acct = self._account(conn, account)
-            self._replace_tiers(conn, acct.id, {symbol: tiers})
+            self._replace_tiers(conn, acct.id, tables)
         return OpChanges(tiers=True, account_ids=frozenset({acct.id}))
 
     def _replace_tiers(
@@ -1594,6 +1599,20 @@ class Journal:
             for r in rows
         )
         return Page(items, int(total), offset, limit)
+
+    def symbols(self, account: AccountRef) -> list[str]:
+        """Every symbol the account has fills on (sorted)."""
+        with self._read() as conn:
+            acct = self._account(conn, account)
+            return [
+                r[0]
+                for r in conn.execute(
+                    select(fill_t.c.symbol)
+                    .where(fill_t.c.account_id == acct.id)
+                    .distinct()
+                    .order_by(fill_t.c.symbol)
+                )
+            ]
 
     def tags(self) -> list[str]:
         with self._read() as conn:
