@@ -263,11 +263,14 @@ class LadderChart(QWidget):
         self.plot.addItem(self.empty_text, ignoreBounds=True)
         self._value_labels: list[pg.TextItem] = []
         self._tips: list[str] = []
+        self._key: tuple | None = None
+        self._base_range = (0.0, 1.0, 0.01)
         self._theme = LIGHT
         self.set_theme(LIGHT)
         self.clear()
 
     def clear(self) -> None:
+        self._key = None
         self.lp_now.setData([], [])
         self.lp_whatif.setData([], [])
         self.hover.setData([], [])
@@ -285,8 +288,14 @@ class LadderChart(QWidget):
     ) -> None:
         """Draw ``ladder`` (``None``: nothing to show). ``price_text`` formats a Decimal."""
         if ladder is None or not ladder.rungs:
+            self._key = None
             self.clear()
             return
+        key = (ladder.symbol, ladder.mark_live, ladder.rungs, self.plot.getViewBox().width())
+        if key == self._key:  # only the slider moved: move the shocked-mark line
+            self._move_shocked(ladder, shock_label, price_text)
+            return
+        self._key = key
         self.empty_text.setVisible(False)
         mark = float(ladder.mark_live)
         shocked = float(ladder.mark_shocked)
@@ -343,22 +352,33 @@ class LadderChart(QWidget):
         self.mark_line.setVisible(True)
         self.mark_line.setValue(mark)
         self.mark_line.label.setFormat(f"mark {price_text(ladder.mark_live)}")
-        self.shocked_line.setVisible(shocked != mark)
-        self.shocked_line.setValue(shocked)
-        shocked_text = price_text(ladder.mark_shocked)
-        self.shocked_line.label.setFormat(f"mark at {shock_label}: {shocked_text}")
         self.plot.getAxis("bottom").setTicks([ticks])
-        lo, hi = min(in_range), max(in_range)
-        pad = max((hi - lo) * 0.12, mark * 0.01)
+        in_range.remove(shocked)
+        self._base_range = (min(in_range), max(in_range), mark * 0.01)
         self.plot.setXRange(-0.6, n - 0.4, padding=0)
-        self.plot.setYRange(lo - pad, hi + pad, padding=0)
+        _lo, hi = self._move_shocked(ladder, shock_label, price_text)
         self._place_value_labels(values if n <= self.MAX_VALUE_LABELS else [])
         if off:
             shown = off[:2] + ([f"{len(off) - 2} more (tooltips)"] if len(off) > 2 else [])
             self.off_text.setText("off scale: " + "; ".join(shown))
-            self.off_text.setPos(n - 0.45, hi + pad)
+            self.off_text.setPos(n - 0.45, hi)
         else:
             self.off_text.setText("")
+
+    def _move_shocked(
+        self, ladder: Ladder, shock_label: str, price_text: PriceText
+    ) -> tuple[float, float]:
+        """Place the mark-at-shock line and fit the price range; returns the y range."""
+        shocked = float(ladder.mark_shocked)
+        self.shocked_line.setVisible(ladder.mark_shocked != ladder.mark_live)
+        self.shocked_line.setValue(shocked)
+        shocked_text = price_text(ladder.mark_shocked)
+        self.shocked_line.label.setFormat(f"mark at {shock_label}: {shocked_text}")
+        lo, hi, min_pad = self._base_range
+        lo, hi = min(lo, shocked), max(hi, shocked)
+        pad = max((hi - lo) * 0.12, min_pad)
+        self.plot.setYRange(lo - pad, hi + pad, padding=0)
+        return lo - pad, hi + pad
 
     def set_theme(self, theme: Theme) -> None:
         self._theme = theme

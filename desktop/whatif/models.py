@@ -16,6 +16,7 @@ GUI thread only.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from decimal import Decimal
 from enum import IntEnum
 from typing import Any
@@ -158,6 +159,9 @@ class WhatIfBookTableModel(QAbstractTableModel):
         self._bold = QFont()
         self._bold.setBold(True)
         self._sort: tuple[int, Qt.SortOrder] = (-1, Qt.SortOrder.AscendingOrder)
+        self._cache: dict[int, tuple[list[dict[int, Any]], list[Qt.ItemFlag]]] = {}
+        self._shown: WhatIfSnapshot | None = None
+        self._book_plan = replace(viewmodel.plan, shock=Decimal(0))
         viewmodel.rows_changed.connect(self.reload)
         viewmodel.plan_changed.connect(self._on_plan_changed)
         viewmodel.snapshot_ready.connect(self._on_snapshot)
@@ -186,58 +190,74 @@ class WhatIfBookTableModel(QAbstractTableModel):
         return None
 
     def flags(self, index: ModelIndex) -> Qt.ItemFlag:
-        if not index.isValid():
+        if not index.isValid() or index.row() >= len(self._rows):
             return Qt.ItemFlag.NoItemFlags
-        base = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
-        position, hypothetical = self._rows[index.row()]
-        column = BookColumn(index.column())
-        closed = not hypothetical and self._vm.plan.edit(position.id).close
-        if column == BookColumn.ISOLATED and not closed:
-            return base | Qt.ItemFlag.ItemIsUserCheckable
-        if column == BookColumn.CLOSE and not hypothetical:
-            return base | Qt.ItemFlag.ItemIsUserCheckable
-        if column == BookColumn.MARGIN and not closed and self._mode(position, hypothetical) is (
-            MarginMode.ISOLATED
-        ):
-            return base | Qt.ItemFlag.ItemIsEditable
-        return base
+        return self._cached(index.row())[1][index.column()]
 
     def data(self, index: ModelIndex, role: int = _DISPLAY) -> Any:
-        if not index.isValid() or index.row() >= len(self._rows):
+        row = index.row()
+        if not index.isValid() or row >= len(self._rows):
             return None
-        position, hypothetical = self._rows[index.row()]
-        column = BookColumn(index.column())
+        if role == Qt.ItemDataRole.ToolTipRole:  # rare: built on demand
+            position, hypothetical = self._rows[row]
+            return self._tooltip(
+                position, hypothetical, BookColumn(index.column()), self._view(position.id)
+            )
+        return self._cached(row)[0][index.column()].get(role)
+
+    def _cached(self, row: int) -> tuple[list[dict[int, Any]], list[Qt.ItemFlag]]:
+        """Every role of every column of ``row``, built once per change (painting asks
+        for ~8 roles per cell on every repaint; this keeps ``data`` a dict lookup)."""
+        entry = self._cache.get(row)
+        if entry is None:
+            entry = self._build_row(row)
+            self._cache[row] = entry
+        return entry
+
+    def _build_row(self, row: int) -> tuple[list[dict[int, Any]], list[Qt.ItemFlag]]:
+        position, hypothetical = self._rows[row]
         view = self._view(position.id)
-        if role == _DISPLAY:
-            return self._display(position, hypothetical, column, view)
-        if role == _EDIT:
+        edit = self._vm.plan.edit(position.id)
+        closed = not hypothetical and edit.close
+        mode = self._mode(position, hypothetical)
+        base = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+        cells: list[dict[int, Any]] = []
+        flags: list[Qt.ItemFlag] = []
+        for column in BookColumn:
+            roles: dict[int, Any] = {
+                int(_DISPLAY): self._display(position, hypothetical, column, view),
+                int(RAW_ROLE): self._raw(position, hypothetical, column, view),
+                int(ID_ROLE): str(position.id),
+                int(Qt.ItemDataRole.TextAlignmentRole): (
+                    _RIGHT if column in _BOOK_NUMERIC else _LEFT
+                ),
+                int(Qt.ItemDataRole.ForegroundRole): self._foreground(
+                    position, hypothetical, column, view
+                ),
+                int(Qt.ItemDataRole.BackgroundRole): self._background(
+                    position, hypothetical, column, view
+                ),
+                int(Qt.ItemDataRole.FontRole): self._font(position, hypothetical, column, view),
+            }
+            flag = base
             if column == BookColumn.MARGIN:
                 value = self._margin(position, hypothetical, view)
-                return "" if value is None else _plain(value)
-            return None
-        if role == _CHECK:
-            if column == BookColumn.ISOLATED:
-                isolated = self._mode(position, hypothetical) is MarginMode.ISOLATED
-                return Qt.CheckState.Checked if isolated else Qt.CheckState.Unchecked
-            if column == BookColumn.CLOSE and not hypothetical:
-                closed = self._vm.plan.edit(position.id).close
-                return Qt.CheckState.Checked if closed else Qt.CheckState.Unchecked
-            return None
-        if role == RAW_ROLE:
-            return self._raw(position, hypothetical, column, view)
-        if role == ID_ROLE:
-            return str(position.id)
-        if role == Qt.ItemDataRole.TextAlignmentRole:
-            return _RIGHT if column in _BOOK_NUMERIC else _LEFT
-        if role == Qt.ItemDataRole.ForegroundRole:
-            return self._foreground(position, hypothetical, column, view)
-        if role == Qt.ItemDataRole.BackgroundRole:
-            return self._background(position, hypothetical, column, view)
-        if role == Qt.ItemDataRole.FontRole:
-            return self._font(position, hypothetical, column, view)
-        if role == Qt.ItemDataRole.ToolTipRole:
-            return self._tooltip(position, hypothetical, column, view)
-        return None
+                roles[int(_EDIT)] = "" if value is None else _plain(value)
+                if not closed and mode is MarginMode.ISOLATED:
+                    flag = base | Qt.ItemFlag.ItemIsEditable
+            elif column == BookColumn.ISOLATED:
+                isolated = mode is MarginMode.ISOLATED
+                roles[int(_CHECK)] = (
+                    Qt.CheckState.Checked if isolated else Qt.CheckState.Unchecked
+                )
+                if not closed:
+                    flag = base | Qt.ItemFlag.ItemIsUserCheckable
+            elif column == BookColumn.CLOSE and not hypothetical:
+                roles[int(_CHECK)] = Qt.CheckState.Checked if closed else Qt.CheckState.Unchecked
+                flag = base | Qt.ItemFlag.ItemIsUserCheckable
+            cells.append({k: v for k, v in roles.items() if v is not None})
+            flags.append(flag)
+        return cells, flags
 
     def setData(self, index: ModelIndex, value: Any, role: int = _EDIT) -> bool:
         if not index.isValid() or index.row() >= len(self._rows):
@@ -263,10 +283,12 @@ class WhatIfBookTableModel(QAbstractTableModel):
         key = (position.id, int(column))
         if error is not None:
             self._errors[key] = error
+            self._cache.pop(index.row(), None)
             self.dataChanged.emit(index, index, [])
             self.input_rejected.emit(error)
             return False
         if self._errors.pop(key, None) is not None or not self._errors:
+            self._cache.pop(index.row(), None)
             self.input_accepted.emit()
         return True
 
@@ -280,6 +302,7 @@ class WhatIfBookTableModel(QAbstractTableModel):
         ids = [self._rows[i.row()][0].id for i in persistent]
         self._rows = self._ordered(self._vm.rows())
         self._reindex()
+        self._cache.clear()
         moved = [
             self.index(self._index[pid], i.column())
             for pid, i in zip(ids, persistent, strict=True)
@@ -298,6 +321,7 @@ class WhatIfBookTableModel(QAbstractTableModel):
             )
         self._rows = self._ordered(rows)
         self._reindex()
+        self._cache.clear()
         ids = set(self._index)
         self._errors = {k: v for k, v in self._errors.items() if k[0] in ids}
         self.endResetModel()
@@ -344,19 +368,41 @@ class WhatIfBookTableModel(QAbstractTableModel):
         self._index = {p.id: i for i, (p, _) in enumerate(self._rows)}
 
     def _changed(self, first: int, last: int) -> None:
+        self._cache.clear()
         if self._rows:
             self.dataChanged.emit(self.index(0, first), self.index(len(self._rows) - 1, last), [])
 
     def _on_plan_changed(self) -> None:
-        self._changed(int(BookColumn.ISOLATED), int(BookColumn.CLOSE))
+        plan = self._vm.plan
+        book_plan = replace(plan, shock=Decimal(0))
+        if book_plan == self._book_plan:
+            return  # only the slider moved: the next snapshot updates the marks
+        self._book_plan = book_plan
+        self._changed(0, len(BookColumn) - 1)
 
-    def _on_snapshot(self, _snapshot: WhatIfSnapshot) -> None:
+    def _on_snapshot(self, snapshot: WhatIfSnapshot) -> None:
+        previous, self._shown = self._shown, snapshot
         if self._sort[0] in (
             BookColumn.MARK, BookColumn.MARGIN, BookColumn.LP_NOW, BookColumn.LP_WHATIF,
             BookColumn.DIES_AT,
         ):
             self.sort(*self._sort)
-        self._changed(0, len(BookColumn) - 1)
+        if previous is None or previous.book is not snapshot.book or not self._rows:
+            self._changed(0, len(BookColumn) - 1)
+            return
+        # Only the slider moved: marks change everywhere, the rest only where a
+        # position's liquidation status at the shock changed. Repaint just that.
+        self._cache.clear()
+        last = len(self._rows) - 1
+        mark = int(BookColumn.MARK)
+        self.dataChanged.emit(self.index(0, mark), self.index(last, mark), [])
+        old, new = previous.positions, snapshot.positions
+        for row, (position, _hyp) in enumerate(self._rows):
+            a, b = old.get(position.id), new.get(position.id)
+            if a is None or b is None or a.liquidated_whatif != b.liquidated_whatif or (
+                a.liquidated_now != b.liquidated_now
+            ):
+                self.dataChanged.emit(self.index(row, 0), self.index(row, len(BookColumn) - 1), [])
 
     def _view(self, position_id: PositionId) -> PositionView | None:
         snapshot = self._vm.snapshot
