@@ -3,7 +3,8 @@
 See :mod:`crossmargin.margin.rules` for the exchange rule sets,
 :mod:`crossmargin.margin.solver` for how liquidation prices are solved,
 :mod:`crossmargin.margin.whatif` for what-if operations and
-:mod:`crossmargin.margin.shock` for shocks, cascades and sweeps.
+:mod:`crossmargin.margin.shock` for shocks, cascades and sweeps and
+:mod:`crossmargin.margin.vectorised` for all liquidation prices in float64 (live views).
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from crossmargin.margin.tiers import (
     tiers_from_ccxt,
     validate_tiers,
 )
+from crossmargin.margin.vectorised import VectorBook, liquidation_prices_array
 from crossmargin.margin.whatif import (
     AddPosition,
     AdjustMargin,
@@ -62,6 +64,7 @@ __all__ = [
     "SweepResult",
     "SwitchMode",
     "TierTable",
+    "VectorBook",
     "WhatIfOp",
     "WhatIfResult",
     "apply_whatif",
@@ -70,6 +73,7 @@ __all__ = [
     "derive_maintenance_amounts",
     "evaluate",
     "liquidation_prices",
+    "liquidation_prices_array",
     "margin_function",
     "okx_tiers",
     "shock_point",
