@@ -107,6 +107,8 @@ class CycleReport:
         ) or "nothing new"
         flagged = sum(1 for r in self.reconciliation if r.flagged)
         tail = f"; {flagged} liquidation price(s) differ > 0.5%" if flagged else ""
+        if self.batch.unsupported:
+            tail += f"; not available here: {', '.join(self.batch.unsupported)}"
         if self.inserted.get("positions_not_stored"):
             tail += (f"; {self.inserted['positions_not_stored']} position(s) not stored "
                      "(one per symbol and side in the journal)")

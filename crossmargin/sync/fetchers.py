@@ -74,6 +74,9 @@ def bad_reply(what: str, why: str) -> SyncError:
     return SyncError(FaultKind.BAD_REPLY, f"{what}: unusable reply ({why})", transient=True)
 
 
+_LEG = {"LONG": "long", "SHORT": "short"}
+
+
 def _need_list(value: Any) -> list[Any]:
     if not isinstance(value, list):
         raise bad_reply("list", "not a JSON list")
@@ -494,6 +497,7 @@ class BinanceFetcher(Fetcher):
             fee_currency=info.get("commissionAsset"), timestamp=int(t.get("timestamp") or 0),
             taker=t.get("takerOrMaker") == "taker",
             realized_pnl=dec(info.get("realizedPnl"), f"{where}.realizedPnl"),
+            leg=_LEG.get(str(info.get("positionSide") or "").upper(), "net"),
         )
 
     def tiers(self, symbols: Iterable[str]) -> tuple[TierTableRecord, ...]:
@@ -835,6 +839,7 @@ class OkxFetcher(Fetcher):
                 fee_currency=r.get("feeCcy"), timestamp=int(r.get("ts") or 0),
                 taker=r.get("execType") == "T",
                 realized_pnl=dec(r.get("fillPnl"), f"{where}.fillPnl"),
+                leg=_LEG.get(str(r.get("posSide") or "").upper(), "net"),
             ))
         self.convert_seconds += time.perf_counter() - t0
         return tuple(out), cur

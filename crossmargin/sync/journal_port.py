@@ -96,7 +96,7 @@ def to_journal_batch(batch: SyncBatch) -> Any:
         fills=tuple(
             NewFill(symbol=f.symbol, side=f.side, price=f.price, amount=f.amount,
                     time=ms_to_dt(f.timestamp), fee=f.fee, fee_currency=f.fee_currency or "",
-                    trade_id=f.trade_id, order_id=f.order_id)
+                    trade_id=f.trade_id, order_id=f.order_id, leg=f.leg)
             for f in batch.fills
         ),
         funding=tuple(
@@ -147,6 +147,13 @@ class JournalAdapter:
         return {s: stored[s] for s in symbols if s in stored}
 
     def apply(self, account_id: int, batch: SyncBatch) -> Mapping[str, int]:
+        if any(f.leg != "net" for f in batch.fills):
+            from crossmargin.storage.records import PositionMode
+
+            acct = self.journal.account(account_id)
+            if acct.position_mode is not PositionMode.HEDGE:
+                # the exchange reports dual-side (hedge-mode) legs: keep them apart
+                self.journal.update_account(account_id, position_mode=PositionMode.HEDGE)
         changes = self.journal.apply_sync_batch(account_id, to_journal_batch(batch))
         out = dict(changes.inserted)
         skipped = len(journal_conflicts(batch))

@@ -89,6 +89,7 @@ class FillRecord:
     timestamp: int
     taker: bool | None = None
     realized_pnl: Decimal | None = None
+    leg: str = "net"  # "long"/"short" for hedge-mode (dual-side) positions
 
 
 @dataclass(frozen=True, slots=True)

@@ -187,3 +187,29 @@ def _bump_ids(exchange: str, row: dict, i: int) -> None:
         row["tradeId"] = str(990_000_000 + i)
         row["billId"] = str(990_000_000_000 + i)
         row["ts"] = row["fillTime"] = str(now)
+
+
+def test_hedge_mode_legs_switch_the_account_to_hedge(journal, port):
+    from crossmargin.storage.records import PositionMode
+
+    data = generate_history(recorded_data("binanceusdm"), fills=40, days=2)
+    for i, row in enumerate(data.fills):
+        row["positionSide"] = "LONG" if i % 2 else "SHORT"
+    with server_for("binanceusdm", data) as srv:
+        cfg, _client, rep = _sync("binanceusdm", port, srv)
+        assert journal.account(cfg.label).position_mode is PositionMode.HEDGE
+        legs = {f.leg for f in journal.fills(account=cfg.label).items}
+        assert legs == {"long", "short"}
+        assert rep.inserted["fills"] == 41
+
+
+def test_importing_sync_does_not_import_ccxt():
+    import subprocess
+    import sys
+
+    code = ("import sys, crossmargin.sync.service, crossmargin.sync.secrets, "
+            "crossmargin.sync.journal_port, crossmargin.cli.sync, crossmargin.cli.accounts; "
+            "print('ccxt' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == "False"
