@@ -47,7 +47,8 @@ def test_csv_exports_and_fills_reimport(journal: Journal, acct: int, tmp_path: P
     rows = list(csv.DictReader((tmp_path / "pos.csv").open()))
     assert n == len(rows) == 3
     eth = next(r for r in rows if r["symbol"] == "ETHUSDT")
-    assert eth["tags"] == "x;y" and eth["notes"] == 'quote "and", comma' and eth["funding"] == "-0.01"
+    assert eth["tags"] == "x;y" and eth["notes"] == 'quote "and", comma'
+    assert eth["funding"] == "-0.01"
     first = next(r for r in rows if r["side"] == "long" and r["symbol"] == "BTCUSDT")
     assert first["entry_price"] == "100.10" and first["opened_at"].endswith("+00:00")
     assert export_funding_csv(journal, tmp_path / "fund.csv") == 1

@@ -1,0 +1,188 @@
+"""The journal CLI: journal add|fill|close|edit|delete|list|show|stats|balance|funding|tiers,
+import, export, backup, restore. Bad input exits 2 naming the field; nothing is written."""
+
+from __future__ import annotations
+
+import csv
+import json
+from decimal import Decimal as D
+from pathlib import Path
+
+import pytest
+
+from crossmargin.cli.main import main
+from crossmargin.storage import Journal
+
+ROOT = Path(__file__).resolve().parents[2]
+TIERS = ROOT / "tests" / "fixtures" / "tiers" / "binance_usdm_leverage_tiers.json"
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Path:
+    return tmp_path / "j.sqlite3"
+
+
+def run(capsys, *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def fill_count(db: Path) -> int:
+    with Journal.open(db) as j:
+        return j.fills(limit=1).total
+
+
+def setup_account(capsys, db: Path) -> None:
+    assert run(capsys, "journal", "account", "add", "Main", "--rules", "binance",
+               "--db", str(db))[0] == 0
+
+
+def test_position_round_trip(capsys, db: Path) -> None:
+    setup_account(capsys, db)
+    code, out, _ = run(capsys, "journal", "add", "--account", "Main", "BTCUSDT", "long", "0.5",
+                       "40000", "--leverage", "10", "--stop", "38000", "--tag", "breakout",
+                       "--time", "2024-03-01T10:00:00Z", "--fee", "8", "--db", str(db))
+    assert code == 0 and "Opened position #1" in out
+    code, out, _ = run(capsys, "journal", "close", "1", "42000", "--size", "0.2",
+                       "--time", "2024-03-01T12:00:00Z", "--db", str(db))
+    assert code == 0 and "0.3 still open" in out
+    code, out, _ = run(capsys, "journal", "fill", "--account", "main", "BTCUSDT", "sell", "1",
+                       "41000", "--time", "2024-03-01T13:00:00Z", "--trade-id", "x1",
+                       "--db", str(db))
+    assert code == 0 and "flipped into #2" in out
+    code, out, _ = run(capsys, "journal", "list", "--db", str(db))
+    assert code == 0 and "BTCUSDT" in out and "1-2 of 2" in out
+    code, out, _ = run(capsys, "journal", "list", "--closed", "--json", "--db", str(db))
+    doc = json.loads(out)
+    assert doc["total"] == 1 and doc["positions"][0]["realized_pnl"] == "700.0"
+    assert doc["positions"][0]["net_pnl"] == "692.0"
+    code, out, _ = run(capsys, "journal", "show", "1", "--db", str(db))
+    assert code == 0 and "net 692.00 USDT" in out and "x1" in out
+    code, out, _ = run(capsys, "journal", "stats", "--json", "--db", str(db))
+    (stats,) = json.loads(out)
+    assert stats["trades"] == 1 and stats["open_positions"] == 1 and stats["net_pnl"] == "692.0"
+    code, out, _ = run(capsys, "journal", "stats", "--db", str(db))
+    assert "Win rate" in out and "100 %" in out
+    assert run(capsys, "journal", "edit", "2", "--leverage", "5", "--notes", "hedge",
+               "--add-tag", "flip", "--db", str(db))[0] == 0
+    with Journal.open(db) as j:
+        p = j.position(2)
+        assert p.leverage == 5 and p.notes == "hedge" and p.tags == ("flip",)
+    code, _, err = run(capsys, "journal", "delete", "2", "--db", str(db))
+    assert code == 2 and "--yes" in err
+    assert run(capsys, "journal", "delete", "2", "--yes", "--db", str(db))[0] == 0
+
+
+def test_bad_input_exits_2_naming_the_field_and_writes_nothing(capsys, db: Path) -> None:
+    setup_account(capsys, db)
+    cases = [
+        (["journal", "add", "--account", "Main", "BTCUSDT", "long", "-1", "100"], "size"),
+        (["journal", "add", "--account", "Main", "BTCUSDT", "long", "1", "abc"], "price"),
+        (["journal", "add", "--account", "Main", "BTCUSDT", "long", "1", "1", "--leverage",
+          "0"], "--leverage"),
+        (["journal", "add", "--account", "Nope", "BTCUSDT", "long", "1", "1"],
+         "accounts: Main"),
+        (["journal", "add", "--account", "Main", "BTCUSDT", "long", "1", "1", "--time",
+          "tomorrow"], "--time"),
+        (["journal", "close", "77", "100"], "position #77 not found"),
+        (["journal", "fill", "--account", "Main", "X", "buy", "1", "NaN"], "price"),
+        (["journal", "balance", "Main", "ten"], "amount"),
+    ]
+    for argv, needle in cases:
+        code, _out, err = run(capsys, *argv, "--db", str(db))
+        assert code == 2, argv
+        assert needle in err and "Traceback" not in err, (argv, err)
+    assert fill_count(db) == 0
+    # a journal that does not exist is not created by a read
+    missing = db.parent / "missing.sqlite3"
+    code, _, err = run(capsys, "journal", "list", "--db", str(missing))
+    assert code == 2 and "no journal at" in err and not missing.exists()
+
+
+def test_locked_journal_is_a_clear_error(capsys, db: Path) -> None:
+    setup_account(capsys, db)
+    with Journal.open(db):
+        code, _, err = run(capsys, "journal", "list", "--db", str(db))
+    assert code == 2 and "already open in another window" in err
+
+
+def test_import_dry_run_bad_rows_and_reimport(capsys, db: Path, tmp_path: Path) -> None:
+    setup_account(capsys, db)
+    good = tmp_path / "good.csv"
+    good.write_text(
+        "Date(UTC),Symbol,Side,Price,Quantity,Amount,Fee,Realized Profit\n"
+        "2024-03-01 10:00:00,BTCUSDT,BUY,62000,0.002,124,0.0496 USDT,0\n"
+        "2024-03-01 11:00:00,BTCUSDT,SELL,62100,0.002,124.2,0.0497 USDT,0.2\n"
+    )
+    code, out, _ = run(capsys, "import", str(good), "--account", "Main", "--preset", "binance",
+                       "--dry-run", "--db", str(db))
+    assert code == 0 and "Would import 2 new fills" in out and "First rows" in out
+    assert fill_count(db) == 0
+    code, out, _ = run(capsys, "import", str(good), "--account", "Main", "--preset", "binance",
+                       "--db", str(db))
+    assert code == 0 and "Imported 2 new fills" in out
+    code, out, _ = run(capsys, "import", str(good), "--account", "Main", "--preset", "binance",
+                       "--db", str(db))
+    assert "Imported 0 new fills" in out and "2 already in the journal" in out
+    bad = tmp_path / "bad.csv"
+    bad.write_text("time,symbol,side,price,amount\n"
+                   "2024-03-02T00:00:00Z,ETHUSDT,buy,3000,1\n"
+                   "2024-03-02T01:00:00Z,ETHUSDT,sell,,1\n")
+    code, _, err = run(capsys, "import", str(bad), "--account", "Main", "--db", str(db))
+    assert code == 2 and "bad.csv: line 3: price: empty" in err and "nothing imported" in err
+    assert fill_count(db) == 2
+    code, out, _ = run(capsys, "import", str(bad), "--account", "Main", "--skip-bad-rows",
+                       "--db", str(db))
+    assert code == 0 and "line 3: price: empty" in out and fill_count(db) == 3
+    code, _, err = run(capsys, "import", str(bad), "--account", "Main", "--map", "price",
+                       "--db", str(db))
+    assert code == 2 and "FIELD=COLUMN" in err
+    code, _, err = run(capsys, "import", str(tmp_path / "none.csv"), "--account", "Main",
+                       "--db", str(db))
+    assert code == 2 and "file not found" in err
+
+
+def test_export_backup_restore(capsys, db: Path, tmp_path: Path) -> None:
+    setup_account(capsys, db)
+    run(capsys, "journal", "add", "--account", "Main", "ETHUSDT", "short", "2", "3000.5",
+        "--time", "2024-03-01T00:00:00Z", "--db", str(db))
+    run(capsys, "journal", "funding", "--account", "Main", "ETHUSDT", "-0.5",
+        "--time", "2024-03-01T08:00:00Z", "--db", str(db))
+    for what, name in (("positions", "p.csv"), ("fills", "f.csv"), ("funding", "fu.csv"),
+                       ("json", "all.json")):
+        code, _out, err = run(capsys, "export", what, str(tmp_path / name), "--db", str(db))
+        assert code == 0, err
+    rows = list(csv.DictReader((tmp_path / "p.csv").open()))
+    assert rows[0]["entry_price"] == "3000.5" and rows[0]["funding"] == "-0.5"
+    doc = json.loads((tmp_path / "all.json").read_text())
+    assert doc["tables"]["funding"][0]["amount"] == "-0.5"
+    code, _, _ = run(capsys, "backup", str(tmp_path / "b.sqlite3"), "--db", str(db))
+    assert code == 0 and (tmp_path / "b.sqlite3").is_file()
+    code, _, _ = run(capsys, "backup", "--db", str(db))
+    assert code == 0 and list((db.parent / "backups").glob("j-*.sqlite3"))
+    run(capsys, "journal", "delete", "1", "--yes", "--db", str(db))
+    assert fill_count(db) == 0
+    code, _, err = run(capsys, "restore", str(tmp_path / "b.sqlite3"), "--db", str(db))
+    assert code == 2 and "--yes" in err
+    code, _out, _ = run(capsys, "restore", str(tmp_path / "b.sqlite3"), "--yes", "--db", str(db))
+    assert code == 0 and fill_count(db) == 1
+
+
+def test_tiers_instrument_balance_feed_whatif(capsys, db: Path) -> None:
+    setup_account(capsys, db)
+    run(capsys, "journal", "add", "--account", "Main", "BTCUSDT", "long", "0.1", "60000",
+        "--leverage", "20", "--db", str(db))
+    code, out, err = run(capsys, "journal", "tiers", "Main", str(TIERS), "--db", str(db))
+    assert code == 0 and "BTCUSDT" in out, err
+    code, out, _ = run(capsys, "journal", "instrument", "Main", "BTCUSDT", "--beta", "1",
+                       "--db", str(db))
+    assert code == 0 and "linear" in out
+    assert run(capsys, "journal", "balance", "Main", "5000", "--db", str(db))[0] == 0
+    with Journal.open(db) as j:
+        state = j.build_scenario("Main")
+    assert state.wallet_balance == D(5000) and state.tiers["BTCUSDT"][0].min_notional == 0
+    assert state.betas == {"BTCUSDT": D(1)}
+    code, _, err = run(capsys, "journal", "tiers", "Main", str(TIERS), "--symbol", "XRPUSDT=NOPE",
+                       "--db", str(db))
+    assert code == 2 and "'NOPE' is not in" in err
