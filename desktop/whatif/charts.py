@@ -57,6 +57,7 @@ class ShockChart(QWidget):
         self.legend_label.setObjectName("ChartReadout")
         self.legend_label.setTextFormat(Qt.TextFormat.RichText)
         self.legend_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.legend_label.setWordWrap(True)
         box = QVBoxLayout(self)
         box.setContentsMargins(0, 0, 0, 0)
         box.setSpacing(2)

@@ -465,8 +465,7 @@ class WhatIfBookTableModel(QAbstractTableModel):
         symbol = position.symbol
         match column:
             case BookColumn.SYMBOL:
-                shown = symbol.split(":")[0]
-                return f"{shown} · new" if hypothetical else shown
+                return symbol.split(":")[0]  # hypothetical rows: italic, "new" under Close
             case BookColumn.SIDE:
                 return "Long" if position.side.value == "long" else "Short"
             case BookColumn.MARK:
@@ -494,7 +493,7 @@ class WhatIfBookTableModel(QAbstractTableModel):
                 if view is None or view.closed:
                     return ""
                 if view.dies_at_whatif is None:
-                    return "beyond ±range"
+                    return "—"  # not within the shock axis (tooltip says so)
                 return _pct(view.dies_at_whatif)
         return None  # pragma: no cover
 
@@ -810,7 +809,7 @@ CASCADE_HEADERS: Mapping[CascadeColumn, tuple[str, str]] = {
     CascadeColumn.SHOCK: ("What-if", "Shock at which it happens in the what-if book"),
     CascadeColumn.NOW: ("Now", "Shock at which the same positions die in the current book"),
     CascadeColumn.POSITIONS: (
-        "Liquidated",
+        "Who",
         "Isolated: one position loses its own margin; cross: every cross position at once",
     ),
 }

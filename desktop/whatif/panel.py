@@ -240,7 +240,7 @@ class WhatIfPanel(QWidget):
         summary_row.setSpacing(10)
         self.source_label = QLabel()
         self.source_label.setObjectName("WhatIfSource")
-        self.source_label.setMaximumWidth(360)
+        self.source_label.setMaximumWidth(300)
         self.source_label.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
         summary_row.addWidget(self.source_label)
         self.summary = QLabel()
@@ -281,7 +281,7 @@ class WhatIfPanel(QWidget):
         self.book_view.verticalHeader().setDefaultSectionSize(24)
         header = self.book_view.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        header.setStretchLastSection(True)
+        header.setStretchLastSection(False)
         header.setHighlightSections(False)
         header.setMinimumSectionSize(40)
         self.margin_delegate = ValidatingLineDelegate(self._check_margin, self.book_view)
@@ -679,7 +679,10 @@ class WhatIfPanel(QWidget):
             text = vm.source
         else:
             text = f"Live book · {base.label}" if base.label else "Live book"
-        self.source_label.setText(text)
+        metrics = self.source_label.fontMetrics()
+        self.source_label.setText(
+            metrics.elidedText(text, Qt.TextElideMode.ElideRight, self.source_label.maximumWidth())
+        )
         self.source_label.setToolTip(text)
         self.source_label.setProperty("scenario", vm.is_scenario)
         self.source_label.style().unpolish(self.source_label)
@@ -790,19 +793,35 @@ class WhatIfPanel(QWidget):
                     if text:
                         width = max(width, metrics.horizontalAdvance(str(text)) + 16)
             header.resizeSection(int(column), min(width, 170))
+        if self._sized:
+            self._apply_split()
+
+    def _apply_split(self) -> None:
+        """Give the book what its columns need (40–54 % of the width), the charts the rest,
+        unless the user moved the splitter."""
+        if self.splitter.property("userMoved"):
+            return
+        width = max(self.splitter.width(), self.width() - 12)
+        view = self.book_view
+        needed = (
+            view.horizontalHeader().length()
+            + view.verticalScrollBar().sizeHint().width()
+            + 2 * view.frameWidth()
+            + 4
+        )
+        left = int(min(max(needed, width * 0.40), width * 0.54))
+        self.splitter.setSizes([left, width - left])
 
     def showEvent(self, event: QShowEvent) -> None:
         if not self._sized:
             self._sized = True
-            width = max(self.splitter.width(), self.width())
-            self.splitter.setSizes([int(width * 0.54), width - int(width * 0.54)])
+            self._apply_split()
         super().showEvent(event)
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
-        if self._sized and not self.splitter.property("userMoved"):
-            width = self.splitter.width()
-            self.splitter.setSizes([int(width * 0.54), width - int(width * 0.54)])
+        if self._sized:
+            self._apply_split()
 
     def changeEvent(self, event: QEvent) -> None:
         if event.type() == QEvent.Type.PaletteChange:

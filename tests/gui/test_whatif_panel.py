@@ -202,6 +202,25 @@ def test_slider_moves_give_the_engines_point_and_latest_wins(qtbot, panel, state
     assert snap.summary.equity_now == point_now.equity
     assert snap.summary.equity_whatif == point_whatif.equity
     assert snap.summary.ratio_whatif == point_whatif.margin_ratio
+    # the table shows the shocked marks (a slider move repaints only what changed)
+    model = panel.book_model
+    for r in range(model.rowCount()):
+        position = model.position_at(r)[0]
+        assert model.index(r, int(BookColumn.MARK)).data(RAW_ROLE) == (
+            position.mark_price * (1 + Decimal("-0.087"))
+        )
+    assert table_lps(panel, BookColumn.LP_WHATIF) == {
+        p.id: p.liquidation_price for p in result.after.positions
+    }
+    liquidated = {pid for pid, v in snap.positions.items() if v.liquidated_whatif}
+    expected_dead = {
+        pid for e in sweep(result.state, profile, axis).cascade.events
+        if e.direction == "now" or (e.direction == "down" and Decimal("-0.087") <= e.shock)
+        for pid in e.position_ids
+    }
+    assert liquidated == expected_dead
+    for pid in liquidated:
+        assert cell(panel, pid, BookColumn.SYMBOL).data(Qt.ItemDataRole.BackgroundRole) is not None
     # the spin box drives the same value
     panel.spin.setValue(12.5)
     wait_answer(qtbot, panel)
