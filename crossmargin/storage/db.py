@@ -79,8 +79,11 @@ class FileLock:
         try:
             _os_lock(fh)
         except OSError:
-            fh.seek(0)
-            holder = fh.read().strip()
+            try:
+                fh.seek(0)
+                holder = fh.read().strip()
+            except OSError:  # Windows: the holder's locked region cannot be read
+                holder = ""
             fh.close()
             pid = _field(holder, "pid")
             who = f" (process {pid})" if pid else ""

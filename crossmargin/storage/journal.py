@@ -1306,7 +1306,6 @@ class Journal:
                         amount=closing,
                         fee=fee,
                         next_position_id=None,
-                        dedupe_key=fr.dedupe_key + "~cut",
                     )
                 )
             conn.execute(delete(fill_t).where(fill_t.c.position_id == pos.id))
@@ -1322,7 +1321,9 @@ class Journal:
 
     def edit_fill(self, fill_id: int, **changes: Any) -> OpChanges:
         """Change a fill (time, side, price, amount, fee, fee_currency, symbol, leg, note,
-        order_id); the positions of the old and new key are re-derived."""
+        order_id); the positions of the old and new key are re-derived. The fill keeps its
+        duplicate-detection key, so re-importing the row it came from does not bring the
+        unedited version back."""
         allowed = {
             "time",
             "side",
@@ -1372,8 +1373,6 @@ class Journal:
                 "leg": merged.leg,
                 "note": merged.note,
             }
-            if row.trade_id is None:
-                values["dedupe_key"] = fill_dedupe_key(merged) + f"#e{fill_id}"
             conn.execute(sa_update(fill_t).where(fill_t.c.id == fill_id).values(**values))
             _p, touched = self._rebuild(
                 conn, acct, {(row.symbol, row.leg), (merged.symbol, merged.leg)}
