@@ -25,7 +25,7 @@ from desktop.qtcompat import protect_none
 from desktop.services import Services
 from desktop.settings import Preferences, open_settings
 from desktop.tasks import TaskRunner
-from desktop.theme import apply_theme, resolve_theme
+from desktop.theme import Theme, apply_theme, resolve_theme
 
 ORGANIZATION = "CrossMargin"
 APPLICATION = "CrossMargin"
@@ -86,6 +86,7 @@ class ThemeController:
     def __init__(self, app: QApplication) -> None:
         self.app = app
         self.choice = "system"
+        self.theme: Theme | None = None
         self.windows: list[MainWindow] = []
         QGuiApplication.styleHints().colorSchemeChanged.connect(self._on_scheme_changed)
         # the main window asks for a new theme through this hook (Preferences dialog)
@@ -94,7 +95,9 @@ class ThemeController:
     def apply(self, choice: str) -> None:
         self.choice = choice
         theme = resolve_theme(choice)
-        apply_theme(self.app, theme)
+        if theme is not self.theme:
+            self.theme = theme
+            apply_theme(self.app, theme)
         for window in self.windows:
             window.apply_theme(theme)
 
@@ -118,9 +121,12 @@ def build_window(app: QApplication, args: argparse.Namespace, services: Services
     """Theme + main window (shown by the caller)."""
     controller = ThemeController(app)
     theme_choice = args.theme or services.preferences.theme
+    # style the application before any widget exists: restyling a built window
+    # re-polishes every widget (~0.5 s each time)
+    controller.apply(theme_choice)
     window = MainWindow(services=services, start_demo=args.demo)
     controller.windows.append(window)
-    controller.apply(theme_choice)
+    window.apply_theme(controller.theme)
     window._theme_controller = controller  # type: ignore[attr-defined]  # keep it alive
     return window
 

@@ -127,7 +127,7 @@ class MainWindow(QMainWindow):
 
         self._populate_accounts()
         self._restore_ui_state()
-        self.apply_preferences(self.prefs)
+        self._use_preferences(self.prefs)
         key = DEMO_KEY if start_demo else str(self.settings.value("window/account", DEMO_KEY))
         self.select_account(key if self.accounts_model.row_of(key) >= 0 else DEMO_KEY)
 
@@ -630,18 +630,23 @@ class MainWindow(QMainWindow):
             self.apply_preferences(dialog.preferences())
 
     def apply_preferences(self, prefs: Preferences) -> None:
+        """Use and store new preferences (from the Preferences dialog)."""
+        theme_changed = prefs.theme != self.prefs.theme
+        prefs.save(self.settings)
+        self._use_preferences(prefs)
+        app = QApplication.instance()
+        applier = getattr(app, "crossmargin_apply_theme", None)
+        if theme_changed and callable(applier):
+            applier(prefs.theme)
+
+    def _use_preferences(self, prefs: Preferences) -> None:
         self.prefs = prefs
         self.services.preferences = prefs
-        prefs.save(self.settings)
         self.alert.set_threshold(prefs.margin_alert)
         self.figures.set_alert(prefs.margin_alert)
         self.dashboard.set_alert(float(prefs.margin_alert))
         if self.feed is not None:
             self.feed.set_interval(prefs.feed_interval_ms)
-        app = QApplication.instance()
-        applier = getattr(app, "crossmargin_apply_theme", None)
-        if callable(applier):
-            applier(prefs.theme)
         if self.session.snapshot is not None:
             self.figures.set_risk(self.session.snapshot.risk)
 

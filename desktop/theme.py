@@ -128,6 +128,7 @@ def stylesheet(theme: Theme) -> str:
 
 
 def apply_theme(app: QApplication, theme: Theme) -> None:
-    app.setStyle("Fusion")
+    if app.style().name().lower() != "fusion":
+        app.setStyle("Fusion")
     app.setPalette(build_palette(theme))
     app.setStyleSheet(stylesheet(theme))
