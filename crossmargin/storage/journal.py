@@ -1968,6 +1968,44 @@ class Journal:
             for r in rows
         ]
 
+    def pooled_equity(
+        self,
+        currency: str = "USDT",
+        *,
+        accounts: Sequence[AccountRef] | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> list[tuple[datetime, Decimal]]:
+        """The pooled-equity curve: at each snapshot time, the sum over accounts of each
+        account's latest equity snapshot in ``currency`` (carried forward; an account counts
+        from its first snapshot on). Oldest first; ``since``/``until`` bound the times."""
+        cur = currency.upper()
+        with self._read() as conn:
+            where: list[Any] = [equity_t.c.currency == cur]
+            if accounts is not None:
+                ids = [self._account(conn, a).id for a in accounts]
+                where.append(equity_t.c.account_id.in_(ids))
+            if until is not None:
+                where.append(equity_t.c.time < until)
+            rows = conn.execute(
+                select(equity_t.c.time, equity_t.c.account_id, equity_t.c.equity)
+                .where(*where)
+                .order_by(equity_t.c.time, equity_t.c.id)
+            ).all()
+        latest: dict[int, Decimal] = {}
+        total = ZERO
+        out: list[tuple[datetime, Decimal]] = []
+        for t, account_id, equity in rows:
+            total += equity - latest.get(account_id, ZERO)
+            latest[account_id] = equity
+            if since is not None and t < since:
+                continue
+            if out and out[-1][0] == t:
+                out[-1] = (t, total)
+            else:
+                out.append((t, total))
+        return out
+
     def exchange_positions(self, account: AccountRef) -> list[ExchangePosition]:
         """The exchange's open positions as of the last positions sync."""
         with self._read() as conn:

@@ -316,3 +316,16 @@ def test_accounts_crud(journal: Journal) -> None:
     ch = journal.delete_account("Gamma")
     assert pid in ch.position_ids
     assert journal.accounts() == [] and journal.fills().total == 0
+
+
+def test_pooled_equity_carries_each_account_forward(journal: Journal, acct: int) -> None:
+    other = journal.create_account("Other").id
+    journal.record_equity(acct, D(100), time=at(0))
+    journal.record_equity(other, D(50), time=at(1))
+    journal.record_equity(acct, D(120), time=at(2))
+    journal.record_equity(other, D(40), time=at(2))
+    journal.record_equity(other, D(7), time=at(3), currency="BTC")
+    assert journal.pooled_equity() == [(at(0), D(100)), (at(1), D(150)), (at(2), D(160))]
+    assert journal.pooled_equity(since=at(1), until=at(2)) == [(at(1), D(150))]
+    assert journal.pooled_equity(accounts=["Other"]) == [(at(1), D(50)), (at(2), D(40))]
+    assert journal.pooled_equity("btc") == [(at(3), D(7))]
