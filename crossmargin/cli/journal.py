@@ -317,8 +317,7 @@ def _fill(args: argparse.Namespace) -> int:
         ch = j.add_fill(args.account, fill)
         if ch.id is None:
             raise InputError("this fill is already in the journal (same trade id or content)")
-        f = j.fills(account=args.account, limit=1_000_000).items
-        placed = next(x for x in f if x.id == ch.id)
+        placed = j.fill(ch.id)
     extra = f" (flipped into #{placed.next_position_id})" if placed.next_position_id else ""
     print(f"Added fill #{ch.id} to position #{placed.position_id}{extra}.")
     return 0

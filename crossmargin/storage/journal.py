@@ -1576,27 +1576,7 @@ class Journal:
                 .offset(offset)
                 .limit(limit)
             ).all()
-        items = tuple(
-            Fill(
-                id=FillId(r.id),
-                account_id=AccountId(r.account_id),
-                symbol=r.symbol,
-                leg=r.leg,
-                time=r.time,
-                side=r.side,
-                price=r.price,
-                amount=r.amount,
-                fee=r.fee,
-                fee_currency=r.fee_currency,
-                trade_id=r.trade_id,
-                order_id=r.order_id,
-                source=r.source,
-                position_id=r.position_id,
-                next_position_id=r.next_position_id,
-                note=r.note,
-            )
-            for r in rows
-        )
+        items = tuple(_fill_from_row(r) for r in rows)
         return Page(items, int(total), offset, limit)
 
     def symbols(self, account: AccountRef) -> list[str]:
@@ -1612,6 +1592,14 @@ class Journal:
                     .order_by(fill_t.c.symbol)
                 )
             ]
+
+    def fill(self, fill_id: int) -> Fill:
+        """One fill by id (InputError if unknown)."""
+        with self._read() as conn:
+            r = conn.execute(select(fill_t).where(fill_t.c.id == fill_id)).first()
+        if r is None:
+            raise InputError(f"fill #{fill_id} not found")
+        return _fill_from_row(r)
 
     def tags(self) -> list[str]:
         with self._read() as conn:
@@ -2595,6 +2583,27 @@ def _parse_other_fees(text: str) -> dict[str, Decimal]:
             k, _, v = part.partition("=")
             out[k] = Decimal(v)
     return out
+
+
+def _fill_from_row(r: Any) -> Fill:
+    return Fill(
+        id=FillId(r.id),
+        account_id=AccountId(r.account_id),
+        symbol=r.symbol,
+        leg=r.leg,
+        time=r.time,
+        side=r.side,
+        price=r.price,
+        amount=r.amount,
+        fee=r.fee,
+        fee_currency=r.fee_currency,
+        trade_id=r.trade_id,
+        order_id=r.order_id,
+        source=r.source,
+        position_id=r.position_id,
+        next_position_id=r.next_position_id,
+        note=r.note,
+    )
 
 
 def _account_from_row(r: Any) -> Account:
