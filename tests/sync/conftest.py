@@ -24,6 +24,7 @@ HISTORY_START = 1_699_000_000_000
 
 KEYS = {
     "binanceusdm": Credentials("bn-key-123", "bn-secret-456"),
+    "binancecoinm": Credentials("bc-key-123", "bc-secret-456"),
     "bybit": Credentials("by-key-123", "by-secret-456"),
     "okx": Credentials("ok-key-123", "ok-secret-456", "ok-pass-789"),
 }

@@ -1,7 +1,8 @@
 """A local replay server that speaks the REST endpoints ccxt 4.5.90 calls for
 ``binanceusdm``, ``bybit`` and ``okx``.
 
-* Serves the responses recorded in ``tests/fixtures/ccxt/*.json`` plus generated
+* Serves the responses recorded in ``tests/fixtures/ccxt/*.json`` (``binancecoinm``: the
+  recorded inverse positions and markets, plus a documented-shape account body) plus generated
   histories in the same wire format (:func:`generate_history`), honouring the
   pagination parameters ccxt sends (Binance ``fromId``/``startTime``/``limit``, Bybit
   ``cursor``/``startTime``/``endTime`` with the 7-day window, OKX ``after``/``begin``).
@@ -98,6 +99,25 @@ def recorded_data(exchange: str) -> ReplayData:
             tiers=_binance_brackets([m["symbol"] for m in markets]),
             marks={"BTCUSDT": "67502.68519858", "ETHUSDT": "3270.15", "LTCUSDT": "72.35"},
         )
+    if exchange == "binancecoinm":
+        resp = _load("binance.response.subset.json")
+        mk = _load("binance.markets.subset.json")["markets"]
+        positions = _entry(resp, "fetchPositions", "inverse positions")["httpResponse"]
+        return ReplayData(
+            exchange,
+            markets=[mk["BTC/USD:BTC"]["info"]],
+            balance=_coinm_account(),
+            positions=positions,
+            tiers={"BTCUSD_PERP": [
+                {"bracket": 1, "initialLeverage": 125, "qtyCap": 5, "qtyFloor": 0,
+                 "maintMarginRatio": 0.004, "cum": 0.0},
+                {"bracket": 2, "initialLeverage": 100, "qtyCap": 10, "qtyFloor": 5,
+                 "maintMarginRatio": 0.005, "cum": 0.005},
+                {"bracket": 3, "initialLeverage": 50, "qtyCap": 20, "qtyFloor": 10,
+                 "maintMarginRatio": 0.01, "cum": 0.055},
+            ]},
+            marks={"BTCUSD_PERP": "68234.20000000"},
+        )
     if exchange == "bybit":
         resp = _load("bybit.response.subset.json")
         mk = _load("bybit.markets.subset.json")["markets"]
@@ -156,6 +176,22 @@ def recorded_data(exchange: str) -> ReplayData:
                    "ETH-USDT-SWAP": "3100.2"},
         )
     raise ValueError(exchange)
+
+
+def _coinm_account() -> dict[str, Any]:
+    """A COIN-M /dapi/v1/account body (the upstream fixture has none; Binance's documented
+    shape, consistent with the recorded short BTCUSD_PERP position)."""
+    # wallet = the recorded position's collateral (ccxt's parsedResponse: 0.00023156 BTC)
+    asset = {
+        "asset": "BTC", "walletBalance": "0.00023156", "unrealizedProfit": "0.00004318",
+        "marginBalance": "0.00027474", "maintMargin": "0.00001759",
+        "initialMargin": "0.00021983", "positionInitialMargin": "0.00021983",
+        "openOrderInitialMargin": "0.00000000", "maxWithdrawAmount": "0.00005491",
+        "crossWalletBalance": "0.00023156", "crossUnPnl": "0.00004318",
+        "availableBalance": "0.00005491", "updateTime": 1722105622903,
+    }
+    return {"assets": [asset], "positions": [], "canDeposit": True, "canTrade": True,
+            "canWithdraw": True, "feeTier": 0, "updateTime": 0}
 
 
 def _bybit_tier(i: int, sym: str, cap: str, mmr: str, imr: str, lev: str, ded: str) -> dict:
@@ -217,7 +253,7 @@ def generate_history(
     start = now - days * DAY_MS - 120_000
     out = copy.deepcopy(data)
     ex = data.exchange
-    if ex == "binanceusdm" or ex == "bybit":
+    if ex in ("binanceusdm", "binancecoinm", "bybit"):
         syms = [m["symbol"] for m in data.markets]
     else:
         syms = [m["instId"] for m in data.markets]
@@ -227,7 +263,22 @@ def generate_history(
         side = "BUY" if rnd.random() < 0.5 else "SELL"
         px = f"{rnd.uniform(50, 90000):.1f}"
         qty = f"{rnd.randint(1, 500) / 1000:.3f}"
-        if ex == "binanceusdm":
+        if ex == "binancecoinm":
+            tid = 450_000_000 + i
+            qty_c = str(rnd.randint(1, 30))
+            out.fills.append({
+                "symbol": sym, "id": tid, "orderId": 8_500_000_000 + i, "pair": "BTCUSD",
+                "side": side, "price": px, "qty": qty_c, "realizedPnl": "0",
+                "marginAsset": "BTC", "baseQty": f"{int(qty_c) * 100 / float(px):.8f}",
+                "commission": "0.00000012", "commissionAsset": "BTC", "time": t,
+                "positionSide": "BOTH", "buyer": side == "BUY", "maker": bool(i % 3 == 0),
+            })
+            out.funding.append({
+                "symbol": sym, "incomeType": "COMMISSION", "income": "-0.00000012",
+                "asset": "BTC", "time": t, "info": "", "tranId": 91_000_000_000 + i,
+                "tradeId": str(tid),
+            })
+        elif ex == "binanceusdm":
             tid = 400_000_000 + i
             out.fills.append({
                 "symbol": sym, "id": tid, "orderId": 8_000_000_000 + i, "side": side,
@@ -269,9 +320,10 @@ def generate_history(
     for i, t in enumerate(ftimes):
         sym = syms[i % len(syms)]
         amt = f"{rnd.uniform(-0.5, 0.5):.8f}"
-        if ex == "binanceusdm":
+        if ex in ("binanceusdm", "binancecoinm"):
             out.funding.append({
-                "symbol": sym, "incomeType": "FUNDING_FEE", "income": amt, "asset": "USDT",
+                "symbol": sym, "incomeType": "FUNDING_FEE", "income": amt,
+                "asset": "BTC" if ex == "binancecoinm" else "USDT",
                 "time": t, "info": "FUNDING_FEE", "tranId": 80_000_000_000 + i, "tradeId": "",
             })
         elif ex == "bybit":
@@ -351,9 +403,8 @@ class ReplayServer:
         self._index_data()
 
     def _index_data(self) -> None:
-        key = {"binanceusdm": "id", "bybit": "execTime", "okx": "billId"}[self.exchange]
-        if self.exchange == "binanceusdm":
-            self.data.fills.sort(key=lambda r: int(r[key]))
+        if self.exchange in ("binanceusdm", "binancecoinm"):
+            self.data.fills.sort(key=lambda r: int(r["id"]))
             self.data.funding.sort(key=lambda r: (int(r["time"]), int(r["tranId"])))
         elif self.exchange == "bybit":
             self.data.fills.sort(key=lambda r: int(r["execTime"]), reverse=True)
@@ -586,7 +637,8 @@ def _auth_okx(srv: ReplayServer, h: _Handler, method: str, path: str, raw_query:
 
 
 _AUTH: dict[str, Callable[..., None]] = {
-    "binanceusdm": _auth_binance, "bybit": _auth_bybit, "okx": _auth_okx,
+    "binanceusdm": _auth_binance, "binancecoinm": _auth_binance, "bybit": _auth_bybit,
+    "okx": _auth_okx,
 }
 
 
@@ -839,6 +891,16 @@ _ROUTES: dict[str, dict[tuple[str, str], _Route]] = {
         ("GET", "/fapi/v1/income"): (_bn_income, True),
         ("GET", "/fapi/v1/leverageBracket"): (_bn_brackets, True),
         ("GET", "/fapi/v1/premiumIndex"): (_bn_premium, False),
+    },
+    "binancecoinm": {
+        ("GET", "/dapi/v1/exchangeInfo"): (_bn_exchange_info, False),
+        ("GET", "/dapi/v1/time"): (lambda s, q: {"serverTime": s.now_ms()}, False),
+        ("GET", "/dapi/v1/account"): (lambda s, q: copy.deepcopy(s.data.balance), True),
+        ("GET", "/dapi/v1/positionRisk"): (_bn_positions, True),
+        ("GET", "/dapi/v1/userTrades"): (_bn_user_trades, True),
+        ("GET", "/dapi/v1/income"): (_bn_income, True),
+        ("GET", "/dapi/v2/leverageBracket"): (_bn_brackets, True),
+        ("GET", "/dapi/v1/premiumIndex"): (_bn_premium, False),
     },
     "bybit": {
         ("GET", "/v5/market/instruments-info"): (_by_instruments, False),

@@ -213,3 +213,29 @@ def test_importing_sync_does_not_import_ccxt():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_binancecoinm_inverse_account(journal, port):
+    """COIN-M: the recorded short BTCUSD_PERP (100 USD contracts), fills and funding in BTC."""
+    data = generate_history(recorded_data("binancecoinm"), fills=1200, funding=40, days=10)
+    with server_for("binancecoinm", data) as srv:
+        cfg, _client, rep = _sync("binancecoinm", port, srv, settle="BTC")
+        (pos,) = journal.exchange_positions(cfg.label)
+        assert (pos.symbol, pos.side, pos.contracts, pos.contract_size, pos.inverse) == (
+            "BTC/USD:BTC", Side.SHORT, Decimal(3), Decimal(100), True)
+        assert (pos.entry_price, pos.leverage, pos.liquidation_price) == (
+            Decimal("68911.00000037"), Decimal(20), Decimal("72491.16879818"))
+        assert journal.latest_balance(cfg.label, "BTC").wallet_balance == Decimal("0.00023156")
+        fills = journal.fills(account=cfg.label, limit=5000).items
+        assert len(fills) == 1200 and {f.fee_currency for f in fills} == {"BTC"}
+        assert srv.paths().count("/dapi/v1/userTrades") == 2  # 1000 per page
+        funding = journal.funding_payments(account=cfg.label)
+        assert len(funding) == 40 and {g.currency for g in funding} == {"BTC"}
+        tiers = journal.tiers(cfg.label)["BTC/USD:BTC"]
+        assert [t.maintenance_margin_rate for t in tiers] == [
+            Decimal("0.004"), Decimal("0.005"), Decimal("0.01")]
+        (row,) = rep.reconciliation
+        # with the recorded collateral as wallet, the engine lands on Binance's own price
+        assert abs(row.difference) < Decimal("0.000001") and not row.flagged
+        again = run_cycle(_client, port, policy=FAST)
+        assert again.inserted.get("fills", 0) == 0 and again.inserted.get("funding", 0) == 0
