@@ -239,3 +239,26 @@ def test_binancecoinm_inverse_account(journal, port):
         assert abs(row.difference) < Decimal("0.000001") and not row.flagged
         again = run_cycle(_client, port, policy=FAST)
         assert again.inserted.get("fills", 0) == 0 and again.inserted.get("funding", 0) == 0
+
+
+def test_generic_fetcher_syncs_what_ccxt_supports(journal, port, monkeypatch):
+    """Exchanges without a dedicated fetcher go through ccxt's unified methods only."""
+    import time
+
+    from crossmargin.sync import cycle
+    from crossmargin.sync.fetchers import Fetcher
+
+    monkeypatch.setattr(cycle, "fetcher_for", lambda _id: Fetcher)
+    data = generate_history(recorded_data("bybit"), fills=30, funding=5, days=3)
+    with server_for("bybit", data) as srv:
+        start = int(time.time() * 1000) - 5 * 86_400_000
+        cfg, client, rep = _sync("bybit", port, srv, history_start=start)
+        bal = {b.currency: b.wallet_balance for b in journal.balance_history(cfg.label)}
+        assert bal["USDT"] == Decimal("3322.25896609")
+        (pos,) = journal.exchange_positions(cfg.label)
+        assert (pos.symbol, pos.contracts) == ("LTC/USDT:USDT", Decimal("1.2"))
+        assert rep.inserted["fills"] > 0 and rep.inserted["funding"] > 0
+        # the second cycle starts at the stored time cursors
+        assert int(journal.sync_cursors(cfg.label)["fills"]) > start
+        again = run_cycle(client, port, policy=FAST)
+        assert again.inserted.get("fills", 0) == 0
