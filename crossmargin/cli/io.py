@@ -27,7 +27,7 @@ from crossmargin.cli._journal_common import db_parent, dump_json, local, num, op
 from crossmargin.errors import InputError
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subparsers: argparse._SubParsersAction) -> None:
     from crossmargin.storage.csv_import import FIELDS, PRESETS
 
     db = db_parent()

@@ -45,7 +45,7 @@ from crossmargin.cli._journal_common import (
 from crossmargin.errors import InputError
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subparsers: argparse._SubParsersAction) -> None:
     db = db_parent()
     p = subparsers.add_parser(
         "journal", help="log, list and analyse positions in the local journal",

@@ -429,7 +429,7 @@ class Journal:
             ).first():
                 raise InputError(f"account {values['label']!r} already exists; pick another label")
             values["created_at"] = _now()
-            new_id = conn.execute(account_t.insert().values(**values)).inserted_primary_key[0]
+            new_id = _new_id(conn.execute(account_t.insert().values(**values)))
         return OpChanges(accounts=True, account_ids=frozenset({new_id}), id=new_id)
 
     @staticmethod
@@ -1157,7 +1157,9 @@ class Journal:
             ids, _dups, touched = self._insert_fills(conn, acct, [fill], "manual")
             if not ids:
                 raise InputError("an identical fill is already stored; nothing was added")
-            pid = conn.execute(select(fill_t.c.position_id).where(fill_t.c.id == ids[0])).scalar()
+            pid = int(
+                conn.execute(select(fill_t.c.position_id).where(fill_t.c.id == ids[0])).scalar_one()
+            )
             if values.get("margin_mode") is None:
                 values.pop("margin_mode", None)
             if values:
@@ -2229,7 +2231,9 @@ class Journal:
         closed_filter = replace(filt, status=PositionStatus.CLOSED)
         with self._read() as conn:
             where = self._position_where(conn, closed_filter)
-            raw = [literal_column(f"position.{c}") for c in _STATS_COLS]  # no per-row processing
+            raw: list[Any] = [
+                literal_column(f"position.{c}") for c in _STATS_COLS
+            ]  # no per-row processing
             rows = conn.execute(
                 select(*raw)
                 .select_from(position_t)
@@ -2423,18 +2427,20 @@ class Journal:
             return ImportReport(name, preset, parsed.rows, new, dup, parsed.rejected, preview, True)
         with self._tx() as conn:
             acct = self._account(conn, acct.id)
-            batch_id = conn.execute(
-                import_batch_t.insert().values(
-                    account_id=acct.id,
-                    file_name=name,
-                    preset=preset,
-                    imported_at=_now(),
-                    rows_total=parsed.rows,
-                    rows_inserted=0,
-                    rows_duplicate=0,
-                    rows_rejected=len(parsed.rejected),
+            batch_id = _new_id(
+                conn.execute(
+                    import_batch_t.insert().values(
+                        account_id=acct.id,
+                        file_name=name,
+                        preset=preset,
+                        imported_at=_now(),
+                        rows_total=parsed.rows,
+                        rows_inserted=0,
+                        rows_duplicate=0,
+                        rows_rejected=len(parsed.rejected),
+                    )
                 )
-            ).inserted_primary_key[0]
+            )
             new_ids, dups, touched = self._insert_fills(conn, acct, fills, "import", batch_id)
             conn.execute(
                 sa_update(import_batch_t)
@@ -2521,6 +2527,12 @@ def _create_schema(p: Path) -> None:
             conn.exec_driver_sql("COMMIT")
     finally:
         engine.dispose()
+
+
+def _new_id(result: Any) -> int:
+    key = result.inserted_primary_key
+    assert key is not None
+    return int(key[0])
 
 
 def _chunks(items: Sequence[int], size: int) -> Iterator[Sequence[int]]:

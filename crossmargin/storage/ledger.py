@@ -230,7 +230,8 @@ def attribute_funding(segments: Sequence[Segment], times: Sequence[datetime]) ->
     for t in times:
         i = bisect.bisect_right(opens, t) - 1
         # positions on one key never overlap, so only the latest opened one can be open at t
-        if i >= 0 and segments[i].closed_at is not None and t >= segments[i].closed_at:
+        closed_at = segments[i].closed_at if i >= 0 else None
+        if closed_at is not None and t >= closed_at:
             i = -1
         out.append(i if i >= 0 else None)
     return out

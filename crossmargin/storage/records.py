@@ -359,7 +359,7 @@ class PositionFilter:
     its open time when open (``since <= t < until``). ``account`` is an id or a label.
     """
 
-    account: int | str | None = None
+    account: int | str | Account | None = None
     symbol: str | None = None
     status: PositionStatus | None = None
     tag: str | None = None

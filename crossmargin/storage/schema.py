@@ -23,7 +23,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import Column, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import Column, ForeignKey, Index, Integer, String, Table, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from crossmargin.storage.coltypes import DecimalText, UTCMicros
@@ -34,15 +34,15 @@ SCHEMA_VERSION = 1
 APPLICATION_ID = 0x434D4A31  # "CMJ1": marks a CrossMargin journal file (PRAGMA application_id)
 
 
-def _dec(nullable: bool = False) -> Column:  # type: ignore[type-arg]
+def _dec(nullable: bool = False) -> Column:  # type: ignore[type-arg, unused-ignore]
     return Column(DecimalText(), nullable=nullable)
 
 
-def _time(nullable: bool = False, index: bool = False) -> Column:  # type: ignore[type-arg]
+def _time(nullable: bool = False, index: bool = False) -> Column:  # type: ignore[type-arg, unused-ignore]
     return Column(UTCMicros(), nullable=nullable, index=index)
 
 
-def _fk(target: str, ondelete: str = "CASCADE", nullable: bool = False) -> Column:  # type: ignore[type-arg]
+def _fk(target: str, ondelete: str = "CASCADE", nullable: bool = False) -> Column:  # type: ignore[type-arg, unused-ignore]
     return Column(Integer, ForeignKey(target, ondelete=ondelete), nullable=nullable)
 
 
@@ -316,20 +316,20 @@ class MetaRow(SQLModel, table=True):
 
 
 TABLES = SQLModel.metadata.tables
-account_t = AccountRow.__table__
-instrument_t = InstrumentRow.__table__
-tier_t = TierRow.__table__
-position_t = PositionRow.__table__
-position_tag_t = PositionTagRow.__table__
-fill_t = FillRow.__table__
-funding_t = FundingRow.__table__
-transfer_t = TransferRow.__table__
-balance_t = BalanceSnapshotRow.__table__
-equity_t = EquitySnapshotRow.__table__
-exchange_position_t = ExchangePositionRow.__table__
-sync_cursor_t = SyncCursorRow.__table__
-import_batch_t = ImportBatchRow.__table__
-meta_t = MetaRow.__table__
+account_t: Table = AccountRow.__table__  # type: ignore[attr-defined]
+instrument_t: Table = InstrumentRow.__table__  # type: ignore[attr-defined]
+tier_t: Table = TierRow.__table__  # type: ignore[attr-defined]
+position_t: Table = PositionRow.__table__  # type: ignore[attr-defined]
+position_tag_t: Table = PositionTagRow.__table__  # type: ignore[attr-defined]
+fill_t: Table = FillRow.__table__  # type: ignore[attr-defined]
+funding_t: Table = FundingRow.__table__  # type: ignore[attr-defined]
+transfer_t: Table = TransferRow.__table__  # type: ignore[attr-defined]
+balance_t: Table = BalanceSnapshotRow.__table__  # type: ignore[attr-defined]
+equity_t: Table = EquitySnapshotRow.__table__  # type: ignore[attr-defined]
+exchange_position_t: Table = ExchangePositionRow.__table__  # type: ignore[attr-defined]
+sync_cursor_t: Table = SyncCursorRow.__table__  # type: ignore[attr-defined]
+import_batch_t: Table = ImportBatchRow.__table__  # type: ignore[attr-defined]
+meta_t: Table = MetaRow.__table__  # type: ignore[attr-defined]
 
 JOURNAL_TABLES = (
     account_t,
