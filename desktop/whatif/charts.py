@@ -193,11 +193,12 @@ class ShockChart(QWidget):
         self.shock_line_ratio.setPen(accent)
         self.empty_text.setColor(theme.muted)
         self.legend_label.setText(
-            f"<span style='color:{theme.muted}'>╍ current</span>&nbsp;&nbsp;"
-            f"<span style='color:{theme.equity}'>━ equity</span>&nbsp;&nbsp;"
-            f"<span style='color:{theme.ratio}'>━ margin ratio</span>&nbsp;&nbsp;"
+            f"<span style='color:{theme.muted}'>╍&nbsp;current</span>&nbsp; "
+            f"<span style='color:{theme.equity}'>━&nbsp;equity</span>&nbsp; "
+            f"<span style='color:{theme.ratio}'>━&nbsp;margin&nbsp;ratio</span>&nbsp; "
             f"<span style='color:{theme.bad}'>▼</span>&nbsp;/&nbsp;"
-            f"<span style='color:{theme.muted}'>○</span> liquidation what-if / current"
+            f"<span style='color:{theme.muted}'>○</span>&nbsp;liquidation&nbsp;what-if&nbsp;/&nbsp;"
+            "current"
         )
 
     # -- internals ------------------------------------------------------------------
@@ -250,7 +251,7 @@ class LadderChart(QWidget):
         self.plot.addItem(self.hover)
         self.mark_line = pg.InfiniteLine(
             angle=0, movable=False, label="mark",
-            labelOpts={"position": 0.02, "anchors": [(0, 1), (0, 1)]},
+            labelOpts={"position": 0.02, "anchors": [(0, 0), (0, 0)]},
         )
         self.shocked_line = pg.InfiniteLine(
             angle=0, movable=False, label="",

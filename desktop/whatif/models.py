@@ -103,30 +103,34 @@ def _sort_rows(rows: list[Any], key: Callable[[Any], Any], descending: bool) -> 
 
 class BookColumn(IntEnum):
     SYMBOL = 0
-    SIDE = 1
-    MARK = 2
-    ISOLATED = 3
-    MARGIN = 4
-    CLOSE = 5
-    LP_NOW = 6
-    LP_WHATIF = 7
-    DIES_AT = 8
+    MARK = 1
+    ISOLATED = 2
+    MARGIN = 3
+    CLOSE = 4
+    LP_NOW = 5
+    LP_WHATIF = 6
+    DIES_AT = 7
 
+
+#: Side markers in the symbol cell (also coloured: long green, short red).
+SIDE_MARK = {"long": "▲", "short": "▼"}
 
 BOOK_HEADERS: Mapping[BookColumn, tuple[str, str]] = {
-    BookColumn.SYMBOL: ("Symbol", "Instrument; 'new' marks a hypothetical position"),
-    BookColumn.SIDE: ("Side", "Long or short (tooltip: size)"),
+    BookColumn.SYMBOL: (
+        "Symbol",
+        "▲ long, ▼ short; italic: a hypothetical position (tooltip: size, leverage, entry)",
+    ),
     BookColumn.MARK: ("Mark", "Mark price at the slider's shock (tooltip: today's mark)"),
-    BookColumn.ISOLATED: ("Isolated", "Tick to put the position in isolated margin (what-if)"),
+    BookColumn.ISOLATED: ("Iso.", "Tick to put the position in isolated margin (what-if)"),
     BookColumn.MARGIN: (
-        "Iso. margin",
+        "Iso.\nmargin",
         "Isolated margin in the what-if (settlement currency); double-click to edit",
     ),
     BookColumn.CLOSE: ("Close", "Tick to close the position at its mark (what-if)"),
-    BookColumn.LP_NOW: ("LP now", "Liquidation price in the current book (engine)"),
-    BookColumn.LP_WHATIF: ("LP what-if", "Liquidation price after the what-if (engine)"),
+    BookColumn.LP_NOW: ("LP\nnow", "Liquidation price in the current book (engine)"),
+    BookColumn.LP_WHATIF: ("LP\nwhat-if", "Liquidation price after the what-if (engine)"),
     BookColumn.DIES_AT: (
-        "Dies at",
+        "Dies\nat",
         "Shock at which the what-if cascade liquidates the position (tooltip: current book)",
     ),
 }
@@ -439,8 +443,6 @@ class WhatIfBookTableModel(QAbstractTableModel):
         match column:
             case BookColumn.SYMBOL:
                 return position.symbol
-            case BookColumn.SIDE:
-                return position.side.value
             case BookColumn.MARK:
                 return view.mark if view is not None else position.mark_price
             case BookColumn.ISOLATED:
@@ -465,9 +467,8 @@ class WhatIfBookTableModel(QAbstractTableModel):
         symbol = position.symbol
         match column:
             case BookColumn.SYMBOL:
-                return symbol.split(":")[0]  # hypothetical rows: italic, "new" under Close
-            case BookColumn.SIDE:
-                return "Long" if position.side.value == "long" else "Short"
+                # hypothetical rows: italic, "new" under Close
+                return f"{SIDE_MARK[position.side.value]} {symbol.split(':')[0]}"
             case BookColumn.MARK:
                 return f.price(symbol, view.mark if view is not None else position.mark_price)
             case BookColumn.ISOLATED:
@@ -512,7 +513,7 @@ class WhatIfBookTableModel(QAbstractTableModel):
         self, position: Position, hypothetical: bool, column: BookColumn,
         view: PositionView | None,
     ) -> QBrush | None:
-        if column == BookColumn.SIDE:
+        if column == BookColumn.SYMBOL:
             return self._brush["good"] if position.side.value == "long" else self._brush["bad"]
         if column == BookColumn.MARGIN and self._mode(position, hypothetical) is MarginMode.CROSS:
             return self._brush["muted"]
@@ -574,13 +575,13 @@ class WhatIfBookTableModel(QAbstractTableModel):
         symbol = position.symbol
         if column == BookColumn.SYMBOL:
             kind = "hypothetical position" if hypothetical else "position"
-            return (
-                f"{symbol}, {kind} {position.id}: {position.contracts} contracts at "
-                f"{fmt.leverage(position.leverage)}, entry {f.price(symbol, position.entry_price)}"
-            )
-        if column == BookColumn.SIDE:
             unit = " USD" if position.inverse else ""
-            return f"Size {f.size(symbol, position.size)}{unit} ({position.contracts} contracts)"
+            return (
+                f"{symbol} {position.side.value}, {kind} {position.id}\n"
+                f"size {f.size(symbol, position.size)}{unit} ({position.contracts} contracts) "
+                f"at {fmt.leverage(position.leverage)}, "
+                f"entry {f.price(symbol, position.entry_price)}"
+            )
         if column == BookColumn.MARK:
             return f"Today's mark {f.price(symbol, position.mark_price)}"
         if view is None:

@@ -135,6 +135,7 @@ class WhatIfPanel(QWidget):
         )
         if self.viewmodel.snapshot is not None:
             self._refresh_summary(self.viewmodel.snapshot)
+        self._refresh_ladder()
 
     def open_scenario(self, path: str | Path) -> None:
         """Read a scenario file on a worker and explore it (errors shown inline)."""
@@ -378,6 +379,7 @@ class WhatIfPanel(QWidget):
         self.ladder_legend.setObjectName("ChartReadout")
         self.ladder_legend.setTextFormat(Qt.TextFormat.RichText)
         self.ladder_legend.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.ladder_legend.setWordWrap(True)
         ladder_head.addWidget(self.ladder_legend, 1)
         ladder_box.addLayout(ladder_head)
         self.ladder_chart = LadderChart()
@@ -603,10 +605,10 @@ class WhatIfPanel(QWidget):
         )
         t = self._theme
         self.ladder_legend.setText(
-            f"<span style='color:{t.chart_fg}'>━ mark</span>&nbsp;&nbsp;"
-            f"<span style='color:{t.accent}'>┈ mark at shock</span>&nbsp;&nbsp;"
-            f"<span style='color:{t.muted}'>╍ LP now</span>&nbsp;&nbsp;"
-            f"<span style='color:{t.bad}'>━ LP what-if</span>"
+            f"<span style='color:{t.chart_fg}'>━&nbsp;mark</span>&nbsp; "
+            f"<span style='color:{t.accent}'>┈&nbsp;at&nbsp;shock</span>&nbsp; "
+            f"<span style='color:{t.muted}'>╍&nbsp;LP&nbsp;now</span>&nbsp; "
+            f"<span style='color:{t.bad}'>━&nbsp;LP&nbsp;what-if</span>"
         )
 
     def _on_ladder_symbol(self, symbol: str) -> None:
@@ -786,7 +788,7 @@ class WhatIfPanel(QWidget):
         rows = min(self.book_model.rowCount(), 200)
         for column in BookColumn:
             title = str(self.book_model.headerData(int(column), Qt.Orientation.Horizontal))
-            width = metrics.horizontalAdvance(title) + 22
+            width = max(metrics.horizontalAdvance(line) for line in title.split("\n")) + 22
             if column not in (BookColumn.ISOLATED, BookColumn.CLOSE):
                 for row in range(rows):
                     text = self.book_model.index(row, int(column)).data()

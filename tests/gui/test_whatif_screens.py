@@ -81,7 +81,8 @@ def check_layout(panel) -> None:
     metrics = view.fontMetrics()
     for column in range(panel.book_model.columnCount()):
         title = panel.book_model.headerData(column, Qt.Orientation.Horizontal)
-        assert header.sectionSize(column) >= metrics.horizontalAdvance(title) + 8, title
+        needed = max(metrics.horizontalAdvance(line) for line in title.split("\n"))
+        assert header.sectionSize(column) >= needed + 8, title
     assert panel.shock_chart.width() >= 300 and panel.shock_chart.height() >= 200
     assert panel.ladder_chart.height() >= 150
     assert panel.cascade_view.width() >= 220
