@@ -107,10 +107,14 @@ def _text(value: Any) -> str:
 @contextmanager
 def _atomic_text(dest: Path) -> Iterator[IO[str]]:
     dest = Path(dest)
-    dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = dest.with_name(dest.name + ".partial")
     try:
-        with open(tmp, "w", encoding="utf-8", newline="") as fh:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        fh_ = open(tmp, "w", encoding="utf-8", newline="")  # noqa: SIM115 - closed below
+    except OSError as exc:
+        raise InputError(f"{dest}: cannot write ({exc.strerror})") from None
+    try:
+        with fh_ as fh:
             yield fh
             fh.flush()
             os.fsync(fh.fileno())

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import bisect
 import hashlib
+import os
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -289,11 +290,19 @@ class Journal:
         p = p.expanduser().resolve()
         if not p.exists() and not create:
             raise dbmod.JournalError(f"no journal at {p}; check the path given with --db")
-        if not p.exists():
-            paths.ensure(p.parent)
         lock = dbmod.FileLock(p)
+        if not p.exists():
+            try:
+                paths.ensure(p.parent)
+            except OSError as exc:
+                raise dbmod.JournalError(
+                    f"cannot create the folder {p.parent} ({exc.strerror}); choose another "
+                    "place with --db"
+                ) from None
         lock.acquire()
         try:
+            if not p.exists():  # a new journal is private to its owner from the first byte
+                os.close(os.open(p, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
             info = cls._prepare_file(p, lock.last_shutdown_unclean)
             engine = create_engine(
                 f"sqlite:///{p}",

@@ -132,3 +132,23 @@ def test_backup_file_works_while_another_process_has_it_open(tmp_path: Path) -> 
         holder.wait()
     with Journal.open(out) as snap:
         assert snap.fills().total == 1
+
+
+def test_new_journal_is_private_and_unwritable_targets_are_clear(tmp_path: Path) -> None:
+    import os
+    import stat
+
+    db = tmp_path / "p" / "j.sqlite3"
+    with Journal.open(db) as j:
+        j.create_account("Main")
+        assert stat.S_IMODE(os.stat(db).st_mode) == 0o600
+        blocker = tmp_path / "file"
+        blocker.write_text("x")
+        with pytest.raises(InputError, match="cannot write"):
+            export_json(j, blocker / "sub" / "out.json")
+        from crossmargin.storage import JournalError
+
+        with pytest.raises(JournalError, match="cannot write the backup"):
+            j.backup(blocker / "sub" / "b.sqlite3")
+    with pytest.raises(JournalError, match=r"lock file|cannot create"):
+        Journal.open(blocker / "x.sqlite3")
