@@ -166,7 +166,13 @@ def _run(client: AccountClient, journal: JournalPort, policy: RetryPolicy,
          on_retry: Callable[[RetryEvent], None] | None,
          now_ms: Callable[[], int] | None) -> CycleReport:
     cfg = client.config
-    clock = now_ms or (lambda: int(time.time() * 1000))
+    ex = client.exchange
+
+    def exchange_clock() -> int:
+        """The exchange's time (ms): cursors must not drift with a skewed local clock."""
+        return int(time.time() * 1000) - int(ex.options.get("timeDifference") or 0)
+
+    clock = now_ms or exchange_clock
     t_start = time.perf_counter()
     http0 = client.http_seconds
     account_id = journal.account_id(cfg)

@@ -43,6 +43,7 @@ class FaultKind(StrEnum):
     NOT_SUPPORTED = "not_supported"  # the ccxt class cannot do this
     EXCHANGE = "exchange"  # other exchange-side refusal
     STORAGE = "storage"  # the journal could not store the batch (locked, disk, refused)
+    CONFIG = "config"  # the account's settings are unusable (endpoint, network, ...)
     CANCELLED = "cancelled"
 
 
@@ -106,8 +107,8 @@ def classify(exc: BaseException) -> FaultKind:
         return exc.kind
     if type(exc).__module__.startswith(("crossmargin.storage", "sqlalchemy", "sqlite3")):
         return FaultKind.STORAGE
-    if isinstance(exc, CrossMarginError):  # e.g. the journal refusing a record
-        return FaultKind.STORAGE
+    if isinstance(exc, CrossMarginError):  # InputError: settings the user must fix
+        return FaultKind.CONFIG
     if isinstance(exc, ccxt.InvalidNonce):
         return FaultKind.CLOCK
     if isinstance(exc, ccxt.DDoSProtection | ccxt.RateLimitExceeded):
@@ -156,6 +157,7 @@ _EXPLAIN = {
     FaultKind.NOT_SUPPORTED: "not supported by this exchange's ccxt class",
     FaultKind.EXCHANGE: "refused by the exchange",
     FaultKind.STORAGE: "the journal could not store this cycle (nothing was changed)",
+    FaultKind.CONFIG: "the account settings need fixing",
     FaultKind.CANCELLED: "cancelled",
 }
 

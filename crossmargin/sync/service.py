@@ -225,7 +225,7 @@ class SyncService:
                 prev = self.status.get(label)
                 state = SyncState.OK if prev.last_success else SyncState.NEVER
                 self._set_status(label, state=state, message="cancelled", fault=err.kind.value)
-            elif err.kind is FaultKind.AUTH:
+            elif err.kind in (FaultKind.AUTH, FaultKind.CONFIG):
                 acc.paused = True
                 self._set_status(label, state=SyncState.NEEDS_ATTENTION, message=str(err),
                                  fault=err.kind.value)

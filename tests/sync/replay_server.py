@@ -373,6 +373,7 @@ class Fault:
     body: str = ""
     delay: float = 0.0
     skip: int = 0  # let this many matching requests through first
+    headers: dict[str, str] = field(default_factory=dict)  # extra response headers
 
 
 class ReplayServer:
@@ -540,7 +541,8 @@ class _Handler(BaseHTTPRequestHandler):
                     "envelope": json.dumps({"unexpected": True}),
                 }.get(fault.kind, fault.body)
                 srv.record(method, parts.path, query, status)
-                self._send(status, text, "text/html" if fault.kind == "garbage" else None)
+                self._send(status, text, "text/html" if fault.kind == "garbage" else None,
+                           fault.headers)
                 return
         route = srv._routes.get((method, parts.path))
         if route is None:
@@ -557,10 +559,13 @@ class _Handler(BaseHTTPRequestHandler):
         srv.record(method, parts.path, query, status)
         self._send(status, json.dumps(payload))
 
-    def _send(self, status: int, text: str, ctype: str | None = None) -> None:
+    def _send(self, status: int, text: str, ctype: str | None = None,
+              headers: dict[str, str] | None = None) -> None:
         data = text.encode()
         try:
             self.send_response(status)
+            for k, v in (headers or {}).items():
+                self.send_header(k, v)
             self.send_header("Content-Type", ctype or "application/json")
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()

@@ -218,13 +218,34 @@ def test_bad_symbol_reloads_markets_once(journal, port):
 def test_rate_limit_honours_retry_after(port):
     with server_for(BN) as srv:
         cfg = config_for(BN, srv)
-        srv.inject(path="/fapi/v3/account", kind="status", status=429, body="{}")
+        srv.inject(path="/fapi/v3/account", kind="status", status=429, headers={
+            "Retry-After": "0.3"}, body=json.dumps({"code": -1003, "msg": "Too many requests"}))
         client = AccountClient(cfg, KEYS[BN])
-        client.exchange.last_response_headers = None
         events = []
-        policy = RetryPolicy(attempts=3, base_delay=0.01, rate_limit_delay=0.01, max_delay=0.2)
+        policy = RetryPolicy(attempts=3, base_delay=0.01, rate_limit_delay=0.01, max_delay=1)
         run_cycle(client, port, policy=policy, on_retry=events.append)
         assert events[0].kind is FaultKind.RATE_LIMIT
+        assert events[0].delay == pytest.approx(0.3)  # the server's hint beats our 0.01 s
+        # a hint longer than max_delay is capped
+        srv.inject(path="/fapi/v3/account", kind="status", status=429,
+                   headers={"Retry-After": "3600"}, body="{}")
+        events.clear()
+        run_cycle(client, port, policy=policy, on_retry=events.append)
+        assert events[0].delay == pytest.approx(1.0)
+
+
+def test_unusable_settings_need_attention(port):
+    svc = SyncService(port, credentials=lambda c: KEYS[c.exchange], policy=FAST,
+                      status=StatusBoard(persist=False))
+    from crossmargin.sync.config import AccountConfig
+
+    cfg = AccountConfig("bad", "okx", network="demo", settle="USDT").validate()
+    svc.add_account(cfg)
+    (f,) = svc.sync_now()
+    assert f.result(timeout=10) is None
+    st = svc.status.get("bad")
+    assert st.state is SyncState.NEEDS_ATTENTION and "no demo trading" in st.message
+    svc.stop()
 
 
 def test_storage_failure_leaves_cursor_and_goes_stale(journal, port, monkeypatch):
