@@ -781,6 +781,9 @@ class Journal:
         """Dedupe, derive positions, insert; returns (new ids, duplicates, touched positions)."""
         if not fills:
             return [], 0, set()
+        if len(fills) > 1 and fills[0].time > fills[-1].time:
+            fills = fills[::-1]  # newest-first exports: keep same-time fills in trade order
+        fills = sorted(fills, key=lambda f: f.time)  # ids follow time (stable for ties)
         candidates = _numbered_keys(fills)
         if existing is not None:
             keys = existing

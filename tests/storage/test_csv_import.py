@@ -146,3 +146,21 @@ def test_parse_time_forms() -> None:
     assert parse_time("2024/03/01 01:00:00+01:00") == a
     with pytest.raises(ValueError):
         parse_time("")
+
+
+def test_newest_first_exports_keep_trade_order_within_a_timestamp(
+    journal: Journal, acct: int, tmp_path
+) -> None:
+    """Binance exports newest first; two fills in the same second must stay in trade order
+    (here: close the long, then open a short — not the other way round)."""
+    text = (
+        "time,symbol,side,price,amount,trade_id\n"
+        "2024-03-01T02:00:00Z,BTCUSDT,buy,90,1,4\n"
+        "2024-03-01T01:00:00Z,BTCUSDT,sell,110,1,3\n"
+        "2024-03-01T01:00:00Z,BTCUSDT,sell,105,1,2\n"
+        "2024-03-01T00:00:00Z,BTCUSDT,buy,100,1,1\n"
+    )
+    journal.import_fills_csv(acct, write(tmp_path, text))
+    short, long_ = journal.positions().items
+    assert long_.exit_price == 105 and long_.realized_pnl == 5
+    assert short.entry_price == 110 and short.realized_pnl == 20
