@@ -262,3 +262,52 @@ def test_generic_fetcher_syncs_what_ccxt_supports(journal, port, monkeypatch):
         assert int(journal.sync_cursors(cfg.label)["fills"]) > start
         again = run_cycle(client, port, policy=FAST)
         assert again.inserted.get("fills", 0) == 0
+
+
+def test_tiers_refresh_daily_or_for_new_symbols(journal, port):
+    import time
+
+    with server_for("bybit") as srv:
+        cfg = config_for("bybit", srv)
+        client = AccountClient(cfg, KEYS["bybit"])
+        now = int(time.time() * 1000)
+        run_cycle(client, port, policy=FAST, now_ms=lambda: now)
+        assert srv.paths().count("/v5/market/risk-limit") == 1
+        run_cycle(client, port, policy=FAST, now_ms=lambda: now + 3_600_000)
+        assert srv.paths().count("/v5/market/risk-limit") == 1  # fresh enough
+        run_cycle(client, port, policy=FAST, now_ms=lambda: now + 86_400_000 + 1)
+        assert srv.paths().count("/v5/market/risk-limit") == 2  # a day old: refreshed
+        # a position in a symbol without stored tiers triggers a refresh at once
+        btc = dict(srv.data.positions[0], symbol="BTCUSDT", avgPrice="60000", size="0.01",
+                   markPrice="61000", positionValue="600")
+        srv.data.positions.append(btc)
+        run_cycle(client, port, policy=FAST, now_ms=lambda: now + 86_400_000 + 2)
+        assert srv.paths().count("/v5/market/risk-limit") == 4  # one call per symbol
+        assert set(journal.tiers(cfg.label)) == {"LTC/USDT:USDT", "BTC/USDT:USDT"}
+
+
+def test_reconciliation_flags_differences_over_half_a_percent():
+    from dataclasses import replace
+
+    from crossmargin.domain import RuleSet, Tier
+    from crossmargin.sync.model import BalanceRecord, PositionRecord, SyncBatch
+    from crossmargin.sync.reconcile import reconcile
+
+    pos = PositionRecord(
+        key="k", symbol="BTC/USDT:USDT", side=Side.LONG, margin_mode=MarginMode.ISOLATED,
+        contracts=Decimal("0.5"), contract_size=Decimal(1), entry_price=Decimal(60000),
+        mark_price=Decimal(61000), leverage=Decimal(10), liquidation_price=None,
+        unrealized_pnl=None, settle="USDT", isolated_margin=Decimal(3000),
+    )
+    tiers = {"BTC/USDT:USDT": (Tier(Decimal(0), None, Decimal("0.004"), Decimal(0)),)}
+    batch = SyncBatch(account="a", exchange="binanceusdm", fetched_at=0, settle="USDT",
+                      balances=(BalanceRecord("USDT", Decimal(10000)),), positions=(pos,))
+    (row,) = reconcile(batch, RuleSet.BINANCE, tiers)
+    engine = row.engine_liquidation_price
+    assert engine is not None and row.flagged  # the exchange reported none
+    for factor, flagged in (("1.004", False), ("0.996", False), ("1.006", True),
+                            ("0.994", True)):
+        p2 = replace(pos, liquidation_price=engine * Decimal(factor))
+        (r,) = reconcile(replace(batch, positions=(p2,)), RuleSet.BINANCE, tiers)
+        assert r.flagged is flagged, (factor, r.describe())
+        assert "FLAG" in r.describe() if flagged else "FLAG" not in r.describe()
