@@ -75,6 +75,8 @@ class ShockChart(QWidget):
             plot.getViewBox().setMouseEnabled(x=True, y=False)
             plot.getAxis("left").setWidth(64)
         self.equity_plot.getAxis("bottom").setStyle(showValues=False)
+        self.equity_plot.getAxis("left").enableAutoSIPrefix(False)
+        self.ratio_plot.getAxis("left").enableAutoSIPrefix(False)
         self.equity_plot.setLabel("left", "Equity")
         self.ratio_plot.setLabel("left", "Margin ratio %")
         self.ratio_plot.setLabel("bottom", "Shock (%)")
@@ -149,11 +151,11 @@ class ShockChart(QWidget):
         self.ratio_plot.setLabel("bottom", axis_title)
         if x.size:
             lo, hi = float(x[0]), float(x[-1])
-            if (lo, hi) != self._x_range:
-                self._x_range = (lo, hi)
-            self.equity_plot.setXRange(lo, hi, padding=0.01)
+            self._x_range = (lo, hi)
+            # limits before the range: the old limits would clamp a wider new axis
             self.equity_plot.setLimits(xMin=lo - 1, xMax=hi + 1)
             self.ratio_plot.setLimits(xMin=lo - 1, xMax=hi + 1)
+            self.equity_plot.setXRange(lo, hi, padding=0.01)
         eq = _finite_range(curves.equity_now, curves.equity_whatif)
         if eq is not None:
             pad = max((eq[1] - eq[0]) * 0.06, abs(eq[1]) * 0.01, 1e-9)

@@ -216,8 +216,21 @@ def _book_key(plan: WhatIfPlan) -> WhatIfPlan:
 
 
 def short_symbol(symbol: str) -> str:
-    """``BTC/USDT:USDT`` -> ``BTC`` (compact labels; the full symbol is in tooltips)."""
-    return symbol.split("/", maxsplit=1)[0] if "/" in symbol else symbol.split(":", maxsplit=1)[0]
+    """Compact label: ``BTC/USDT:USDT`` -> ``BTC``; a dated future keeps its expiry
+    (``BTC/USD:BTC-270326`` -> ``BTC-270326``). Full symbols are in tooltips."""
+    base, _, rest = symbol.partition("/")
+    if not rest:
+        return symbol.split(":", 1)[0]
+    settle_part = rest.partition(":")[2]
+    expiry = settle_part.partition("-")[2]
+    return f"{base}-{expiry}" if expiry else base
+
+
+def display_symbol(symbol: str) -> str:
+    """Table label: the ccxt symbol without a perpetual's ``:SETTLE`` suffix
+    (``BTC/USDT:USDT`` -> ``BTC/USDT``); dated futures keep theirs."""
+    head, sep, tail = symbol.partition(":")
+    return head if sep and "-" not in tail else symbol
 
 
 def _label(symbol: str, side: Side) -> str:

@@ -37,7 +37,7 @@ from desktop import formatting as fmt
 from desktop.models.positions import ID_ROLE, RAW_ROLE
 from desktop.theme import LIGHT, Theme
 
-from .compute import CascadeRow, PositionView, WhatIfSnapshot
+from .compute import CascadeRow, PositionView, WhatIfSnapshot, display_symbol
 from .plan import ShockMode
 from .viewmodel import WhatIfViewModel
 
@@ -468,7 +468,7 @@ class WhatIfBookTableModel(QAbstractTableModel):
         match column:
             case BookColumn.SYMBOL:
                 # hypothetical rows: italic, "new" under Close
-                return f"{SIDE_MARK[position.side.value]} {symbol.split(':')[0]}"
+                return f"{SIDE_MARK[position.side.value]} {display_symbol(symbol)}"
             case BookColumn.MARK:
                 return f.price(symbol, view.mark if view is not None else position.mark_price)
             case BookColumn.ISOLATED:

@@ -526,3 +526,80 @@ def test_live_mark_updates_keep_the_plan(qtbot, panel, state):
     wait_answer(qtbot, panel)
     assert target.id not in panel.viewmodel.plan.edits
     assert panel.book_model.row_of(target.id) == -1
+
+
+# --------------------------------------------------------------------------- modes, odd books
+
+
+def test_per_symbol_moves_are_the_engines_per_symbol_profile(qtbot, panel, state):
+    vm = panel.viewmodel
+    panel.mode_combo.setCurrentIndex(panel.mode_combo.findData(ShockMode.PER_SYMBOL.value))
+    wait_answer(qtbot, panel)
+    assert vm.plan.shock == 1  # the typed moves, in full
+    assert not panel.weights_box.isHidden()
+    symbol = state.positions[0].symbol
+    row = [
+        panel.weights_model.symbol_at(r) for r in range(panel.weights_model.rowCount())
+    ].index(symbol)
+    assert panel.weights_model.setData(panel.weights_model.index(row, int(WeightColumn.VALUE)),
+                                       "-25")
+    assert not panel.weights_model.setData(
+        panel.weights_model.index(row, int(WeightColumn.VALUE)), "-100")
+    assert "above -100" in panel.message.text()
+    wait_answer(qtbot, panel)
+    moves = {p.symbol: Decimal("-0.10") * state.betas.get(p.symbol, Decimal(1))
+             for p in state.positions}
+    moves[symbol] = Decimal("-0.25")
+    profile = ShockProfile.per_symbol(moves)
+    axis = vm.axis
+    assert axis[0] == -1.0 and axis[-1] == 1.0
+    expected = sweep(state, profile, axis)
+    assert same(panel.shock_chart.equity_now.getData()[1], expected.equity)
+    point = shock_point(state, profile, Decimal(1), expected.cascade)
+    assert vm.snapshot.summary.equity_now == point.equity
+    mark_row = panel.book_model.row_of(state.positions[0].id)
+    assert panel.book_model.index(mark_row, int(BookColumn.MARK)).data(RAW_ROLE) == (
+        state.positions[0].mark_price * (1 + Decimal("-0.25"))
+    )
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["empty", "isolated_only", "demo.json", "bybit_isolated.json", "coinm_inverse.json"],
+)
+def test_odd_and_bundled_books_give_the_engines_curves(qtbot, tasks, name):
+    from test_whatif_screens import REPO
+
+    base = make_book(6)
+    if name == "empty":
+        book = base.with_(positions=())
+    elif name == "isolated_only":
+        book = base.with_(positions=tuple(
+            p.with_(margin_mode=MarginMode.ISOLATED) for p in base.positions))
+    else:
+        book = load_scenario(REPO / "resources" / "scenarios" / name)
+    widget = WhatIfPanel(tasks=tasks)
+    qtbot.addWidget(widget)
+    widget.set_account_state(book)
+    wait_answer(qtbot, widget)
+    expected = sweep(book, ShockProfile.uniform(), widget.viewmodel.axis)
+    assert same(widget.shock_chart.equity_whatif.getData()[1], expected.equity)
+    assert same(widget.shock_chart.ratio_now.getData()[1], expected.margin_ratio * 100)
+    assert widget.book_model.rowCount() == len(book.positions)
+    assert widget.cascade_model.rowCount() == len(expected.cascade.events)
+    assert table_lps(widget, BookColumn.LP_NOW) == {
+        p.id: p.liquidation_price for p in evaluate(book).positions
+    }
+    widget.viewmodel.set_shock(Decimal("-0.2"))
+    wait_answer(qtbot, widget)
+    assert not widget.banner.isVisible()
+
+
+def test_scenario_changed_is_emitted_for_every_what_if_change(qtbot, panel, state):
+    target = first(state, MarginMode.CROSS)
+    with qtbot.waitSignal(panel.scenario_changed, timeout=1000):
+        panel.viewmodel.set_mode(target.id, MarginMode.ISOLATED)
+    with qtbot.waitSignal(panel.scenario_changed, timeout=1000):
+        panel.slider.setValue(-30)
+    with qtbot.waitSignal(panel.scenario_changed, timeout=1000):
+        panel.reset_button.click()
