@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
@@ -31,10 +32,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from crossmargin import paths
 from crossmargin.domain import AccountState, MarginMode, PositionId
 from crossmargin.errors import CrossMarginError, InputError
 from crossmargin.scenario import load_scenario, save_scenario
+from crossmargin.storage import Journal
 from desktop import formatting as fmt
+from desktop import journal_ops
 from desktop.demo import (
     DEMO_LABEL,
     History,
@@ -44,7 +48,16 @@ from desktop.demo import (
 )
 from desktop.dialogs.about import AboutDialog
 from desktop.dialogs.add_margin import AddMarginDialog
+from desktop.dialogs.log_position import LogPositionDialog
 from desktop.dialogs.preferences import PreferencesDialog
+from desktop.journal_ops import (
+    AccountBook,
+    AccountSummary,
+    LogPositionRequest,
+    list_accounts,
+    load_account,
+    open_journal,
+)
 from desktop.models.accounts import ENTRY_ROLE, AccountDelegate, AccountsListModel
 from desktop.services import Services, optional_class
 from desktop.session import (
@@ -125,11 +138,19 @@ class MainWindow(QMainWindow):
         )
         self.tasks.busy_changed.connect(self._on_busy)
 
+        self.journal: Journal | None = services.journal
+        self._journal_summaries: list[AccountSummary] = []
+        self._pending_key: str | None = None
+        self._log_dialog: LogPositionDialog | None = None
         self._populate_accounts()
         self._restore_ui_state()
         self._use_preferences(self.prefs)
         key = DEMO_KEY if start_demo else str(self.settings.value("window/account", DEMO_KEY))
-        self.select_account(key if self.accounts_model.row_of(key) >= 0 else DEMO_KEY)
+        if key.startswith("journal:") and (self.journal is not None or self.journal_path.exists()):
+            self._pending_key = key  # shown once the journal's accounts are read
+        else:
+            self.select_account(key if self.accounts_model.row_of(key) >= 0 else DEMO_KEY)
+        self._start_journal()
 
     # ------------------------------------------------------------------ building
     def _build_sidebar(self) -> None:
@@ -194,10 +215,9 @@ class MainWindow(QMainWindow):
                 self.whatif_panel = None
         if self.whatif_panel is not None:
             self.tabs.addTab(self.whatif_panel, "What-if")
-        self.journal_view: QWidget | None = None  # the journal is not part of this build yet
+        self.journal_view: QWidget | None = None  # the Journal tab is not part of this build yet
         self.positions.set_capabilities(
-            can_edit=False, has_journal=self.journal_view is not None,
-            has_whatif=self.whatif_panel is not None,
+            can_edit=False, has_journal=False, has_whatif=self.whatif_panel is not None,
         )
         self.positions.whatif_requested.connect(self.route_whatif)
 
@@ -254,7 +274,7 @@ class MainWindow(QMainWindow):
             "&Log a position…", self.log_position, tip="Record a position in the journal"
         )
         has_sync = self.services.sync is not None
-        has_journal = self.services.journal is not None
+        has_journal = True  # the journal file is created on the first logged position
         self.add_account_action.setEnabled(has_sync)
         self.log_position_action.setEnabled(has_journal)
         for action, available, what in (
@@ -328,9 +348,115 @@ class MainWindow(QMainWindow):
                 "Simulated prices",
             )
         ]
+        entries.extend(self._journal_entry(s) for s in self._journal_summaries)
+        known = {e.key for e in entries}
+        scenarios = [e for e in self.accounts_model.entries() if e.kind is AccountKind.SCENARIO]
         for path in recent_scenarios(self.settings):
-            entries.append(self._scenario_entry(path))
+            entry = self._scenario_entry(path)
+            if entry.key not in {s.key for s in scenarios}:
+                scenarios.append(entry)
+        entries.extend(e for e in scenarios if e.key not in known)
+        current = self.session.entry.key if self.session.entry is not None else None
+        blocker = self.accounts_view.selectionModel().blockSignals(True)
         self.accounts_model.set_entries(entries)
+        if current is not None and self.accounts_model.row_of(current) >= 0:
+            self.accounts_view.selectionModel().setCurrentIndex(
+                self.accounts_model.index(self.accounts_model.row_of(current)),
+                QItemSelectionModel.SelectionFlag.ClearAndSelect,
+            )
+        self.accounts_view.selectionModel().blockSignals(blocker)
+
+    @staticmethod
+    def _journal_entry(summary: AccountSummary) -> AccountEntry:
+        acct = summary.account
+        n = summary.open_positions
+        opened = f"{n} open position{'s' if n != 1 else ''}"
+        if str(acct.kind) == "exchange":
+            synced = acct.positions_synced_at
+            if synced is None:
+                status, text = AccountStatus.ATTENTION, f"Not synced yet · {opened}"
+            else:
+                stamp = synced.astimezone().strftime("%d %b %H:%M")
+                status, text = AccountStatus.STALE, f"Synced {stamp} · {opened}"
+            kind = AccountKind.EXCHANGE
+        else:
+            status, text, kind = AccountStatus.STATIC, f"Journal · {opened}", AccountKind.JOURNAL
+        return AccountEntry(f"journal:{int(acct.id)}", kind, acct.label, status, text)
+
+    # ------------------------------------------------------------------ journal
+    @property
+    def journal_path(self) -> Path:
+        return self.services.journal_path or paths.default_journal_path()
+
+    def _start_journal(self) -> None:
+        """Open the journal in the background if there is one (never creates it here)."""
+        if self.journal is not None:
+            self.refresh_journal_accounts()
+        elif self.journal_path.exists():
+            self._open_journal(then=self.refresh_journal_accounts)
+
+    def _open_journal(self, then: Callable[[], None] | None = None) -> None:
+        def opened(journal: Journal) -> None:
+            self.journal = journal
+            if then is not None:
+                then()
+
+        def failed(exc: BaseException) -> None:
+            self.message_bar.show_message(
+                "error", f"The journal at {self.journal_path} could not be opened.",
+                problems_of(exc),
+            )
+            if self._pending_key is not None:
+                self._pending_key = None
+                self.select_account(DEMO_KEY)
+
+        self.tasks.submit(open_journal, self.journal_path, serial=True,
+                          on_success=opened, on_error=failed)
+
+    def refresh_journal_accounts(self, select: str | None = None) -> None:
+        """Re-read the journal's accounts into the list (optionally select one after)."""
+        if self.journal is None:
+            return
+
+        def arrived(summaries: list[AccountSummary]) -> None:
+            self._journal_summaries = summaries
+            self._populate_accounts()
+            key = select or self._pending_key
+            self._pending_key = None
+            if key is not None:
+                self.select_account(key if self.accounts_model.row_of(key) >= 0 else DEMO_KEY)
+            if self._user_accounts() and self.session.entry is not None:
+                self.banner.setVisible(False)
+
+        self.tasks.submit(list_accounts, self.journal, serial=True, key="journal.accounts",
+                          on_success=arrived)
+
+    def _load_journal_entry(self, entry: AccountEntry) -> None:
+        journal = self.journal
+        if journal is None:
+            return
+        account_id = int(entry.key.split(":", 1)[1])
+
+        def shown(book: AccountBook) -> None:
+            if self.accounts_view.currentIndex().data(ENTRY_ROLE) != entry:
+                return  # the user moved on meanwhile
+            self._stop_feed()
+            self.session.load(entry, book.state, book.history)
+            acct = book.account
+            self._show_entry(entry, f"{acct.rules} rules · settles in {acct.settle}")
+            self.account_loaded.emit(entry.key)
+
+        def failed(exc: BaseException) -> None:
+            self._stop_feed()
+            self.session.clear_to(entry)
+            self._show_entry(entry, "")
+            self.message_bar.show_message(
+                "warning", f"“{entry.label}” cannot be evaluated yet.", problems_of(exc)
+            )
+            self.account_loaded.emit(entry.key)
+
+        self.tasks.submit(load_account, journal, account_id, serial=True, key="journal.load",
+                          on_success=shown, on_error=failed)
 
     @staticmethod
     def _scenario_entry(path: Path) -> AccountEntry:
@@ -361,6 +487,8 @@ class MainWindow(QMainWindow):
             self._load_demo(entry)
         elif entry.kind is AccountKind.SCENARIO and entry.path is not None:
             self._load_scenario_entry(entry)
+        elif entry.key.startswith("journal:"):
+            self._load_journal_entry(entry)
 
     def _stop_feed(self) -> None:
         if self.feed is not None:
@@ -453,7 +581,10 @@ class MainWindow(QMainWindow):
         self.session.apply_marks(marks)
 
     # ------------------------------------------------------------------ snapshots
-    def _on_state_changed(self, state: AccountState) -> None:
+    def _on_state_changed(self, state: AccountState | None) -> None:
+        if state is None:
+            self.figures.clear()
+            return
         if self.whatif_panel is not None and hasattr(self.whatif_panel, "set_account_state"):
             self.whatif_panel.set_account_state(state)
 
@@ -602,8 +733,40 @@ class MainWindow(QMainWindow):
             return
 
     def log_position(self) -> None:
-        if self.services.journal is None:
+        """Show the "Log a position" dialog (opens or creates the journal first)."""
+        if self.journal is None:
+            self._open_journal(then=self._show_log_dialog)
+        else:
+            self._show_log_dialog()
+
+    def _show_log_dialog(self) -> None:
+        entry = self.session.entry
+        current = (int(entry.key.split(":", 1)[1])
+                   if entry is not None and entry.key.startswith("journal:") else None)
+        dialog = LogPositionDialog(accounts=self._journal_summaries, current_account=current,
+                                   parent=self)
+        dialog.submitted.connect(lambda req: self._store_position(dialog, req))
+        dialog.finished.connect(lambda _r: setattr(self, "_log_dialog", None))
+        self._log_dialog = dialog
+        dialog.open()
+
+    def _store_position(self, dialog: LogPositionDialog, request: LogPositionRequest) -> None:
+        journal = self.journal
+        if journal is None:
+            dialog.show_problems(["The journal is not open."])
             return
+
+        def stored(account_id: int) -> None:
+            dialog.accept()
+            key = f"journal:{account_id}"
+            if self.session.entry is not None and self.session.entry.key == key:
+                self.session.entry = None  # reload the same account with the new position
+            self.refresh_journal_accounts(select=key)
+            self.statusBar().showMessage(f"Logged {request.symbol} {request.side}", 5000)
+
+        self.tasks.submit(journal_ops.log_position, journal, request, serial=True,
+                          on_success=stored,
+                          on_error=lambda exc: dialog.show_problems(problems_of(exc)))
 
     def refresh(self) -> None:
         entry = self.session.entry
@@ -713,4 +876,8 @@ class MainWindow(QMainWindow):
         self.save_ui_state()
         self._stop_feed()
         self._clock.stop()
+        if self.journal is not None and self.services.journal is None:
+            self.tasks.wait(5000)  # let queued journal writes finish, then release the file
+            self.journal.close()
+            self.journal = None
         super().closeEvent(event)

@@ -29,8 +29,11 @@ class Services:
 
     ``demo_path``: the demo scenario file (``None`` = the bundled one).
     ``demo_seed``: seeds the simulated mark feed and the synthetic history
-    (``None`` = random each run). ``journal`` / ``sync``: the journal and sync
-    services when this build has them (``None`` otherwise).
+    (``None`` = random each run). ``journal_path``: the journal file (``None`` = the
+    default under the data folder); it is opened in the background when it exists and
+    created when the user first logs a position. ``journal``: an already open
+    :class:`crossmargin.storage.Journal` (tests). ``sync``: the exchange sync service
+    (not wired into this build's desktop app yet).
     """
 
     tasks: TaskRunner
@@ -40,6 +43,7 @@ class Services:
     demo_path: Path | None = None
     demo_seed: int | None = None
     history_hours: int = 365 * 24
+    journal_path: Path | None = None
     journal: Any = None
     sync: Any = None
 

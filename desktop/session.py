@@ -90,7 +90,8 @@ def ratio_float(value: Decimal | None) -> float:
 class AccountSession(QObject):
     """State and figures of the account shown in the main window (GUI thread).
 
-    Signals: ``state_changed(AccountState)`` when a new book is loaded;
+    Signals: ``state_changed(AccountState | None)`` when a new book is loaded (None: an
+    account whose book could not be built);
     ``snapshot_ready(RiskSnapshot)`` after each evaluation; ``history_changed()``
     when the chart history was replaced (a new account or its history arrived);
     ``failed(str)`` when the engine rejected the book.
@@ -127,6 +128,17 @@ class AccountSession(QObject):
         self.history_changed.emit()
         self.state_changed.emit(state)
         self.refresh()
+
+    def clear_to(self, entry: AccountEntry) -> None:
+        """Select ``entry`` without a book (it could not be built); views show nothing."""
+        self._generation += 1
+        self.entry = entry
+        self.state = None
+        self.snapshot = None
+        self.history.clear()
+        self.history_revision += 1
+        self.history_changed.emit()
+        self.state_changed.emit(None)
 
     def set_history(self, history: History, generation: int | None = None) -> None:
         """Put ``history`` before the live ticks gathered so far (demo history arrives late)."""

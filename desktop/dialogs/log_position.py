@@ -1,0 +1,260 @@
+"""Log a position by hand (stored in the journal).
+
+Validation happens in place: a bad field turns red and the problem is listed under
+the form, the dialog stays open (no popup storm). The dialog itself never writes:
+it emits ``submitted(LogPositionRequest)``; the main window stores it on the task
+queue and then calls :meth:`LogPositionDialog.show_problems` (the journal refused
+it) or :meth:`accept`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from decimal import Decimal, InvalidOperation
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QGroupBox,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QVBoxLayout,
+    QWidget,
+)
+
+from crossmargin.domain import MarginMode, Side
+from desktop.journal_ops import (
+    MANUAL_DEFAULT_MMR,
+    AccountSummary,
+    LogPositionRequest,
+    NewAccountRequest,
+)
+
+NEW_ACCOUNT = -1
+
+
+def parse_decimal_field(
+    text: str, name: str, *, required: bool = True, positive: bool = True,
+    below_one: bool = False,
+) -> tuple[Decimal | None, str | None]:
+    """``(value, None)`` or ``(None, problem)`` for a typed number (``1,234.5`` accepted)."""
+    cleaned = text.strip().replace(",", "").replace(" ", "").replace("\u2212", "-")
+    if not cleaned:
+        return None, (f"{name}: required" if required else None)
+    try:
+        value = Decimal(cleaned)
+    except InvalidOperation:
+        return None, f"{name}: “{text.strip()}” is not a number"
+    if not value.is_finite():
+        return None, f"{name}: must be a finite number"
+    if positive and value <= 0:
+        return None, f"{name}: must be greater than 0, got {value}"
+    if below_one and value >= 1:
+        return None, f"{name}: must be a fraction below 1 (0.005 = 0.5 %), got {value}"
+    return value, None
+
+
+class LogPositionDialog(QDialog):
+    """The "Log a position" form. ``accounts``: the journal's accounts (manual ones listed)."""
+
+    submitted = Signal(object)  # LogPositionRequest
+
+    def __init__(
+        self,
+        *,
+        accounts: Sequence[AccountSummary],
+        current_account: int | None = None,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Log a position")
+        self.setMinimumWidth(460)
+        self.account = QComboBox()
+        manual = [a for a in accounts if str(a.account.kind) == "manual"]
+        for summary in manual:
+            self.account.addItem(f"{summary.account.label} ({summary.account.settle})",
+                                 int(summary.account.id))
+        self.account.addItem("New manual account…", NEW_ACCOUNT)
+        if current_account is not None and self.account.findData(current_account) >= 0:
+            self.account.setCurrentIndex(self.account.findData(current_account))
+        self.new_label = QLineEdit("Manual")
+        self.new_settle = QLineEdit("USDT")
+        self.new_wallet = QLineEdit()
+        self.new_wallet.setPlaceholderText("Cross wallet balance, e.g. 10000")
+        self.new_group = QGroupBox("New account")
+        new_form = QFormLayout(self.new_group)
+        new_form.addRow("Name", self.new_label)
+        new_form.addRow("Settlement currency", self.new_settle)
+        new_form.addRow("Wallet balance", self.new_wallet)
+
+        self.symbol = QLineEdit()
+        self.symbol.setPlaceholderText("e.g. BTC/USDT:USDT")
+        self.side = QComboBox()
+        self.side.addItem("Long", Side.LONG)
+        self.side.addItem("Short", Side.SHORT)
+        self.contracts = QLineEdit()
+        self.contracts.setPlaceholderText("Size in contracts (base units for linear)")
+        self.entry = QLineEdit()
+        self.mark = QLineEdit()
+        self.mark.setPlaceholderText("optional: current mark price (default: entry)")
+        self.leverage = QLineEdit("10")
+        self.mode = QComboBox()
+        self.mode.addItem("Cross", MarginMode.CROSS)
+        self.mode.addItem("Isolated", MarginMode.ISOLATED)
+        self.isolated_margin = QLineEdit()
+        self.isolated_margin.setPlaceholderText("optional: default is the initial margin")
+        self.mmr = QLineEdit(str(MANUAL_DEFAULT_MMR))
+        self.mmr.setToolTip("Maintenance margin rate used for this symbol (0.005 = 0.5 %)")
+        self.stop = QLineEdit()
+        self.target = QLineEdit()
+        self.setup_edit = QLineEdit()
+        self.tags = QLineEdit()
+        self.tags.setPlaceholderText("comma separated, e.g. breakout, swing")
+        self.notes = QPlainTextEdit()
+        self.notes.setFixedHeight(60)
+
+        form = QFormLayout()
+        form.addRow("Account", self.account)
+        form.addRow(self.new_group)
+        form.addRow("Symbol", self.symbol)
+        form.addRow("Side", self.side)
+        form.addRow("Contracts", self.contracts)
+        form.addRow("Entry price", self.entry)
+        form.addRow("Mark price", self.mark)
+        form.addRow("Leverage", self.leverage)
+        form.addRow("Margin mode", self.mode)
+        form.addRow("Isolated margin", self.isolated_margin)
+        form.addRow("Maintenance rate", self.mmr)
+        form.addRow("Stop", self.stop)
+        form.addRow("Target", self.target)
+        form.addRow("Setup", self.setup_edit)
+        form.addRow("Tags", self.tags)
+        form.addRow("Notes", self.notes)
+
+        self.problems = QLabel("")
+        self.problems.setObjectName("FieldProblem")
+        self.problems.setWordWrap(True)
+        self.problems.setVisible(False)
+        self.buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel
+        )
+        self.buttons.accepted.connect(self.submit)
+        self.buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(self.problems)
+        layout.addWidget(self.buttons)
+
+        self.account.currentIndexChanged.connect(self._sync_enabled)
+        self.mode.currentIndexChanged.connect(self._sync_enabled)
+        for edit in self._line_edits():
+            edit.textChanged.connect(lambda _t, e=edit: self._mark(e, False))
+        self._sync_enabled()
+
+    def _line_edits(self) -> list[QLineEdit]:
+        return [self.new_label, self.new_settle, self.new_wallet, self.symbol, self.contracts,
+                self.entry, self.mark, self.leverage, self.isolated_margin, self.mmr, self.stop,
+                self.target]
+
+    def _sync_enabled(self) -> None:
+        self.new_group.setVisible(self.account.currentData() == NEW_ACCOUNT)
+        self.isolated_margin.setEnabled(self.mode.currentData() is MarginMode.ISOLATED)
+        self.adjustSize()
+
+    @staticmethod
+    def _mark(edit: QLineEdit, invalid: bool) -> None:
+        if bool(edit.property("invalid")) != invalid:
+            edit.setProperty("invalid", invalid)
+            edit.style().unpolish(edit)
+            edit.style().polish(edit)
+
+    def show_problems(self, problems: Sequence[str]) -> None:
+        """List problems under the form (the journal's, or the form's own)."""
+        self.problems.setText("\n".join(f"• {p}" for p in problems))
+        self.problems.setVisible(bool(problems))
+        self.buttons.setEnabled(True)
+
+    def invalid_fields(self) -> list[QLineEdit]:
+        return [e for e in self._line_edits() if e.property("invalid")]
+
+    def build_request(self) -> tuple[LogPositionRequest | None, list[str]]:
+        """The typed position, or the problems (and the offending fields turn red)."""
+        problems: list[str] = []
+        values: dict[str, Decimal | None] = {}
+
+        def number(edit: QLineEdit, key: str, name: str, **kw: bool) -> None:
+            value, problem = parse_decimal_field(edit.text(), name, **kw)
+            values[key] = value
+            self._mark(edit, problem is not None)
+            if problem:
+                problems.append(problem)
+
+        new_account = None
+        if self.account.currentData() == NEW_ACCOUNT:
+            label = self.new_label.text().strip()
+            settle = self.new_settle.text().strip().upper()
+            self._mark(self.new_label, not label)
+            if not label:
+                problems.append("New account name: required")
+            self._mark(self.new_settle, not settle.isalnum())
+            if not settle.isalnum():
+                problems.append("Settlement currency: letters only, e.g. USDT")
+            number(self.new_wallet, "wallet", "Wallet balance", positive=False)
+            wallet = values["wallet"]
+            if wallet is not None and wallet < 0:
+                problems.append("Wallet balance: must be 0 or more")
+                self._mark(self.new_wallet, True)
+            if label and settle.isalnum() and wallet is not None and wallet >= 0:
+                new_account = NewAccountRequest(label, settle, wallet)
+        symbol = self.symbol.text().strip()
+        self._mark(self.symbol, not symbol)
+        if not symbol:
+            problems.append("Symbol: required, e.g. BTC/USDT:USDT")
+        number(self.contracts, "contracts", "Contracts")
+        number(self.entry, "entry", "Entry price")
+        number(self.mark, "mark", "Mark price", required=False)
+        number(self.leverage, "leverage", "Leverage")
+        isolated = self.mode.currentData() is MarginMode.ISOLATED
+        if isolated:
+            number(self.isolated_margin, "isolated", "Isolated margin", required=False)
+        else:
+            values["isolated"] = None
+        number(self.mmr, "mmr", "Maintenance rate", below_one=True)
+        number(self.stop, "stop", "Stop", required=False)
+        number(self.target, "target", "Target", required=False)
+        if problems:
+            return None, problems
+        account_id = self.account.currentData()
+        tags = tuple(t.strip() for t in self.tags.text().split(",") if t.strip())
+        request = LogPositionRequest(
+            account_id=None if account_id == NEW_ACCOUNT else int(account_id),
+            new_account=new_account,
+            symbol=symbol,
+            side=self.side.currentData(),
+            contracts=values["contracts"],  # type: ignore[arg-type]
+            entry_price=values["entry"],  # type: ignore[arg-type]
+            leverage=values["leverage"],  # type: ignore[arg-type]
+            margin_mode=self.mode.currentData(),
+            isolated_margin=values["isolated"],
+            mark_price=values["mark"],
+            stop_price=values["stop"],
+            target_price=values["target"],
+            maintenance_margin_rate=values["mmr"],  # type: ignore[arg-type]
+            setup=self.setup_edit.text().strip(),
+            notes=self.notes.toPlainText().strip(),
+            tags=tags,
+        )
+        return request, []
+
+    def submit(self) -> None:
+        request, problems = self.build_request()
+        if request is None:
+            self.show_problems(problems)
+            return
+        self.show_problems([])
+        self.buttons.setEnabled(False)  # until the journal answers
+        self.submitted.emit(request)

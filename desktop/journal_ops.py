@@ -1,0 +1,195 @@
+"""Journal work the desktop app runs on the serial task queue (never on the GUI thread).
+
+Each function takes an open :class:`crossmargin.storage.Journal` and returns plain
+domain objects, so the GUI never touches SQL (the journal's public API does). They
+run on :class:`desktop.tasks.TaskRunner`'s serial worker, one at a time, which also
+serialises every write.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+
+import numpy as np
+
+from crossmargin.domain import AccountState, MarginMode, RuleSet, Side
+from crossmargin.errors import InputError
+from crossmargin.storage import (
+    Account,
+    AccountKind,
+    Instrument,
+    Journal,
+    JournalPosition,
+    PositionFilter,
+    Statistics,
+)
+from desktop.demo import History
+
+log = logging.getLogger(__name__)
+
+MANUAL_DEFAULT_MMR = Decimal("0.005")
+
+
+def open_journal(path: Path) -> Journal:
+    """Open (or create) the journal at ``path`` (worker thread)."""
+    return Journal.open(path)
+
+
+@dataclass(frozen=True, slots=True)
+class AccountSummary:
+    """One journal account for the accounts list: the record and its open-position count."""
+
+    account: Account
+    open_positions: int
+
+
+def list_accounts(journal: Journal) -> list[AccountSummary]:
+    out = []
+    for acct in journal.accounts():
+        out.append(AccountSummary(acct, len(journal.open_positions(acct.id))))
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class AccountBook:
+    """What the main window shows for a journal account (built on a worker)."""
+
+    account: Account
+    state: AccountState
+    history: History
+
+
+def load_account(journal: Journal, account_id: int) -> AccountBook:
+    """The engine input and the equity history of one account (raises InputError)."""
+    acct = journal.account(account_id)
+    state = journal.build_scenario(account_id)
+    if not state.label:
+        state = state.with_(label=acct.label)
+    snaps = journal.equity_history(account_id)
+    t = np.array([s.time.timestamp() for s in snaps], dtype=np.float64)
+    equity = np.array([float(s.equity) for s in snaps], dtype=np.float64)
+    ratio = np.array(
+        [np.nan if s.margin_ratio is None else float(s.margin_ratio) for s in snaps],
+        dtype=np.float64,
+    )
+    return AccountBook(acct, state, History(t, equity, ratio))
+
+
+@dataclass(frozen=True, slots=True)
+class NewAccountRequest:
+    """A manual account created together with its first logged position."""
+
+    label: str
+    settle: str
+    wallet_balance: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class LogPositionRequest:
+    """A position typed into the "Log a position" dialog (validated numbers).
+
+    Prices in the quote currency, ``contracts`` > 0, ``isolated_margin`` and the
+    wallet in the settlement currency. ``maintenance_margin_rate`` is stored as the
+    symbol's instrument spec when the account has none (manual accounts follow the
+    generic rules: one maintenance rate per symbol).
+    """
+
+    account_id: int | None
+    new_account: NewAccountRequest | None
+    symbol: str
+    side: Side
+    contracts: Decimal
+    entry_price: Decimal
+    leverage: Decimal
+    margin_mode: MarginMode
+    isolated_margin: Decimal | None = None
+    mark_price: Decimal | None = None
+    stop_price: Decimal | None = None
+    target_price: Decimal | None = None
+    maintenance_margin_rate: Decimal = MANUAL_DEFAULT_MMR
+    setup: str = ""
+    notes: str = ""
+    tags: tuple[str, ...] = field(default_factory=tuple)
+
+
+def _split_symbol(symbol: str, settle: str) -> tuple[str, str, str]:
+    main, _, sym_settle = symbol.partition(":")
+    base, _, quote = main.partition("/")
+    quote = quote or settle
+    return base, quote, (sym_settle.partition("-")[0] or settle)
+
+
+def log_position(journal: Journal, req: LogPositionRequest) -> int:
+    """Store a hand-logged position (and its new account); return the account id.
+
+    All or nothing from the user's point of view: when the position is refused, an
+    account created for it in this call is deleted again.
+    """
+    created: int | None = None
+    if req.new_account is not None:
+        na = req.new_account
+        changes = journal.create_account(
+            na.label, kind=AccountKind.MANUAL, rules=RuleSet.GENERIC, settle=na.settle
+        )
+        created = changes.id
+        account_id = created
+    else:
+        account_id = req.account_id
+    if account_id is None:
+        raise InputError("account: choose an account or create a new one")
+    try:
+        acct = journal.account(account_id)
+        if req.new_account is not None:
+            journal.record_balance(account_id, req.new_account.wallet_balance)
+        known = {i.symbol for i in journal.instruments(account_id)}
+        if req.symbol not in known and req.symbol not in journal.tiers(account_id):
+            base, quote, settle = _split_symbol(req.symbol, acct.settle)
+            journal.set_instrument(
+                account_id,
+                Instrument(req.symbol, base, quote, settle,
+                           maintenance_margin_rate=req.maintenance_margin_rate),
+            )
+        annotations: dict[str, object] = {
+            "leverage": req.leverage,
+            "margin_mode": req.margin_mode,
+            "setup": req.setup,
+            "notes": req.notes,
+        }
+        for name in ("isolated_margin", "mark_price", "stop_price", "target_price"):
+            value = getattr(req, name)
+            if value is not None:
+                annotations[name] = value
+        journal.add_position(
+            account_id, req.symbol, req.side, req.contracts, req.entry_price,
+            tags=req.tags, **annotations,
+        )
+    except BaseException:
+        if created is not None:
+            try:
+                journal.delete_account(created)
+            except Exception:  # pragma: no cover - best effort undo
+                log.exception("could not remove the account created for a refused position")
+        raise
+    return account_id
+
+
+@dataclass(frozen=True, slots=True)
+class JournalPage:
+    """The Journal tab's data for one account: positions (newest first) and statistics."""
+
+    account: Account
+    positions: tuple[JournalPosition, ...]
+    total: int
+    statistics: tuple[Statistics, ...]
+    loaded_at: datetime
+
+
+def journal_page(journal: Journal, account_id: int, limit: int = 500) -> JournalPage:
+    acct = journal.account(account_id)
+    page = journal.positions(PositionFilter(account=account_id), limit=limit)
+    stats = journal.statistics(PositionFilter(account=account_id))
+    return JournalPage(acct, page.items, page.total, tuple(stats), datetime.now())

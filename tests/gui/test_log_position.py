@@ -1,0 +1,123 @@
+"""Logging a position through the dialog: it lands in the journal and in the table."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from crossmargin.margin import evaluate
+from crossmargin.storage import Journal
+from desktop.models.positions import RAW_ROLE, PositionColumn
+from desktop.session import AccountKind
+
+pytestmark = pytest.mark.gui
+
+
+def _open_dialog(window, qtbot):
+    window.log_position()
+    qtbot.waitUntil(lambda: window._log_dialog is not None and window._log_dialog.isVisible(),
+                    timeout=10_000)
+    return window._log_dialog
+
+
+def _fill(dialog, **values: str) -> None:
+    fields = {
+        "symbol": "BTC/USDT:USDT", "contracts": "0.5", "entry": "60000", "mark": "61000",
+        "leverage": "10", "mmr": "0.005",
+    }
+    fields.update(values)
+    for name, text in fields.items():
+        getattr(dialog, name).setText(text)
+
+
+def test_a_logged_position_appears_with_the_engine_liquidation_price(window, qtbot) -> None:
+    dialog = _open_dialog(window, qtbot)
+    assert dialog.account.currentData() == -1  # no account yet: a new manual one
+    dialog.new_label.setText("My book")
+    dialog.new_wallet.setText("10,000")
+    _fill(dialog)
+    dialog.buttons.accepted.emit()
+    qtbot.waitUntil(
+        lambda: window.session.entry is not None
+        and window.session.entry.kind is AccountKind.JOURNAL
+        and window.session.snapshot is not None
+        and window.session.snapshot.state == window.session.state,
+        timeout=10_000,
+    )
+    assert not dialog.isVisible()
+    assert window.session.entry.label == "My book"
+    state = window.session.state
+    assert state.wallet_balance == Decimal("10000")
+    (position,) = state.positions
+    assert position.symbol == "BTC/USDT:USDT" and position.contracts == Decimal("0.5")
+    assert position.mark_price == Decimal("61000") and position.leverage == Decimal("10")
+    expected = evaluate(state).positions[0]
+    model = window.positions.model
+    row = model.row_of(position.id)
+    assert row >= 0
+    lp = model.index(row, PositionColumn.LIQUIDATION).data(RAW_ROLE)
+    assert lp == expected.liquidation_price and lp is not None
+    # cross long, wallet 10,000, 0.5 BTC from 60,000, MMR 0.5 %: the textbook price
+    q, w, e, mmr = Decimal("0.5"), Decimal("10000"), Decimal("60000"), Decimal("0.005")
+    assert abs(lp - (w - q * e) / (q * mmr - q)) < Decimal("1e-20")
+    # the account is in the list, the banner is gone, the journal holds it
+    assert any(e.kind is AccountKind.JOURNAL for e in window.accounts_model.entries())
+    assert not window.banner.isVisible()
+
+
+def test_bad_input_is_shown_in_place_and_nothing_is_stored(window, qtbot) -> None:
+    dialog = _open_dialog(window, qtbot)
+    dialog.new_wallet.setText("lots")
+    _fill(dialog, symbol="", contracts="-1", entry="abc", leverage="0", mmr="2")
+    dialog.buttons.accepted.emit()
+    assert dialog.isVisible()
+    text = dialog.problems.text()
+    for needle in ("Wallet balance", "Symbol: required", "Contracts: must be greater than 0",
+                   "Entry price", "not a number", "Leverage", "Maintenance rate"):
+        assert needle in text
+    red = {e for e in dialog.invalid_fields()}
+    assert {dialog.new_wallet, dialog.symbol, dialog.contracts, dialog.entry, dialog.leverage,
+            dialog.mmr} <= red
+    # typing fixes clear the red frame of that field
+    dialog.entry.setText("60000")
+    assert dialog.entry not in dialog.invalid_fields()
+    qtbot.wait(50)
+    assert window.journal is not None and window.journal.accounts() == []
+
+
+def test_a_refused_position_keeps_the_dialog_open_and_stores_nothing(window, qtbot) -> None:
+    dialog = _open_dialog(window, qtbot)
+    dialog.new_wallet.setText("5000")
+    _fill(dialog)
+    dialog.buttons.accepted.emit()
+    qtbot.waitUntil(lambda: not dialog.isVisible(), timeout=10_000)
+    qtbot.waitUntil(lambda: window.session.entry is not None
+                    and window.session.entry.kind is AccountKind.JOURNAL, timeout=10_000)
+    journal: Journal = window.journal
+    (account,) = journal.accounts()
+    before = journal.open_positions(account.id)
+
+    second = _open_dialog(window, qtbot)
+    assert second.account.currentData() == int(account.id)
+    _fill(second)  # same symbol and side again: the journal refuses a second open position
+    second.buttons.accepted.emit()
+    qtbot.waitUntil(lambda: second.problems.isVisible(), timeout=10_000)
+    assert second.isVisible()
+    assert "already has an open BTC/USDT:USDT" in second.problems.text()
+    assert journal.open_positions(account.id) == before
+    assert len(journal.accounts()) == 1
+    second.reject()
+
+
+def test_refused_position_in_a_new_account_leaves_no_account(window, qtbot) -> None:
+    dialog = _open_dialog(window, qtbot)
+    dialog.new_wallet.setText("5000")
+    _fill(dialog, symbol="   ")  # passes nothing: caught in the form
+    dialog.buttons.accepted.emit()
+    assert "Symbol" in dialog.problems.text()
+    _fill(dialog, symbol="BTC/USDT:USDT", stop="-5")
+    dialog.buttons.accepted.emit()
+    assert "Stop: must be greater than 0" in dialog.problems.text()
+    qtbot.wait(50)
+    assert window.journal.accounts() == []
