@@ -102,7 +102,7 @@ def test_a_refused_position_keeps_the_dialog_open_and_stores_nothing(window, qtb
     assert second.account.currentData() == int(account.id)
     _fill(second)  # same symbol and side again: the journal refuses a second open position
     second.buttons.accepted.emit()
-    qtbot.waitUntil(lambda: second.problems.isVisible(), timeout=10_000)
+    qtbot.waitUntil(second.problems.isVisible, timeout=10_000)
     assert second.isVisible()
     assert "already has an open BTC/USDT:USDT" in second.problems.text()
     assert journal.open_positions(account.id) == before
