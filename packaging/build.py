@@ -256,6 +256,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                         help="do not run the bundle's --self-test")
     parser.add_argument("--runs", type=int, default=1,
                         help="run the self-test this many times and print each time")
+    parser.add_argument("--out", type=Path, default=RESOURCES / "icons",
+                        help="icons: folder for the PNG files (default: resources/icons)")
     args = parser.parse_args(argv)
     if args.runs < 1:
         parser.error("--runs must be at least 1")
@@ -267,8 +269,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.what == "icons":
             step(f"icons from {ICON_SVG}")
-            for path in render_icons(ICON_SVG, RESOURCES / "icons"):
-                print(f"    {path.relative_to(ROOT)}")
+            for path in render_icons(ICON_SVG, args.out):
+                print(f"    {path}")
         elif args.what == "wheel":
             build_wheel()
         else:
