@@ -168,14 +168,21 @@ class WhatIfViewModel(QObject):
 
     # -- the book --------------------------------------------------------------
     def set_live(self, state: AccountState) -> None:
-        """New live book (marks tick often): keep the plan for positions still open."""
+        """New live book. Marks tick often: the plan is kept for positions still open.
+        Another account (label, rules or settlement currency differ) starts a fresh plan."""
         rows_before = [p.id for p, _ in self.rows()]
-        self._live = state
-        if self._scenario is None:
+        previous, self._live = self._live, state
+        if self._scenario is not None:
+            return
+        if previous is not None and _account_key(previous) != _account_key(state):
+            self._plan = WhatIfPlan(shock_mode=self._plan.shock_mode)
+            self.rows_changed.emit()
+            self.plan_changed.emit()
+        else:
             self._plan = self._plan.restricted_to(state)
             if rows_before != [p.id for p, _ in self.rows()]:
                 self.rows_changed.emit()
-            self._schedule()
+        self._schedule()
 
     def open_state(self, state: AccountState, source: str) -> None:
         """Explore ``state`` (an opened scenario) instead of the live book; clears the plan."""
@@ -420,3 +427,8 @@ def _field_of(line: str, symbol: str) -> str:
         )
     head, _, rest = line.partition("]")
     return rest.lstrip(".") if head.startswith("positions[") and rest else line
+
+
+def _account_key(state: AccountState) -> tuple[str, str, str]:
+    """What tells one account from another across live updates."""
+    return (state.label, state.rules.value, state.settle)

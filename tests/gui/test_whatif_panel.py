@@ -603,3 +603,19 @@ def test_scenario_changed_is_emitted_for_every_what_if_change(qtbot, panel, stat
         panel.slider.setValue(-30)
     with qtbot.waitSignal(panel.scenario_changed, timeout=1000):
         panel.reset_button.click()
+
+
+def test_another_account_starts_a_fresh_plan(qtbot, panel, state):
+    target = first(state, MarginMode.CROSS)
+    panel.viewmodel.set_mode(target.id, MarginMode.ISOLATED)
+    panel.slider.setValue(-50)
+    wait_answer(qtbot, panel)
+    other = make_book(12).with_(label="another account")
+    panel.set_account_state(other)
+    wait_answer(qtbot, panel)
+    assert not panel.viewmodel.plan.edits
+    assert panel.viewmodel.plan.shock == 0
+    assert "another account" in panel.source_label.text()
+    assert table_lps(panel, BookColumn.LP_WHATIF) == {
+        p.id: p.liquidation_price for p in evaluate(other).positions
+    }
