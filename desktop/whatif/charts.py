@@ -417,9 +417,9 @@ class LadderChart(QWidget):
         return f"{position_id} {short}".strip()
 
     def _place_value_labels(self, items: list[tuple[float, float, str]]) -> None:
-        """Value labels above the what-if rungs (only drawn when there are few rungs)."""
+        """Value labels under the what-if rungs (only drawn when there are few rungs)."""
         while len(self._value_labels) < len(items):
-            label = pg.TextItem("", anchor=(0.5, 1.15), color=self._theme.chart_fg)
+            label = pg.TextItem("", anchor=(0.5, -0.1), color=self._theme.chart_fg)
             self.plot.addItem(label, ignoreBounds=True)
             self._value_labels.append(label)
         for label, (x, y, text) in zip(self._value_labels, items, strict=False):
