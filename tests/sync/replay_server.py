@@ -18,6 +18,7 @@ Standard library only; ``ThreadingHTTPServer`` on 127.0.0.1, port 0.
 from __future__ import annotations
 
 import base64
+import bisect
 import contextlib
 import copy
 import hashlib
@@ -403,7 +404,15 @@ class ReplayServer:
         self._routes = _ROUTES[exchange]
         self._index_data()
 
+    def cached(self, key: tuple[Any, ...], build: Callable[[], Any]) -> Any:
+        """Per-query-shape indexes over the data (cleared by :meth:`_index_data`)."""
+        with self._lock:
+            if key not in self._cache:
+                self._cache[key] = build()
+            return self._cache[key]
+
     def _index_data(self) -> None:
+        self._cache: dict[tuple[Any, ...], Any] = {}
         if self.exchange in ("binanceusdm", "binancecoinm"):
             self.data.fills.sort(key=lambda r: int(r["id"]))
             self.data.funding.sort(key=lambda r: (int(r["time"]), int(r["tranId"])))
@@ -672,10 +681,12 @@ def _bn_user_trades(srv: ReplayServer, q: dict[str, str]) -> Any:
     if "fromId" in q and ("startTime" in q or "endTime" in q):
         raise ApiError(400, {"code": -1128, "msg": "fromId cannot be sent with startTime."})
     limit = _limit(q, 500, 1000)
-    rows = [r for r in srv.data.fills if r["symbol"] == q["symbol"]]
+    sym = q["symbol"]
+    rows = srv.cached(("bn", sym), lambda: [r for r in srv.data.fills if r["symbol"] == sym])
     if "fromId" in q:
-        rows = [r for r in rows if int(r["id"]) >= int(q["fromId"])]
-        return rows[:limit]
+        ids = srv.cached(("bn-ids", sym), lambda: [int(r["id"]) for r in rows])
+        i = bisect.bisect_left(ids, int(q["fromId"]))
+        return rows[i : i + limit]
     start, end = q.get("startTime"), q.get("endTime")
     if start and end and int(end) - int(start) > WEEK_MS:
         raise ApiError(400, {"code": -4166, "msg": "startTime/endTime span over 7 days."})
@@ -766,9 +777,12 @@ def _by_executions(srv: ReplayServer, q: dict[str, str]) -> Any:
             sorted(srv.data.fills + srv.data.funding, key=lambda r: -int(r["execTime"])))
     else:
         rows = []
-    rows = [r for r in rows if r.get("category", "linear") == q.get("category", "linear")]
-    if q.get("symbol"):
-        rows = [r for r in rows if r["symbol"] == q["symbol"]]
+    cat, sym, kind = q.get("category", "linear"), q.get("symbol"), q.get("execType")
+    source = rows
+    rows = srv.cached(("by", kind, cat, sym), lambda: [
+        r for r in source
+        if r.get("category", "linear") == cat and (not sym or r["symbol"] == sym)])
+    neg_times = srv.cached(("by-t", kind, cat, sym), lambda: [-int(r["execTime"]) for r in rows])
     now = srv.now_ms()
     start, end = q.get("startTime"), q.get("endTime")
     if start and end:
@@ -783,7 +797,7 @@ def _by_executions(srv: ReplayServer, q: dict[str, str]) -> Any:
         lo, hi = int(end) - WEEK_MS, int(end)
     else:
         lo, hi = now - WEEK_MS, now
-    rows = [r for r in rows if lo <= int(r["execTime"]) <= hi]
+    rows = rows[bisect.bisect_left(neg_times, -hi) : bisect.bisect_right(neg_times, -lo)]
     limit = _limit(q, 50, 100)
     offset = int(q.get("cursor") or 0) if (q.get("cursor") or "0").isdigit() else 0
     page = rows[offset : offset + limit]
@@ -840,33 +854,47 @@ def _ok_positions(srv: ReplayServer, q: dict[str, str]) -> Any:
     return _ok_env(rows)
 
 
-def _ok_paged(rows: list[dict[str, Any]], q: dict[str, str], tkey: str) -> Any:
-    """OKX paging: newest first; ``after`` = older than this billId; ``begin``/``end`` = ms."""
-    if q.get("after"):
-        rows = [r for r in rows if int(r["billId"]) < int(q["after"])]
-    if q.get("before"):
-        rows = [r for r in rows if int(r["billId"]) > int(q["before"])]
-    if q.get("begin"):
-        rows = [r for r in rows if int(r[tkey]) >= int(q["begin"])]
-    if q.get("end"):
-        rows = [r for r in rows if int(r[tkey]) <= int(q["end"])]
-    return _ok_env(rows[: _limit(q, 100, 100)])
+def _ok_paged(rows: list[dict[str, Any]], neg_ids: list[int], q: dict[str, str],
+              tkey: str) -> Any:
+    """OKX paging: newest first; ``after`` = older than this billId; ``begin``/``end`` = ms.
+
+    ``neg_ids`` are the rows' negated billIds (ascending), for bisecting ``after``.
+    """
+    start = bisect.bisect_right(neg_ids, -int(q["after"])) if q.get("after") else 0
+    before = int(q["before"]) if q.get("before") else None
+    begin = int(q["begin"]) if q.get("begin") else None
+    end = int(q["end"]) if q.get("end") else None
+    limit = _limit(q, 100, 100)
+    page = []
+    for r in rows[start:]:
+        if before is not None and int(r["billId"]) <= before:
+            break
+        t = int(r[tkey])
+        if (begin is not None and t < begin) or (end is not None and t > end):
+            continue
+        page.append(r)
+        if len(page) == limit:
+            break
+    return _ok_env(page)
 
 
 def _ok_fills(srv: ReplayServer, q: dict[str, str]) -> Any:
     if not q.get("instType"):
         raise ApiError(400, {"code": "51000", "data": [], "msg": "Parameter instType error"})
-    rows = [r for r in srv.data.fills if r["instType"] == q["instType"]]
-    if q.get("instId"):
-        rows = [r for r in rows if r["instId"] == q["instId"]]
-    return _ok_paged(rows, q, "ts")
+    it, inst = q["instType"], q.get("instId")
+    rows = srv.cached(("okf", it, inst), lambda: [
+        r for r in srv.data.fills if r["instType"] == it and (not inst or r["instId"] == inst)])
+    neg = srv.cached(("okf-id", it, inst), lambda: [-int(r["billId"]) for r in rows])
+    return _ok_paged(rows, neg, q, "ts")
 
 
 def _ok_bills(srv: ReplayServer, q: dict[str, str]) -> Any:
-    rows = [r for r in srv.data.funding if r["type"] == q.get("type", r["type"])]
-    if q.get("instType"):
-        rows = [r for r in rows if r["instType"] == q["instType"]]
-    return _ok_paged(rows, q, "ts")
+    typ, it = q.get("type"), q.get("instType")
+    rows = srv.cached(("okb", typ, it), lambda: [
+        r for r in srv.data.funding
+        if (not typ or r["type"] == typ) and (not it or r["instType"] == it)])
+    neg = srv.cached(("okb-id", typ, it), lambda: [-int(r["billId"]) for r in rows])
+    return _ok_paged(rows, neg, q, "ts")
 
 
 def _ok_tiers(srv: ReplayServer, q: dict[str, str]) -> Any:
