@@ -1,8 +1,10 @@
 """The wheel builds, installs into a fresh venv with its resources, and passes its self-test.
 
 Offline: ``python -m build --no-isolation`` uses the build tools of the test extra,
-and the venv sees the already-installed dependencies (``--system-site-packages``);
-the wheel itself is installed with ``--no-deps --no-index``. The source tree is
+and the new venv sees the dependencies already installed for this interpreter through
+a ``.pth`` file listing its site-packages (``--system-site-packages`` would not do:
+run from a venv, it exposes the base Python's packages, not the venv's); the wheel
+itself is installed with ``--no-deps --no-index``. The source tree is
 copied first, so the build never writes into the checkout, and every command runs
 from a temporary folder so ``crossmargin`` is imported from the venv's copy, never
 from the source tree (checked).
@@ -12,8 +14,10 @@ from __future__ import annotations
 
 import os
 import shutil
+import site
 import subprocess
 import sys
+import sysconfig
 import tarfile
 import zipfile
 from pathlib import Path
@@ -85,12 +89,18 @@ def test_wheel_and_sdist_carry_the_resources(built: dict[str, Path]) -> None:
 def test_installed_wheel_runs_version_and_self_test(built: dict[str, Path]) -> None:
     root = built["root"]
     venv = root / "venv"
-    run([sys.executable, "-m", "venv", "--system-site-packages", str(venv)], cwd=root,
-        env=dict(os.environ))
+    run([sys.executable, "-m", "venv", str(venv)], cwd=root, env=dict(os.environ))
     bindir = venv / ("Scripts" if os.name == "nt" else "bin")
     python = bindir / ("python.exe" if os.name == "nt" else "python")
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
     env["PATH"] = f"{bindir}{os.pathsep}{env.get('PATH', '')}"
+    # the dependencies (PySide6, numpy, ...) of this interpreter, after the venv's own
+    # site-packages; .pth files inside them (e.g. an editable crossmargin) are not run
+    purelib = "import sysconfig; print(sysconfig.get_paths()['purelib'])"
+    venv_site = run([str(python), "-c", purelib], cwd=root, env=env).strip()
+    outer = dict.fromkeys([*site.getsitepackages(), sysconfig.get_paths()["purelib"],
+                           sysconfig.get_paths()["platlib"]])
+    Path(venv_site, "_crossmargin_test_deps.pth").write_text("\n".join(outer) + "\n")
     run([str(python), "-m", "pip", "install", "--no-deps", "--no-index", "--quiet",
          str(built["wheel"])], cwd=root, env=env)
 
