@@ -33,7 +33,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     db = db_parent()
     imp = subparsers.add_parser(
         "import", parents=[db], help="import fills from a CSV file into a journal account",
-        description=__doc__.split("::")[0].strip(),
+        description=(__doc__ or "").replace("``", "").replace("::\n", "\n").strip(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     imp.add_argument("file", type=Path)
     imp.add_argument("--account", required=True, help="journal account label or id")

@@ -16,6 +16,8 @@
     crossmargin journal stats [same filters as list] [--json]
     crossmargin journal balance ACCOUNT AMOUNT [--currency CCY] [--time T]
     crossmargin journal funding --account A SYMBOL AMOUNT [--time T] [--currency CCY]
+    crossmargin journal tiers ACCOUNT TIERS.json [--symbol SYMBOL[=FILE_SYMBOL] ...]
+    crossmargin journal instrument ACCOUNT SYMBOL [--contract-size N] [--inverse] [--beta B]
 
 Every command takes ``--db PATH`` (default: the journal in the data folder). Sizes are
 contracts (base units for ``BTCUSDT``-style linear contracts). Times without a zone are
@@ -49,7 +51,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     db = db_parent()
     p = subparsers.add_parser(
         "journal", help="log, list and analyse positions in the local journal",
-        description=__doc__.split("::")[0].strip(),
+        description=(__doc__ or "").replace("``", "").replace("::\n", "\n").strip(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     sub = p.add_subparsers(dest="journal_command", metavar="ACTION")
     p.set_defaults(handler=lambda a: _usage(p))
