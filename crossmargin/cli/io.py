@@ -3,7 +3,7 @@
 ::
 
     crossmargin import FILE.csv --account NAME [--preset generic|binance|bybit|okx]
-                       [--map FIELD=COLUMN ...] [--dry-run] [--skip-bad-rows]
+                       [--map FIELD=COLUMN ...] [--tz ZONE] [--dry-run] [--skip-bad-rows]
     crossmargin export positions|fills|funding FILE.csv [--account NAME] [position filters]
     crossmargin export json FILE.json
     crossmargin backup [FILE]
@@ -45,6 +45,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     imp.add_argument("--dry-run", action="store_true", help="show what would happen; write nothing")
     imp.add_argument("--skip-bad-rows", action="store_true",
                      help="import the good rows even when some rows are bad")
+    imp.add_argument("--tz", default="UTC",
+                     help="zone of times written without one: UTC (default), +08:00, "
+                          "Asia/Singapore...")
     imp.add_argument("--json", action="store_true", help="print the report as JSON")
     imp.set_defaults(handler=_import)
 
@@ -78,15 +81,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _import(args: argparse.Namespace) -> int:
-    from crossmargin.storage.csv_import import parse_mapping
+    from crossmargin.storage.csv_import import parse_mapping, parse_zone
 
     mapping = parse_mapping(args.map)
+    zone = parse_zone(args.tz)
     if not args.file.is_file():
         raise InputError(f"{args.file}: file not found")
     with open_journal(args) as j:
         rep = j.import_fills_csv(
             args.account, args.file, preset=args.preset, mapping=mapping or None,
-            dry_run=args.dry_run, strict=not args.skip_bad_rows,
+            dry_run=args.dry_run, strict=not args.skip_bad_rows, naive_tz=zone,
         )
     if args.json:
         print(dump_json(rep))

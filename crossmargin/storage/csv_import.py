@@ -36,7 +36,7 @@ import io
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
@@ -210,8 +210,11 @@ def resolve_columns(
     return out
 
 
-def parse_time(text: str) -> datetime:
-    """ISO 8601 (no zone = UTC) or epoch seconds / milliseconds / microseconds."""
+def parse_time(text: str, naive_tz: tzinfo = UTC) -> datetime:
+    """ISO 8601 or epoch seconds / milliseconds / microseconds, returned in UTC.
+
+    A time written without a zone is taken in ``naive_tz`` (UTC unless the export is in
+    another zone, e.g. an OKX export in UTC+8)."""
     s = text.strip()
     if not s:
         raise ValueError("empty")
@@ -220,7 +223,7 @@ def parse_time(text: str) -> datetime:
         if n >= 10**17:
             raise ValueError(f"epoch number out of range: {s}")
         if n >= 10**14:
-            return datetime.fromtimestamp(n / 1_000_000, UTC).replace(microsecond=n % 1_000_000)
+            return datetime.fromtimestamp(n // 1_000_000, UTC).replace(microsecond=n % 1_000_000)
         if n >= 10**11:
             return datetime.fromtimestamp(n // 1000, UTC).replace(microsecond=(n % 1000) * 1000)
         return datetime.fromtimestamp(n, UTC)
@@ -229,7 +232,7 @@ def parse_time(text: str) -> datetime:
     s = s.replace("/", "-")
     dt = datetime.fromisoformat(s)
     if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=UTC)
+        dt = dt.replace(tzinfo=naive_tz)
     return dt.astimezone(UTC)
 
 
@@ -277,7 +280,9 @@ def _number(text: str, name: str) -> tuple[Decimal, str]:
     return value, ""
 
 
-def _row_to_fill(row: list[str], idx: tuple[int, ...], preset: Preset) -> NewFill:
+def _row_to_fill(
+    row: list[str], idx: tuple[int, ...], preset: Preset, naive_tz: tzinfo = UTC
+) -> NewFill:
     n = len(row)
     (
         time_text,
@@ -294,7 +299,7 @@ def _row_to_fill(row: list[str], idx: tuple[int, ...], preset: Preset) -> NewFil
     texts = {"price": price_text, "amount": amount_text, "fee": fee_text}
     problems: list[str] = []
     try:
-        time = parse_time(time_text)
+        time = parse_time(time_text, naive_tz)
     except (ValueError, OverflowError) as exc:
         problems.append(f"time: cannot read {time_text!r} as a date/time ({exc})")
         time = None
@@ -355,6 +360,7 @@ def parse_fills_rows(
     preset: str = "generic",
     mapping: Mapping[str, str] | None = None,
     first_line: int = 1,
+    naive_tz: tzinfo = UTC,
 ) -> ParsedCsv:
     """Parse rows (the first is the header) into fills and rejected rows."""
     chosen = PRESETS.get(preset)
@@ -377,14 +383,18 @@ def parse_fills_rows(
             continue
         count += 1
         try:
-            good.append((line, _row_to_fill(row, idx, chosen)))
+            good.append((line, _row_to_fill(row, idx, chosen, naive_tz)))
         except ValueError as exc:
             bad.append(RejectedRow(line, str(exc)))
     return ParsedCsv(tuple(good), tuple(bad), count)
 
 
 def parse_fills_csv(
-    path: Path | str, *, preset: str = "generic", mapping: Mapping[str, str] | None = None
+    path: Path | str,
+    *,
+    preset: str = "generic",
+    mapping: Mapping[str, str] | None = None,
+    naive_tz: tzinfo = UTC,
 ) -> ParsedCsv:
     """Read a CSV file (UTF-8, BOM tolerated; delimiter sniffed among , ; tab)."""
     p = Path(path)
@@ -400,7 +410,7 @@ def parse_fills_csv(
     delimiter = max((",", ";", "\t"), key=first.count)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     try:
-        return parse_fills_rows(reader, preset=preset, mapping=mapping)
+        return parse_fills_rows(reader, preset=preset, mapping=mapping, naive_tz=naive_tz)
     except csv.Error as exc:
         raise InputError(f"{p}: line {reader.line_num}: malformed CSV ({exc})") from None
 
@@ -418,3 +428,25 @@ def parse_mapping(items: Iterable[str]) -> dict[str, str]:
     if problems:
         raise InputError(problems)
     return out
+
+
+def parse_zone(text: str) -> tzinfo:
+    """``UTC``, ``+08:00`` / ``-05:30`` or an IANA name (``Asia/Singapore``) → tzinfo."""
+    t = text.strip()
+    if t.upper() in ("UTC", "Z", "GMT"):
+        return UTC
+    m = re.fullmatch(r"(?:UTC)?([+-])(\d{1,2})(?::?(\d{2}))?", t, flags=re.IGNORECASE)
+    if m:
+        minutes = int(m.group(2)) * 60 + int(m.group(3) or 0)
+        if minutes > 14 * 60:
+            raise InputError(f"--tz {text}: offset out of range (at most ±14:00)")
+        return timezone(timedelta(minutes=minutes if m.group(1) == "+" else -minutes))
+    try:
+        from zoneinfo import ZoneInfo
+
+        return ZoneInfo(t)
+    except (ValueError, KeyError, OSError):
+        raise InputError(
+            f"--tz {text}: unknown time zone; use UTC, an offset like +08:00, or a name like "
+            "Asia/Singapore"
+        ) from None

@@ -34,7 +34,7 @@ import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -2404,6 +2404,7 @@ class Journal:
         dry_run: bool = False,
         preview_rows: int = 10,
         strict: bool = False,
+        naive_tz: tzinfo = UTC,
     ) -> ImportReport:
         """Import fills from a CSV file in one transaction (see :mod:`.csv_import`).
 
@@ -2411,11 +2412,12 @@ class Journal:
         exchange trade id or content) are counted and skipped, so re-importing a file adds
         nothing. ``dry_run`` parses and checks against the journal but writes nothing.
         ``strict``: any rejected row aborts the import (InputError listing every bad
-        line) and nothing is written.
+        line) and nothing is written. ``naive_tz``: the zone of times written without one
+        (default UTC, which is what Binance and Bybit exports use).
         """
         from crossmargin.storage.csv_import import parse_fills_csv
 
-        parsed = parse_fills_csv(file, preset=preset, mapping=mapping)
+        parsed = parse_fills_csv(file, preset=preset, mapping=mapping, naive_tz=naive_tz)
         name = Path(file).name
         if strict and parsed.rejected and not dry_run:
             raise InputError(

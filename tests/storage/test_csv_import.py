@@ -164,3 +164,18 @@ def test_newest_first_exports_keep_trade_order_within_a_timestamp(
     short, long_ = journal.positions().items
     assert long_.exit_price == 105 and long_.realized_pnl == 5
     assert short.entry_price == 110 and short.realized_pnl == 20
+
+
+def test_time_zone_of_naive_times(journal: Journal, acct: int, tmp_path) -> None:
+    from datetime import UTC, datetime
+
+    from crossmargin.storage.csv_import import parse_zone
+
+    path = write(tmp_path, "time,symbol,side,price,amount\n2024-03-01 08:00:00,BTCUSDT,buy,1,1\n")
+    journal.import_fills_csv(acct, path, naive_tz=parse_zone("+08:00"))
+    assert journal.fills().items[0].time == datetime(2024, 3, 1, tzinfo=UTC)
+    assert parse_zone("Asia/Singapore").utcoffset(datetime(2024, 1, 1)).total_seconds() == 28800
+    assert parse_zone("utc") is UTC
+    with pytest.raises(InputError, match="unknown time zone"):
+        parse_zone("Mars/Olympus")
+    assert parse_time("1709251200123456") == datetime(2024, 3, 1, 0, 0, 0, 123456, tzinfo=UTC)
