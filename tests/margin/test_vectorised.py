@@ -12,13 +12,14 @@ times it or less: "never" in one arithmetic, an absurd price in the other).
 
 from __future__ import annotations
 
+import random
 from decimal import Decimal, localcontext
 
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_properties import _scale, accounts, ref_gap
+from test_properties import SYMBOLS, _scale, accounts, ref_gap
 
 from crossmargin.domain import (
     AccountState,
@@ -31,11 +32,16 @@ from crossmargin.domain import (
 )
 from crossmargin.errors import InputError
 from crossmargin.margin import (
+    ShockProfile,
     VectorBook,
+    cascade,
     evaluate,
     liquidation_prices,
     liquidation_prices_array,
     margin_function,
+    shock_point,
+    shock_state,
+    sweep,
     tiers_from_ccxt,
 )
 from crossmargin.margin.risk import ENGINE_CONTEXT
@@ -436,3 +442,114 @@ def test_update_marks_checks_prices() -> None:
     book.update_mark_array(np.array([100.0]))
     np.testing.assert_array_equal(book.liquidation_prices(), before)
     assert book.marks.tolist() == [100.0]
+
+
+# --- the vectorised shock sweep agrees with the exact shock points ---------------------
+
+
+def _sweep_close(value: float, exact: Decimal) -> bool:
+    return abs(D(repr(float(value))) - exact) <= D("1e-9") * max(abs(exact), D(1))
+
+
+def _check_sweep(state: AccountState, profile: ShockProfile, grid: np.ndarray) -> None:
+    result = sweep(state, profile, grid)
+    for k in range(grid.size):
+        t = D(repr(float(grid[k])))
+        try:
+            shock_state(state, profile, t)
+        except InputError:  # a price pushed to <= 0: no figures there
+            assert np.isnan(result.equity[k])
+            continue
+        exact = shock_point(state, profile, t, result.cascade)
+        assert _sweep_close(result.equity[k], exact.equity), (k, t, result.equity[k], exact)
+        for name in ("margin_balance", "maintenance_margin", "margin_ratio"):
+            want = getattr(exact, name)
+            got = getattr(result, name)[k]
+            if want is None:
+                assert np.isnan(got), (name, k, got)
+            else:
+                assert _sweep_close(got, want), (name, k, t, got, want)
+
+
+@st.composite
+def profiles(draw: st.DrawFn) -> ShockProfile:
+    kind = draw(st.sampled_from(["uniform", "beta", "per_symbol"]))
+    if kind == "uniform":
+        return ShockProfile.uniform()
+    weights = {
+        s: draw(st.sampled_from([D(0), D("0.5"), D("1.25"), D(2), D("-0.8"), D(-1)]))
+        for s in SYMBOLS
+        if draw(st.booleans())
+    }
+    return ShockProfile.beta(weights) if kind == "beta" else ShockProfile.per_symbol(weights)
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.filter_too_much])
+@given(st.one_of(accounts(max_positions=5), jumpy_accounts()), profiles(), st.randoms())
+def test_sweep_agrees_with_shock_points(
+    state: AccountState, profile: ShockProfile, rnd: random.Random
+) -> None:
+    grid = np.linspace(-0.6, 0.6, 25)
+    rnd.shuffle(grid)  # any order of shocks; results follow it
+    _check_sweep(state, profile, grid)
+
+
+def test_sweep_grid_points_exactly_on_bracket_thresholds() -> None:
+    """Shocks landing exactly where a notional reaches a floor take the upper bracket.
+
+    Gate has no maintenance amounts, so maintenance jumps there: float64 alone
+    cannot tell the side; the sweep settles such points in Decimal."""
+    tiers = (
+        Tier(D(0), D(10000), D("0.005"), None, D(100)),
+        Tier(D(10000), D(20000), D("0.01"), None, D(50)),
+        Tier(D(20000), None, D("0.02"), None, D(20)),
+    )
+    positions = (
+        _pos("a", Side.LONG, "2.5", "5000", "5000"),  # notional 12,500: floors at t = -0.2, 0.6
+        _pos("b", Side.SHORT, "0.3", "40000", "40000", symbol="ETH"),  # 12,000: t = -1/6, 2/3
+        _pos("c", Side.LONG, "300", "30", "30", symbol="INV", contract_size=D(1), inverse=True,
+             margin_mode=MarginMode.ISOLATED),
+    )
+    tables = {"BTC": tiers, "ETH": tiers, "INV": tiers}
+    state = AccountState(RuleSet.GATE, "USDT", D(3000), positions, tables, D("0.0005"))
+    grid = np.array([-0.2, 0.6, -1 / 6, 2 / 3, 0.0, -0.19999999999999998, 0.2, 0.1, -0.5])
+    _check_sweep(state, ShockProfile.uniform(), grid)
+    _check_sweep(state, ShockProfile.beta({"ETH": D(2)}), grid)
+    at = sweep(state, ShockProfile.uniform(), np.array([-0.2, -0.2 + 1e-9]))
+    # at -20 % BTC's notional is exactly 10,000: bracket 1; ETH's 9,600 stays in bracket 0
+    assert at.maintenance_margin[0] == pytest.approx(10000 * 0.0105 + 9600 * 0.0055, rel=1e-12)
+
+
+def test_sweep_of_empty_and_isolated_only_accounts() -> None:
+    empty = AccountState(RuleSet.BINANCE, "USDT", D(100))
+    result = sweep(empty, ShockProfile.uniform(), np.array([-0.1, 0.0, 0.1]))
+    assert result.equity.tolist() == [100.0, 100.0, 100.0]
+    assert np.isnan(result.margin_ratio).all()
+    iso = _pos("i", Side.LONG, "1", "100", "100", margin_mode=MarginMode.ISOLATED)
+    only = AccountState(RuleSet.BINANCE, "USDT", D(5), (iso,), {"BTC": TIERS})
+    _check_sweep(only, ShockProfile.uniform(), np.linspace(-0.99, 3, 41))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.filter_too_much])
+@given(accounts(max_positions=5), profiles())
+def test_sweep_on_the_cascade_shocks_themselves(state: AccountState, profile: ShockProfile) -> None:
+    """At a liquidation's own shock the position is already gone (as in shock_point)."""
+    events = cascade(state, profile).events
+    shocks = [float(e.shock) for e in events if e.direction != "now"]
+    grid = np.array([*shocks, *(np.nextafter(s, 2 * s) for s in shocks), 0.0])
+    _check_sweep(state, profile, grid)
+
+
+def test_sweep_isolated_gone_from_its_own_shock_on() -> None:
+    tiers = (Tier(D(0), None, D("0.01"), None, D(125)),)
+    long = _pos("l", Side.LONG, "1", "100", "100", margin_mode=MarginMode.ISOLATED)
+    short = _pos("s", Side.SHORT, "1", "100", "100", symbol="ETH",
+                 margin_mode=MarginMode.ISOLATED)
+    state = AccountState(RuleSet.BINANCE, "USDT", D(5), (long, short),
+                         {"BTC": tiers, "ETH": tiers})
+    down, up = sorted(cascade(state, ShockProfile.uniform()).events, key=lambda e: e.shock)
+    assert (down.direction, up.direction) == ("down", "up")
+    for event in (down, up):
+        s = float(event.shock)
+        grid = np.array([s, np.nextafter(s, -np.inf), np.nextafter(s, np.inf), 0.0])
+        _check_sweep(state, ShockProfile.uniform(), grid)
