@@ -182,7 +182,13 @@ def build_bundle(*, with_sync: bool = True, test: bool = True, runs: int = 1) ->
 
 
 def build_wheel() -> None:
+    """sdist + wheel (built from the sdist) into ``dist/``.
+
+    ``build/lib`` is removed first: setuptools reuses it, so a module or resource
+    deleted from the source would otherwise still ship.
+    """
     step("sdist + wheel")
+    shutil.rmtree(BUILD / "lib", ignore_errors=True)
     run([sys.executable, "-m", "build", "--outdir", DIST, ROOT])
 
 
