@@ -25,6 +25,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from decimal import Decimal, localcontext
 from types import MappingProxyType
+from typing import Protocol
 
 import numpy as np
 
@@ -33,6 +34,7 @@ from crossmargin.margin import (
     ENGINE_CONTEXT,
     Cascade,
     PositionRisk,
+    ShockProfile,
     SweepResult,
     WhatIfResult,
     compare_whatif,
@@ -102,6 +104,7 @@ class BookAnswer:
     live: AccountState
     plan_key: WhatIfPlan
     axis: np.ndarray
+    profile: ShockProfile
     whatif: WhatIfResult
     sweep_now: SweepResult
     sweep_whatif: SweepResult
@@ -281,13 +284,50 @@ def _ratio_top(*series: np.ndarray) -> float:
     return float(max(peak * 1.25, 0.05))
 
 
-def compute_book(live: AccountState, plan: WhatIfPlan, axis: np.ndarray) -> BookAnswer:
-    """The slider-independent part: what-if, sweeps and cascades (worker thread)."""
+class Superseded(Exception):
+    """Raised inside a recompute whose answer nobody will see any more (latest wins)."""
+
+
+class Cancellable(Protocol):
+    @property
+    def cancelled(self) -> bool: ...
+
+
+def _check(ctx: Cancellable | None) -> None:
+    if ctx is not None and ctx.cancelled:
+        raise Superseded
+
+
+def compute_book(
+    live: AccountState,
+    plan: WhatIfPlan,
+    axis: np.ndarray,
+    *,
+    cached: BookAnswer | None = None,
+    ctx: Cancellable | None = None,
+) -> BookAnswer:
+    """The slider-independent part: what-if, sweeps and cascades (worker thread).
+
+    The current book's sweep is reused from ``cached`` when the live book, the
+    shock profile and the axis are the same (a what-if edit does not change it).
+    Between steps, a superseded request (``ctx.cancelled``) stops early.
+    """
     ops = plan.ops(live)
     profile = plan.profile(live)
     result = compare_whatif(live, ops)
-    sweep_now = sweep(live, profile, axis)
+    _check(ctx)
+    if (
+        cached is not None
+        and cached.live is live
+        and cached.axis is axis
+        and cached.profile == profile
+    ):
+        sweep_now = cached.sweep_now
+    else:
+        sweep_now = sweep(live, profile, axis)
+        _check(ctx)
     sweep_whatif = sweep(result.state, profile, axis)
+    _check(ctx)
     every = (*live.positions, *result.state.positions)
     labels_of = {p.id: _label(p.symbol, p.side) for p in every}
     full_of = {p.id: f"{p.symbol} {p.side.value} {p.margin_mode.value}" for p in every}
@@ -326,6 +366,7 @@ def compute_book(live: AccountState, plan: WhatIfPlan, axis: np.ndarray) -> Book
         live=live,
         plan_key=_book_key(plan),
         axis=axis,
+        profile=profile,
         whatif=result,
         sweep_now=sweep_now,
         sweep_whatif=sweep_whatif,
@@ -353,6 +394,7 @@ def compute_snapshot(
     *,
     seq: int = 0,
     cached: BookAnswer | None = None,
+    ctx: Cancellable | None = None,
 ) -> WhatIfSnapshot:
     """Everything the views draw; reuses ``cached`` when only the shock changed.
 
@@ -364,7 +406,7 @@ def compute_snapshot(
     if cached is not None and cached.matches(live, plan, axis):
         book = cached
     else:
-        book = compute_book(live, plan, axis)
+        book = compute_book(live, plan, axis, cached=cached, ctx=ctx)
     result = book.whatif
     t = plan.shock
     profile = plan.profile(live)

@@ -31,7 +31,14 @@ from crossmargin.errors import CrossMarginError, InputError
 from crossmargin.margin import apply_whatif, evaluate
 from crossmargin.scenario import validate_state
 
-from .compute import DEFAULT_POINTS, BookAnswer, WhatIfSnapshot, compute_snapshot, shock_axis
+from .compute import (
+    DEFAULT_POINTS,
+    BookAnswer,
+    Superseded,
+    WhatIfSnapshot,
+    compute_snapshot,
+    shock_axis,
+)
 from .plan import (
     MAX_BETA,
     MAX_MOVE,
@@ -357,6 +364,7 @@ class WhatIfViewModel(QObject):
             seq=self._seq,
             cached=cached,
             key=self._key,
+            with_context=True,
             on_success=self._on_snapshot,
             on_error=self._on_error,
         )
@@ -369,6 +377,8 @@ class WhatIfViewModel(QObject):
         self.snapshot_ready.emit(snapshot)
 
     def _on_error(self, exc: BaseException) -> None:
+        if isinstance(exc, Superseded):
+            return  # a newer request is on its way
         self._pending = False
         if isinstance(exc, InputError):
             message = "; ".join(exc.problems)
