@@ -142,7 +142,7 @@ class AccountConfig:
 
     @classmethod
     def from_json(cls, data: Mapping[str, object]) -> AccountConfig:
-        known = {f for f in cls.__dataclass_fields__}  # type: ignore[attr-defined]
+        known = set(cls.__dataclass_fields__)
         unknown = sorted(set(data) - known)
         if unknown:
             raise InputError(f"account settings: unknown keys {unknown}")

@@ -14,6 +14,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal, InvalidOperation
+from functools import partial
 from typing import Any
 
 from crossmargin.domain import MarginMode, Side, Tier
@@ -284,7 +285,7 @@ class Fetcher:
 
         out = []
         for s in syms:
-            rows = self.call(f"tiers {s}", lambda s=s: self.ex.fetch_market_leverage_tiers(s))
+            rows = self.call(f"tiers {s}", partial(self.ex.fetch_market_leverage_tiers, s))
             out.append(TierTableRecord(s, tiers_from_ccxt(rows, exchange=self.ex.id)))
         return tuple(out)
 
@@ -424,7 +425,7 @@ class BinanceFetcher(Fetcher):
         rows: list[dict[str, Any]] = []
         while True:
             params = {"startTime": since, "limit": self.page}
-            page = self.checked("income", lambda p=params: self._income_call(p), _need_list)
+            page = self.checked("income", partial(self._income_call, params), _need_list)
             fresh = 0
             for r in page:
                 key = (str(r.get("incomeType")), str(r.get("tranId")))
@@ -467,7 +468,7 @@ class BinanceFetcher(Fetcher):
                 params = {"fromId": from_id}
                 trades, raw = self.checked(
                     f"fills {symbol}",
-                    lambda s=symbol, p=params: self.ex.fetch_my_trades(s, None, self.page, p),
+                    partial(self.ex.fetch_my_trades, symbol, None, self.page, params),
                     lambda t: (t, _need_list(self.json())),
                 )
                 t0 = time.perf_counter()
@@ -584,7 +585,7 @@ class BybitFetcher(Fetcher):
         out: list[PositionRecord] = []
         for cat in self.categories:
             params = {"category": cat, "settleCoin": self.config.settle}
-            result = self.checked("positions", lambda p=params: self.ex.fetch_positions(None, p),
+            result = self.checked("positions", partial(self.ex.fetch_positions, None, params),
                                   lambda _: self._check("positions"))
             rows = result.get("list")
             if not isinstance(rows, list):
@@ -639,7 +640,7 @@ class BybitFetcher(Fetcher):
                     if cursor:
                         params["cursor"] = cursor
                     items, result = self.checked(
-                        what, lambda p=params: method(None, None, None, p),
+                        what, partial(method, None, None, None, params),
                         lambda t: (t, self._check(what)))
                     raw = result.get("list")
                     if not isinstance(raw, list) or not isinstance(items, list):
@@ -697,7 +698,7 @@ class BybitFetcher(Fetcher):
     def tiers(self, symbols: Iterable[str]) -> tuple[TierTableRecord, ...]:
         out = []
         for s in sorted(set(symbols)):
-            rows = self.call(f"tiers {s}", lambda s=s: self.ex.fetch_market_leverage_tiers(s))
+            rows = self.call(f"tiers {s}", partial(self.ex.fetch_market_leverage_tiers, s))
             tiers = []
             lo = Decimal(0)
             for i, row in enumerate(rows):
@@ -732,6 +733,9 @@ class OkxFetcher(Fetcher):
 
     page = 100
     retention_ms = 90 * DAY_MS
+
+    def _check_any(self, what: str, _result: Any) -> list[Any]:
+        return self._check(what)
 
     def _check(self, what: str) -> list[Any]:
         raw = self.json()
@@ -810,7 +814,7 @@ class OkxFetcher(Fetcher):
             params: dict[str, Any] = {"type": "swap", "begin": begin, "limit": self.page}
             if after:
                 params["after"] = after
-            items, raw = self.checked(what, lambda p=params: method(None, None, None, p),
+            items, raw = self.checked(what, partial(method, None, None, None, params),
                                       lambda t: (t, self._check(what)))
             by_bill = {str(r.get("billId")): r for r in raw}
             for u in items:
@@ -863,8 +867,8 @@ class OkxFetcher(Fetcher):
         out = []
         for s in sorted(set(symbols)):
             raw = self.checked(f"tiers {s}",
-                               lambda s=s: self.ex.fetch_market_leverage_tiers(s),
-                               lambda _, s=s: self._check(f"tiers {s}"))
+                               partial(self.ex.fetch_market_leverage_tiers, s),
+                               partial(self._check_any, f"tiers {s}"))
             size = dec((self.market(s) or {}).get("contractSize"), "contractSize") or Decimal(1)
             out.append(TierTableRecord(s, okx_tiers(raw, size)))
         return tuple(out)

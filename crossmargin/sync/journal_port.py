@@ -62,7 +62,7 @@ def to_journal_batch(batch: SyncBatch) -> Any:
 
     positions = None
     if batch.positions_complete is SnapshotCompleteness.FULL:
-        positions = tuple(_one_per_symbol_side(batch))
+        kept = _one_per_symbol_side(batch)
         positions = tuple(
             ExchangePosition(
                 symbol=p.symbol, side=p.side, contracts=p.contracts,
@@ -73,7 +73,7 @@ def to_journal_batch(batch: SyncBatch) -> Any:
                 contract_size=p.contract_size, inverse=p.inverse,
                 liquidation_price=p.liquidation_price, unrealized_pnl=p.unrealized_pnl,
             )
-            for p in positions
+            for p in kept
         )
     settle = batch.settle_balance
     equity = None

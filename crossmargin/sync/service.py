@@ -371,8 +371,8 @@ class MarkFeed:
                 err = to_sync_error(exc, (), f"marks {label}")
                 with self._lock:
                     errs = list(self._errors)
-                for cb in errs:
-                    cb(label, err)
+                for on_error in errs:
+                    on_error(label, err)
                 log.info("mark feed %s: %s", label, scrub(str(err)))
                 continue
             out[label] = marks
