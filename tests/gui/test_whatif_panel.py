@@ -619,3 +619,28 @@ def test_another_account_starts_a_fresh_plan(qtbot, panel, state):
     assert table_lps(panel, BookColumn.LP_WHATIF) == {
         p.id: p.liquidation_price for p in evaluate(other).positions
     }
+
+
+def test_rapid_changes_are_debounced_into_one_recompute(qtbot, tasks, state):
+    class Counting:
+        """The real task runner, counting what-if submissions."""
+
+        def __init__(self, runner: TaskRunner) -> None:
+            self.runner = runner
+            self.calls = 0
+
+        def submit(self, fn, *args, **kwargs):
+            self.calls += 1
+            return self.runner.submit(fn, *args, **kwargs)
+
+    counting = Counting(tasks)
+    widget = WhatIfPanel(tasks=counting)
+    qtbot.addWidget(widget)
+    widget.set_account_state(state)
+    wait_answer(qtbot, widget)
+    before = counting.calls
+    for value in range(-1, -41, -1):  # a drag: 40 slider steps in one go
+        widget.slider.setValue(value)
+    wait_answer(qtbot, widget)
+    assert counting.calls - before == 1
+    assert widget.viewmodel.snapshot.shock == Decimal("-0.040")
