@@ -193,3 +193,27 @@ def journal_page(journal: Journal, account_id: int, limit: int = 500) -> Journal
     page = journal.positions(PositionFilter(account=account_id), limit=limit)
     stats = journal.statistics(PositionFilter(account=account_id))
     return JournalPage(acct, page.items, page.total, tuple(stats), datetime.now())
+
+
+EDITABLE = ("stop_price", "target_price", "setup", "notes", "rating", "tags")
+
+
+def edit_position(journal: Journal, position_id: int, changes: dict[str, object]) -> dict:
+    """Apply ``changes`` to a position's own fields; return the previous values (for undo)."""
+    before = journal.position(position_id)
+    previous = {name: getattr(before, name) for name in changes}
+    if "tags" in previous:
+        previous["tags"] = list(before.tags)
+    journal.edit_position(position_id, **changes)
+    return previous
+
+
+def preview_import(journal: Journal, account_id: int, path: Path, preset: str = "generic"):
+    """Dry run of a CSV fills import (nothing written): an ImportReport with a preview."""
+    return journal.import_fills_csv(account_id, path, preset=preset, dry_run=True,
+                                    preview_rows=20)
+
+
+def run_import(journal: Journal, account_id: int, path: Path, preset: str = "generic"):
+    """Import a CSV of fills in one transaction; bad rows are skipped and reported."""
+    return journal.import_fills_csv(account_id, path, preset=preset)

@@ -71,6 +71,7 @@ from desktop.settings import Preferences, recent_scenarios, remember_scenario
 from desktop.theme import LIGHT, Theme
 from desktop.tray import MarginAlert, TrayIcon
 from desktop.views.dashboard import DashboardView
+from desktop.views.journal import JournalView
 from desktop.views.positions import PositionsView
 from desktop.widgets.first_run import FirstRunBanner
 from desktop.widgets.key_figures import KeyFiguresBar
@@ -215,10 +216,18 @@ class MainWindow(QMainWindow):
                 self.whatif_panel = None
         if self.whatif_panel is not None:
             self.tabs.addTab(self.whatif_panel, "What-if")
-        self.journal_view: QWidget | None = None  # the Journal tab is not part of this build yet
+        self.journal_view = JournalView(tasks=self.tasks)
+        self.tabs.addTab(self.journal_view, "Journal")
+        self.journal_view.changed.connect(self._journal_changed)
+        self.journal_view.problem.connect(
+            lambda text, problems: self.message_bar.show_message("error", text, problems)
+        )
+        self.journal_view.log_requested.connect(self.log_position)
         self.positions.set_capabilities(
             can_edit=False, has_journal=False, has_whatif=self.whatif_panel is not None,
         )
+        self.positions.edit_requested.connect(self.edit_position)
+        self.positions.journal_requested.connect(self.open_in_journal)
         self.positions.whatif_requested.connect(self.route_whatif)
 
         right = QWidget()
@@ -438,7 +447,8 @@ class MainWindow(QMainWindow):
         account_id = int(entry.key.split(":", 1)[1])
 
         def shown(book: AccountBook) -> None:
-            if self.accounts_view.currentIndex().data(ENTRY_ROLE) != entry:
+            current = self.accounts_view.currentIndex().data(ENTRY_ROLE)
+            if not isinstance(current, AccountEntry) or current.key != entry.key:
                 return  # the user moved on meanwhile
             self._stop_feed()
             self.session.load(entry, book.state, book.history)
@@ -561,7 +571,19 @@ class MainWindow(QMainWindow):
         self._show_entry(entry, f"Scenario file {entry.path}")
         self.account_loaded.emit(entry.key)
 
+    def _journal_account_id(self, entry: AccountEntry | None = None) -> int | None:
+        entry = entry if entry is not None else self.session.entry
+        if entry is None or not entry.key.startswith("journal:"):
+            return None
+        return int(entry.key.split(":", 1)[1])
+
     def _show_entry(self, entry: AccountEntry, detail: str) -> None:
+        account_id = self._journal_account_id(entry)
+        self.journal_view.set_account(self.journal, account_id, entry.label)
+        self.positions.set_capabilities(
+            can_edit=account_id is not None and entry.kind is AccountKind.JOURNAL,
+            has_journal=account_id is not None, has_whatif=self.whatif_panel is not None,
+        )
         self.account_title.setText(entry.label)
         demo = entry.kind is AccountKind.DEMO
         self.account_badge.setText("DEMO" if demo else str(entry.kind).upper())
@@ -749,6 +771,27 @@ class MainWindow(QMainWindow):
         dialog.finished.connect(lambda _r: setattr(self, "_log_dialog", None))
         self._log_dialog = dialog
         dialog.open()
+
+    def _journal_changed(self) -> None:
+        """A journal write from the Journal tab: re-evaluate the account, recount the list."""
+        entry = self.session.entry
+        if entry is not None and entry.key.startswith("journal:"):
+            self._load_journal_entry(entry)
+        self.refresh_journal_accounts()
+
+    def edit_position(self, position_id: str) -> None:
+        """Edit a journal position's notes and plan (from the Positions tab)."""
+        if not position_id.isdigit() or self._journal_account_id() is None:
+            return
+        self.tabs.setCurrentWidget(self.journal_view)
+        self.journal_view.select_position(int(position_id))
+        self.journal_view.edit_selected()
+
+    def open_in_journal(self, position_id: str) -> None:
+        """Show a position of the Positions tab in the Journal tab."""
+        self.tabs.setCurrentWidget(self.journal_view)
+        if position_id.isdigit():
+            self.journal_view.select_position(int(position_id))
 
     def _store_position(self, dialog: LogPositionDialog, request: LogPositionRequest) -> None:
         journal = self.journal

@@ -32,7 +32,8 @@ def test_menu_lists_the_actions_for_a_position(window, settle) -> None:
     menu = window.positions.build_menu(isolated.id)
     assert menu.actions()[0].text() == "Switch to cross (what-if)"
     journal = next(a for a in menu.actions() if a.text() == "Open in journal")
-    assert journal.isEnabled() == (window.journal_view is not None)
+    edit = next(a for a in menu.actions() if a.text() == "Edit position…")
+    assert not journal.isEnabled() and not edit.isEnabled()  # the demo is not in the journal
 
 
 def test_switch_from_the_menu_stages_it_in_the_whatif_tab(window, qtbot, settle) -> None:

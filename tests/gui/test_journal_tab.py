@@ -1,0 +1,111 @@
+"""Journal tab: positions of the selected journal account, undoable edits, CSV import."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from crossmargin.domain import Side
+from crossmargin.storage import Journal
+from desktop.models.journal import RAW_ROLE, JournalColumn, JournalPositionsTableModel
+from desktop.session import AccountKind
+
+pytestmark = pytest.mark.gui
+
+
+@pytest.fixture
+def journal_window(window, qtbot):
+    """The window with a manual journal account holding one logged BTC long."""
+    window.log_position()
+    qtbot.waitUntil(lambda: window._log_dialog is not None, timeout=10_000)
+    dialog = window._log_dialog
+    dialog.new_wallet.setText("10000")
+    for name, text in {"symbol": "BTC/USDT:USDT", "contracts": "0.5", "entry": "60000",
+                       "leverage": "10", "mmr": "0.005"}.items():
+        getattr(dialog, name).setText(text)
+    dialog.buttons.accepted.emit()
+    qtbot.waitUntil(lambda: window.session.entry is not None
+                    and window.session.entry.kind is AccountKind.JOURNAL
+                    and window.journal_view.model.rowCount() == 1, timeout=10_000)
+    return window
+
+
+def test_journal_tab_lists_the_account_positions(journal_window) -> None:
+    view = journal_window.journal_view
+    assert not view.splitter.isHidden() and view.empty_label.isHidden()
+    model = view.model
+    assert model.index(0, JournalColumn.SYMBOL).data() == "BTC/USDT"
+    assert model.index(0, JournalColumn.STATUS).data() == "Open"
+    assert model.index(0, JournalColumn.ENTRY).data(RAW_ROLE) == Decimal("60000")
+    assert journal_window.tabs.tabText(journal_window.tabs.indexOf(view)) == "Journal"
+
+
+def test_edits_are_stored_and_undoable(journal_window, qtbot) -> None:
+    view = journal_window.journal_view
+    journal: Journal = journal_window.journal
+    pid = int(view.model.position_at(0).id)
+    view.apply_edit(pid, {"notes": "breakout retest", "stop_price": Decimal("58000"),
+                          "tags": ["swing"]})
+    qtbot.waitUntil(lambda: journal.position(pid).notes == "breakout retest", timeout=10_000)
+    assert journal.position(pid).stop_price == Decimal("58000")
+    assert journal.position(pid).tags == ("swing",)
+    qtbot.waitUntil(lambda: view.model.position_at(0).notes == "breakout retest", timeout=10_000)
+    view.undo_stack.undo()
+    qtbot.waitUntil(lambda: journal.position(pid).notes == "", timeout=10_000)
+    assert journal.position(pid).stop_price is None and journal.position(pid).tags == ()
+    view.undo_stack.redo()
+    qtbot.waitUntil(lambda: journal.position(pid).notes == "breakout retest", timeout=10_000)
+
+
+def test_bad_edit_shows_the_journal_problem_inline(journal_window, qtbot) -> None:
+    view = journal_window.journal_view
+    pid = int(view.model.position_at(0).id)
+    view.apply_edit(pid, {"rating": 9})
+    qtbot.waitUntil(journal_window.message_bar.isVisible, timeout=10_000)
+    assert "rating" in journal_window.message_bar.message()
+    assert journal_window.journal.position(pid).rating is None
+
+
+def test_csv_import_previews_then_imports(journal_window, qtbot, tmp_path: Path) -> None:
+    view = journal_window.journal_view
+    csv = tmp_path / "fills.csv"
+    csv.write_text(
+        "time,symbol,side,price,amount,fee\n"
+        "2026-01-02T10:00:00Z,ETH/USDT:USDT,buy,3000,2,0.6\n"
+        "2026-01-03T10:00:00Z,ETH/USDT:USDT,sell,3300,2,0.66\n"
+        "2026-01-04T10:00:00Z,ETH/USDT:USDT,sell,abc,1,0\n"
+    )
+    dialog = view.import_dialog_for_file(csv)
+    qtbot.waitUntil(lambda: dialog.report is not None, timeout=10_000)
+    report = dialog.report
+    assert report.dry_run and report.new == 2 and len(report.rejected) == 1
+    assert dialog.table.rowCount() == 2
+    assert "line 4" in dialog.rejected_label.text()
+    before = len(journal_window.journal.positions().items)
+    dialog.import_button.click()
+    qtbot.waitUntil(lambda: not dialog.isVisible(), timeout=10_000)
+    qtbot.waitUntil(lambda: view.model.rowCount() == 2, timeout=10_000)
+    assert len(journal_window.journal.positions().items) == before + 1
+    eth = next(view.model.position_at(r) for r in range(2)
+               if view.model.position_at(r).symbol == "ETH/USDT:USDT")
+    assert eth.side is Side.LONG and not eth.is_open
+    stats = view.stats_labels["trades"].text()
+    assert stats.startswith("1 ")
+
+
+def test_csv_with_the_wrong_format_says_why(journal_window, qtbot, tmp_path: Path) -> None:
+    view = journal_window.journal_view
+    csv = tmp_path / "other.csv"
+    csv.write_text("when,what\n1,2\n")
+    dialog = view.import_dialog_for_file(csv)
+    qtbot.waitUntil(lambda: dialog.rejected_label.text() != "", timeout=10_000)
+    assert "not found" in dialog.rejected_label.text()
+    assert not dialog.import_button.isEnabled()
+    dialog.reject()
+
+
+def test_journal_model_passes_qtmodeltester(journal_window, qtmodeltester) -> None:
+    qtmodeltester.check(journal_window.journal_view.model, force_py=True)
+    qtmodeltester.check(JournalPositionsTableModel(), force_py=True)
