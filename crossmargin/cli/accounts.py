@@ -5,6 +5,7 @@
     crossmargin accounts add LABEL --exchange ID [--settle USDT] [--network live|testnet|demo]
                              [--endpoint URL | --endpoint SECTION=URL ...] [--poll SECONDS]
                              [--history-days N] [--secrets keyring|file|memory] [--keys-from-env]
+                             [--option KEY=JSON ...]
     crossmargin accounts list
     crossmargin accounts remove LABEL
     crossmargin accounts test LABEL
@@ -63,6 +64,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                      help=f"read the keys from {KEY_ENV}, {SECRET_ENV}, {PASSWORD_ENV}")
     add.add_argument("--timeout", type=int, default=10_000, metavar="MS",
                      help="HTTP timeout per request in milliseconds (default 10000)")
+    add.add_argument("--option", action="append", default=[], metavar="KEY=JSON",
+                     help="advanced: a ccxt option, e.g. enableUnifiedAccount=false for a "
+                          "classic Bybit account, or categories='[\"linear\",\"inverse\"]'")
     add.set_defaults(handler=_add)
 
     ls = asub.add_parser("list", help="list the accounts and their sync status")
@@ -89,6 +93,25 @@ def _endpoint(values: list[str]) -> str | dict[str, str] | None:
         if not sep or not section or not url:
             raise InputError(f"--endpoint {v!r}: use one URL, or SECTION=URL for each section")
         out[section] = url
+    return out
+
+
+def _options(values: list[str]) -> dict[str, object]:
+    import json
+
+    out: dict[str, object] = {}
+    problems = []
+    for v in values:
+        key, sep, raw = v.partition("=")
+        if not sep or not key.strip():
+            problems.append(f"--option {v!r}: use KEY=VALUE")
+            continue
+        try:
+            out[key.strip()] = json.loads(raw)
+        except ValueError:
+            out[key.strip()] = raw  # a bare word is a string
+    if problems:
+        raise InputError(problems)
     return out
 
 
@@ -163,6 +186,7 @@ def _add(args: argparse.Namespace) -> int:
         label=args.label.strip(), exchange=args.exchange.strip().lower(), settle=settle.upper(),
         network=args.network, endpoint=_endpoint(args.endpoint), poll_seconds=args.poll,
         history_start=history, timeout_ms=args.timeout, secret_store=store_kind,
+        options=_options(args.option),
     ).validate()
     registry = AccountRegistry()
     if any(a.label.lower() == cfg.label.lower() for a in registry.all()):

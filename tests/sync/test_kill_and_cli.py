@@ -212,5 +212,17 @@ def test_cli_rejects_bad_input(tmp_path, monkeypatch, capsys):
     assert "no usable OS keyring" in err and "--secrets file" in err
     assert main(["sync", "--once"]) == 2
     assert "no exchange accounts" in capsys.readouterr().err
+    assert main(["accounts", "add", "x", "--exchange", "bybit", "--option", "oops",
+                 "--secrets", "memory", "--keys-from-env"]) == 2
+    assert "--option 'oops': use KEY=VALUE" in capsys.readouterr().err
+    monkeypatch.setenv("CROSSMARGIN_API_KEY", "k")
+    monkeypatch.setenv("CROSSMARGIN_API_SECRET", "s")
+    assert main(["accounts", "add", "classic", "--exchange", "bybit", "--secrets", "memory",
+                 "--keys-from-env", "--option", "enableUnifiedAccount=false",
+                 "--option", 'categories=["linear","inverse"]']) == 0
+    from crossmargin.sync.config import AccountRegistry
+
+    opts = AccountRegistry().get("classic").options
+    assert opts == {"enableUnifiedAccount": False, "categories": ["linear", "inverse"]}
     assert main(["accounts", "test", "ghost"]) == 2
     assert "account 'ghost' not found" in capsys.readouterr().err
