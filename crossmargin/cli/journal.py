@@ -13,7 +13,7 @@
     crossmargin journal list [--account A] [--symbol S] [--open|--closed] [--tag T]
                              [--from DATE] [--to DATE] [--limit N] [--page P] [--json]
     crossmargin journal show ID [--json]
-    crossmargin journal stats [same filters as list] [--json]
+    crossmargin journal stats [same filters as list] [--by symbol|setup|tag|side|account|month]
     crossmargin journal balance ACCOUNT AMOUNT [--currency CCY] [--time T]
     crossmargin journal funding --account A SYMBOL AMOUNT [--time T] [--currency CCY]
     crossmargin journal tiers ACCOUNT TIERS.json [--symbol SYMBOL[=FILE_SYMBOL] ...]
@@ -135,6 +135,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     st = sub.add_parser("stats", parents=[db], help="win rate, profit factor, drawdown...")
     _filters(st)
+    st.add_argument("--by", choices=("symbol", "setup", "tag", "side", "account", "month"),
+                    help="one row per group instead of the full report")
     st.add_argument("--json", action="store_true")
     st.set_defaults(handler=_stats)
 
@@ -452,6 +454,8 @@ def _show(args: argparse.Namespace) -> int:
 
 def _stats(args: argparse.Namespace) -> int:
     filt = _filter(args)
+    if args.by:
+        return _stats_by(args, filt)
     with open_journal(args) as j:
         stats = j.statistics(filt)
     if args.json:
@@ -481,6 +485,30 @@ def _stats(args: argparse.Namespace) -> int:
         ]
         width = max(len(k) for k, _ in rows)
         print("\n".join(f"  {k.ljust(width)}  {v}" for k, v in rows))
+    return 0
+
+
+def _stats_by(args: argparse.Namespace, filt: Any) -> int:
+    with open_journal(args) as j:
+        groups = j.statistics_by(args.by, filt)
+    if args.json:
+        print(dump_json(groups))
+        return 0
+    if not groups:
+        print("No positions match.")
+        return 0
+    rows = []
+    for name, stats in groups.items():
+        for s in stats:
+            c = s.currency
+            rows.append([
+                name or "(none)", c, str(s.trades), str(s.open_positions),
+                "-" if s.win_rate is None else f"{num(s.win_rate * 100, 1)} %",
+                money(s.net_pnl, c), num(s.profit_factor, 2), money(s.expectancy, c),
+                num(s.average_r, 2), money(s.max_drawdown, c),
+            ])
+    print(table([args.by.capitalize(), "Ccy", "Trades", "Open", "Win rate", "Net PnL", "PF",
+                 "Expectancy", "Avg R", "Max DD"], rows, right={2, 3, 4, 5, 6, 7, 8, 9}))
     return 0
 
 

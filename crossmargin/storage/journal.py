@@ -2237,31 +2237,68 @@ class Journal:
     def statistics(self, filt: PositionFilter | None = None) -> list[Statistics]:
         """Performance of the closed positions matching ``filt``, one entry per settlement
         currency (sorted by currency); open positions are only counted."""
+        return self.statistics_by(None, filt).get("", [])
+
+    def statistics_by(
+        self, group_by: str | None, filt: PositionFilter | None = None
+    ) -> dict[str, list[Statistics]]:
+        """:meth:`statistics` per group: ``symbol``, ``setup``, ``tag`` (a position counts in
+        each of its tags; untagged ones under ""), ``side``, ``account`` (label) or ``month``
+        (of the close, UTC, ``YYYY-MM``; open positions under "open"). Keys sorted."""
         from crossmargin.storage.stats import compute_statistics
 
+        groups = {
+            None: literal_column("''"),
+            "symbol": position_t.c.symbol,
+            "setup": position_t.c.setup,
+            "side": position_t.c.side,
+            "account": account_t.c.label,
+            "tag": func.coalesce(position_tag_t.c.tag, ""),
+            "month": func.coalesce(
+                func.strftime("%Y-%m", literal_column("position.closed_at / 1000000"), "unixepoch"),
+                "open",
+            ),
+        }
+        if group_by not in groups:
+            names = ", ".join(str(k) for k in groups if k)
+            raise InputError(f"group by {group_by!r}: choose one of {names}")
+        key = groups[group_by].label("group_key")
         filt = filt or PositionFilter()
-        closed_filter = replace(filt, status=PositionStatus.CLOSED)
+        source = position_t.join(account_t, account_t.c.id == position_t.c.account_id)
+        if group_by == "tag":
+            source = source.outerjoin(
+                position_tag_t, position_tag_t.c.position_id == position_t.c.id
+            )
         with self._read() as conn:
-            where = self._position_where(conn, closed_filter)
-            raw: list[Any] = [
-                literal_column(f"position.{c}") for c in _STATS_COLS
-            ]  # no per-row processing
+            where = self._position_where(conn, replace(filt, status=PositionStatus.CLOSED))
+            raw: list[Any] = [literal_column(f"position.{c}") for c in _STATS_COLS]
             rows = conn.execute(
-                select(*raw)
-                .select_from(position_t)
+                select(*raw, key)  # raw text columns: no per-row type processing
+                .select_from(source)
                 .where(*where)
                 .order_by(position_t.c.closed_at, position_t.c.id)
             ).all()
             open_where = self._position_where(conn, replace(filt, status=PositionStatus.OPEN))
             open_rows = conn.execute(
-                select(position_t.c.account_id, position_t.c.symbol).where(*open_where)
+                select(position_t.c.account_id, position_t.c.symbol, key)
+                .select_from(source)
+                .where(*open_where)
             ).all()
             specs: dict[tuple[int, str], ContractSpec] = {}
             for r in [*rows, *open_rows]:
                 k = (r[0], r[1])
                 if k not in specs:
                     specs[k] = self._spec(conn, r[0], r[1])
-        return compute_statistics(rows, open_rows, specs)
+        closed_by: dict[str, list[Any]] = {}
+        open_by: dict[str, list[Any]] = {}
+        for r in rows:
+            closed_by.setdefault(str(r[-1]), []).append(r[:-1])
+        for r in open_rows:
+            open_by.setdefault(str(r[-1]), []).append(r[:-1])
+        return {
+            g: compute_statistics(closed_by.get(g, []), open_by.get(g, []), specs)
+            for g in sorted(set(closed_by) | set(open_by))
+        }
 
     # ------------------------------------------------------------------ what-if
 

@@ -64,6 +64,8 @@ def test_position_round_trip(capsys, db: Path) -> None:
     assert stats["trades"] == 1 and stats["open_positions"] == 1 and stats["net_pnl"] == "692.0"
     code, out, _ = run(capsys, "journal", "stats", "--db", str(db))
     assert "Win rate" in out and "100 %" in out
+    code, out, _ = run(capsys, "journal", "stats", "--by", "tag", "--db", str(db))
+    assert code == 0 and "breakout" in out and "692.00" in out
     assert run(capsys, "journal", "edit", "2", "--leverage", "5", "--notes", "hedge",
                "--add-tag", "flip", "--db", str(db))[0] == 0
     with Journal.open(db) as j:

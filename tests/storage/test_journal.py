@@ -329,3 +329,27 @@ def test_pooled_equity_carries_each_account_forward(journal: Journal, acct: int)
     assert journal.pooled_equity(since=at(1), until=at(2)) == [(at(1), D(150))]
     assert journal.pooled_equity(accounts=["Other"]) == [(at(1), D(50)), (at(2), D(40))]
     assert journal.pooled_equity("btc") == [(at(3), D(7))]
+
+
+def test_statistics_by_group(journal: Journal, acct: int) -> None:
+    a = journal.add_position(acct, "BTCUSDT", "long", D(1), D(100), time=at(0), setup="break",
+                             tags=["x", "y"]).id
+    journal.close_position(a, D(110), time=at(1))
+    b = journal.add_position(acct, "ETHUSDT", "short", D(1), D(100), time=at(2),
+                             setup="fade").id
+    journal.close_position(b, D(104), time=at(24 * 40))  # closes in April
+    journal.add_position(acct, "ETHUSDT", "long", D(1), D(100), time=at(24 * 41),
+                         setup="fade", tags=["y"])
+    by_setup = journal.statistics_by("setup")
+    assert [k for k in by_setup] == ["break", "fade"]
+    assert by_setup["break"][0].net_pnl == 10 and by_setup["fade"][0].net_pnl == -4
+    assert by_setup["fade"][0].open_positions == 1
+    by_tag = journal.statistics_by("tag")
+    assert set(by_tag) == {"", "x", "y"} and by_tag["y"][0].trades == 1
+    assert by_tag["y"][0].open_positions == 1 and by_tag[""][0].net_pnl == -4
+    by_month = journal.statistics_by("month")
+    assert set(by_month) == {"2024-03", "2024-04", "open"}
+    assert journal.statistics_by("account")["Main"][0].trades == 2
+    assert journal.statistics_by("symbol", PositionFilter(side=Side.SHORT)).keys() == {"ETHUSDT"}
+    with pytest.raises(InputError, match="choose one of"):
+        journal.statistics_by("weekday")
