@@ -143,7 +143,7 @@ class WhatIfPanel(QWidget):
         self._tasks.submit(
             load_scenario,
             path,
-            key=f"{self.viewmodel.objectName() or id(self)}-open",
+            key=f"whatif-open-{id(self)}",
             on_success=lambda state, p=path: self._on_opened(state, p),
             on_error=lambda exc, p=path: self._show_file_error("open", p, exc),
         )
@@ -624,7 +624,10 @@ class WhatIfPanel(QWidget):
             self.ladder_combo.setCurrentText(position.symbol)
 
     # -- inline messages --------------------------------------------------------------------
-    def _show_message(self, text: str) -> None:
+    def _show_message(self, text: str, *, info: bool = False) -> None:
+        """The inline message line under the book: a problem (red) or, with ``info``,
+        a confirmation (green). Empty text hides it."""
+        self.message.setStyleSheet(f"color: {self._theme.good};" if info else "")
         self.message.setText(text)
         self.message.setVisible(bool(text))
 
@@ -632,15 +635,12 @@ class WhatIfPanel(QWidget):
         self._show_message("")
 
     def _show_info(self, text: str) -> None:
-        self.message.setStyleSheet(f"color: {self._theme.good};")
-        self._show_message(text)
+        self._show_message(text, info=True)
 
     def _on_feedback(self, text: str) -> None:
-        self.message.setStyleSheet("")
         self._show_message(text)
 
     def _show_file_error(self, action: str, path: Path, exc: BaseException) -> None:
-        self.message.setStyleSheet("")
         if isinstance(exc, InputError):
             lines = exc.problems
         elif isinstance(exc, OSError):
@@ -702,7 +702,7 @@ class WhatIfPanel(QWidget):
         self.remove_button.setEnabled(self._selected_hypothetical() is not None)
 
     def _selected_hypothetical(self) -> PositionId | None:
-        index = self.book_view.currentIndex() if hasattr(self, "book_view") else QModelIndex()
+        index = self.book_view.currentIndex()
         if not index.isValid():
             return None
         position, hypothetical = self.book_model.position_at(index.row())
