@@ -277,3 +277,32 @@ def open_store(
 def default_store_kind() -> str:
     """``keyring`` when usable, else ``file`` (the user may still choose ``memory``)."""
     return "keyring" if keyring_usable() else "file"
+
+
+class CredentialResolver:
+    """Credentials per account from the store each account names (for the sync service).
+
+    Opens each store once (the encrypted file asks ``passphrase`` once, or reads
+    ``CROSSMARGIN_SECRETS_PASSPHRASE``); memory-only keys come from ``memory``. Returns
+    ``None`` for an account without keys (the service then says "needs attention").
+    Thread-safe: the service calls it from worker threads.
+    """
+
+    def __init__(self, *, passphrase: Callable[[], str] | None = None,
+                 memory: MemoryStore | None = None) -> None:
+        self.passphrase = passphrase
+        self.memory = memory or MemoryStore()
+        self._stores: dict[str, SecretStore] = {}
+        self._lock = threading.Lock()
+
+    def store(self, kind: str) -> SecretStore:
+        with self._lock:
+            if kind not in self._stores:
+                self._stores[kind] = open_store(kind, passphrase=self.passphrase,
+                                                memory=self.memory)
+            return self._stores[kind]
+
+    def __call__(self, config: object) -> Credentials | None:
+        kind = str(getattr(config, "secret_store", "keyring"))
+        label = str(getattr(config, "label", ""))
+        return self.store(kind).get(label)

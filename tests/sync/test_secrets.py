@@ -173,3 +173,21 @@ def test_secret_appears_nowhere_after_full_sync(exchange, tmp_path, monkeypatch,
             assert value not in t
         for p, data in files:
             assert value.encode() not in data, f"{value} found in {p}"
+
+
+def test_credential_resolver_opens_each_store_once(tmp_path, monkeypatch):
+    from crossmargin.sync.config import AccountConfig
+    from crossmargin.sync.secrets import CredentialResolver
+
+    monkeypatch.setenv("CROSSMARGIN_HOME", str(tmp_path))
+    monkeypatch.delenv("CROSSMARGIN_SECRETS_PASSPHRASE", raising=False)
+    EncryptedFileStore("pp").put("a", Credentials("ka", "sa"))
+    asked = []
+    res = CredentialResolver(passphrase=lambda: asked.append(1) or "pp")
+    res.memory.put("m", Credentials("km", "sm"))
+    a = AccountConfig("a", "bybit", secret_store="file")
+    m = AccountConfig("m", "bybit", secret_store="memory")
+    assert res(a) == Credentials("ka", "sa") and res(a) == Credentials("ka", "sa")
+    assert res(m) == Credentials("km", "sm")
+    assert res(AccountConfig("zz", "bybit", secret_store="file")) is None
+    assert asked == [1]
