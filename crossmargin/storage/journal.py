@@ -2264,7 +2264,9 @@ class Journal:
             raise InputError(f"group by {group_by!r}: choose one of {names}")
         key = groups[group_by].label("group_key")
         filt = filt or PositionFilter()
-        source = position_t.join(account_t, account_t.c.id == position_t.c.account_id)
+        source: Any = position_t
+        if group_by == "account":
+            source = source.join(account_t, account_t.c.id == position_t.c.account_id)
         if group_by == "tag":
             source = source.outerjoin(
                 position_tag_t, position_tag_t.c.position_id == position_t.c.id
@@ -2289,6 +2291,9 @@ class Journal:
                 k = (r[0], r[1])
                 if k not in specs:
                     specs[k] = self._spec(conn, r[0], r[1])
+        if group_by is None:  # one group: no regrouping pass over the rows
+            stats = compute_statistics(rows, open_rows, specs)
+            return {"": stats} if stats else {}
         closed_by: dict[str, list[Any]] = {}
         open_by: dict[str, list[Any]] = {}
         for r in rows:

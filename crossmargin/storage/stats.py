@@ -59,7 +59,7 @@ def _one(
     cum = peak = ZERO
     max_dd = ZERO
     streak_w = streak_l = best_w = best_l = 0
-    for account_id, symbol, r_text, f_text, fu_text, entry_text, stop_text, max_text in rows:
+    for account_id, symbol, r_text, f_text, fu_text, entry_text, stop_text, max_text, *_ in rows:
         r_pnl, fee, fund = Decimal(r_text), Decimal(f_text), Decimal(fu_text)
         net = r_pnl - fee + fund
         realized += r_pnl
