@@ -341,21 +341,37 @@ def test_a_what_if_that_liquidates_at_once_is_called_out(qtbot, panel, state):
 # --------------------------------------------------------------------------- models
 
 
-def test_book_model_passes_qtmodeltester(qtmodeltester, panel, state):
-    qtmodeltester.check(panel.book_model, force_py=True)
+def test_book_model_passes_qtmodeltester(qtmodeltester, qtbot, panel, state):
+    # one check per test: the tester stays connected and watches every later change
+    # (the edits, the sort and the answers arriving), a second check would double it
     target = first(state, MarginMode.CROSS)
     panel.viewmodel.set_mode(target.id, MarginMode.ISOLATED)
     panel.viewmodel.set_close(state.positions[-1].id, True)
+    qtmodeltester.check(panel.book_model, force_py=True)
     panel.book_model.sort(int(BookColumn.LP_WHATIF), Qt.SortOrder.DescendingOrder)
+    wait_answer(qtbot, panel)
+    panel.viewmodel.set_shock(Decimal("-0.2"))
+    wait_answer(qtbot, panel)
+    panel.viewmodel.reset_to_live()
+    wait_answer(qtbot, panel)
+
+
+def test_book_model_passes_qtmodeltester_when_fresh(qtmodeltester, panel):
     qtmodeltester.check(panel.book_model, force_py=True)
 
 
-def test_other_models_pass_qtmodeltester(qtmodeltester, qtbot, panel):
+def test_cascade_model_passes_qtmodeltester(qtmodeltester, qtbot, panel, state):
     qtmodeltester.check(panel.cascade_model, force_py=True)
-    qtmodeltester.check(panel.weights_model, force_py=True)
+    panel.viewmodel.set_mode(first(state, MarginMode.CROSS).id, MarginMode.ISOLATED)
+    wait_answer(qtbot, panel)
+
+
+def test_weights_model_passes_qtmodeltester(qtmodeltester, qtbot, panel):
     panel.viewmodel.set_shock_mode(ShockMode.PER_SYMBOL)
     wait_answer(qtbot, panel)
     qtmodeltester.check(panel.weights_model, force_py=True)
+    panel.viewmodel.set_shock_mode(ShockMode.BETA)
+    wait_answer(qtbot, panel)
 
 
 def test_empty_panel_models_pass_qtmodeltester(qtmodeltester, qtbot, tasks):
