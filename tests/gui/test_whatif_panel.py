@@ -660,3 +660,26 @@ def test_rapid_changes_are_debounced_into_one_recompute(qtbot, tasks, state):
     wait_answer(qtbot, widget)
     assert counting.calls - before == 1
     assert widget.viewmodel.snapshot.shock == Decimal("-0.040")
+
+
+def test_dragging_the_chart_line_moves_the_shock(qtbot, panel):
+    line = panel.shock_chart.shock_line
+    line.setValue(-12.34)
+    line.sigDragged.emit(line)  # what a mouse drag emits
+    wait_answer(qtbot, panel)
+    assert panel.viewmodel.plan.shock == Decimal("-0.123")
+    assert panel.slider.value() == -123
+
+
+def test_the_ladder_follows_the_selected_row(qtbot, panel, state):
+    other = next(p for p in state.positions if p.symbol != state.positions[0].symbol)
+    row = panel.book_model.row_of(other.id)
+    panel.book_view.selectRow(row)
+    assert panel.ladder_combo.currentText() == other.symbol
+    ladder = panel.viewmodel.snapshot.ladders[other.symbol]
+    ids = {r.position_id for r in ladder.rungs}
+    assert ids == {p.id for p in state.positions if p.symbol == other.symbol}
+    for rung in ladder.rungs:
+        view = panel.viewmodel.snapshot.positions[rung.position_id]
+        assert (rung.lp_now, rung.lp_whatif) == (view.lp_now, view.lp_whatif)
+    assert panel.ladder_chart.mark_line.value() == float(ladder.mark_live)
