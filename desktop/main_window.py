@@ -15,7 +15,7 @@ from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QByteArray, QItemSelectionModel, QModelIndex, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
@@ -36,9 +36,7 @@ from crossmargin import paths
 from crossmargin.domain import AccountState, MarginMode, PositionId
 from crossmargin.errors import CrossMarginError, InputError
 from crossmargin.scenario import load_scenario, save_scenario
-from crossmargin.storage import Journal
 from desktop import formatting as fmt
-from desktop import journal_ops
 from desktop.demo import (
     DEMO_LABEL,
     History,
@@ -48,16 +46,7 @@ from desktop.demo import (
 )
 from desktop.dialogs.about import AboutDialog
 from desktop.dialogs.add_margin import AddMarginDialog
-from desktop.dialogs.log_position import LogPositionDialog
 from desktop.dialogs.preferences import PreferencesDialog
-from desktop.journal_ops import (
-    AccountBook,
-    AccountSummary,
-    LogPositionRequest,
-    list_accounts,
-    load_account,
-    open_journal,
-)
 from desktop.models.accounts import ENTRY_ROLE, AccountDelegate, AccountsListModel
 from desktop.services import Services, optional_class
 from desktop.session import (
@@ -76,6 +65,12 @@ from desktop.views.positions import PositionsView
 from desktop.widgets.first_run import FirstRunBanner
 from desktop.widgets.key_figures import KeyFiguresBar
 from desktop.widgets.message_bar import MessageBar
+
+if TYPE_CHECKING:  # journal (SQLAlchemy) and sync load on first use, not at start-up
+    from crossmargin.storage import Journal
+    from desktop.dialogs.accounts import AccountsDialog
+    from desktop.dialogs.log_position import LogPositionDialog
+    from desktop.journal_ops import AccountBook, AccountSummary, LogPositionRequest
 
 log = logging.getLogger(__name__)
 
@@ -143,6 +138,8 @@ class MainWindow(QMainWindow):
         self._journal_summaries: list[AccountSummary] = []
         self._pending_key: str | None = None
         self._log_dialog: LogPositionDialog | None = None
+        self.accounts_dialog: AccountsDialog | None = None
+        self._memory_keys: Any = None  # keys typed this session when there is no keyring
         self._populate_accounts()
         self._restore_ui_state()
         self._use_preferences(self.prefs)
@@ -282,7 +279,7 @@ class MainWindow(QMainWindow):
         self.log_position_action = self._action(
             "&Log a position…", self.log_position, tip="Record a position in the journal"
         )
-        has_sync = self.services.sync is not None
+        has_sync = True  # accounts are stored in the journal, keys in the secret store
         has_journal = True  # the journal file is created on the first logged position
         self.add_account_action.setEnabled(has_sync)
         self.log_position_action.setEnabled(has_journal)
@@ -405,6 +402,8 @@ class MainWindow(QMainWindow):
             self._open_journal(then=self.refresh_journal_accounts)
 
     def _open_journal(self, then: Callable[[], None] | None = None) -> None:
+        from desktop.journal_ops import open_journal
+
         def opened(journal: Journal) -> None:
             self.journal = journal
             if then is not None:
@@ -426,6 +425,7 @@ class MainWindow(QMainWindow):
         """Re-read the journal's accounts into the list (optionally select one after)."""
         if self.journal is None:
             return
+        from desktop.journal_ops import list_accounts
 
         def arrived(summaries: list[AccountSummary]) -> None:
             self._journal_summaries = summaries
@@ -445,6 +445,7 @@ class MainWindow(QMainWindow):
         if journal is None:
             return
         account_id = int(entry.key.split(":", 1)[1])
+        from desktop.journal_ops import load_account
 
         def shown(book: AccountBook) -> None:
             current = self.accounts_view.currentIndex().data(ENTRY_ROLE)
@@ -751,8 +752,48 @@ class MainWindow(QMainWindow):
         self.message_bar.show_message("info", f"Saved {path}", timeout_ms=6000)
 
     def add_exchange_account(self) -> None:
-        if self.services.sync is None:
+        """Show the "Add exchange account" dialog (opens or creates the journal first)."""
+        if self.journal is None:
+            self._open_journal(then=self.add_exchange_account)
             return
+        from desktop import sync_ops
+
+        self.tasks.submit(sync_ops.default_store_kind, key="accounts.store",
+                          on_success=self._show_accounts_dialog)
+
+    def _show_accounts_dialog(self, store_kind: str) -> None:
+        from crossmargin.sync.secrets import MemoryStore
+        from desktop import sync_ops
+        from desktop.dialogs.accounts import AccountsDialog
+
+        if self._memory_keys is None:
+            self._memory_keys = MemoryStore()
+        dialog = AccountsDialog(store_kind=store_kind, parent=self)
+
+        def test(config: object, creds: object) -> None:
+            self.tasks.submit(
+                sync_ops.test_connection, config, creds, key="accounts.test",
+                on_success=lambda r: dialog.show_test_result(r.ok, r.message),
+                on_error=lambda exc: dialog.show_problems(problems_of(exc)),
+            )
+
+        def save(config: object, creds: object) -> None:
+            def saved(account_id: int) -> None:
+                dialog.accept()
+                self.banner.setVisible(False)
+                self.refresh_journal_accounts(select=f"journal:{account_id}")
+
+            self.tasks.submit(
+                sync_ops.save_exchange_account, self.journal, config, creds,
+                self._memory_keys, serial=True, on_success=saved,
+                on_error=lambda exc: dialog.show_problems(problems_of(exc)),
+            )
+
+        dialog.test_requested.connect(test)
+        dialog.save_requested.connect(save)
+        dialog.finished.connect(lambda _r: setattr(self, "accounts_dialog", None))
+        self.accounts_dialog = dialog
+        dialog.open()
 
     def log_position(self) -> None:
         """Show the "Log a position" dialog (opens or creates the journal first)."""
@@ -762,6 +803,8 @@ class MainWindow(QMainWindow):
             self._show_log_dialog()
 
     def _show_log_dialog(self) -> None:
+        from desktop.dialogs.log_position import LogPositionDialog
+
         entry = self.session.entry
         current = (int(entry.key.split(":", 1)[1])
                    if entry is not None and entry.key.startswith("journal:") else None)
@@ -798,6 +841,7 @@ class MainWindow(QMainWindow):
         if journal is None:
             dialog.show_problems(["The journal is not open."])
             return
+        from desktop import journal_ops
 
         def stored(account_id: int) -> None:
             dialog.accept()

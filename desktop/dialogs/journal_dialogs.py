@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
@@ -27,9 +28,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from crossmargin.storage import ImportReport, JournalPosition
 from desktop import formatting as fmt
-from desktop.dialogs.log_position import parse_decimal_field
+from desktop.validation import parse_decimal_field
+
+if TYPE_CHECKING:
+    from crossmargin.storage import ImportReport, JournalPosition
 
 PRESETS = ("generic", "binance", "bybit", "okx")
 

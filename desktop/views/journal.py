@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyqtgraph as pg
@@ -32,13 +32,21 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from crossmargin.storage import Journal, JournalPosition, PositionStatus, Statistics
 from desktop import formatting as fmt
-from desktop import journal_ops
 from desktop.dialogs.journal_dialogs import EditPositionDialog, ImportDialog
 from desktop.models.journal import JournalPositionsTableModel
 from desktop.tasks import TaskRunner
 from desktop.theme import LIGHT, Theme
+
+if TYPE_CHECKING:  # the journal (SQLAlchemy) loads on first use, not at start-up
+    from crossmargin.storage import Journal, JournalPosition, Statistics
+    from desktop.journal_ops import JournalPage
+
+
+def _ops():
+    from desktop import journal_ops
+
+    return journal_ops
 
 
 class EditCommand(QUndoCommand):
@@ -57,11 +65,11 @@ class EditCommand(QUndoCommand):
             if self._previous is None:
                 self._previous = previous
 
-        self._view.write(journal_ops.edit_position, self._id, self._changes, on_done=done)
+        self._view.write(_ops().edit_position, self._id, self._changes, on_done=done)
 
     def undo(self) -> None:
         if self._previous is not None:
-            self._view.write(journal_ops.edit_position, self._id, dict(self._previous))
+            self._view.write(_ops().edit_position, self._id, dict(self._previous))
 
 
 class JournalView(QWidget):
@@ -84,8 +92,7 @@ class JournalView(QWidget):
         self.import_dialog: ImportDialog | None = None
 
         self.status_filter = QComboBox()
-        for text, value in (("All positions", None), ("Open", PositionStatus.OPEN),
-                            ("Closed", PositionStatus.CLOSED)):
+        for text, value in (("All positions", None), ("Open", "open"), ("Closed", "closed")):
             self.status_filter.addItem(text, value)
         self.status_filter.currentIndexChanged.connect(self._apply_filter)
         self.log_button = QPushButton("Log a position…")
@@ -204,7 +211,7 @@ class JournalView(QWidget):
             return
         account_id = self._account_id
         self._tasks.submit(
-            journal_ops.journal_page, self._journal, account_id, serial=True,
+            _ops().journal_page, self._journal, account_id, serial=True,
             key="journal.page",
             on_success=lambda page: self._on_page(page) if account_id == self._account_id
             else None,
@@ -212,7 +219,7 @@ class JournalView(QWidget):
                                                    _problems(exc)),
         )
 
-    def _on_page(self, page: journal_ops.JournalPage) -> None:
+    def _on_page(self, page: JournalPage) -> None:
         self._positions = page.positions
         self._apply_filter()
         self._show_stats(page.statistics[0] if page.statistics else None)
@@ -220,7 +227,7 @@ class JournalView(QWidget):
 
     def _apply_filter(self) -> None:
         status = self.status_filter.currentData()
-        rows = [p for p in self._positions if status is None or p.status is status]
+        rows = [p for p in self._positions if status is None or str(p.status) == status]
         self.model.set_positions(rows)
         self.count_label.setText(f"{len(rows)} of {len(self._positions)}"
                                  if status is not None else f"{len(rows)} positions")
@@ -307,11 +314,11 @@ class JournalView(QWidget):
         dialog = ImportDialog(path, account_label=self._account_label, parent=self)
         journal, account_id = self._journal, self._account_id
         dialog.preview_requested.connect(lambda p, preset: self._tasks.submit(
-            journal_ops.preview_import, journal, account_id, p, preset, serial=True,
+            _ops().preview_import, journal, account_id, p, preset, serial=True,
             key="journal.preview", on_success=dialog.show_preview,
             on_error=lambda exc: dialog.show_problems(_problems(exc))))
         dialog.import_requested.connect(lambda p, preset: self._tasks.submit(
-            journal_ops.run_import, journal, account_id, p, preset, serial=True,
+            _ops().run_import, journal, account_id, p, preset, serial=True,
             on_success=lambda report: (dialog.show_done(report), self.reload(),
                                        self.changed.emit()),
             on_error=lambda exc: dialog.show_problems(_problems(exc))))
