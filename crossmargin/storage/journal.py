@@ -1287,42 +1287,58 @@ class Journal:
     def delete_position(self, position_id: int) -> OpChanges:
         """Delete a position and its fills.
 
-        A fill that flipped into this position from the previous one is cut back to the part
-        that closed the previous position (its fee pro rata), so the previous one stays as it was.
+        Fills shared with a neighbour through a flip are cut, not deleted: the fill that
+        flipped into this position keeps the part that closed the previous position, the
+        fill that flipped out of it keeps the part that opened the next one (fees pro rata),
+        so the neighbouring positions stay exactly as they were.
         """
         with self._tx() as conn:
             pos = self._position_row(conn, position_id)
             acct = self._account(conn, pos.account_id)
-            flip_rows = conn.execute(
+            spec = self._spec(conn, acct.id, pos.symbol)
+            rows = conn.execute(
                 select(fill_t).where(
-                    fill_t.c.next_position_id == pos.id, fill_t.c.position_id != pos.id
+                    fill_t.c.account_id == acct.id,
+                    fill_t.c.symbol == pos.symbol,
+                    fill_t.c.leg == pos.leg,
                 )
             ).all()
-            for fr in flip_rows:
-                prev = self._position_row(conn, fr.position_id)
-                # the part of the flip fill that closed `prev` is what `prev` still had open
-                before = conn.execute(
-                    select(fill_t).where(fill_t.c.position_id == prev.id, fill_t.c.id != fr.id)
-                ).all()
-                spec = self._spec(conn, acct.id, pos.symbol)
-                ledger = [
+            result = replay(
+                [
                     LedgerFill(r.id, r.time, r.side, r.price, r.amount, r.fee, r.fee_currency)
-                    for r in before
-                    if (r.time, r.id) < (fr.time, fr.id)
-                ]
-                open_before = replay(ledger, spec).segments
-                closing = open_before[-1].contracts if open_before else fr.amount
-                fee = fr.fee * closing / fr.amount
-                conn.execute(
-                    sa_update(fill_t)
-                    .where(fill_t.c.id == fr.id)
-                    .values(
-                        amount=closing,
-                        fee=fee,
-                        next_position_id=None,
+                    for r in rows
+                ],
+                spec,
+            )
+            k = next(
+                (
+                    i
+                    for i, seg in enumerate(result.segments)
+                    if seg.open_fill_id == pos.open_fill_id
+                ),
+                None,
+            )
+            doomed = [r.id for r in rows if pos.id in (r.position_id, r.next_position_id)]
+            if k is not None:
+                doomed = []
+                for r in rows:
+                    a, b = result.placement[r.id]
+                    if (a, b) == (k, None):
+                        doomed.append(r.id)
+                        continue
+                    if b == k:  # flipped in: keep the part that closed the previous position
+                        keep = result.flip_close[r.id]
+                    elif a == k and b is not None:  # flipped out: keep what opened the next one
+                        keep = r.amount - result.flip_close[r.id]
+                    else:
+                        continue
+                    conn.execute(
+                        sa_update(fill_t)
+                        .where(fill_t.c.id == r.id)
+                        .values(amount=keep, fee=r.fee * keep / r.amount)
                     )
-                )
-            conn.execute(delete(fill_t).where(fill_t.c.position_id == pos.id))
+            for chunk in _chunks(doomed, 500):
+                conn.execute(delete(fill_t).where(fill_t.c.id.in_(chunk)))
             conn.execute(delete(position_t).where(position_t.c.id == pos.id))
             _p, touched = self._rebuild(conn, acct, {(pos.symbol, pos.leg)})
         return OpChanges(

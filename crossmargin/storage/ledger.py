@@ -119,11 +119,13 @@ class Replay:
     """Result of replaying one key: positions in time order and each fill's placement.
 
     ``placement[fill_id] = (index of its position, index of the position its
-    remainder opened when it flipped through zero, else None)``.
+    remainder opened when it flipped through zero, else None)``; ``flip_close[fill_id]`` is
+    the part of a flipping fill that closed the first position (the rest opened the next).
     """
 
     segments: tuple[Segment, ...]
     placement: dict[int, tuple[int, int | None]]
+    flip_close: dict[int, Decimal] = field(default_factory=dict)
 
 
 def fee_in_settle(fill: LedgerFill, spec: ContractSpec) -> tuple[Decimal, str | None]:
@@ -154,6 +156,7 @@ def replay(fills: Iterable[LedgerFill], spec: ContractSpec) -> Replay:
     inverse = spec.inverse
     segments: list[Segment] = []
     placement: dict[int, tuple[int, int | None]] = {}
+    flip_close: dict[int, Decimal] = {}
     cur: Segment | None = None
     for f in ordered:
         fill_side = Side.LONG if f.side == "buy" else Side.SHORT
@@ -208,7 +211,8 @@ def replay(fills: Iterable[LedgerFill], spec: ContractSpec) -> Replay:
         segments.append(cur)
         _charge(cur, fee - close_fee, other)
         placement[f.id] = (idx, idx + 1)
-    return Replay(tuple(segments), placement)
+        flip_close[f.id] = closing
+    return Replay(tuple(segments), placement, flip_close)
 
 
 def _open(f: LedgerFill, side: Side, contracts: Decimal) -> Segment:

@@ -353,3 +353,24 @@ def test_statistics_by_group(journal: Journal, acct: int) -> None:
     assert journal.statistics_by("symbol", PositionFilter(side=Side.SHORT)).keys() == {"ETHUSDT"}
     with pytest.raises(InputError, match="choose one of"):
         journal.statistics_by("weekday")
+
+
+def test_delete_middle_position_between_two_flips(journal: Journal, acct: int) -> None:
+    journal.add_fills(acct, [
+        fill(0, "buy", "100", "1", fee="1", fee_currency="USDT"),
+        fill(1, "sell", "110", "3", fee="3", fee_currency="USDT"),  # closes 1, opens 2 short
+        fill(2, "buy", "90", "5", fee="5", fee_currency="USDT"),  # closes 2, opens 3 long
+        fill(3, "sell", "95", "1"),
+    ])
+    last, middle, first = journal.positions().items
+    before_first, before_last = journal.position(first.id), journal.position(last.id)
+    journal.edit_position(last.id, notes="keep")
+    journal.delete_position(middle.id)
+    ids = [p.id for p in journal.positions().items]
+    assert ids == [last.id, first.id]
+    a, b = journal.position(first.id), journal.position(last.id)
+    for x, y in ((a, before_first), (b, before_last)):
+        assert (x.side, x.contracts, x.entry_price, x.realized_pnl, x.fees, x.status) == (
+            y.side, y.contracts, y.entry_price, y.realized_pnl, y.fees, y.status)
+    assert b.notes == "keep" and b.fill_count == 2
+    assert sorted(f.amount for f in journal.fills().items) == [1, 1, 1, 3]
