@@ -16,10 +16,11 @@ and a message line), never in pop-ups.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from decimal import Decimal
 from pathlib import Path
 
-from PySide6.QtCore import QEvent, QItemSelectionModel, QModelIndex, Qt, Signal
+from PySide6.QtCore import QByteArray, QEvent, QItemSelectionModel, QModelIndex, Qt, Signal
 from PySide6.QtGui import QKeySequence, QResizeEvent, QShortcut, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -90,6 +91,7 @@ class WhatIfPanel(QWidget):
         self._ladder_symbol = ""
         self._last_dir = ""
         self._columns_fitted = False
+        self._widths_restored = False
 
         self.book_model = WhatIfBookTableModel(self.viewmodel, self)
         self.weights_model = ShockWeightsTableModel(self.viewmodel, self)
@@ -136,6 +138,27 @@ class WhatIfPanel(QWidget):
         if self.viewmodel.snapshot is not None:
             self._refresh_summary(self.viewmodel.snapshot)
         self._refresh_ladder()
+
+    def ui_state(self) -> dict[str, QByteArray]:
+        """Splitter positions and book column widths, for the main window's QSettings."""
+        return {
+            "splitter": self.splitter.saveState(),
+            "right_splitter": self.right_splitter.saveState(),
+            "book_header": self.book_view.horizontalHeader().saveState(),
+        }
+
+    def restore_ui_state(self, state: Mapping[str, object]) -> None:
+        """Undo :meth:`ui_state` (values that are not ``QByteArray`` are ignored)."""
+        value = state.get("splitter")
+        if isinstance(value, QByteArray) and self.splitter.restoreState(value):
+            self.splitter.setProperty("userMoved", True)
+        value = state.get("right_splitter")
+        if isinstance(value, QByteArray):
+            self.right_splitter.restoreState(value)
+        value = state.get("book_header")
+        if isinstance(value, QByteArray) and self.book_view.horizontalHeader().restoreState(value):
+            self._columns_fitted = True
+            self._widths_restored = True
 
     def open_scenario(self, path: str | Path) -> None:
         """Read a scenario file on a worker and explore it (errors shown inline)."""
@@ -462,7 +485,7 @@ class WhatIfPanel(QWidget):
         elif symbols:
             self.ladder_combo.setCurrentIndex(0)
         self._ladder_symbol = self.ladder_combo.currentText()
-        self._columns_fitted = False
+        self._columns_fitted = self._widths_restored
         self._refresh_buttons()
         self._refresh_ladder()
 

@@ -683,3 +683,19 @@ def test_the_ladder_follows_the_selected_row(qtbot, panel, state):
         view = panel.viewmodel.snapshot.positions[rung.position_id]
         assert (rung.lp_now, rung.lp_whatif) == (view.lp_now, view.lp_whatif)
     assert panel.ladder_chart.mark_line.value() == float(ladder.mark_live)
+
+
+def test_ui_state_round_trips(qtbot, tasks, panel, state):
+    panel.splitter.setSizes([500, 780])
+    panel.book_view.horizontalHeader().resizeSection(int(BookColumn.SYMBOL), 177)
+    saved = panel.ui_state()
+    widget = WhatIfPanel(tasks=tasks)
+    qtbot.addWidget(widget)
+    widget.resize(1280, 800)
+    widget.restore_ui_state(saved)
+    widget.set_account_state(state)
+    widget.show()
+    wait_answer(qtbot, widget)
+    assert widget.book_view.horizontalHeader().sectionSize(int(BookColumn.SYMBOL)) == 177
+    assert abs(widget.splitter.sizes()[0] - panel.splitter.sizes()[0]) <= 2
+    widget.restore_ui_state({"splitter": "garbage"})  # ignored, no error
