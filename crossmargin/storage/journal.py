@@ -585,15 +585,25 @@ class Journal:
         )
 
     def _upsert_instruments(
-        self, conn: Connection, acct: Account, items: Sequence[Instrument]
+        self,
+        conn: Connection,
+        acct: Account,
+        items: Sequence[Instrument],
+        *,
+        keep_optional: bool = False,
     ) -> set[int]:
+        """Insert or replace instruments; re-derive positions whose contract spec changed.
+
+        ``keep_optional`` (sync): a None MMR, max leverage or beta keeps the stored value, so a
+        beta the user set survives every sync cycle.
+        """
         touched: set[int] = set()
+        stored = {
+            r.symbol: r
+            for r in conn.execute(select(instrument_t).where(instrument_t.c.account_id == acct.id))
+        }
         for ins in items:
-            old = conn.execute(
-                select(instrument_t).where(
-                    instrument_t.c.account_id == acct.id, instrument_t.c.symbol == ins.symbol
-                )
-            ).first()
+            old = stored.get(ins.symbol)
             values = {
                 "account_id": acct.id,
                 "symbol": ins.symbol,
@@ -601,31 +611,25 @@ class Journal:
                 "quote": ins.quote.upper(),
                 "settle": ins.settle.upper(),
                 "contract_size": ins.contract_size,
-                "inverse": ins.inverse,
+                "inverse": bool(ins.inverse),
                 "maintenance_margin_rate": ins.maintenance_margin_rate,
                 "max_leverage": ins.max_leverage,
                 "beta": ins.beta,
             }
+            if old is not None and keep_optional:
+                for name in ("maintenance_margin_rate", "max_leverage", "beta"):
+                    if values[name] is None:
+                        values[name] = getattr(old, name)
+            spec_cols = ("contract_size", "inverse", "base", "quote", "settle")
             if old is None:
                 conn.execute(instrument_t.insert().values(**values))
                 changed_spec = True
             else:
-                changed_spec = (
-                    old.contract_size,
-                    old.inverse,
-                    old.base,
-                    old.quote,
-                    old.settle,
-                ) != (
-                    values["contract_size"],
-                    values["inverse"],
-                    values["base"],
-                    values["quote"],
-                    values["settle"],
-                )
-                conn.execute(
-                    sa_update(instrument_t).where(instrument_t.c.id == old.id).values(**values)
-                )
+                changed_spec = any(getattr(old, c) != values[c] for c in spec_cols)
+                if any(getattr(old, c) != v for c, v in values.items()):
+                    conn.execute(
+                        sa_update(instrument_t).where(instrument_t.c.id == old.id).values(**values)
+                    )
             if changed_spec:
                 legs = {
                     r[0]
@@ -2121,7 +2125,9 @@ class Journal:
             acct = self._account(conn, account)
             touched: set[int] = set()
             if batch.instruments:
-                touched |= self._upsert_instruments(conn, acct, batch.instruments)
+                touched |= self._upsert_instruments(
+                    conn, acct, batch.instruments, keep_optional=True
+                )
             if batch.tiers:
                 self._replace_tiers(conn, acct.id, batch.tiers)
             new_fills, fill_dups, t2 = self._insert_fills(conn, acct, batch.fills, "sync")

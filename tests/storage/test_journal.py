@@ -238,6 +238,11 @@ def test_apply_sync_batch_is_atomic_and_idempotent(journal: Journal) -> None:
     assert state.wallet_balance == D("1000.5")
     (p,) = state.positions
     assert p.id == "BTC/USDT:USDT:long" and p.exchange_liquidation_price == 30000
+    # a user-set beta survives a sync that sends the instrument without one
+    journal.set_instrument(acct, Instrument("BTC/USDT:USDT", "BTC", "USDT", "USDT", beta=D(2)))
+    journal.apply_sync_batch(acct, _batch(instruments=[Instrument("BTC/USDT:USDT", "BTC", "USDT",
+                                                                  "USDT")]))
+    assert journal.instruments(acct)[0].beta == 2
     # positions=() replaces the set; None keeps it
     journal.apply_sync_batch(acct, _batch(positions=None))
     assert len(journal.exchange_positions(acct)) == 1
