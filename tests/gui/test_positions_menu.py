@@ -13,9 +13,12 @@ pytestmark = pytest.mark.gui
 
 
 def _panel(window):
-    if window.whatif_panel is None:
+    if not window.whatif_available:
         pytest.skip("the What-if panel is not part of this build")
-    return window.whatif_panel
+    assert window.whatif_panel is None  # built on first use
+    panel = window.ensure_whatif_panel()
+    assert panel is not None and window.ensure_whatif_panel() is panel
+    return panel
 
 
 def test_menu_lists_the_actions_for_a_position(window, settle) -> None:
@@ -42,7 +45,8 @@ def test_switch_from_the_menu_stages_it_in_the_whatif_tab(window, qtbot, settle)
     cross = next(p for p in window.session.state.positions if p.margin_mode is MarginMode.CROSS)
     menu = window.positions.build_menu(cross.id)
     next(a for a in menu.actions() if a.objectName() == "switch").trigger()
-    assert window.tabs.currentWidget() is panel
+    assert window.tabs.currentWidget() is window._whatif_host
+    assert panel.isVisible()
     assert panel.viewmodel.plan.edit(cross.id).mode is MarginMode.ISOLATED
     window.route_whatif("switch", cross.id)  # a second switch undoes the first
     assert panel.viewmodel.plan.edit(cross.id).mode in (None, MarginMode.CROSS)
