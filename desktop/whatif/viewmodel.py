@@ -215,7 +215,9 @@ class WhatIfViewModel(QObject):
         added = self._added(position_id)
         if added is not None:
             return self._try(self._plan.with_added_replaced(added.with_(margin_mode=mode)))
-        live = self._require_base().position(position_id)
+        live = self._book_position(position_id)
+        if isinstance(live, str):
+            return live
         edit = self._plan.edit(position_id)
         new_mode = None if mode is live.margin_mode else mode
         margin = edit.margin if mode is MarginMode.ISOLATED else None
@@ -239,7 +241,9 @@ class WhatIfViewModel(QObject):
             if added.margin_mode is not MarginMode.ISOLATED:
                 return "Isolated margin: switch the position to isolated first"
             return self._try(self._plan.with_added_replaced(added.with_(isolated_margin=value)))
-        live = self._require_base().position(position_id)
+        live = self._book_position(position_id)
+        if isinstance(live, str):
+            return live
         edit = self._plan.edit(position_id)
         mode = edit.mode or live.margin_mode
         if mode is not MarginMode.ISOLATED:
@@ -252,6 +256,9 @@ class WhatIfViewModel(QObject):
         """Close (``True``) or keep a book position in the what-if."""
         if self._added(position_id) is not None:
             return "A hypothetical position is removed, not closed"
+        live = self._book_position(position_id)
+        if isinstance(live, str):
+            return live
         edit = self._plan.edit(position_id)
         new = PositionEdit(mode=edit.mode, margin=edit.margin, close=close)
         return self._try(self._plan.with_edit(position_id, new))
@@ -395,6 +402,19 @@ class WhatIfViewModel(QObject):
         if base is None:
             raise InputError("No account is loaded: open a scenario or select an account")
         return base
+
+    def _book_position(self, position_id: PositionId) -> Position | str:
+        """The book's position, or a message saying why it is not there."""
+        try:
+            return self._require_base().position(position_id)
+        except InputError as exc:
+            return "; ".join(exc.problems)
+        except KeyError:
+            where = f"the scenario {self._source.partition('· ')[2] or 'file'}" if (
+                self.is_scenario
+            ) else "the book"
+            hint = " (use Reset to live to come back to the live book)" if self.is_scenario else ""
+            return f"Position {position_id} is not in {where} shown in the What-if tab{hint}"
 
     def _added(self, position_id: PositionId) -> Position | None:
         for p in self._plan.added:

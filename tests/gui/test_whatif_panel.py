@@ -699,3 +699,15 @@ def test_ui_state_round_trips(qtbot, tasks, panel, state):
     assert widget.book_view.horizontalHeader().sectionSize(int(BookColumn.SYMBOL)) == 177
     assert abs(widget.splitter.sizes()[0] - panel.splitter.sizes()[0]) <= 2
     widget.restore_ui_state({"splitter": "garbage"})  # ignored, no error
+
+
+def test_edits_of_unknown_positions_are_refused_with_a_reason(panel):
+    vm = panel.viewmodel
+    for call in (
+        lambda: vm.set_mode(PositionId("nope"), MarginMode.ISOLATED),
+        lambda: vm.set_margin(PositionId("nope"), Decimal(10)),
+        lambda: vm.set_close(PositionId("nope"), True),
+    ):
+        message = call()
+        assert message is not None and "nope" in message and "not in the book" in message
+    assert not vm.plan.edits
