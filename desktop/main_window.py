@@ -671,6 +671,7 @@ class MainWindow(QMainWindow):
             self._whatif_host = None
             return None
         layout.addWidget(panel)
+        panel.show()  # the host may already be on screen
         self.whatif_panel = panel
         set_theme = getattr(panel, "set_theme", None)
         if callable(set_theme):
