@@ -537,6 +537,7 @@ class Journal:
             return self._account(conn, ref)
 
     def accounts(self) -> list[Account]:
+        """Every account, by label."""
         with self._read() as conn:
             rows = conn.execute(select(account_t).order_by(account_t.c.label)).all()
         return [_account_from_row(r) for r in rows]
@@ -643,6 +644,7 @@ class Journal:
         return touched
 
     def instruments(self, account: AccountRef) -> list[Instrument]:
+        """The account's stored contract specs, by symbol."""
         with self._read() as conn:
             acct = self._account(conn, account)
             rows = conn.execute(
@@ -1284,6 +1286,7 @@ class Journal:
         return self.edit_position(position_id, tags=(*current, *tags))
 
     def remove_tags(self, position_id: int, tags: Iterable[str]) -> OpChanges:
+        """Remove tags from a position (case-insensitive; absent ones are ignored)."""
         drop = {t.strip().lower() for t in tags}
         current = self.position(position_id).tags
         return self.edit_position(position_id, tags=[t for t in current if t not in drop])
@@ -1421,6 +1424,7 @@ class Journal:
         )
 
     def delete_fill(self, fill_id: int) -> OpChanges:
+        """Delete one fill; its positions are re-derived."""
         with self._tx() as conn:
             row = conn.execute(select(fill_t).where(fill_t.c.id == fill_id)).first()
             if row is None:
@@ -1445,6 +1449,7 @@ class Journal:
     # ------------------------------------------------------------------ reads
 
     def position(self, position_id: int) -> JournalPosition:
+        """One position by id (InputError if unknown)."""
         with self._read() as conn:
             row = self._position_row(conn, position_id)
             return self._to_positions(conn, [row])[0]
@@ -1473,6 +1478,7 @@ class Journal:
         return Page(tuple(items), int(total), offset, limit)
 
     def open_positions(self, account: AccountRef) -> list[JournalPosition]:
+        """The account's open positions, newest first."""
         page = self.positions(
             PositionFilter(account=account, status=PositionStatus.OPEN), limit=_MAX_PAGE
         )
@@ -1636,6 +1642,7 @@ class Journal:
         return _fill_from_row(r)
 
     def tags(self) -> list[str]:
+        """Every tag in use, sorted."""
         with self._read() as conn:
             return [
                 r[0]
@@ -1803,6 +1810,7 @@ class Journal:
         return len(rows), dups
 
     def transfers(self, account: AccountRef) -> list[Transfer]:
+        """Deposits, withdrawals and transfers, oldest first."""
         with self._read() as conn:
             acct = self._account(conn, account)
             rows = conn.execute(
@@ -1930,6 +1938,7 @@ class Journal:
     def latest_balance(
         self, account: AccountRef, currency: str | None = None
     ) -> BalanceSnapshot | None:
+        """The newest balance snapshot of ``currency`` (default: settle), or None."""
         with self._read() as conn:
             acct = self._account(conn, account)
             return self._latest_balance(conn, acct, currency)
@@ -2068,6 +2077,7 @@ class Journal:
             ).scalar()
 
     def sync_cursors(self, account: AccountRef) -> dict[str, str]:
+        """Endpoint → cursor stored by the last committed batch."""
         with self._read() as conn:
             acct = self._account(conn, account)
             return {
@@ -2568,13 +2578,9 @@ class Journal:
         return restore_into(self, Path(source))
 
     def meta(self) -> dict[str, str]:
+        """Facts about the file (created_by, created_at)."""
         with self._read() as conn:
             return {k: v for k, v in conn.execute(select(meta_t.c.key, meta_t.c.value))}
-
-    @property
-    def engine(self) -> Engine:
-        """For the storage package's own helpers (export, restore); not a public API."""
-        return self._engine
 
 
 # ---------------------------------------------------------------------- helpers
