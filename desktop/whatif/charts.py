@@ -229,7 +229,7 @@ class LadderChart(QWidget):
     """
 
     FAR = 3.0
-    MAX_VALUE_LABELS = 8
+    MAX_VALUE_LABELS = 4
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -251,14 +251,10 @@ class LadderChart(QWidget):
         self.lp_whatif = self.plot.plot([], [], connect="pairs")
         self.hover = pg.ScatterPlotItem(size=14, hoverable=True, tip=self._tip)
         self.plot.addItem(self.hover)
-        self.mark_line = pg.InfiniteLine(
-            angle=0, movable=False, label="mark",
-            labelOpts={"position": 0.02, "anchors": [(0, 0), (0, 0)]},
-        )
-        self.shocked_line = pg.InfiniteLine(
-            angle=0, movable=False, label="",
-            labelOpts={"position": 0.98, "anchors": [(1, 0), (1, 0)]},
-        )
+        # No labels on the price lines (they would sit on the rungs); the panel's
+        # read-out above the chart gives both marks.
+        self.mark_line = pg.InfiniteLine(angle=0, movable=False)
+        self.shocked_line = pg.InfiniteLine(angle=0, movable=False)
         self.plot.addItem(self.mark_line)
         self.plot.addItem(self.shocked_line)
         self.off_text = pg.TextItem("", anchor=(1, 0))
@@ -288,7 +284,7 @@ class LadderChart(QWidget):
         self.plot.getAxis("bottom").setTicks([[]])
 
     def set_ladder(
-        self, ladder: Ladder | None, *, shock_label: str, price_text: PriceText
+        self, ladder: Ladder | None, *, price_text: PriceText
     ) -> None:
         """Draw ``ladder`` (``None``: nothing to show). ``price_text`` formats a Decimal."""
         if ladder is None or not ladder.rungs:
@@ -297,7 +293,7 @@ class LadderChart(QWidget):
             return
         key = (ladder.symbol, ladder.mark_live, ladder.rungs, self.plot.getViewBox().width())
         if key == self._key:  # only the slider moved: move the shocked-mark line
-            self._move_shocked(ladder, shock_label, price_text)
+            self._move_shocked(ladder)
             return
         self._key = key
         self.empty_text.setVisible(False)
@@ -316,7 +312,7 @@ class LadderChart(QWidget):
         ticks = []
         every = self._tick_step(n)
         values: list[tuple[float, float, str]] = []
-        half = 0.34
+        half = 0.28
         for i, rung in enumerate(ladder.rungs):
             if i % every == 0:
                 ticks.append((float(i), self._tick_label(rung.label, rung.position_id, n)))
@@ -340,7 +336,7 @@ class LadderChart(QWidget):
                     continue
                 in_range.append(y)
                 if what == "LP what-if":
-                    values.append((float(i), y, price_text(value)))
+                    values.append((i + half + 0.02, y, price_text(value)))
                 xs.extend([i - half, i + half])
                 ys.extend([y, y])
                 hover_x.append(float(i))
@@ -355,12 +351,11 @@ class LadderChart(QWidget):
         # Visible first: a hidden line's label does not follow setValue.
         self.mark_line.setVisible(True)
         self.mark_line.setValue(mark)
-        self.mark_line.label.setFormat(f"mark {price_text(ladder.mark_live)}")
         self.plot.getAxis("bottom").setTicks([ticks])
         in_range.remove(shocked)
         self._base_range = (min(in_range), max(in_range), mark * 0.01)
         self.plot.setXRange(-0.6, n - 0.4, padding=0)
-        _lo, hi = self._move_shocked(ladder, shock_label, price_text)
+        _lo, hi = self._move_shocked(ladder)
         self._place_value_labels(values if n <= self.MAX_VALUE_LABELS else [])
         if off:
             shown = off[:2] + ([f"{len(off) - 2} more (tooltips)"] if len(off) > 2 else [])
@@ -369,15 +364,11 @@ class LadderChart(QWidget):
         else:
             self.off_text.setText("")
 
-    def _move_shocked(
-        self, ladder: Ladder, shock_label: str, price_text: PriceText
-    ) -> tuple[float, float]:
+    def _move_shocked(self, ladder: Ladder) -> tuple[float, float]:
         """Place the mark-at-shock line and fit the price range; returns the y range."""
         shocked = float(ladder.mark_shocked)
         self.shocked_line.setVisible(ladder.mark_shocked != ladder.mark_live)
         self.shocked_line.setValue(shocked)
-        shocked_text = price_text(ladder.mark_shocked)
-        self.shocked_line.label.setFormat(f"mark at {shock_label}: {shocked_text}")
         lo, hi, min_pad = self._base_range
         lo, hi = min(lo, shocked), max(hi, shocked)
         pad = max((hi - lo) * 0.12, min_pad)
@@ -394,9 +385,7 @@ class LadderChart(QWidget):
         self.lp_now.setPen(pg.mkPen(theme.muted, width=2, style=_DASH))
         self.lp_whatif.setPen(pg.mkPen(theme.bad, width=3))
         self.mark_line.setPen(pg.mkPen(theme.chart_fg, width=1.4))
-        self.mark_line.label.setColor(theme.chart_fg)
         self.shocked_line.setPen(pg.mkPen(theme.accent, width=1.4, style=_DOT))
-        self.shocked_line.label.setColor(theme.accent)
         self.off_text.setColor(theme.muted)
         self.empty_text.setColor(theme.muted)
         for label in self._value_labels:
@@ -417,9 +406,9 @@ class LadderChart(QWidget):
         return f"{position_id} {short}".strip()
 
     def _place_value_labels(self, items: list[tuple[float, float, str]]) -> None:
-        """Value labels under the what-if rungs (only drawn when there are few rungs)."""
+        """Value labels right of the what-if rungs (only drawn when there are few rungs)."""
         while len(self._value_labels) < len(items):
-            label = pg.TextItem("", anchor=(0.5, -0.1), color=self._theme.chart_fg)
+            label = pg.TextItem("", anchor=(0, 0.5), color=self._theme.chart_fg)
             self.plot.addItem(label, ignoreBounds=True)
             self._value_labels.append(label)
         for label, (x, y, text) in zip(self._value_labels, items, strict=False):

@@ -622,14 +622,20 @@ class WhatIfPanel(QWidget):
         ladder = snapshot.ladders.get(symbol) if snapshot is not None else None
         formats = self.book_model.formats()
         self.ladder_chart.set_ladder(
-            ladder,
-            shock_label=self._shock_label(snapshot.shock) if snapshot else "",
-            price_text=lambda value: formats.price(symbol, value),
+            ladder, price_text=lambda value: formats.price(symbol, value)
         )
         t = self._theme
+        mark = shocked = ""
+        if ladder is not None:
+            mark = "&nbsp;" + formats.price(symbol, ladder.mark_live)
+            if snapshot is not None and ladder.mark_shocked != ladder.mark_live:
+                shocked = (
+                    f"&nbsp;at&nbsp;{self._shock_label(snapshot.shock).replace(' ', '&nbsp;')}:"
+                    f"&nbsp;{formats.price(symbol, ladder.mark_shocked)}"
+                )
         self.ladder_legend.setText(
-            f"<span style='color:{t.chart_fg}'>━&nbsp;mark</span>&nbsp; "
-            f"<span style='color:{t.accent}'>┈&nbsp;at&nbsp;shock</span>&nbsp; "
+            f"<span style='color:{t.chart_fg}'>━&nbsp;mark{mark}</span>&nbsp; "
+            f"<span style='color:{t.accent}'>┈&nbsp;{shocked or 'at&nbsp;shock'}</span>&nbsp; "
             f"<span style='color:{t.muted}'>╍&nbsp;LP&nbsp;now</span>&nbsp; "
             f"<span style='color:{t.bad}'>━&nbsp;LP&nbsp;what-if</span>"
         )
