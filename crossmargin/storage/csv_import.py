@@ -166,7 +166,7 @@ _SIDES = {
 }
 _ZERO = Decimal(0)
 _LEGS = {"long": "long", "short": "short", "both": "net", "net": "net", "": "net"}
-_NUM_SUFFIX = re.compile(r"^\s*([-+]?[0-9][0-9,]*\.?[0-9]*(?:[eE][-+]?[0-9]+)?)\s*([A-Za-z]*)\s*$")
+_NUM_SUFFIX = re.compile(r"^\s*([-+]?[0-9][0-9.,]*(?:[eE][-+]?[0-9]+)?)\s*([A-Za-z]*)\s*$")
 
 
 def _norm(header: str) -> str:
@@ -236,13 +236,20 @@ def parse_time(text: str, naive_tz: tzinfo = UTC) -> datetime:
     return dt.astimezone(UTC)
 
 
-def parse_number(text: str, name: str) -> tuple[Decimal, str]:
-    """A decimal with an optional currency suffix ("0.01 USDT" → (0.01, "USDT"))."""
+def parse_number(text: str, name: str, decimal_comma: bool = False) -> tuple[Decimal, str]:
+    """A decimal with an optional currency suffix ("0.01 USDT" → (0.01, "USDT")).
+
+    ``decimal_comma`` (semicolon-separated files, European style): "1.234,5" is 1234.5.
+    Otherwise a comma is a thousands separator ("1,234.5"), except "0,5"-like values with
+    other than three digits after the comma, which can only be decimal commas.
+    """
     m = _NUM_SUFFIX.match(text)
     if not m:
         raise ValueError(f"{name}: not a number: {text!r}")
     digits, suffix = m.group(1), m.group(2).upper()
-    if "," in digits:
+    if decimal_comma and "," in digits:
+        digits = digits.replace(".", "").replace(",", ".")
+    elif "," in digits:
         if (
             "." not in digits
             and re.fullmatch(r"[-+]?\d+,\d+", digits)
@@ -269,19 +276,23 @@ class ParsedCsv:
     rows: int
 
 
-def _number(text: str, name: str) -> tuple[Decimal, str]:
+def _number(text: str, name: str, decimal_comma: bool = False) -> tuple[Decimal, str]:
     """Fast path: a plain number is one Decimal() call; the rest goes through parse_number."""
     try:
         value = Decimal(text)
     except InvalidOperation:
-        return parse_number(text, name)
+        return parse_number(text, name, decimal_comma)
     if not value.is_finite():
         raise ValueError(f"{name}: not a finite number: {text!r}")
     return value, ""
 
 
 def _row_to_fill(
-    row: list[str], idx: tuple[int, ...], preset: Preset, naive_tz: tzinfo = UTC
+    row: list[str],
+    idx: tuple[int, ...],
+    preset: Preset,
+    naive_tz: tzinfo = UTC,
+    decimal_comma: bool = False,
 ) -> NewFill:
     n = len(row)
     (
@@ -317,7 +328,7 @@ def _row_to_fill(
                 problems.append(f"{name}: empty")
             continue
         try:
-            values[name], suffixes[name] = _number(text, name)
+            values[name], suffixes[name] = _number(text, name, decimal_comma)
         except ValueError as exc:
             problems.append(str(exc))
     price = values.get("price")
@@ -361,6 +372,7 @@ def parse_fills_rows(
     mapping: Mapping[str, str] | None = None,
     first_line: int = 1,
     naive_tz: tzinfo = UTC,
+    decimal_comma: bool = False,
 ) -> ParsedCsv:
     """Parse rows (the first is the header) into fills and rejected rows."""
     chosen = PRESETS.get(preset)
@@ -383,7 +395,7 @@ def parse_fills_rows(
             continue
         count += 1
         try:
-            good.append((line, _row_to_fill(row, idx, chosen, naive_tz)))
+            good.append((line, _row_to_fill(row, idx, chosen, naive_tz, decimal_comma)))
         except ValueError as exc:
             bad.append(RejectedRow(line, str(exc)))
     return ParsedCsv(tuple(good), tuple(bad), count)
@@ -396,7 +408,8 @@ def parse_fills_csv(
     mapping: Mapping[str, str] | None = None,
     naive_tz: tzinfo = UTC,
 ) -> ParsedCsv:
-    """Read a CSV file (UTF-8, BOM tolerated; delimiter sniffed among , ; tab)."""
+    """Read a CSV file (UTF-8, BOM tolerated; delimiter sniffed among , ; tab; a
+    semicolon-separated file is read with decimal commas)."""
     p = Path(path)
     try:
         text = p.read_text(encoding="utf-8-sig")
@@ -410,7 +423,13 @@ def parse_fills_csv(
     delimiter = max((",", ";", "\t"), key=first.count)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     try:
-        return parse_fills_rows(reader, preset=preset, mapping=mapping, naive_tz=naive_tz)
+        return parse_fills_rows(
+            reader,
+            preset=preset,
+            mapping=mapping,
+            naive_tz=naive_tz,
+            decimal_comma=delimiter == ";",
+        )
     except csv.Error as exc:
         raise InputError(f"{p}: line {reader.line_num}: malformed CSV ({exc})") from None
 

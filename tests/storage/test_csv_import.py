@@ -179,3 +179,25 @@ def test_time_zone_of_naive_times(journal: Journal, acct: int, tmp_path) -> None
     with pytest.raises(InputError, match="unknown time zone"):
         parse_zone("Mars/Olympus")
     assert parse_time("1709251200123456") == datetime(2024, 3, 1, 0, 0, 0, 123456, tzinfo=UTC)
+
+
+def test_number_formats() -> None:
+    from crossmargin.storage.csv_import import parse_number
+
+    assert parse_number("1,234.5", "p") == (D("1234.5"), "")
+    assert parse_number("0,5", "p") == (D("0.5"), "")
+    assert parse_number("1.234,5", "p", decimal_comma=True) == (D("1234.5"), "")
+    assert parse_number("0,123", "p", decimal_comma=True) == (D("0.123"), "")
+    assert parse_number("0.5", "p", decimal_comma=True) == (D("0.5"), "")
+    assert parse_number("0.001BTC", "fee") == (D("0.001"), "BTC")
+    assert parse_number("1e-8", "amount") == (D("1E-8"), "")
+    for bad in ("1.2.3", "abc", "1 2", "--1"):
+        with pytest.raises(ValueError, match="not a number"):
+            parse_number(bad, "p")
+
+
+def test_semicolon_files_use_decimal_commas(tmp_path) -> None:
+    path = write(tmp_path, "time;symbol;side;price;amount;fee\n"
+                           "2024-03-01 00:00;ETHUSDT;buy;3.000,25;0,123;0,5\n")
+    ((_, f),) = parse_fills_csv(path).fills
+    assert (f.price, f.amount, f.fee) == (D("3000.25"), D("0.123"), D("0.5"))
