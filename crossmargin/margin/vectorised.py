@@ -41,6 +41,7 @@ desktop app builds and updates it on its worker thread).
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping
 from decimal import Decimal, localcontext
 
@@ -95,6 +96,13 @@ def _merge_legs(
         a += leg_a[leg, idx]
         b += leg_b[leg, idx]
     return ubps, a, b
+
+
+def _price_or_nan(value: object) -> float:
+    try:
+        return float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return np.nan
 
 
 class _Bucket:
@@ -158,6 +166,67 @@ class _Bucket:
         return j, g
 
 
+def _scan_down(
+    a: np.ndarray, b: np.ndarray, lo: np.ndarray, hi: np.ndarray, xm: np.ndarray, j: np.ndarray,
+    positive: np.ndarray,
+) -> np.ndarray:
+    """First sign change of ``f`` at or below the mark (NaN when none): ``solver._scan_down``.
+
+    Pieces ``j, j−1, …, 0``; in piece ``p`` the root (in ``[lo[p], hi[p]]``,
+    ``hi[j]`` = the mark) comes first, then the jump at ``lo[p]``. Every test is
+    done at once and the first event in scanning order wins (each test assumes
+    only "no sign change so far", which holds up to the first event).
+    """
+    g, n_pieces = a.shape
+    rows = np.arange(g)
+    valid = np.arange(n_pieces)[None, :] <= j[:, None]
+    hi_d = hi.copy()
+    hi_d[rows, j] = xm
+    events = np.zeros((g, n_pieces, 2), dtype=bool)  # [jump at lo[p], root in p]
+    r = -b / a
+    events[:, :, 1] = valid & (a != 0) & (lo <= r) & (r <= hi_d) & (r > 0)
+    f_left = a[:, :-1] * lo[:, 1:] + b[:, :-1]
+    events[:, 1:, 0] = valid[:, 1:] & (((f_left > 0) != positive[:, None]) | (f_left == 0))
+    flat = events.reshape(g, 2 * n_pieces)[:, ::-1]
+    back = flat.argmax(axis=1)
+    key = 2 * n_pieces - 1 - back  # 2p + 1: root in p, 2p: jump at lo[p]
+    p = key // 2
+    x = np.where(key % 2 == 1, r[rows, p], lo[rows, p])
+    x[~flat[rows, back]] = np.nan
+    return x
+
+
+def _scan_up(
+    a: np.ndarray, b: np.ndarray, lo: np.ndarray, hi: np.ndarray, xm: np.ndarray, j: np.ndarray,
+    positive: np.ndarray,
+) -> np.ndarray:
+    """First sign change of ``f`` at or above the mark (NaN when none): ``solver._scan_up``.
+
+    Pieces ``j, j+1, …``; in piece ``p`` the root (in ``[lo[p], hi[p])``,
+    ``lo[j]`` = the mark) comes first, then the jump at ``hi[p]`` (finite only).
+    """
+    g, n_pieces = a.shape
+    rows = np.arange(g)
+    valid = np.arange(n_pieces)[None, :] >= j[:, None]
+    lo_u = lo.copy()
+    lo_u[rows, j] = xm
+    events = np.zeros((g, n_pieces, 2), dtype=bool)  # [root in p, jump at hi[p]]
+    r = -b / a
+    events[:, :, 0] = valid & (a != 0) & (r >= lo_u) & (r < hi)
+    f_right = a[:, 1:] * hi[:, :-1] + b[:, 1:]
+    events[:, :-1, 1] = (
+        valid[:, :-1]
+        & np.isfinite(hi[:, :-1])
+        & (((f_right > 0) != positive[:, None]) | (f_right == 0))
+    )
+    flat = events.reshape(g, 2 * n_pieces)
+    key = flat.argmax(axis=1)  # 2p: root in p, 2p + 1: jump at hi[p]
+    p = key // 2
+    x = np.where(key % 2 == 0, r[rows, p], hi[rows, p])
+    x[~flat[rows, key]] = np.nan
+    return x
+
+
 def _scan(
     a: np.ndarray,
     b: np.ndarray,
@@ -166,49 +235,21 @@ def _scan(
     xm: np.ndarray,
     j: np.ndarray,
     positive: np.ndarray,
+    need_down: np.ndarray,
+    need_up: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """First sign change of ``f`` below and above the mark (NaN when none).
-
-    Mirrors ``solver._scan_down``/``_scan_up``: every piece's root and every
-    boundary's jump is tested at once, and the first event in scanning order wins
-    (the tests only assume "no sign change so far", which holds up to the first).
-    """
-    g, n_pieces = a.shape
-    rows = np.arange(g)
-    pidx = np.arange(n_pieces)[None, :]
-    jj = j[:, None]
-    pos = positive[:, None]
+    """``(x_down, x_up)`` for the rows that need each direction (NaN elsewhere)."""
+    out = []
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        r = -b / a
-        nz = a != 0
-        # -- downward: pieces j, j-1, …, 0; in piece p the root first, then the jump at lo[p]
-        down_ok = pidx <= jj
-        hi_d = np.where(pidx == jj, xm[:, None], hi)
-        root_d = down_ok & nz & (lo <= r) & (r <= hi_d) & (r > 0)
-        f_left = a[:, :-1] * lo[:, 1:] + b[:, :-1]
-        jump_d = down_ok[:, 1:] & (((f_left > 0) != pos) | (f_left == 0))
-        key_d = np.where(root_d, 2 * pidx + 1, -1)
-        key_d[:, 1:] = np.maximum(key_d[:, 1:], np.where(jump_d, 2 * pidx[:, 1:], -1))
-        best_d = key_d.max(axis=1)
-        p_d = np.maximum(best_d, 0) // 2
-        x_down = np.where(best_d % 2 == 1, r[rows, p_d], lo[rows, p_d])
-        x_down[best_d < 0] = np.nan
-        # -- upward: pieces j, j+1, …; in piece p the root first, then the jump at hi[p]
-        up_ok = pidx >= jj
-        lo_u = np.where(pidx == jj, xm[:, None], lo)
-        root_u = up_ok & nz & (r >= lo_u) & (r < hi)
-        f_right = a[:, 1:] * hi[:, :-1] + b[:, 1:]
-        jump_u = (
-            up_ok[:, :-1] & np.isfinite(hi[:, :-1]) & (((f_right > 0) != pos) | (f_right == 0))
-        )
-        big = 2 * n_pieces + 2
-        key_u = np.where(root_u, 2 * pidx, big)
-        key_u[:, :-1] = np.minimum(key_u[:, :-1], np.where(jump_u, 2 * pidx[:, :-1] + 1, big))
-        best_u = key_u.min(axis=1)
-        p_u = np.minimum(best_u, big - 3) // 2
-        x_up = np.where(best_u % 2 == 0, r[rows, p_u], hi[rows, p_u])
-        x_up[best_u >= big] = np.nan
-    return x_down, x_up
+        for need, scan in ((need_down, _scan_down), (need_up, _scan_up)):
+            x = np.full(xm.size, np.nan)
+            if need.all():
+                x = scan(a, b, lo, hi, xm, j, positive)
+            elif need.any():
+                sel = np.nonzero(need)[0]
+                x[sel] = scan(a[sel], b[sel], lo[sel], hi[sel], xm[sel], j[sel], positive[sel])
+            out.append(x)
+    return out[0], out[1]
 
 
 class VectorBook:
@@ -466,14 +507,21 @@ class VectorBook:
         Symbols the account does not hold are ignored (a live feed ticks more
         symbols than an account holds); symbols not given keep their mark.
         """
-        for symbol, value in marks.items():
-            k = self._sym_index.get(symbol)
-            if k is None:
-                continue
-            v = float(value)
-            if not (v > 0 and np.isfinite(v)):
-                raise InputError(f"marks[{symbol}]: must be a finite price > 0, got {value}")
-            self._sym_mark[k] = v
+        if not marks:
+            return
+        index = np.fromiter(
+            map(self._sym_index.get, marks, itertools.repeat(-1)), dtype=np.intp, count=len(marks)
+        )
+        try:
+            values = np.fromiter(map(float, marks.values()), dtype=np.float64, count=len(marks))
+        except (TypeError, ValueError):
+            values = np.array([_price_or_nan(v) for v in marks.values()])
+        bad = (index >= 0) & ~(np.isfinite(values) & (values > 0))
+        if bad.any():
+            symbol, value = list(marks.items())[int(np.argmax(bad))]
+            raise InputError(f"marks[{symbol}]: must be a finite price > 0, got {value!r}")
+        held = index >= 0
+        self._sym_mark[index[held]] = values[held]
         self._dirty = True
 
     def update_mark_array(self, marks: np.ndarray) -> None:
@@ -526,8 +574,12 @@ class VectorBook:
             cross = bucket.cross
             k = np.where(cross, total - g, bucket.margin)
             f_mark = np.where(cross, total, bucket.margin + g)
+            positive = f_mark > 0
+            # a one-sided f can only change sign on one side of the mark
+            one_way_down = bucket.mono_up == positive
             x_down, x_up = _scan(
-                bucket.a, bucket.b0 + k[:, None], bucket.lo, bucket.hi, xm, j, f_mark > 0
+                bucket.a, bucket.b0 + k[:, None], bucket.lo, bucket.hi, xm, j, positive,
+                ~bucket.monotone | one_way_down, ~bucket.monotone | ~one_way_down,
             )
             x = self._choose(bucket, xm, f_mark, x_down, x_up)
             with np.errstate(divide="ignore", invalid="ignore"):

@@ -434,7 +434,7 @@ def test_update_marks_checks_prices() -> None:
     before = book.liquidation_prices()
     book.update_marks({"NOT-HELD": D(5)})  # ticks of other symbols are ignored
     np.testing.assert_array_equal(book.liquidation_prices(), before)
-    for bad in (D(0), D(-1), float("nan"), float("inf")):
+    for bad in (D(0), D(-1), D("NaN"), float("nan"), float("inf"), "abc", None):
         with pytest.raises(InputError, match=r"marks\[BTC\]"):
             book.update_marks({"BTC": bad})
     with pytest.raises(InputError, match="one per symbol"):
