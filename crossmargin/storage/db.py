@@ -115,7 +115,15 @@ class FileLock:
 
     @property
     def last_shutdown_unclean(self) -> bool:
-        return _field(self.previous_state, "state") == "open"
+        """The last session did not close cleanly: its lock file still says ``open``, or
+        there is no lock file but a non-empty WAL (a session that never checkpointed)."""
+        if self.previous_state:
+            return _field(self.previous_state, "state") == "open"
+        wal = self.path.with_name(self.path.name.removesuffix(".lock") + "-wal")
+        try:
+            return wal.stat().st_size > 0
+        except OSError:
+            return False
 
     def release(self, clean: bool = True) -> None:
         if self._fh is None:

@@ -278,6 +278,14 @@ def test_unclean_shutdown_runs_integrity_check(tmp_path: Path) -> None:
         "os._exit(0)\n"  # no close(): like a crash
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+    copy = tmp_path / "copy"
+    copy.mkdir()
+    for f in tmp_path.glob("j.sqlite3*"):
+        if not f.name.endswith(".lock"):  # a copy without its lock file: the WAL tells
+            (copy / f.name).write_bytes(f.read_bytes())
+    with Journal.open(copy / "j.sqlite3") as c:
+        assert c.info.unclean_shutdown and c.info.integrity_checked
+        assert [a.label for a in c.accounts()] == ["A"]
     j = Journal.open(path)
     try:
         assert j.info.unclean_shutdown and j.info.integrity_checked
