@@ -940,6 +940,7 @@ class MainWindow(QMainWindow):
         self.accounts_view.viewport().update()
         self.dashboard.apply_theme(theme)
         self.positions.apply_theme(theme)
+        self.journal_view.apply_theme(theme)
         apply = getattr(self.whatif_panel, "set_theme", None)
         if callable(apply):
             apply(theme)

@@ -41,11 +41,52 @@ def _spin(app, seconds: float) -> None:
         time.sleep(0.01)
 
 
+def seed_journal() -> None:
+    """A small manual journal account (open and closed trades) for the Journal shots."""
+    from datetime import UTC, datetime, timedelta
+    from decimal import Decimal as D
+
+    from crossmargin.storage import Instrument, Journal
+
+    journal = Journal.open()
+    try:
+        acct = journal.create_account("Manual book", settle="USDT").id
+        journal.record_balance(acct, D("25000"))
+        start = datetime(2026, 9, 1, 9, 0, tzinfo=UTC)
+        trades = [
+            ("BTC/USDT:USDT", "long", "0.2", "58200", "61850", "breakout", 4),
+            ("ETH/USDT:USDT", "short", "3", "3410", "3290", "range fade", 3),
+            ("SOL/USDT:USDT", "long", "40", "148.2", "139.6", "pullback", 2),
+            ("BTC/USDT:USDT", "short", "0.15", "63100", "61900", "range fade", 4),
+            ("DOGE/USDT:USDT", "long", "20000", "0.1612", "0.1733", "momentum", 5),
+            ("ETH/USDT:USDT", "long", "2", "3180", "3105", "breakout", 2),
+        ]
+        for symbol, _side, *_ in trades:
+            base = symbol.split("/")[0]
+            journal.set_instrument(acct, Instrument(symbol, base, "USDT", "USDT",
+                                                    maintenance_margin_rate=D("0.005")))
+        for i, (symbol, side, size, entry, exit_, setup, rating) in enumerate(trades):
+            opened = start + timedelta(days=9 * i)
+            pid = journal.add_position(acct, symbol, side, D(size), D(entry), time=opened,
+                                       fee=D("1.2"), leverage=D("10"), setup=setup,
+                                       rating=rating, tags=["swing"]).id
+            journal.close_position(pid, D(exit_), time=opened + timedelta(days=3), fee=D("1.2"))
+        journal.add_position(acct, "BTC/USDT:USDT", "long", D("0.3"), D("94100"),
+                             time=start + timedelta(days=70), leverage=D("10"),
+                             mark_price=D("97250.1"), setup="trend", notes="add below 92k")
+        journal.add_position(acct, "ETH/USDT:USDT", "short", D("4"), D("3320"),
+                             time=start + timedelta(days=75), leverage=D("8"),
+                             margin_mode="isolated", mark_price=D("3388.4"), setup="range fade")
+    finally:
+        journal.close()
+
+
 def render(out: Path) -> list[Path]:
     from desktop.app import build_services, create_application
     from desktop.main_window import MainWindow
     from desktop.theme import resolve_theme
 
+    seed_journal()
     app = create_application()
     services = build_services(app)
     services.demo_seed = 11
@@ -55,6 +96,7 @@ def render(out: Path) -> list[Path]:
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline and (
         window.session.snapshot is None or len(window.session.history) < 100
+        or window.accounts_model.row_of("journal:1") < 0
     ):
         _spin(app, 0.05)
     _spin(app, 2.5)  # a few live ticks
@@ -70,8 +112,12 @@ def render(out: Path) -> list[Path]:
         for width, height in SIZES:
             window.resize(width, height)
             for i in range(window.tabs.count()):
+                journal_tab = window.tabs.widget(i) is window.journal_view
+                window.select_account("journal:1" if journal_tab else "demo")
                 window.tabs.setCurrentIndex(i)
-                _spin(app, 0.4)
+                _spin(app, 1.2 if journal_tab else 0.4)
+                if window.feed is not None:
+                    window.feed.stop()  # still pictures
                 window.dashboard.redraw()
                 _spin(app, 0.1)
                 name = window.tabs.tabText(i).lower().replace("-", "").replace(" ", "_")

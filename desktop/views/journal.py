@@ -90,6 +90,7 @@ class JournalView(QWidget):
         self.undo_stack = QUndoStack(self)
         self.model = JournalPositionsTableModel(self)
         self.import_dialog: ImportDialog | None = None
+        self._fitted = False
 
         self.status_filter = QComboBox()
         for text, value in (("All positions", None), ("Open", "open"), ("Closed", "closed")):
@@ -154,7 +155,7 @@ class JournalView(QWidget):
         self.pnl_plot.getPlotItem().setMenuEnabled(False)
         self.pnl_plot.getPlotItem().hideButtons()
         self.pnl_plot.setMouseEnabled(x=True, y=False)
-        self.pnl_curve = self.pnl_plot.plot([], [], stepMode=None)
+        self.pnl_curve = self.pnl_plot.plot([], [])
         pnl_title = QLabel("Cumulative net PnL (closed)")
         pnl_title.setObjectName("ChartTitle")
         side = QWidget()
@@ -178,6 +179,7 @@ class JournalView(QWidget):
         self.splitter.addWidget(side)
         self.splitter.setStretchFactor(0, 3)
         self.splitter.setStretchFactor(1, 1)
+        self.splitter.setSizes([720, 300])
         layout = QVBoxLayout(self)
         layout.setContentsMargins(8, 8, 8, 8)
         layout.addLayout(bar)
@@ -222,6 +224,12 @@ class JournalView(QWidget):
     def _on_page(self, page: JournalPage) -> None:
         self._positions = page.positions
         self._apply_filter()
+        if not self._fitted and page.positions:
+            self._fitted = True
+            header = self.table.horizontalHeader()
+            for column in range(self.model.columnCount() - 1):  # notes stretch
+                self.table.resizeColumnToContents(column)
+                header.resizeSection(column, header.sectionSize(column) + 8)
         self._show_stats(page.statistics[0] if page.statistics else None)
         self._show_pnl_curve(page.positions)
 
@@ -256,8 +264,13 @@ class JournalView(QWidget):
     def _show_pnl_curve(self, positions: tuple[JournalPosition, ...]) -> None:
         closed = sorted((p for p in positions if p.closed_at is not None),
                         key=lambda p: p.closed_at or datetime.min)
-        t = np.array([p.closed_at.timestamp() for p in closed if p.closed_at], dtype=np.float64)
-        pnl = np.cumsum([float(p.net_pnl) for p in closed]) if closed else np.empty(0)
+        if not closed:
+            self.pnl_curve.setData([], [])
+            return
+        # starts at 0 when the first closed trade was opened
+        t = np.array([closed[0].opened_at.timestamp()]
+                     + [p.closed_at.timestamp() for p in closed if p.closed_at], dtype=np.float64)
+        pnl = np.concatenate([[0.0], np.cumsum([float(p.net_pnl) for p in closed])])
         self.pnl_curve.setData(t, pnl)
 
     # -- writes -----------------------------------------------------------------
