@@ -279,6 +279,13 @@ def check_desktop(report: SelfTestReport, timeout_s: float = GUI_TIMEOUT_S) -> b
             return
         report.qt_messages.append(f"[{kind.name}] {message}")
 
+    platform = os.environ.get("QT_QPA_PLATFORM", "")
+    for name, display in (("xcb", "DISPLAY"), ("wayland", "WAYLAND_DISPLAY")):
+        if platform.startswith(name) and not os.environ.get(display):
+            # Qt would abort the process without a word; say why instead
+            report.add("qt", False, f"QT_QPA_PLATFORM={platform} but {display} is not set: "
+                       "unset QT_QPA_PLATFORM to run the self-test offscreen")
+            return False
     previous = qInstallMessageHandler(on_message)
     try:
         args = desktop_app.parse_args(["--demo"])

@@ -123,3 +123,14 @@ def test_desktop_entry_point_dispatches_self_test(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setattr(selftest, "run_self_test", lambda: calls.append("ran") or 7)
     assert desktop_app.main(["--self-test"]) == 7
     assert calls == ["ran"]
+
+
+def test_a_platform_without_its_display_is_reported_not_aborted(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("QT_QPA_PLATFORM", "xcb")
+    monkeypatch.delenv("DISPLAY", raising=False)
+    report = selftest.SelfTestReport()
+    assert selftest.check_desktop(report) is False
+    assert report.checks[-1].name == "qt" and not report.checks[-1].ok
+    assert "DISPLAY is not set" in report.checks[-1].detail
