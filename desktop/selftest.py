@@ -268,9 +268,7 @@ def check_desktop(report: SelfTestReport, timeout_s: float = GUI_TIMEOUT_S) -> b
     from PySide6.QtCore import QtMsgType, qInstallMessageHandler, qVersion
     from PySide6.QtGui import QGuiApplication, QImageReader
 
-    from crossmargin.margin import evaluate
     from desktop import app as desktop_app
-    from desktop.session import AccountKind
 
     def on_message(kind: QtMsgType, _context: object, message: str) -> None:
         if kind in (QtMsgType.QtDebugMsg, QtMsgType.QtInfoMsg):
@@ -306,7 +304,7 @@ def check_desktop(report: SelfTestReport, timeout_s: float = GUI_TIMEOUT_S) -> b
         try:
             window.resize(*WINDOW_SIZE)
             window.show()
-            return _check_window(report, window, evaluate, AccountKind, timeout_s)
+            return _check_window(report, window, timeout_s)
         finally:
             window.close()
             services.tasks.shutdown()
@@ -318,10 +316,11 @@ def check_desktop(report: SelfTestReport, timeout_s: float = GUI_TIMEOUT_S) -> b
             report.add("qt messages", False, f"{len(fatal)} critical: {fatal[0]}")
 
 
-def _check_window(
-    report: SelfTestReport, window: Any, evaluate: Callable[[Any], Any], kinds: Any,
-    timeout_s: float,
-) -> bool:
+def _check_window(report: SelfTestReport, window: Any, timeout_s: float) -> bool:
+    """The demo book's figures, then one rendered image per tab and of the whole window."""
+    from crossmargin.margin import evaluate
+    from desktop.session import AccountKind
+
     t0 = time.perf_counter()
     if not wait_until(lambda: window.session.snapshot is not None, timeout_s):
         report.add("demo account", False,
@@ -333,7 +332,7 @@ def _check_window(
     snap = window.session.snapshot
     entry = window.session.entry
     problems = []
-    if entry is None or entry.kind is not kinds.DEMO:
+    if entry is None or entry.kind is not AccountKind.DEMO:
         problems.append("the window did not open the demo account")
     if not snap.state.positions:
         problems.append("the demo account has no positions")
