@@ -42,6 +42,7 @@ desktop app builds and updates it on its worker thread).
 from __future__ import annotations
 
 import itertools
+import operator
 from collections.abc import Mapping
 from decimal import Decimal, localcontext
 
@@ -70,31 +71,34 @@ def _merge_legs(
     """Pieces of groups of ``k`` legs: ``(union of breakpoints, a, b0)`` per group.
 
     On piece ``p`` (``[ubps[p-1], ubps[p])``) each leg is in the bracket given by
-    the number of its own boundaries ``<= ubps[p-1]``; that count is a running sum
-    over the sorted union, read at the end of each run of equal values so that
-    two legs breaking at the same ``x`` switch together (the empty piece between
-    equal boundaries is then harmless to the scan).
+    the number of its own boundaries ``<= ubps[p-1]``. So ``a`` and ``b0`` start
+    from every leg's first bracket and add, boundary by boundary along the sorted
+    union, the step of the leg that owns it; the running sum is read at the end
+    of each run of equal values, so that legs breaking at the same ``x`` switch
+    together (the empty piece between equal boundaries is then harmless).
     """
     g, k = legs.shape
     width = bps.shape[1]
-    merged = bps[legs].reshape(g, k * width)
+    m = k * width
+    merged = bps[legs].reshape(g, m)
     order = np.argsort(merged, axis=1, kind="stable")
     ubps = np.take_along_axis(merged, order, axis=1)
-    origin = order // width if width else order
-    m = k * width
+    a = np.empty((g, m + 1))
+    b = np.empty((g, m + 1))
+    a[:, 0] = leg_a[legs, 0].sum(axis=1)
+    b[:, 0] = leg_b[legs, 0].sum(axis=1)
+    if not m:
+        return ubps, a, b
     last = np.ones((g, m), dtype=bool)
     last[:, :-1] = ubps[:, :-1] != ubps[:, 1:]
     cand = np.where(last, np.arange(m)[None, :], m - 1)
     run_end = np.minimum.accumulate(cand[:, ::-1], axis=1)[:, ::-1]
-    a = np.zeros((g, m + 1))
-    b = np.zeros((g, m + 1))
-    idx = np.zeros((g, m + 1), dtype=np.intp)
-    for col in range(k):
-        leg = legs[:, col][:, None]
-        counts = np.cumsum(origin == col, axis=1)
-        idx[:, 1:] = np.take_along_axis(counts, run_end, axis=1)
-        a += leg_a[leg, idx]
-        b += leg_b[leg, idx]
+    for coef, out in ((leg_a, a), (leg_b, b)):
+        steps = np.diff(coef[legs], axis=2).reshape(g, m)  # leg by leg, bracket by bracket
+        steps = np.take_along_axis(steps, order, axis=1)
+        # padded brackets repeat the last one (step 0) and sit at +inf anyway
+        total = np.cumsum(np.nan_to_num(steps, nan=0.0, posinf=0.0, neginf=0.0), axis=1)
+        out[:, 1:] = out[:, :1] + np.take_along_axis(total, run_end, axis=1)
     return ubps, a, b
 
 
@@ -290,7 +294,8 @@ class VectorBook:
         long = _flags([p.side is Side.LONG for p in ps])
         isolated = _flags([p.margin_mode is MarginMode.ISOLATED for p in ps])
         entry = _floats([p.entry_price for p in ps])
-        mark = _floats([p.mark_price for p in ps])
+        marks = [p.mark_price for p in ps]
+        mark = _floats(marks)
         sigma = np.where(long != inverse, 1.0, -1.0)  # σ = side, flipped for inverse
         sq = sigma * q
         with np.errstate(divide="ignore"):
@@ -307,13 +312,16 @@ class VectorBook:
         floors = np.full((max(len(tables), 1), n_tiers), np.inf)
         rates = np.zeros_like(floors)
         amounts = np.zeros_like(floors)
-        for i, t in enumerate(tables):
-            m = len(t)
-            floors[i, :m] = [float(v) for v in t.floors]
-            rates[i, :m] = [float(v) for v in t.rates]
-            amounts[i, :m] = [float(v) for v in t.amounts]
-            rates[i, m:] = rates[i, m - 1]  # never reached (their floors are +inf)
-            amounts[i, m:] = amounts[i, m - 1]
+        if tables:
+            sizes = np.array([len(t) for t in tables])
+            filled = np.arange(n_tiers)[None, :] < sizes[:, None]
+            floors[filled] = _floats([v for t in tables for v in t.floors])
+            rates[filled] = _floats([v for t in tables for v in t.rates])
+            amounts[filled] = _floats([v for t in tables for v in t.amounts])
+            # brackets past a table's end are never reached (their floors are +inf)
+            last = np.arange(len(tables)), sizes - 1
+            rates[~filled] = np.broadcast_to(rates[last][:, None], rates.shape)[~filled]
+            amounts[~filled] = np.broadcast_to(amounts[last][:, None], amounts.shape)[~filled]
         tab = np.maximum(leg_tab, 0)
         problems: list[tuple[int, str]] = list(self._table_problems)
         if rules is RuleSet.BYBIT:
@@ -377,7 +385,7 @@ class VectorBook:
             with np.errstate(divide="ignore"):
                 bps = np.where(noted[:, None], floors[tab, 1:] / q[:, None], np.inf)
 
-        self._check_marks(ps, sym_of, mark)
+        self._check_marks(ps, sym_of, marks)
 
         margin = np.zeros(n)
         iso_idx = np.nonzero(isolated)[0]
@@ -408,30 +416,34 @@ class VectorBook:
     ) -> tuple[list[TierTable], np.ndarray]:
         """One :class:`TierTable` per distinct tier tuple; each leg's table (-1: none)."""
         rules = state.rules
+        symbols = list(sym_index)
+        found = list(map(state.tiers.get, symbols))
+        keys = list(map(id, found))
+        # symbols numbered by first appearance: symbol k first shows up where the
+        # running maximum of sym_of steps up
+        prev_max = np.maximum.accumulate(np.r_[-1, sym_of[:-1]]) if sym_of.size else sym_of
+        first_leg = np.flatnonzero(sym_of > prev_max)
         tables: list[TierTable] = []
-        by_id: dict[int, int] = {}
-        sym_tab = np.full(len(sym_index), -1, dtype=np.intp)
-        first_leg = np.zeros(len(sym_index), dtype=np.intp)
-        first_leg[sym_of[::-1]] = np.arange(sym_of.size)[::-1]
+        by_key: dict[int, int] = {}
         problems: list[tuple[int, str]] = []
-        for s, k in sym_index.items():
-            tiers = state.tiers.get(s)
+        for k, key in enumerate(keys):
+            if key in by_key:
+                continue
+            tiers = found[k]
+            by_key[key] = -1
             if not tiers:
                 continue
-            key = id(tiers)
-            t = by_id.get(key)
-            if t is None:
-                try:
-                    if rules is RuleSet.HYPERLIQUID:
-                        table = _hyperliquid_table(tiers, s)
-                    else:
-                        table = TierTable(tiers, derive_amounts=rules in _HAS_AMOUNT)
-                except InputError as exc:
-                    problems.append((int(first_leg[k]), str(exc)))
-                    continue
-                t = by_id[key] = len(tables)
-                tables.append(table)
-            sym_tab[k] = t
+            try:
+                if rules is RuleSet.HYPERLIQUID:
+                    table = _hyperliquid_table(tiers, symbols[k])
+                else:
+                    table = TierTable(tiers, derive_amounts=rules in _HAS_AMOUNT)
+            except InputError as exc:
+                problems.append((int(first_leg[k]), str(exc)))
+                continue
+            by_key[key] = len(tables)
+            tables.append(table)
+        sym_tab = np.fromiter(map(by_key.__getitem__, keys), dtype=np.intp, count=len(keys))
         self._table_problems = problems
         return tables, sym_tab[sym_of]
 
@@ -463,17 +475,28 @@ class VectorBook:
             idx[row] = tables[int(tab[row])].lookup(exact)
         return idx
 
-    def _check_marks(self, ps: tuple[Position, ...], sym_of: np.ndarray, mark: np.ndarray) -> None:
+    def _check_marks(
+        self, ps: tuple[Position, ...], sym_of: np.ndarray, marks: list[Decimal]
+    ) -> None:
         """Legs of one symbol must carry the same mark (checked exactly, in Decimal)."""
+        if not sym_of.size:
+            return
         counts = np.bincount(sym_of)
-        shared = np.nonzero(counts[sym_of] > 1)[0]
-        seen: dict[str, Decimal] = {}
-        for i in shared:
-            p = ps[i]
-            first = seen.setdefault(p.symbol, p.mark_price)
-            if first != p.mark_price:
+        shared = np.nonzero(counts[sym_of] > 1)[0].tolist()
+        if not shared:
+            return
+        first_of: dict[str, Decimal] = {}
+        for i in reversed(shared):  # ends with each symbol's first leg
+            first_of[ps[i].symbol] = marks[i]
+        mine = [marks[i] for i in shared]
+        firsts = [first_of[ps[i].symbol] for i in shared]
+        if not any(map(operator.ne, mine, firsts)):
+            return
+        for i, m, first in zip(shared, mine, firsts, strict=True):
+            if m != first:
+                p = ps[i]
                 raise InputError(
-                    f"{p.id}.mark_price: {p.mark_price} differs from {first} on another "
+                    f"{p.id}.mark_price: {m} differs from {first} on another "
                     f"{p.symbol} position; one symbol has one mark price"
                 )
 
