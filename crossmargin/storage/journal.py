@@ -275,6 +275,11 @@ class Journal:
         self._write_lock = threading.RLock()
         self.info = info
         self._closed = False
+        # Held open for the journal's lifetime: SQLite checkpoints and deletes the WAL when
+        # the last connection closes, which would otherwise happen after every operation
+        # (connections are not pooled); the WAL is checkpointed at close() instead.
+        self._keeper = dbmod.connect(path, readonly=True)
+        self._keeper.execute("SELECT count(*) FROM sqlite_master").fetchall()  # maps the WAL
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -364,6 +369,7 @@ class Journal:
             with self._write_lock, self._engine.connect() as conn:
                 conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
         finally:
+            self._keeper.close()
             self._engine.dispose()
             self._lock.release(clean=True)
 
