@@ -998,7 +998,9 @@ class MainWindow(QMainWindow):
         self._stop_feed()
         self._clock.stop()
         if self.journal is not None and self.services.journal is None:
-            self.tasks.wait(5000)  # let queued journal writes finish, then release the file
-            self.journal.close()
+            # on the serial journal worker, after every queued write: the journal's
+            # connections are used from that queue only
+            self.tasks.submit(self.journal.close, serial=True)
+            self.tasks.wait(5000)
             self.journal = None
         super().closeEvent(event)
