@@ -229,7 +229,7 @@ class _VecCross:
     """float64 version of :meth:`_Shocker.f`, used to find where to refine."""
 
     def __init__(self, sh: _Shocker) -> None:
-        self.vb = _VecBook(sh.cross, sh.w, sh.book)
+        self.vb = _VecBook(sh.cross, sh.w)
         self.wallet = float(sh.book.wallet)
 
     def f(self, ts: np.ndarray) -> np.ndarray:
@@ -253,7 +253,7 @@ class _VecBook:
     a ``t*`` has its bracket decided in Decimal, exactly as :func:`shock_point`.
     """
 
-    def __init__(self, legs: list[Leg], weights: list[Decimal], book: Book) -> None:
+    def __init__(self, legs: list[Leg], weights: list[Decimal]) -> None:
         n = len(legs)
         self.n = n
         self.legs = legs
@@ -653,7 +653,7 @@ def sweep(state: AccountState, profile: ShockProfile, shocks: np.ndarray) -> Swe
         hi = Decimal(repr(float(max(ts.max(initial=0.0), 0.0))))
         casc = _cascade(book, profile, lo, hi)
         weights = [profile.weight(leg.symbol) for leg in book.legs]
-        vb = _VecBook(book.legs, weights, book)
+        vb = _VecBook(book.legs, weights)
     n_t = ts.size
     iso = vb.isolated
     t_s = np.sort(ts)

@@ -35,8 +35,8 @@ and the whole account is a handful of ``(groups × pieces)`` array operations.
 only redo the mark-dependent part. Build a new book whenever anything but the
 marks changes (a fill, a margin transfer, a mode switch, new tiers).
 
-Threads: a book is plain data with no locks; use one book per thread (the
-desktop app builds and updates it on its worker thread).
+Threads: a book is plain data with no locks; build, update and read one book
+on one thread (e.g. the worker that recomputes on mark ticks).
 """
 
 from __future__ import annotations
@@ -259,10 +259,12 @@ def _scan(
 class VectorBook:
     """An account state as numpy arrays, ready to solve all liquidation prices.
 
-    Build it once per account state (cost O(N), ~10 ms for 10,000 positions);
-    then, on every mark tick, call :meth:`update_marks` and
-    :meth:`liquidation_prices` (a few ms for 10,000 positions). ``ids`` lists
-    the positions in the state's order, the order of every returned array.
+    Build it once per account state (O(N): ~15–25 ms for 10,000 positions on a
+    laptop-class core); then, on every mark tick, call :meth:`update_marks` and
+    :meth:`liquidation_prices` (O(N): ~2–4 ms for 10,000 positions; see
+    ``tests/benchmarks/bench_engine.py``). ``ids`` lists the positions in the
+    state's order, the order of every returned array; ``symbols`` lists the
+    symbols in order of first appearance (the order of :meth:`update_mark_array`).
     Marks are in the quote currency (USD price for inverse contracts too).
     Raises :class:`~crossmargin.errors.InputError` exactly where
     :func:`~crossmargin.margin.risk.liquidation_prices` would (missing tier
