@@ -224,3 +224,25 @@ def test_whatif_tab_is_built_on_first_use_with_the_current_book(window, settle) 
     panel = window.whatif_panel
     assert panel is not None and panel.isVisible()
     assert panel.viewmodel.base == window.session.state
+
+
+def test_preferences_switch_the_theme_and_are_saved(qapp, services, qtbot) -> None:
+    from PySide6.QtGui import QPalette
+
+    from desktop import app as desktop_app
+    from desktop.settings import Preferences
+    from desktop.theme import DARK, LIGHT
+
+    args = desktop_app.parse_args(["--demo", "--theme", "light"])
+    window = desktop_app.build_window(qapp, args, services)
+    qtbot.addWidget(window)
+    assert not window.theme.dark
+    window.apply_preferences(Preferences(margin_alert=Decimal("0.6"), theme="dark"))
+    assert window.theme.dark
+    assert qapp.palette().color(QPalette.ColorRole.Window).name() == DARK.window
+    assert Preferences.load(services.settings).margin_alert == Decimal("0.6")
+    assert window.dashboard.ratio_chart.alert_line.label.format == "Alert 60 %"
+    window.apply_preferences(Preferences(theme="light"))
+    assert qapp.palette().color(QPalette.ColorRole.Window).name() == LIGHT.window
+    qapp.crossmargin_apply_theme = None
+    window.close()
