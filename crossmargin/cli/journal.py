@@ -257,13 +257,17 @@ def _fee(args: argparse.Namespace) -> Decimal:
 
 
 def _account_add(args: argparse.Namespace) -> int:
+    from crossmargin.storage import Journal
+
+    fields: dict[str, Any] = {
+        "label": args.label, "rules": args.rules, "settle": args.settle,
+        "margin_mode_default": args.margin_mode,
+        "position_mode": "hedge" if args.hedge else "one_way",
+        "taker_fee_rate": dec(args.taker_fee, "--taker-fee") or Decimal(0), "notes": args.notes,
+    }
+    Journal.check_account_fields(**fields)  # before a new journal file is created
     with open_journal(args, create=True) as j:
-        ch = j.create_account(
-            args.label, rules=args.rules, settle=args.settle,
-            margin_mode_default=args.margin_mode,
-            position_mode="hedge" if args.hedge else "one_way",
-            taker_fee_rate=dec(args.taker_fee, "--taker-fee") or Decimal(0), notes=args.notes,
-        )
+        ch = j.create_account(**fields)
         a = j.account(ch.id)
     print(f"Added account #{a.id} {a.label} ({a.rules.value} rules, settles in {a.settle}).")
     return 0

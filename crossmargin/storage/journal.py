@@ -448,6 +448,11 @@ class Journal:
         return OpChanges(accounts=True, account_ids=frozenset({new_id}), id=new_id)
 
     @staticmethod
+    def check_account_fields(**fields: Any) -> None:
+        """Raise InputError (one line per bad field) without touching any file."""
+        Journal._account_values(**fields)
+
+    @staticmethod
     def _account_values(**kw: Any) -> dict[str, Any]:
         problems: list[str] = []
         out: dict[str, Any] = {}

@@ -96,8 +96,11 @@ def test_bad_input_exits_2_naming_the_field_and_writes_nothing(capsys, db: Path)
         assert code == 2, argv
         assert needle in err and "Traceback" not in err, (argv, err)
     assert fill_count(db) == 0
-    # a journal that does not exist is not created by a read
+    # a journal that does not exist is not created by a read, nor by a bad account
     missing = db.parent / "missing.sqlite3"
+    code, _, err = run(capsys, "journal", "account", "add", "X", "--rules", "ftx",
+                       "--db", str(missing))
+    assert code == 2 and "account.rules" in err and not missing.exists()
     code, _, err = run(capsys, "journal", "list", "--db", str(missing))
     assert code == 2 and "no journal at" in err and not missing.exists()
 
