@@ -387,3 +387,14 @@ def test_delete_middle_position_between_two_flips(journal: Journal, acct: int) -
             y.side, y.contracts, y.entry_price, y.realized_pnl, y.fees, y.status)
     assert b.notes == "keep" and b.fill_count == 2
     assert sorted(f.amount for f in journal.fills().items) == [1, 1, 1, 3]
+
+
+def test_op_changes_merge() -> None:
+    from crossmargin.storage import OpChanges
+
+    a = OpChanges(fills=True, position_ids=frozenset({1}), inserted={"fills": 2}, duplicates=1)
+    b = OpChanges(funding=True, position_ids=frozenset({2}), id=7, inserted={"fills": 1})
+    m = a.merge(b)
+    assert m.fills and m.funding and not m.accounts and m.any
+    assert m.position_ids == {1, 2} and m.id == 7 and m.inserted == {"fills": 3}
+    assert m.duplicates == 1 and not OpChanges().any
