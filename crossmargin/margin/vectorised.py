@@ -89,16 +89,20 @@ def _merge_legs(
     b[:, 0] = leg_b[legs, 0].sum(axis=1)
     if not m:
         return ubps, a, b
-    last = np.ones((g, m), dtype=bool)
-    last[:, :-1] = ubps[:, :-1] != ubps[:, 1:]
-    cand = np.where(last, np.arange(m)[None, :], m - 1)
-    run_end = np.minimum.accumulate(cand[:, ::-1], axis=1)[:, ::-1]
+    ties = ubps[:, :-1] == ubps[:, 1:]
+    ties &= np.isfinite(ubps[:, 1:])  # the +inf padding ties harmlessly
+    run_end = None
+    if ties.any():
+        cand = np.where(ties, m - 1, np.arange(m - 1)[None, :])
+        cand = np.concatenate([cand, np.full((g, 1), m - 1)], axis=1)
+        run_end = np.minimum.accumulate(cand[:, ::-1], axis=1)[:, ::-1]
     for coef, out in ((leg_a, a), (leg_b, b)):
         steps = np.diff(coef[legs], axis=2).reshape(g, m)  # leg by leg, bracket by bracket
-        steps = np.take_along_axis(steps, order, axis=1)
-        # padded brackets repeat the last one (step 0) and sit at +inf anyway
-        total = np.cumsum(np.nan_to_num(steps, nan=0.0, posinf=0.0, neginf=0.0), axis=1)
-        out[:, 1:] = out[:, :1] + np.take_along_axis(total, run_end, axis=1)
+        # padded brackets repeat the last one: their steps are 0 (and sit at +inf anyway)
+        total = np.cumsum(np.take_along_axis(steps, order, axis=1), axis=1)
+        if run_end is not None:
+            total = np.take_along_axis(total, run_end, axis=1)
+        out[:, 1:] = out[:, :1] + total
     return ubps, a, b
 
 
@@ -291,10 +295,16 @@ class VectorBook:
         self._sym_index = sym_index
         self._sym_of = sym_of
 
-        q = _floats([p.contracts for p in ps]) * _floats([p.contract_size for p in ps])
+        q = _floats([p.contracts for p in ps])
+        sizes = [p.contract_size for p in ps]
+        if len(set(map(id, sizes))) > 1:
+            q *= _floats(sizes)
+        elif sizes:  # one shared object (the default ONE, typically)
+            q *= float(sizes[0])
         inverse = _flags([p.inverse for p in ps])
-        long = _flags([p.side is Side.LONG for p in ps])
-        isolated = _flags([p.margin_mode is MarginMode.ISOLATED for p in ps])
+        is_long, is_isolated = Side.LONG, MarginMode.ISOLATED
+        long = _flags([p.side is is_long for p in ps])
+        isolated = _flags([p.margin_mode is is_isolated for p in ps])
         entry = _floats([p.entry_price for p in ps])
         marks = [p.mark_price for p in ps]
         mark = _floats(marks)
