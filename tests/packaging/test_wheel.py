@@ -55,7 +55,7 @@ def run(cmd: list[str], *, cwd: Path, env: dict[str, str], timeout: float = 180)
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """sdist + wheel (the wheel is built from the sdist, so MANIFEST.in is tested too)."""
+    """sdist + wheel (the wheel is built from the sdist, so the sdist hook is tested too)."""
     root = tmp_path_factory.mktemp("wheel")
     src = root / "src"
     shutil.copytree(REPO, src, ignore=COPY_IGNORE)
@@ -83,7 +83,7 @@ def test_wheel_and_sdist_carry_the_resources(built: dict[str, Path]) -> None:
         members = {m.name.split("/", 1)[1] for m in sdist.getmembers() if "/" in m.name}
     for rel in RESOURCE_FILES:
         assert f"resources/{rel}" in members
-    assert "setup.py" in members
+    assert "packaging/cm_backend.py" in members
 
 
 def test_installed_wheel_runs_version_and_self_test(built: dict[str, Path]) -> None:

@@ -1,9 +1,12 @@
-"""Build hook: ship the top-level ``resources/`` folder inside the wheel.
+"""In-tree build backend: setuptools, plus ``resources/`` inside the wheel.
 
-All project metadata lives in ``pyproject.toml``; this file only extends
-``build_py`` so that a built wheel carries ``resources/`` (icons, styles, example
-scenarios, the self-test's known answers) as ``crossmargin/_resources``, which is
-where :func:`crossmargin.resources.resources_dir` looks in an installed copy.
+``pyproject.toml`` names this module as the PEP 517 backend (``backend-path =
+["packaging"]``). It re-exports every setuptools hook unchanged; the only
+addition is the ``build_py``/``sdist`` commands registered in
+``[tool.setuptools.cmdclass]``, so that a built wheel carries ``resources/``
+(icons, styles, example scenarios, the self-test's known answers) as
+``crossmargin/_resources`` — where :func:`crossmargin.resources.resources_dir`
+looks in an installed copy — and the sdist carries ``resources/`` and this file.
 
 Why a hook and not ``package-dir``: mapping a non-Python folder to a sub-package
 would need every sub-folder listed as a package by hand, next to the automatic
@@ -15,10 +18,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from setuptools import setup
+from setuptools.build_meta import *  # noqa: F403 - the PEP 517 hooks, unchanged
 from setuptools.command.build_py import build_py
+from setuptools.command.sdist import sdist
 
-ROOT = Path(__file__).resolve().parent
+ROOT = Path(__file__).resolve().parent.parent
 RESOURCES = ROOT / "resources"
 TARGET = ("crossmargin", "_resources")
 SKIP = {"__pycache__", ".DS_Store"}
@@ -56,4 +60,13 @@ class BuildPyWithResources(build_py):
         return outputs
 
 
-setup(cmdclass={"build_py": BuildPyWithResources})
+class SdistWithResources(sdist):
+    """``sdist`` that also carries ``resources/`` and this backend module."""
+
+    def make_release_tree(self, base_dir: str, files: list[str]) -> None:
+        # setuptools builds the file list through egg_info's manifest maker, which
+        # calls the base class's add_defaults; extending the list here is the one
+        # hook every setuptools version honours.
+        extra = ["packaging/cm_backend.py"]
+        extra += [f"resources/{rel.as_posix()}" for rel in resource_files()]
+        super().make_release_tree(base_dir, sorted(set(files) | set(extra)))
