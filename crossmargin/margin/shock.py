@@ -423,10 +423,10 @@ class _VecBook:
         d_rate = self.d_rate[rows][r_i, j_i]
         d_amount = self.d_amount[rows][r_i, j_i]
         acc.add(2, 0, start, end, -d_amount)
-        lin = ~self.inverse[leg_of]
-        acc.add(2, 0, start[lin], end[lin], (d_rate * qm[leg_of])[lin])
-        acc.add(2, 1, start[lin], end[lin], (d_rate * qm[leg_of] * self.w[leg_of])[lin])
-        inv_t = ~lin
+        lin_t = ~self.inverse[leg_of]
+        acc.add(2, 0, start[lin_t], end[lin_t], (d_rate * qm[leg_of])[lin_t])
+        acc.add(2, 1, start[lin_t], end[lin_t], (d_rate * qm[leg_of] * self.w[leg_of])[lin_t])
+        inv_t = ~lin_t
         if inv_t.any():
             acc.add(
                 2, self._kind_h(leg_of[inv_t]), start[inv_t], end[inv_t],
@@ -450,7 +450,7 @@ class _VecBook:
         lo = np.clip(b - 1, 0, k - 1)
         hi = np.clip(b, 0, k - 1)
         near = (np.abs(t_s[lo] - t_star) <= tol) | (np.abs(t_s[hi] - t_star) <= tol)
-        for m in np.nonzero(near)[0]:
+        for m in np.nonzero(near)[0].tolist():
             i = int(leg_of[m])
             leg = self.legs[i]
             table = leg.table

@@ -325,13 +325,13 @@ class VectorBook:
         rates = np.zeros_like(floors)
         amounts = np.zeros_like(floors)
         if tables:
-            sizes = np.array([len(t) for t in tables])
-            filled = np.arange(n_tiers)[None, :] < sizes[:, None]
+            lengths = np.array([len(t) for t in tables])
+            filled = np.arange(n_tiers)[None, :] < lengths[:, None]
             floors[filled] = _floats([v for t in tables for v in t.floors])
             rates[filled] = _floats([v for t in tables for v in t.rates])
             amounts[filled] = _floats([v for t in tables for v in t.amounts])
             # brackets past a table's end are never reached (their floors are +inf)
-            last = np.arange(len(tables)), sizes - 1
+            last = np.arange(len(tables)), lengths - 1
             rates[~filled] = np.broadcast_to(rates[last][:, None], rates.shape)[~filled]
             amounts[~filled] = np.broadcast_to(amounts[last][:, None], amounts.shape)[~filled]
         tab = np.maximum(leg_tab, 0)
@@ -364,7 +364,7 @@ class VectorBook:
                     if p.max_leverage is not None:
                         fixed[i] = True
                         fixed_rate[i] = float(1 / (2 * p.max_leverage))
-            no_table = np.nonzero(~by_table & ~fixed)[0]
+            no_table = np.nonzero(~by_table & ~fixed)[0].tolist()
             for i in no_table:
                 p = ps[i]
                 if rules is RuleSet.GENERIC and p.maintenance_margin_rate is not None:
