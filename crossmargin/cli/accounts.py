@@ -25,6 +25,7 @@ import os
 import sys
 from collections.abc import Callable
 
+from crossmargin.cli import help_text
 from crossmargin.errors import InputError
 
 KEY_ENV = "CROSSMARGIN_API_KEY"
@@ -39,7 +40,8 @@ READ_ONLY_ADVICE = (
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("accounts", help="add, list, remove or test exchange accounts",
-                       description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+                       description=help_text(__doc__),
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
     asub = p.add_subparsers(dest="accounts_command", metavar="ACTION")
 
     add = asub.add_parser("add", help="add an exchange account (asks for a read-only API key)")

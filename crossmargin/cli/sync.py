@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 from typing import Any, TextIO
 
+from crossmargin.cli import help_text
 from crossmargin.errors import InputError
 from crossmargin.sync.faults import RetryPolicy
 
@@ -29,7 +30,8 @@ RETRY_POLICY = RetryPolicy()
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("sync", help="sync exchange accounts into the journal",
-                       description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+                       description=help_text(__doc__),
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--account", metavar="LABEL", help="only this account")
     p.add_argument("--once", action="store_true", help="one cycle per account, then exit")
     p.add_argument("--db", type=Path, default=None, help="journal file (default: the user's)")
