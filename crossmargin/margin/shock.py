@@ -647,6 +647,11 @@ def sweep(state: AccountState, profile: ShockProfile, shocks: np.ndarray) -> Swe
     O(positions × shocks) (see ``_VecBook``).
     """
     ts = np.asarray(shocks, dtype=float)
+    if ts.ndim != 1:
+        raise InputError(f"shocks: must be a flat list of numbers, got shape {ts.shape}")
+    bad = np.flatnonzero(~np.isfinite(ts))
+    if bad.size:
+        raise InputError(f"shocks[{int(bad[0])}]: must be a finite number, got {ts[bad[0]]}")
     with localcontext(ENGINE_CONTEXT):
         book = Book(state)
         lo = Decimal(repr(float(min(ts.min(initial=0.0), 0.0))))

@@ -553,3 +553,12 @@ def test_sweep_isolated_gone_from_its_own_shock_on() -> None:
         s = float(event.shock)
         grid = np.array([s, np.nextafter(s, -np.inf), np.nextafter(s, np.inf), 0.0])
         _check_sweep(state, ShockProfile.uniform(), grid)
+
+
+def test_sweep_rejects_non_finite_shocks() -> None:
+    p = _pos("a", Side.LONG, "1", "100", "100")
+    state = AccountState(RuleSet.BINANCE, "USDT", D(10), (p,), {"BTC": TIERS})
+    with pytest.raises(InputError, match=r"shocks\[1\]: must be a finite number"):
+        sweep(state, ShockProfile.uniform(), np.array([0.1, np.nan]))
+    with pytest.raises(InputError, match="flat list"):
+        sweep(state, ShockProfile.uniform(), np.zeros((2, 2)))
