@@ -8,6 +8,10 @@ bracket boundary where the margin gap next to the boundary is 0 to rounding
 rounding (the sign at the mark decides which way to scan), and a root at
 ``x = 0`` to within rounding (a price 1e12 times the mark or more, or 1e-12
 times it or less: "never" in one arithmetic, an absurd price in the other).
+
+The last part checks the vectorised shock sweep against exact shock points
+(uniform, beta and per-symbol profiles, any order of shocks, grid points exactly
+on bracket thresholds and on the cascade's own shocks).
 """
 
 from __future__ import annotations
