@@ -566,3 +566,21 @@ def test_sweep_rejects_non_finite_shocks() -> None:
         sweep(state, ShockProfile.uniform(), np.array([0.1, np.nan]))
     with pytest.raises(InputError, match="flat list"):
         sweep(state, ShockProfile.uniform(), np.zeros((2, 2)))
+
+
+def test_three_legs_on_one_symbol() -> None:
+    """A hypothetical extra position (what-if) can put three cross legs on one symbol."""
+    for wallet in ("200", "2000", "20000"):
+        for mark in ("30000", "61000", "140000"):
+            legs = (
+                _pos("l1", Side.LONG, "10", "60000", mark),
+                _pos("l2", Side.LONG, "2", "65000", mark),
+                _pos("s", Side.SHORT, "11.5", "61000", mark),
+                _pos("e", Side.LONG, "3", "3000", "3100", symbol="ETH"),
+            )
+            state = AccountState(
+                RuleSet.BINANCE, "USDT", D(wallet), legs, {"BTC": TIERS, "ETH": TIERS}
+            )
+            check(state)
+            _, prices = liquidation_prices_array(state)
+            assert prices[0] == prices[1] == prices[2] or np.isnan(prices[:3]).all()
