@@ -21,6 +21,12 @@ def test_ruff_clean() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+def test_core_is_typed() -> None:
+    """The core package type-checks cleanly (configuration in pyproject.toml)."""
+    result = _run(sys.executable, "-m", "mypy", "crossmargin")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
 def test_import_contracts() -> None:
     exe = shutil.which("lint-imports")
     if exe is None:  # pragma: no cover - installed with the [test] extra

@@ -12,6 +12,7 @@ import argparse
 import importlib
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from crossmargin import __version__
 from crossmargin.errors import CrossMarginError, InputError
@@ -25,7 +26,7 @@ EXIT_USAGE = 2
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # pragma: no cover - argparse plumbing
+    def error(self, message: str) -> NoReturn:  # pragma: no cover - argparse plumbing
         self.print_usage(sys.stderr)
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
 

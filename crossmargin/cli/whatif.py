@@ -79,7 +79,7 @@ class _OrderedOp(argparse.Action):
         namespace.ops = ops
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``whatif`` command to the ``crossmargin`` parser."""
     p = subparsers.add_parser(
         "whatif",

@@ -266,19 +266,19 @@ def _evaluate(book: Book) -> AccountRisk:
     )
 
 
-def liquidation_prices(state: AccountState) -> dict[PositionId, Decimal | None]:
+def liquidation_prices(state: AccountState) -> dict[str, Decimal | None]:
     """Only the liquidation prices (the fast path used by benchmarks and live views)."""
     with localcontext(ENGINE_CONTEXT):
         book = Book(state)
         by_symbol = {s: book.cross_liquidation_x(s) for s in book.cross_by_symbol}
-        out: dict[PositionId, Decimal | None] = {}
+        out: dict[str, Decimal | None] = {}
         for leg in book.legs:
             x = book.isolated_liquidation_x(leg) if leg.isolated else by_symbol[leg.symbol]
             out[leg.id] = _price(x, leg.position.inverse)
         return out
 
 
-def switched_liquidation_prices(state: AccountState) -> dict[PositionId, Decimal | None]:
+def switched_liquidation_prices(state: AccountState) -> dict[str, Decimal | None]:
     """Each position's own liquidation price if it alone switched margin mode.
 
     Cross → isolated uses the initial margin at entry (or the position's

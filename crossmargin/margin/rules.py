@@ -34,7 +34,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from decimal import Decimal
 
-from crossmargin.domain import ONE, ZERO, AccountState, MarginMode, Position, RuleSet, Tier
+from crossmargin.domain import (
+    ONE,
+    ZERO,
+    AccountState,
+    MarginMode,
+    Position,
+    PositionId,
+    RuleSet,
+    Tier,
+)
 from crossmargin.errors import InputError
 from crossmargin.margin.tiers import TierTable
 
@@ -74,8 +83,25 @@ class Leg:
         "x_mark",
     )
 
+    id: PositionId
+    symbol: str
+    position: Position
+    q: Decimal
+    sigma: int
+    x_e: Decimal
+    x_mark: Decimal
+    isolated: bool
+    margin: Decimal
+    kind: str
+    table: TierTable | None
+    rate: Decimal
+    mm_const: Decimal
+    by_size: bool
+    fee: Decimal
+    bust_fee: Decimal
+
     def __init__(self) -> None:
-        self.table: TierTable | None = None
+        self.table = None
         self.rate = ZERO
         self.mm_const = ZERO
         self.by_size = False

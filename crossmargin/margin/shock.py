@@ -566,18 +566,20 @@ def _cascade(book: Book, profile: ShockProfile, lo: Decimal, hi: Decimal) -> Cas
             found.append((t, "isolated", (leg.id,), "down" if t < 0 else "up"))
     if book.cross_by_symbol:
         sh = _Shocker(book, profile)
-        ids = tuple(leg.id for leg in sh.cross)
+        ids: tuple[str, ...] = tuple(leg.id for leg in sh.cross)
         if sh.f(ZERO) <= 0:
             found.append((ZERO, "cross", ids, "now"))
         else:
             c_lo, c_hi = sh.limits(lo, hi)
             vec = _VecCross(sh)
             for end, direction in ((c_lo, "down"), (c_hi, "up")):
-                t = _first_cross_root(sh, vec, end)
-                if t is not None:
-                    found.append((t, "cross", ids, direction))  # type: ignore[arg-type]
+                root = _first_cross_root(sh, vec, end)
+                if root is not None:
+                    found.append((root, "cross", ids, direction))  # type: ignore[arg-type]
     found.sort(key=lambda e: (abs(e[0]), e[3] != "now", e[1] != "cross"))
-    marks = {leg.id: (leg.symbol, leg.position.mark_price) for leg in book.legs}
+    marks: dict[str, tuple[str, Decimal]] = {
+        leg.id: (leg.symbol, leg.position.mark_price) for leg in book.legs
+    }
     events = []
     for order, (t, kind, ids, direction) in enumerate(found, start=1):
         # the marks of the liquidated positions' symbols at that shock
@@ -663,7 +665,8 @@ def sweep(state: AccountState, profile: ShockProfile, shocks: np.ndarray) -> Swe
     iso = vb.isolated
     t_s = np.sort(ts)
     # each isolated leg is alive on one range [start, end) of the sorted grid
-    iso_index = {leg.id: r for r, leg in enumerate(leg for leg in book.legs if leg.isolated)}
+    iso_legs = [leg for leg in book.legs if leg.isolated]
+    iso_index: dict[str, int] = {leg.id: r for r, leg in enumerate(iso_legs)}
     n_iso = len(iso_index)
     start = np.zeros(n_iso, dtype=np.intp)
     end = np.full(n_iso, n_t, dtype=np.intp)
