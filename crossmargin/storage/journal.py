@@ -251,6 +251,14 @@ def _dec_or_none(value: Any, where: str, problems: list[str], positive: bool = T
         problems.append(f"{where}: must be > 0, got {value}")
 
 
+def _dec_required(value: Any, where: str, problems: list[str], positive: bool = True) -> None:
+    """Like :func:`_dec_or_none` for a value that must be given (a NOT NULL column)."""
+    if value is None:
+        problems.append(f"{where}: required, got None")
+    else:
+        _dec_or_none(value, where, problems, positive)
+
+
 @dataclass(frozen=True, slots=True)
 class OpenInfo:
     """How the last :meth:`Journal.open` went (shown once by the GUI, logged by the CLI)."""
@@ -2055,7 +2063,11 @@ class Journal:
             rows = conn.execute(
                 select(exchange_position_t)
                 .where(exchange_position_t.c.account_id == acct.id)
-                .order_by(exchange_position_t.c.symbol, exchange_position_t.c.side)
+                .order_by(
+                    exchange_position_t.c.symbol,
+                    exchange_position_t.c.side,
+                    exchange_position_t.c.margin_mode,
+                )
             ).all()
         return [
             ExchangePosition(
@@ -2127,13 +2139,7 @@ class Journal:
             _dec_or_none(b.wallet_balance, f"batch.balances[{i}].wallet_balance", problems, False)
             _dec_or_none(b.available, f"batch.balances[{i}].available", problems, False)
             _dec_or_none(b.unrealized_pnl, f"batch.balances[{i}].unrealized_pnl", problems, False)
-        for i, ep in enumerate(batch.positions or ()):
-            w = f"batch.positions[{i}]"
-            for name in ("contracts", "entry_price", "mark_price", "leverage", "contract_size"):
-                _dec_or_none(getattr(ep, name), f"{w}.{name}", problems)
-            _dec_or_none(ep.isolated_margin, f"{w}.isolated_margin", problems, False)
-            _dec_or_none(ep.liquidation_price, f"{w}.liquidation_price", problems, False)
-            _dec_or_none(ep.unrealized_pnl, f"{w}.unrealized_pnl", problems, False)
+        _validate_exchange_positions(batch.positions or (), problems)
         if batch.equity is not None:
             _dec_or_none(batch.equity.equity, "batch.equity.equity", problems, False)
         for endpoint, value in batch.cursors.items():
@@ -2244,8 +2250,13 @@ class Journal:
         conn.execute(
             sa_update(account_t).where(account_t.c.id == acct.id).values(positions_synced_at=at)
         )
-        touched: set[int] = set()
+        # The journal derives one position per (symbol, leg) from fills, so a cross and an
+        # isolated exchange position on the same symbol and side (OKX) both match the same
+        # journal position: it gets their common mark (and leverage when they agree) but no
+        # exchange liquidation price, margin mode or isolated margin, which belong to one
+        # of them only (the exchange positions themselves keep every figure).
         hedge = acct.position_mode is PositionMode.HEDGE
+        matches: dict[int, list[ExchangePosition]] = {}
         for p in positions:
             leg = Side(p.side).value if hedge else "net"
             row = conn.execute(
@@ -2257,23 +2268,26 @@ class Journal:
                     position_t.c.side == Side(p.side).value,
                 )
             ).first()
-            if row is None:
-                continue
-            conn.execute(
-                sa_update(position_t)
-                .where(position_t.c.id == row.id)
-                .values(
-                    mark_price=p.mark_price,
-                    leverage=p.leverage,
-                    margin_mode=MarginMode(p.margin_mode).value,
-                    isolated_margin=p.isolated_margin
+            if row is not None:
+                matches.setdefault(row.id, []).append(p)
+        for pid, found in matches.items():
+            if len(found) == 1:
+                p = found[0]
+                values: dict[str, Any] = {
+                    "mark_price": p.mark_price,
+                    "leverage": p.leverage,
+                    "margin_mode": MarginMode(p.margin_mode).value,
+                    "isolated_margin": p.isolated_margin
                     if p.margin_mode == MarginMode.ISOLATED
                     else None,
-                    exchange_liquidation_price=p.liquidation_price,
-                )
-            )
-            touched.add(row.id)
-        return touched
+                    "exchange_liquidation_price": p.liquidation_price,
+                }
+            else:
+                values = {"mark_price": found[0].mark_price, "exchange_liquidation_price": None}
+                if len({p.leverage for p in found}) == 1:
+                    values["leverage"] = found[0].leverage
+            conn.execute(sa_update(position_t).where(position_t.c.id == pid).values(**values))
+        return set(matches)
 
     # ------------------------------------------------------------------ statistics
 
@@ -2400,12 +2414,16 @@ class Journal:
                 for r in conn.execute(
                     select(exchange_position_t)
                     .where(exchange_position_t.c.account_id == acct.id)
-                    .order_by(exchange_position_t.c.symbol, exchange_position_t.c.side)
+                    .order_by(
+                        exchange_position_t.c.symbol,
+                        exchange_position_t.c.side,
+                        exchange_position_t.c.margin_mode,
+                    )
                 ):
                     ins = instruments.get(r.symbol)
                     built.append(
                         Position(
-                            id=PositionId(f"{r.symbol}:{r.side}"),
+                            id=exchange_position_id(r.symbol, r.side, r.margin_mode),
                             symbol=r.symbol,
                             side=Side(r.side),
                             contracts=r.contracts,
@@ -2742,6 +2760,53 @@ def _instrument_from_row(r: Any) -> Instrument:
         r.max_leverage,
         r.beta,
     )
+
+
+def exchange_position_id(symbol: str, side: str, margin_mode: str) -> PositionId:
+    """The engine id of a synced exchange position: ``symbol:side`` for cross, with
+    ``:isolated`` appended for isolated (both can exist on one symbol and side on OKX)."""
+    base = f"{symbol}:{Side(side).value}"
+    if MarginMode(margin_mode) is MarginMode.ISOLATED:
+        return PositionId(f"{base}:{MarginMode.ISOLATED.value}")
+    return PositionId(base)
+
+
+def _validate_exchange_positions(
+    positions: Sequence[ExchangePosition], problems: list[str]
+) -> None:
+    """Each exchange position well-formed, and at most one per (symbol, side, margin mode)."""
+    seen: dict[tuple[str, str, str], int] = {}
+    for i, ep in enumerate(positions):
+        w = f"batch.positions[{i}]"
+        if not isinstance(ep.symbol, str) or not ep.symbol.strip():
+            problems.append(f"{w}.symbol: empty")
+        side = mode = None
+        try:
+            side = Side(ep.side).value
+        except ValueError:
+            problems.append(f"{w}.side: must be 'long' or 'short', got {ep.side!r}")
+        try:
+            mode = MarginMode(ep.margin_mode).value
+        except ValueError:
+            problems.append(
+                f"{w}.margin_mode: must be 'cross' or 'isolated', got {ep.margin_mode!r}"
+            )
+        for name in ("contracts", "entry_price", "mark_price", "leverage", "contract_size"):
+            _dec_required(getattr(ep, name), f"{w}.{name}", problems)
+        _dec_or_none(ep.isolated_margin, f"{w}.isolated_margin", problems, False)
+        _dec_or_none(ep.liquidation_price, f"{w}.liquidation_price", problems, False)
+        _dec_or_none(ep.unrealized_pnl, f"{w}.unrealized_pnl", problems, False)
+        if side is None or mode is None or not isinstance(ep.symbol, str):
+            continue
+        key = (ep.symbol, side, mode)
+        if key in seen:
+            problems.append(
+                f"{w}: a second {ep.symbol} {side} {mode} position (the first is "
+                f"batch.positions[{seen[key]}]); an account holds at most one per symbol, "
+                "side and margin mode, so the exchange reply is inconsistent; nothing was stored"
+            )
+        else:
+            seen[key] = i
 
 
 def _validate_instrument(ins: Instrument, where: str, problems: list[str]) -> None:

@@ -1,4 +1,4 @@
-"""The journal's tables (SQLModel), schema version 1.
+"""The journal's tables (SQLModel), schema version 2 (history in :mod:`.migrations`).
 
 Conventions
 -----------
@@ -28,7 +28,7 @@ from sqlmodel import Field, SQLModel
 
 from crossmargin.storage.coltypes import DecimalText, UTCMicros
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 """The ``PRAGMA user_version`` this code writes; older files are migrated step by step."""
 
 APPLICATION_ID = 0x434D4A31  # "CMJ1": marks a CrossMargin journal file (PRAGMA application_id)
@@ -255,10 +255,14 @@ class EquitySnapshotRow(SQLModel, table=True):
 
 
 class ExchangePositionRow(SQLModel, table=True):
-    """The exchange's own view of an open position (replaced on every positions sync)."""
+    """The exchange's own view of an open position (replaced on every positions sync).
+
+    One row per (account, symbol, side, margin mode): OKX lets a cross and an isolated
+    position on the same instrument and side coexist (schema v2; v1 keyed without the mode).
+    """
 
     __tablename__ = "exchange_position"
-    __table_args__ = (UniqueConstraint("account_id", "symbol", "side"),)
+    __table_args__ = (UniqueConstraint("account_id", "symbol", "side", "margin_mode"),)
 
     id: int | None = Field(default=None, primary_key=True)
     account_id: int = Field(sa_column=_fk("account.id"))

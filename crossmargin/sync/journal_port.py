@@ -4,7 +4,8 @@
 :class:`crossmargin.storage.journal.Journal`: it creates the exchange account on first
 use (label, exchange id, rule set, settlement currency; never secrets), converts the
 batch into the journal's own ``SyncBatch`` (aware UTC datetimes, Decimal everywhere)
-and applies it in one transaction with ``Journal.apply_sync_batch``.
+and applies it in one transaction with ``Journal.apply_sync_batch``. Every open position
+is stored, including a cross and an isolated one on the same instrument and side (OKX).
 """
 
 from __future__ import annotations
@@ -14,38 +15,15 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from crossmargin.domain import ONE, MarginMode, Tier
+from crossmargin.domain import ONE, Tier
 from crossmargin.errors import InputError
 from crossmargin.sync.config import AccountConfig
-from crossmargin.sync.model import PositionRecord, SnapshotCompleteness, SyncBatch
+from crossmargin.sync.model import SnapshotCompleteness, SyncBatch
 
 
 def ms_to_dt(ms: int) -> datetime:
     """Milliseconds since the epoch as an aware UTC datetime."""
     return datetime.fromtimestamp(ms / 1000, tz=UTC)
-
-
-def _one_per_symbol_side(batch: SyncBatch) -> list[PositionRecord]:
-    """The journal keeps one exchange position per (symbol, side); OKX can hold a cross
-    and an isolated one on the same instrument. The cross one is kept (the rest are
-    reported by :func:`journal_conflicts`)."""
-    best: dict[tuple[str, str], PositionRecord] = {}
-    for p in batch.positions:
-        k = (p.symbol, p.side.value)
-        if k not in best or (best[k].margin_mode is not MarginMode.CROSS
-                             and p.margin_mode is MarginMode.CROSS):
-            best[k] = p
-    return list(best.values())
-
-
-def journal_conflicts(batch: SyncBatch) -> list[str]:
-    """Positions the journal cannot store side by side (see :func:`_one_per_symbol_side`)."""
-    kept = {id(p) for p in _one_per_symbol_side(batch)}
-    return [
-        f"{p.symbol} {p.side.value} {p.margin_mode.value}: not stored in the journal (it holds "
-        "one position per symbol and side); shown in reconciliation only"
-        for p in batch.positions if id(p) not in kept
-    ]
 
 
 def to_journal_batch(batch: SyncBatch) -> Any:
@@ -62,7 +40,8 @@ def to_journal_batch(batch: SyncBatch) -> Any:
 
     positions = None
     if batch.positions_complete is SnapshotCompleteness.FULL:
-        kept = _one_per_symbol_side(batch)
+        # every position, cross and isolated side by side (the journal keys exchange
+        # positions by symbol, side and margin mode since schema v2)
         positions = tuple(
             ExchangePosition(
                 symbol=p.symbol, side=p.side, contracts=p.contracts,
@@ -73,7 +52,7 @@ def to_journal_batch(batch: SyncBatch) -> Any:
                 contract_size=p.contract_size, inverse=p.inverse,
                 liquidation_price=p.liquidation_price, unrealized_pnl=p.unrealized_pnl,
             )
-            for p in kept
+            for p in batch.positions
         )
     settle = batch.settle_balance
     equity = None
@@ -155,8 +134,4 @@ class JournalAdapter:
                 # the exchange reports dual-side (hedge-mode) legs: keep them apart
                 self.journal.update_account(account_id, position_mode=PositionMode.HEDGE)
         changes = self.journal.apply_sync_batch(account_id, to_journal_batch(batch))
-        out = dict(changes.inserted)
-        skipped = len(journal_conflicts(batch))
-        if skipped:
-            out["positions_not_stored"] = skipped
-        return out
+        return dict(changes.inserted)

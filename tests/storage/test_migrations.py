@@ -1,5 +1,5 @@
-"""Schema versions: the oldest kept file opens (and upgrades), newer files are refused,
-upgrades back up first and are all-or-nothing."""
+"""Schema versions: the oldest kept file opens (and upgrades for real, every row intact),
+newer files are refused, upgrades back up first and are all-or-nothing."""
 
 from __future__ import annotations
 
@@ -10,18 +10,22 @@ from pathlib import Path
 
 import pytest
 
+from crossmargin.domain import MarginMode, Side
+from crossmargin.errors import InputError
 from crossmargin.storage import (
+    ExchangePosition,
     Journal,
     MigrationError,
     NotAJournalError,
     PositionStatus,
     SchemaTooNewError,
+    SyncBatch,
     migrations,
     schema,
 )
 from crossmargin.storage import db as dbmod
 
-from .helpers import DATA
+from .helpers import DATA, at
 
 OLDEST = DATA / "journal_v1.sqlite3"
 
@@ -32,10 +36,62 @@ def copy_oldest(tmp_path: Path) -> Path:
     return dest
 
 
+def current_file(tmp_path: Path) -> Path:
+    """The kept file brought to this build's schema (and its upgrade backup removed)."""
+    path = copy_oldest(tmp_path)
+    Journal.open(path).close()
+    for b in tmp_path.glob("*backup*"):
+        b.unlink()
+    assert version(path) == schema.SCHEMA_VERSION
+    return path
+
+
 def version(path: Path) -> int:
     conn = sqlite3.connect(path)
     try:
         return conn.execute("PRAGMA user_version").fetchone()[0]
+    finally:
+        conn.close()
+
+
+def raw_dump(path: Path) -> dict[str, tuple[list[tuple], list[tuple]]]:
+    """Every table's columns (name, declared type, not null, default, pk) and every row with
+    its raw SQLite values and storage classes, in rowid order."""
+    conn = sqlite3.connect(path)
+    try:
+        out = {}
+        names = [r[0] for r in conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
+        for name in names:
+            cols = [tuple(c[1:]) for c in conn.execute(f'PRAGMA table_info("{name}")')]
+            typed = ", ".join(f'"{c[0]}", typeof("{c[0]}")' for c in cols)
+            rows = conn.execute(f'SELECT {typed} FROM "{name}" ORDER BY rowid').fetchall()
+            out[name] = (cols, rows)
+        return out
+    finally:
+        conn.close()
+
+
+def structure(path: Path) -> dict[str, object]:
+    """Tables, columns, foreign keys and indexes (with their columns and uniqueness)."""
+    conn = sqlite3.connect(path)
+    try:
+        out: dict[str, object] = {}
+        names = [r[0] for r in conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
+        for name in names:
+            cols = [tuple(c[1:]) for c in conn.execute(f'PRAGMA table_info("{name}")')]
+            fks = sorted(tuple(f[2:]) for f in conn.execute(f'PRAGMA foreign_key_list("{name}")'))
+            idx = sorted(
+                (
+                    ix[1] if not ix[1].startswith("sqlite_autoindex") else "auto",
+                    ix[2],
+                    tuple(c[2] for c in conn.execute(f'PRAGMA index_info("{ix[1]}")')),
+                )
+                for ix in conn.execute(f'PRAGMA index_list("{name}")')
+            )
+            out[name] = (cols, fks, idx)
+        return out
     finally:
         conn.close()
 
@@ -46,14 +102,18 @@ def test_kept_file_is_schema_v1() -> None:
 
 def test_oldest_kept_file_opens_and_upgrades(tmp_path: Path) -> None:
     path = copy_oldest(tmp_path)
+    before = raw_dump(path)
     j = Journal.open(path)
     try:
-        if schema.SCHEMA_VERSION > 1:
-            assert j.info.migrated_from == 1 and j.info.migration_backup.is_file()
-            assert version(j.info.migration_backup) == 1
-        else:
-            assert j.info.migrated_from is None
+        assert schema.SCHEMA_VERSION == 2  # a new version needs its step tested here too
+        assert j.info.migrated_from == 1 and j.info.migration_backup.is_file()
+        assert version(j.info.migration_backup) == 1
+        assert raw_dump(j.info.migration_backup) == before  # the backup is the old file
         assert version(path) == schema.SCHEMA_VERSION
+        # every table, column and row survived the upgrade exactly: same raw values and
+        # storage classes (Decimals still TEXT such as '1000000.12345678' and '1E-8', times
+        # still INTEGER microseconds), same ids
+        assert raw_dump(path) == before
         assert [a.label for a in j.accounts()] == ["Exchange", "Manual"]
         btc = next(p for p in j.positions().items if p.symbol == "BTCUSDT")
         assert btc.status is PositionStatus.CLOSED and btc.contracts == 0
@@ -78,6 +138,124 @@ def test_oldest_kept_file_opens_and_upgrades(tmp_path: Path) -> None:
         j.close()
 
 
+def test_v1_exchange_position_row_is_kept_exactly(tmp_path: Path) -> None:
+    path = copy_oldest(tmp_path)
+    Journal.open(path).close()
+    conn = sqlite3.connect(path)
+    try:
+        row = conn.execute(
+            "SELECT id, account_id, symbol, side, contracts, typeof(contracts), entry_price, "
+            "mark_price, leverage, margin_mode, isolated_margin, contract_size, inverse, "
+            "liquidation_price, typeof(liquidation_price), unrealized_pnl, updated_at, "
+            "typeof(updated_at) FROM exchange_position"
+        ).fetchall()
+    finally:
+        conn.close()
+    assert row == [(1, 2, "SOL/USDT:USDT", "short", "10", "text", "150.25", "149", "5", "cross",
+                    None, "1", 0, "290", "text", None, 1_709_269_200_000_000, "integer")]
+
+
+def test_upgraded_file_has_exactly_the_new_schema(tmp_path: Path) -> None:
+    """v1 + the upgrade steps == a journal created by this build (tables, columns, keys,
+    indexes and unique constraints)."""
+    upgraded = copy_oldest(tmp_path)
+    Journal.open(upgraded).close()
+    fresh = tmp_path / "fresh.sqlite3"
+    Journal.open(fresh).close()
+    assert structure(upgraded) == structure(fresh)
+    ep = structure(fresh)["exchange_position"][2]
+    assert ("auto", 1, ("account_id", "symbol", "side", "margin_mode")) in ep
+
+
+def _pair(margin_mode_2: MarginMode = MarginMode.ISOLATED) -> list[ExchangePosition]:
+    return [
+        ExchangePosition("BTC/USD:BTC", Side.LONG, D(100), D("60000.5"), D("61000"), D(10),
+                         MarginMode.CROSS, contract_size=D(100), inverse=True,
+                         liquidation_price=D("89.11")),
+        ExchangePosition("BTC/USD:BTC", Side.LONG, D(3), D("69000"), D("61000"), D(20),
+                         margin_mode_2, isolated_margin=D("0.0002"), contract_size=D(100),
+                         inverse=True, liquidation_price=D("69536.61")),
+    ]
+
+
+def test_upgraded_file_stores_cross_and_isolated_on_one_symbol(tmp_path: Path) -> None:
+    path = copy_oldest(tmp_path)
+    with Journal.open(path) as j:
+        j.apply_sync_batch("Exchange", SyncBatch(fetched_at=at(6), positions=_pair()))
+        got = j.exchange_positions("Exchange")
+        assert [(p.symbol, p.margin_mode, p.contracts, p.isolated_margin, p.liquidation_price)
+                for p in got] == [
+            ("BTC/USD:BTC", MarginMode.CROSS, D(100), None, D("89.11")),
+            ("BTC/USD:BTC", MarginMode.ISOLATED, D(3), D("0.0002"), D("69536.61")),
+        ]
+        state = j.build_scenario("Exchange")
+        assert sorted(p.id for p in state.positions) == ["BTC/USD:BTC:long",
+                                                         "BTC/USD:BTC:long:isolated"]
+        # the same (symbol, side, margin mode) twice is still refused, naming the record
+        with pytest.raises(InputError, match=r"batch.positions\[1\]"):
+            j.apply_sync_batch("Exchange", SyncBatch(fetched_at=at(7),
+                                                     positions=_pair(MarginMode.CROSS)))
+        assert j.exchange_positions("Exchange") == got
+    # and it reopens at v2 without a second upgrade
+    with Journal.open(path) as j:
+        assert j.info.migrated_from is None and len(j.exchange_positions("Exchange")) == 2
+
+
+def test_failed_upgrade_undoes_the_table_rebuild(tmp_path: Path, monkeypatch) -> None:
+    """The real v1→v2 rebuild runs, then a later step fails: the file is v1 again, with its
+    v1 table definition, no leftover table, and every row."""
+    path = copy_oldest(tmp_path)
+    before_rows = raw_dump(path)
+    before_sql = _table_sql(path, "exchange_position")
+    current = schema.SCHEMA_VERSION
+
+    def broken(conn: sqlite3.Connection) -> None:
+        assert "margin_mode)" in _table_sql_conn(conn, "exchange_position")  # v2 step ran
+        raise RuntimeError("step exploded")
+
+    monkeypatch.setattr(schema, "SCHEMA_VERSION", current + 1)
+    monkeypatch.setitem(migrations.STEPS, current, broken)
+    with pytest.raises(MigrationError, match="left unchanged"):
+        Journal.open(path)
+    assert version(path) == 1
+    assert _table_sql(path, "exchange_position") == before_sql
+    assert raw_dump(path) == before_rows
+
+
+def _table_sql_conn(conn: sqlite3.Connection, name: str) -> str:
+    return conn.execute("SELECT sql FROM sqlite_master WHERE name = ?", (name,)).fetchone()[0]
+
+
+def _table_sql(path: Path, name: str) -> str:
+    conn = sqlite3.connect(path)
+    try:
+        return _table_sql_conn(conn, name)
+    finally:
+        conn.close()
+
+
+def test_rebuild_keeps_indexes_and_refuses_a_referenced_table() -> None:
+    conn = sqlite3.connect(":memory:")
+    conn.execute("PRAGMA foreign_keys = ON")
+    conn.execute("CREATE TABLE parent (id INTEGER PRIMARY KEY, a TEXT, b TEXT, UNIQUE (a))")
+    conn.execute("CREATE TABLE child (id INTEGER PRIMARY KEY, "
+                 "parent_id INTEGER REFERENCES parent (id) ON DELETE CASCADE)")
+    conn.execute("CREATE INDEX ix_parent_b ON parent (b)")
+    conn.execute("INSERT INTO parent VALUES (1, 'x', '1.10'), (2, 'y', '1E-8')")
+    with pytest.raises(sqlite3.OperationalError, match="referenced by child"):
+        migrations.rebuild_table(conn, "parent", "CREATE TABLE parent__new (id INTEGER "
+                                 "PRIMARY KEY, a TEXT, b TEXT, UNIQUE (a, b))", ["id", "a", "b"])
+    conn.execute("DROP TABLE child")
+    migrations.rebuild_table(conn, "parent", "CREATE TABLE parent__new (id INTEGER "
+                             "PRIMARY KEY, a TEXT, b TEXT, UNIQUE (a, b))", ["id", "a", "b"])
+    assert conn.execute("SELECT * FROM parent ORDER BY id").fetchall() == [
+        (1, "x", "1.10"), (2, "y", "1E-8")]
+    names = {r[1] for r in conn.execute("PRAGMA index_list(parent)")}
+    assert "ix_parent_b" in names
+    conn.execute("INSERT INTO parent VALUES (3, 'x', '2')")  # (a) alone is no longer unique
+    conn.close()
+
+
 def test_newer_schema_is_refused_untouched(tmp_path: Path) -> None:
     path = copy_oldest(tmp_path)
     conn = sqlite3.connect(path)
@@ -91,7 +269,7 @@ def test_newer_schema_is_refused_untouched(tmp_path: Path) -> None:
     assert not list(tmp_path.glob("*backup*"))
     # and the lock was released: after fixing the version the file opens
     conn = sqlite3.connect(path)
-    conn.execute(f"PRAGMA user_version = {schema.SCHEMA_VERSION}")
+    conn.execute("PRAGMA user_version = 1")
     conn.close()
     Journal.open(path).close()
 
@@ -103,7 +281,7 @@ def _add_rating_note(conn: sqlite3.Connection) -> None:
 
 def test_upgrade_step_runs_after_a_backup(tmp_path: Path, monkeypatch) -> None:
     """A next schema step through Journal.open: backup first, one step, version bumped."""
-    path = copy_oldest(tmp_path)
+    path = current_file(tmp_path)
     current = schema.SCHEMA_VERSION
     monkeypatch.setattr(schema, "SCHEMA_VERSION", current + 1)
     monkeypatch.setitem(migrations.STEPS, current, _add_rating_note)
@@ -123,7 +301,7 @@ def test_upgrade_step_runs_after_a_backup(tmp_path: Path, monkeypatch) -> None:
 
 
 def test_failed_upgrade_leaves_the_file_at_its_old_version(tmp_path: Path, monkeypatch) -> None:
-    path = copy_oldest(tmp_path)
+    path = current_file(tmp_path)
     current = schema.SCHEMA_VERSION
 
     def broken(conn: sqlite3.Connection) -> None:
@@ -146,7 +324,7 @@ def test_failed_upgrade_leaves_the_file_at_its_old_version(tmp_path: Path, monke
 
 
 def test_missing_step_is_reported(tmp_path: Path) -> None:
-    path = copy_oldest(tmp_path)
+    path = current_file(tmp_path)
     conn = dbmod.connect(path)
     try:
         with pytest.raises(MigrationError, match="no upgrade path"):

@@ -106,11 +106,23 @@ def test_okx_reproduces_recorded(journal, port):
         bal = {b.currency: b.wallet_balance for b in journal.balance_history(cfg.label)}
         assert bal == {"BTC": Decimal("1.06126645222"), "LTC": Decimal("10.29979"),
                        "USDT": Decimal("0.000258796")}
-        # OKX holds cross and isolated on one instrument; the journal keeps one per side
-        (pos,) = journal.exchange_positions(cfg.label)
-        assert (pos.symbol, pos.margin_mode, pos.liquidation_price, pos.contract_size) == (
-            "BTC/USD:BTC", MarginMode.CROSS, Decimal("89.11497615226264"), Decimal(100))
-        assert rep.inserted.get("positions_not_stored") == 1
+        # OKX holds cross and isolated on one instrument: the journal stores both
+        stored = journal.exchange_positions(cfg.label)
+        assert [(p.symbol, p.margin_mode, p.liquidation_price, p.contract_size)
+                for p in stored] == [
+            ("BTC/USD:BTC", MarginMode.CROSS, Decimal("89.11497615226264"), Decimal(100)),
+            ("BTC/USD:BTC", MarginMode.ISOLATED, Decimal("69536.6125000014"), Decimal(100)),
+        ]
+        assert {(p.symbol, p.side, p.margin_mode) for p in stored} == {
+            (p.symbol, p.side, p.margin_mode) for p in rep.batch.positions}
+        iso_stored = stored[1]
+        assert iso_stored.isolated_margin is not None and iso_stored.isolated_margin > 0
+        assert "positions_not_stored" not in rep.inserted
+        assert "not stored" not in rep.summary()
+        # the what-if built from the synced account holds both, with distinct ids
+        state = journal.build_scenario(cfg.label)
+        assert sorted(p.id for p in state.positions if p.symbol == "BTC/USD:BTC") == [
+            f"BTC/USD:BTC:{stored[0].side.value}", f"BTC/USD:BTC:{stored[1].side.value}:isolated"]
         assert {r.exchange_liquidation_price for r in rep.reconciliation} == {
             Decimal("89.11497615226264"), Decimal("69536.6125000014")}
         iso = next(r for r in rep.reconciliation if r.engine_liquidation_price
