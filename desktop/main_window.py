@@ -141,6 +141,12 @@ class MainWindow(QMainWindow):
         self._log_dialog: LogPositionDialog | None = None
         self.accounts_dialog: AccountsDialog | None = None
         self._memory_keys: Any = None  # keys typed this session when there is no keyring
+        self.sync_service: Any = None
+        self.sync_bridge: Any = None
+        self._sync_status: dict[str, Any] = {}
+        self._sync_started = False
+        self._closing = False
+        self._problem_key: str | None = None
         self._populate_accounts()
         self._restore_ui_state()
         self._use_preferences(self.prefs)
@@ -372,22 +378,113 @@ class MainWindow(QMainWindow):
             )
         self.accounts_view.selectionModel().blockSignals(blocker)
 
-    @staticmethod
-    def _journal_entry(summary: AccountSummary) -> AccountEntry:
+    def _journal_entry(self, summary: AccountSummary) -> AccountEntry:
         acct = summary.account
         n = summary.open_positions
         opened = f"{n} open position{'s' if n != 1 else ''}"
         if str(acct.kind) == "exchange":
-            synced = acct.positions_synced_at
-            if synced is None:
-                status, text = AccountStatus.ATTENTION, f"Not synced yet · {opened}"
-            else:
-                stamp = synced.astimezone().strftime("%d %b %H:%M")
-                status, text = AccountStatus.STALE, f"Synced {stamp} · {opened}"
+            status, text = self._exchange_status(acct, opened)
             kind = AccountKind.EXCHANGE
         else:
             status, text, kind = AccountStatus.STATIC, f"Journal · {opened}", AccountKind.JOURNAL
         return AccountEntry(f"journal:{int(acct.id)}", kind, acct.label, status, text)
+
+    def _exchange_status(self, acct: Any, opened: str) -> tuple[AccountStatus, str]:
+        """Live sync status of an exchange account (synced, stale since T, needs attention)."""
+        st = self._sync_status.get(acct.label)
+        state = str(getattr(st, "state", "never"))
+
+        def when(t: datetime | None) -> str:
+            return t.astimezone().strftime("%d %b %H:%M") if t else "never"
+
+        if state == "syncing":
+            return AccountStatus.LIVE, f"Syncing… · {opened}"
+        if state == "ok":
+            return AccountStatus.LIVE, f"Synced {when(st.last_success)} · {opened}"
+        if state == "stale":
+            return AccountStatus.STALE, f"Stale since {when(st.last_success)}: {st.message}"
+        if state == "needs_attention":
+            return AccountStatus.ATTENTION, f"Needs attention: {st.message}"
+        synced = acct.positions_synced_at
+        if synced is None:
+            return AccountStatus.ATTENTION, f"Not synced yet · {opened}"
+        return AccountStatus.STALE, f"Synced {when(synced)} · {opened}"
+
+    # ------------------------------------------------------------------ sync
+    def _start_sync(self) -> None:
+        """Poll the registered exchange accounts in the background (once per session)."""
+        if self._sync_started or self.journal is None:
+            return
+        self._sync_started = True
+        from desktop import sync_ops
+
+        def setup(result: tuple[list[Any], dict[str, Any]]) -> None:
+            configs, statuses = result
+            self._sync_status.update(statuses)
+            self._populate_accounts()
+            if configs:
+                self._ensure_sync_service(configs)
+
+        self.tasks.submit(sync_ops.sync_setup, on_success=setup)
+
+    def _ensure_sync_service(self, configs: list[Any], then: Callable[[], None] | None = None,
+                             ) -> None:
+        from crossmargin.sync.secrets import MemoryStore
+        from desktop import sync_ops
+        from desktop.sync_bridge import SyncBridge, SyncListenerAdapter
+
+        if self._memory_keys is None:
+            self._memory_keys = MemoryStore()
+        if self.sync_service is not None:
+            for config in configs:
+                self.sync_service.add_account(config)
+            if then is not None:
+                then()
+            return
+
+        def built(service: Any) -> None:
+            if self.sync_service is not None or self._closing:  # raced with another start
+                service.stop(wait=False)
+                return
+            self.sync_bridge = SyncBridge(self)
+            self.sync_bridge.status_changed.connect(self._on_sync_status)
+            self.sync_bridge.started.connect(
+                lambda label: self.statusBar().showMessage(f"Syncing {label}…", 10_000))
+            self.sync_bridge.progressed.connect(
+                lambda label, msg: self.statusBar().showMessage(f"{label}: {msg}", 10_000))
+            self.sync_bridge.finished.connect(self._on_sync_finished)
+            self.sync_bridge.failed.connect(
+                lambda label, msg: self.statusBar().showMessage(
+                    f"{label}: sync failed: {msg}", 20_000))
+            service.subscribe(SyncListenerAdapter(self.sync_bridge))
+            self.sync_service = service
+            service.start()
+            if then is not None:
+                then()
+
+        self.tasks.submit(sync_ops.build_sync_service, self.journal, configs, self._memory_keys,
+                          on_success=built)
+
+    def _on_sync_status(self, status: Any) -> None:
+        self._sync_status[status.label] = status
+        self._populate_accounts()
+
+    def _on_sync_finished(self, label: str, summary: str) -> None:
+        self.statusBar().showMessage(f"{label}: {summary}", 10_000)
+        entry = self.session.entry
+        if entry is not None and entry.label == label and entry.key.startswith("journal:"):
+            self._load_journal_entry(entry)
+            if self.tabs.currentWidget() is self.journal_view:
+                self.journal_view.reload()
+        self.refresh_journal_accounts()
+
+    def sync_now(self, label: str) -> bool:
+        """Start a sync cycle of exchange account ``label`` now (False if not registered)."""
+        service = self.sync_service
+        if service is None or label not in {c.label for c in service.accounts()}:
+            return False
+        service.sync_now(label)
+        return True
 
     # ------------------------------------------------------------------ journal
     @property
@@ -430,6 +527,7 @@ class MainWindow(QMainWindow):
         def arrived(summaries: list[AccountSummary]) -> None:
             self._journal_summaries = summaries
             self._populate_accounts()
+            self._start_sync()
             key = select or self._pending_key
             self._pending_key = None
             if key is not None:
@@ -452,6 +550,9 @@ class MainWindow(QMainWindow):
             if not isinstance(current, AccountEntry) or current.key != entry.key:
                 return  # the user moved on meanwhile
             self._stop_feed()
+            if self._problem_key == entry.key:  # an earlier "cannot be evaluated" is moot now
+                self.message_bar.dismiss()
+                self._problem_key = None
             self.session.load(entry, book.state, book.history)
             acct = book.account
             self._show_entry(entry, f"{acct.rules} rules · settles in {acct.settle}")
@@ -464,6 +565,7 @@ class MainWindow(QMainWindow):
             self.message_bar.show_message(
                 "warning", f"“{entry.label}” cannot be evaluated yet.", problems_of(exc)
             )
+            self._problem_key = entry.key
             self.account_loaded.emit(entry.key)
 
         self.tasks.submit(load_account, journal, account_id, serial=True, key="journal.load",
@@ -815,6 +917,8 @@ class MainWindow(QMainWindow):
                 dialog.accept()
                 self.banner.setVisible(False)
                 self.refresh_journal_accounts(select=f"journal:{account_id}")
+                label = config.label  # type: ignore[attr-defined]
+                self._ensure_sync_service([config], then=lambda: self.sync_now(label))
 
             self.tasks.submit(
                 sync_ops.save_exchange_account, self.journal, config, creds,
@@ -894,6 +998,11 @@ class MainWindow(QMainWindow):
             return
         if entry.kind is AccountKind.SCENARIO and entry.path is not None:
             self._load_scenario_entry(entry)
+        elif entry.kind is AccountKind.EXCHANGE and self.sync_now(entry.label):
+            self.statusBar().showMessage(f"Syncing {entry.label}…", 5000)
+            return
+        elif entry.key.startswith("journal:"):
+            self._load_journal_entry(entry)
         else:
             self.session.refresh()
         self.statusBar().showMessage("Refreshed", 2000)
@@ -997,6 +1106,10 @@ class MainWindow(QMainWindow):
         self.save_ui_state()
         self._stop_feed()
         self._clock.stop()
+        self._closing = True
+        if self.sync_service is not None:
+            self.sync_service.stop(wait=True, cancel=True)  # before the journal closes
+            self.sync_service = None
         if self.journal is not None and self.services.journal is None:
             # on the serial journal worker, after every queued write: the journal's
             # connections are used from that queue only

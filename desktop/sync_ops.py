@@ -101,3 +101,38 @@ def save_exchange_account(
         raise
     assert changes.id is not None
     return int(changes.id)
+
+
+def sync_setup() -> tuple[list[AccountConfig], dict[str, object]]:
+    """The registered exchange accounts and their last known sync status (worker thread)."""
+    from crossmargin.sync.status import StatusBoard
+
+    configs = AccountRegistry().all()
+    board = StatusBoard()
+    return configs, {c.label: board.get(c.label) for c in configs}
+
+
+def build_sync_service(journal: Journal, configs: list[AccountConfig], memory: MemoryStore):
+    """A :class:`SyncService` over ``journal`` with ``configs`` registered (not started).
+
+    Keys come from the OS keyring, or from this session's memory store; accounts whose
+    keys sit in the passphrase-encrypted file are synced by ``crossmargin sync`` instead
+    (the app shows them as needing attention).
+    """
+    from crossmargin.sync.journal_port import JournalAdapter
+    from crossmargin.sync.service import SyncService
+
+    def credentials(config: AccountConfig) -> Credentials | None:
+        if config.secret_store == "memory":
+            return memory.get(config.label)
+        if config.secret_store == "keyring":
+            try:
+                return open_store("keyring").get(config.label)
+            except InputError:
+                return None
+        return None
+
+    service = SyncService(JournalAdapter(journal), credentials=credentials)
+    for config in configs:
+        service.add_account(config)
+    return service

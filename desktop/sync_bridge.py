@@ -1,0 +1,55 @@
+"""The one bridge from the sync service's threads to the GUI thread.
+
+:class:`crossmargin.sync.service.SyncService` calls its listeners on its own worker
+threads. :class:`SyncBridge` is such a listener: each call only emits a Qt signal,
+which Qt delivers *queued* to the GUI thread (the bridge lives there), so no widget
+is ever touched from a sync thread (Electrum's network-callback pattern).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import QObject, Signal
+
+
+class SyncBridge(QObject):
+    """Sync events as Qt signals (all delivered on the GUI thread).
+
+    ``status_changed(AccountStatus)``, ``started(label)``, ``progressed(label, message)``,
+    ``finished(label, summary)``, ``failed(label, message)``.
+    """
+
+    status_changed = Signal(object)
+    started = Signal(str)
+    progressed = Signal(str, str)
+    finished = Signal(str, str)
+    failed = Signal(str, str)
+
+
+# SyncService looks listener methods up by name (``status_changed`` among them), which
+# would clash with the bridge's signal of that name: subscribe this adapter instead.
+class SyncListenerAdapter:
+    """Subscribed to the service; runs on sync threads and only emits the bridge's signals."""
+
+    def __init__(self, bridge: SyncBridge) -> None:
+        self._bridge = bridge
+
+    def sync_started(self, label: str) -> None:
+        self._bridge.started.emit(label)
+
+    def sync_progress(self, label: str, message: str) -> None:
+        self._bridge.progressed.emit(label, message)
+
+    def sync_retrying(self, label: str, event: Any) -> None:
+        self._bridge.progressed.emit(label, str(getattr(event, "message", event)))
+
+    def sync_finished(self, label: str, report: Any) -> None:
+        summary = report.summary() if hasattr(report, "summary") else str(report)
+        self._bridge.finished.emit(label, summary)
+
+    def sync_failed(self, label: str, error: Any) -> None:
+        self._bridge.failed.emit(label, str(error))
+
+    def status_changed(self, status: Any) -> None:
+        self._bridge.status_changed.emit(status)
