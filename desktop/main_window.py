@@ -368,7 +368,10 @@ class MainWindow(QMainWindow):
             if entry.key not in {s.key for s in scenarios}:
                 scenarios.append(entry)
         entries.extend(e for e in scenarios if e.key not in known)
-        current = self.session.entry.key if self.session.entry is not None else None
+        # keep the row the user selected (its book may still be loading)
+        selected = self.accounts_view.currentIndex().data(ENTRY_ROLE)
+        current = selected.key if isinstance(selected, AccountEntry) else (
+            self.session.entry.key if self.session.entry is not None else None)
         blocker = self.accounts_view.selectionModel().blockSignals(True)
         self.accounts_model.set_entries(entries)
         if current is not None and self.accounts_model.row_of(current) >= 0:
