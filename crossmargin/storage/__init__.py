@@ -19,6 +19,7 @@ from crossmargin.storage.db import (
     MigrationError,
     NotAJournalError,
     SchemaTooNewError,
+    StorageError,
     backup_file,
 )
 from crossmargin.storage.journal import Journal, OpenInfo
@@ -80,6 +81,7 @@ __all__ = [
     "RejectedRow",
     "SchemaTooNewError",
     "Statistics",
+    "StorageError",
     "SyncBatch",
     "Transfer",
     "backup_file",

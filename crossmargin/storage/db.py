@@ -60,6 +60,36 @@ class MigrationError(JournalError):
     """A schema upgrade failed; the file was left at its old version."""
 
 
+class StorageError(JournalError):
+    """SQLite refused a read or write the journal's own checks did not foresee (a full
+    disk, a busy file, a constraint): the operation was rolled back, nothing was changed."""
+
+
+def storage_error(exc: BaseException, writing: bool) -> StorageError:
+    """A :class:`StorageError` with a message a user can act on, for an SQLAlchemy/SQLite
+    exception (``exc.orig`` is the driver's error when there is one)."""
+    orig = getattr(exc, "orig", None) or exc
+    text = str(orig).splitlines()[0] if str(orig) else type(orig).__name__
+    low = text.lower()
+    done = "nothing was changed" if writing else "nothing was read"
+    if "locked" in low or "busy" in low:
+        return StorageError(
+            f"the journal is busy (another operation held it for 30 s: {text}); {done}; "
+            "try again in a moment"
+        )
+    if "full" in low or "disk i/o" in low or "readonly" in low or "read-only" in low:
+        return StorageError(
+            f"the journal file could not be written ({text}); {done}; free disk space or "
+            "check the folder's permissions, then try again"
+        )
+    if "constraint" in low or isinstance(orig, sqlite3.IntegrityError):
+        return StorageError(
+            f"the journal refused this change ({text}); {done}; the input conflicts with "
+            "what is stored"
+        )
+    return StorageError(f"the journal could not complete the operation ({text}); {done}")
+
+
 def _lock_path(db_path: Path) -> Path:
     return db_path.with_name(db_path.name + ".lock")
 

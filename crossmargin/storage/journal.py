@@ -52,6 +52,7 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy import update as sa_update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
 from crossmargin import paths
@@ -115,6 +116,7 @@ from crossmargin.storage.schema import (
 
 AccountRef = int | str | Account
 LEGS = ("net", "long", "short")
+_SOURCES = ("manual", "import", "sync")
 _ANNOTATIONS = (
     "leverage",
     "margin_mode",
@@ -154,6 +156,7 @@ _STATS_COLS = (
     "entry_price",
     "stop_price",
     "max_contracts",
+    "other_fees",
 )
 _INSERT_COLS = (
     "id",
@@ -221,8 +224,50 @@ def _numbered_keys(fills: Sequence[NewFill]) -> list[tuple[str, NewFill]]:
     return out
 
 
+def _text(value: Any, where: str, problems: list[str], *, optional: bool = False) -> bool:
+    """``value`` is text (or None when ``optional``); appends a problem and returns False
+    otherwise."""
+    if value is None and optional:
+        return True
+    if not isinstance(value, str):
+        kind = "text or None" if optional else "text"
+        problems.append(f"{where}: must be {kind}, got {value!r}")
+        return False
+    return True
+
+
+def _currency_or_none(
+    value: Any, where: str, problems: list[str], *, required: bool = False
+) -> bool:
+    """A currency code: non-empty text (None allowed unless ``required``)."""
+    if value is None and not required:
+        return True
+    if not isinstance(value, str) or not value.strip():
+        problems.append(f"{where}: must be a currency code such as USDT, got {value!r}")
+        return False
+    return True
+
+
+def _check_range(
+    since: datetime | None,
+    until: datetime | None,
+    currency: Any = None,
+    *,
+    currency_required: bool = False,
+) -> None:
+    problems: list[str] = []
+    for name, value in (("since", since), ("until", until)):
+        if value is not None and not isinstance(value, datetime):
+            problems.append(f"{name}: must be a datetime, got {value!r}")
+        else:
+            _aware(value, name, problems)
+    _currency_or_none(currency, "currency", problems, required=currency_required)
+    if problems:
+        raise InputError(problems)
+
+
 def _validate_fill(f: NewFill, where: str, problems: list[str]) -> None:
-    if not f.symbol or not f.symbol.strip():
+    if not isinstance(f.symbol, str) or not f.symbol.strip():
         problems.append(f"{where}.symbol: empty")
     if f.side not in ("buy", "sell"):
         problems.append(f"{where}.side: must be 'buy' or 'sell', got {f.side!r}")
@@ -240,6 +285,10 @@ def _validate_fill(f: NewFill, where: str, problems: list[str]) -> None:
         problems.append(f"{where}.time: must be a datetime, got {f.time!r}")
     else:
         _aware(f.time, f"{where}.time", problems)
+    _text(f.fee_currency, f"{where}.fee_currency", problems)
+    _text(f.trade_id, f"{where}.trade_id", problems, optional=True)
+    _text(f.order_id, f"{where}.order_id", problems, optional=True)
+    _text(f.note, f"{where}.note", problems)
 
 
 def _dec_or_none(value: Any, where: str, problems: list[str], positive: bool = True) -> None:
@@ -389,29 +438,40 @@ class Journal:
 
     @contextmanager
     def _tx(self) -> Iterator[Connection]:
-        """One write transaction (BEGIN IMMEDIATE … COMMIT, ROLLBACK on any error)."""
+        """One write transaction (BEGIN IMMEDIATE … COMMIT, ROLLBACK on any error).
+
+        Inputs are validated before the transaction (InputError naming the field); an
+        SQLAlchemy/SQLite error that still happens (full disk, busy file, a constraint the
+        checks missed) is rolled back and raised as :class:`~.db.StorageError`, never raw.
+        """
         if self._closed:
             raise dbmod.JournalError("the journal is closed")
-        with self._write_lock, self._engine.connect() as conn:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
-            try:
-                yield conn
-            except BaseException:
-                conn.exec_driver_sql("ROLLBACK")
-                raise
-            conn.exec_driver_sql("COMMIT")
+        try:
+            with self._write_lock, self._engine.connect() as conn:
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+                try:
+                    yield conn
+                except BaseException:
+                    conn.exec_driver_sql("ROLLBACK")
+                    raise
+                conn.exec_driver_sql("COMMIT")
+        except SQLAlchemyError as exc:
+            raise dbmod.storage_error(exc, writing=True) from exc
 
     @contextmanager
     def _read(self) -> Iterator[Connection]:
-        """A consistent read snapshot (deferred transaction)."""
+        """A consistent read snapshot (deferred transaction); SQL errors → StorageError."""
         if self._closed:
             raise dbmod.JournalError("the journal is closed")
-        with self._engine.connect() as conn:
-            conn.exec_driver_sql("BEGIN")
-            try:
-                yield conn
-            finally:
-                conn.exec_driver_sql("COMMIT")
+        try:
+            with self._engine.connect() as conn:
+                conn.exec_driver_sql("BEGIN")
+                try:
+                    yield conn
+                finally:
+                    conn.exec_driver_sql("COMMIT")
+        except SQLAlchemyError as exc:
+            raise dbmod.storage_error(exc, writing=False) from exc
 
     def integrity_check(self) -> list[str]:
         """``PRAGMA integrity_check`` lines (empty list = sound)."""
@@ -447,10 +507,16 @@ class Journal:
             notes=notes,
         )
         with self._tx() as conn:
-            if conn.execute(
-                select(account_t.c.id).where(account_t.c.label == values["label"])
-            ).first():
-                raise InputError(f"account {values['label']!r} already exists; pick another label")
+            clash = conn.execute(
+                select(account_t.c.label).where(
+                    func.lower(account_t.c.label) == values["label"].lower()
+                )
+            ).first()
+            if clash:
+                raise InputError(
+                    f"account {clash.label!r} already exists (labels ignore case); pick "
+                    "another label"
+                )
             values["created_at"] = _now()
             new_id = _new_id(conn.execute(account_t.insert().values(**values)))
         return OpChanges(accounts=True, account_ids=frozenset({new_id}), id=new_id)
@@ -467,6 +533,10 @@ class Journal:
         for name, raw in kw.items():
             value = raw
             try:
+                if name in ("label", "settle", "notes") and not isinstance(value, str):
+                    raise ValueError(f"must be text, got {value!r}")
+                if name == "exchange_id" and value is not None and not isinstance(value, str):
+                    raise ValueError(f"must be text or None, got {value!r}")
                 if name == "label":
                     value = str(value).strip()
                     if not value:
@@ -510,12 +580,16 @@ class Journal:
             acct = self._account(conn, account)
             if "label" in values:
                 clash = conn.execute(
-                    select(account_t.c.id).where(
-                        account_t.c.label == values["label"], account_t.c.id != acct.id
+                    select(account_t.c.label).where(
+                        func.lower(account_t.c.label) == values["label"].lower(),
+                        account_t.c.id != acct.id,
                     )
                 ).first()
                 if clash:
-                    raise InputError(f"account {values['label']!r} already exists")
+                    raise InputError(
+                        f"account {clash.label!r} already exists (labels ignore case); pick "
+                        "another label"
+                    )
             if values:
                 conn.execute(sa_update(account_t).where(account_t.c.id == acct.id).values(**values))
         return OpChanges(accounts=True, account_ids=frozenset({acct.id}))
@@ -681,7 +755,7 @@ class Journal:
         """Replace the brackets of several symbols in one transaction (others untouched)."""
         problems: list[str] = []
         for symbol, tiers in tables.items():
-            _validate_tiers(symbol, tiers, problems)
+            _validate_tiers(symbol, tiers, problems, "tiers")
         if problems:
             raise InputError(problems)
         with self._tx() as conn:
@@ -753,6 +827,8 @@ class Journal:
         ``OpChanges.id`` is the first new fill's id; ``inserted["fills"]`` the count.
         """
         problems: list[str] = []
+        if source not in _SOURCES:
+            problems.append(f"source: must be one of {', '.join(_SOURCES)}, got {source!r}")
         for i, f in enumerate(fills):
             _validate_fill(f, f"fills[{i}]", problems)
         if problems:
@@ -1160,14 +1236,16 @@ class Journal:
             side = Side(side)
         except ValueError:
             raise InputError(f"side: must be 'long' or 'short', got {side!r}") from None
+        if annotations.get("margin_mode", "") is None:
+            del annotations["margin_mode"]  # None: the position's default (cross)
         fill = NewFill(
-            symbol=symbol.strip(),
+            symbol=symbol.strip() if isinstance(symbol, str) else symbol,
             side="buy" if side is Side.LONG else "sell",
             price=entry_price,
             amount=contracts,
             time=time or _now(),
             fee=fee,
-            fee_currency=fee_currency,
+            fee_currency=fee_currency or "",
             leg=leg,
         )
         problems: list[str] = []
@@ -1197,8 +1275,6 @@ class Journal:
             pid = int(
                 conn.execute(select(fill_t.c.position_id).where(fill_t.c.id == ids[0])).scalar_one()
             )
-            if values.get("margin_mode") is None:
-                values.pop("margin_mode", None)
             if values:
                 conn.execute(sa_update(position_t).where(position_t.c.id == pid).values(**values))
             if tag_list:
@@ -1249,7 +1325,7 @@ class Journal:
                 amount=amount,
                 time=when,
                 fee=fee,
-                fee_currency=fee_currency,
+                fee_currency=fee_currency or "",
                 leg=pos.leg,
             )
             _validate_fill(fill, "close", problems)
@@ -1276,6 +1352,9 @@ class Journal:
         """
         problems: list[str] = []
         tags = changes.pop("tags", None)
+        if "margin_mode" in changes and changes["margin_mode"] is None:
+            problems.append("margin_mode: must be cross or isolated, got None")
+            del changes["margin_mode"]
         values = _annotation_values(changes, problems)
         tag_list = _clean_tags(tags, problems) if tags is not None else None
         if problems:
@@ -1508,6 +1587,10 @@ class Journal:
         problems: list[str] = []
         _aware(filt.since, "since", problems)
         _aware(filt.until, "until", problems)
+        if filt.status is not None and filt.status not in tuple(PositionStatus):
+            problems.append(f"status: must be open or closed, got {filt.status!r}")
+        if filt.side is not None and filt.side not in tuple(Side):
+            problems.append(f"side: must be long or short, got {filt.side!r}")
         if problems:
             raise InputError(problems)
         if filt.account is not None:
@@ -1863,7 +1946,8 @@ class Journal:
     ) -> OpChanges:
         """Record the cross wallet balance (excl. uPnL) of one currency (default: settle)."""
         problems: list[str] = []
-        _dec_or_none(wallet_balance, "wallet_balance", problems, positive=False)
+        _dec_required(wallet_balance, "wallet_balance", problems, positive=False)
+        _currency_or_none(currency, "currency", problems)
         _dec_or_none(available, "available", problems, positive=False)
         _dec_or_none(unrealized_pnl, "unrealized_pnl", problems, positive=False)
         _aware(time, "time", problems)
@@ -1896,8 +1980,9 @@ class Journal:
     ) -> OpChanges:
         """Append one point of the equity time series (settle ccy unless ``currency``)."""
         problems: list[str] = []
+        _dec_required(equity, "equity", problems, positive=False)
+        _currency_or_none(currency, "currency", problems)
         for name, v in (
-            ("equity", equity),
             ("wallet_balance", wallet_balance),
             ("unrealized_pnl", unrealized_pnl),
             ("margin_ratio", margin_ratio),
@@ -1930,6 +2015,7 @@ class Journal:
         until: datetime | None = None,
     ) -> list[BalanceSnapshot]:
         """Balance snapshots, oldest first."""
+        _check_range(since, until, currency)
         with self._read() as conn:
             acct = self._account(conn, account)
             where = [balance_t.c.account_id == acct.id]
@@ -1994,6 +2080,7 @@ class Journal:
         until: datetime | None = None,
     ) -> list[EquitySnapshot]:
         """Equity snapshots (all accounts when ``account`` is None), oldest first."""
+        _check_range(since, until)
         with self._read() as conn:
             where: list[Any] = []
             if account is not None:
@@ -2029,6 +2116,7 @@ class Journal:
         """The pooled-equity curve: at each snapshot time, the sum over accounts of each
         account's latest equity snapshot in ``currency`` (carried forward; an account counts
         from its first snapshot on). Oldest first; ``since``/``until`` bound the times."""
+        _check_range(since, until, currency, currency_required=True)
         cur = currency.upper()
         with self._read() as conn:
             where: list[Any] = [equity_t.c.currency == cur]
@@ -2124,26 +2212,50 @@ class Journal:
         the matching open journal positions) and finally the cursors.
         """
         problems: list[str] = []
-        _aware(batch.fetched_at, "batch.fetched_at", problems)
+        if not isinstance(batch.fetched_at, datetime):
+            problems.append(f"batch.fetched_at: must be a datetime, got {batch.fetched_at!r}")
+        else:
+            _aware(batch.fetched_at, "batch.fetched_at", problems)
         for i, f in enumerate(batch.fills):
             _validate_fill(f, f"batch.fills[{i}]", problems)
         for i, p in enumerate(batch.funding):
             _validate_funding(p, f"batch.funding[{i}]", problems)
         for i, t in enumerate(batch.transfers):
             _validate_transfer(t, f"batch.transfers[{i}]", problems)
+        first_symbol: dict[str, int] = {}
         for i, ins in enumerate(batch.instruments):
             _validate_instrument(ins, f"batch.instruments[{i}]", problems)
+            if isinstance(ins.symbol, str) and ins.symbol in first_symbol:
+                problems.append(
+                    f"batch.instruments[{i}]: {ins.symbol} is listed twice (first at "
+                    f"batch.instruments[{first_symbol[ins.symbol]}]); send one spec per symbol"
+                )
+            first_symbol.setdefault(ins.symbol, i)
         for symbol, table in batch.tiers.items():
-            _validate_tiers(symbol, table, problems)
+            _validate_tiers(symbol, table, problems, "batch.tiers")
+        first_currency: dict[str, int] = {}
         for i, b in enumerate(batch.balances):
-            _dec_or_none(b.wallet_balance, f"batch.balances[{i}].wallet_balance", problems, False)
-            _dec_or_none(b.available, f"batch.balances[{i}].available", problems, False)
-            _dec_or_none(b.unrealized_pnl, f"batch.balances[{i}].unrealized_pnl", problems, False)
+            w = f"batch.balances[{i}]"
+            if _currency_or_none(b.currency, f"{w}.currency", problems, required=True):
+                cur = b.currency.strip().upper()
+                if cur in first_currency:
+                    problems.append(
+                        f"{w}: a second {cur} balance (first at "
+                        f"batch.balances[{first_currency[cur]}]); one balance per currency"
+                    )
+                first_currency.setdefault(cur, i)
+            _dec_required(b.wallet_balance, f"{w}.wallet_balance", problems, False)
+            _dec_or_none(b.available, f"{w}.available", problems, False)
+            _dec_or_none(b.unrealized_pnl, f"{w}.unrealized_pnl", problems, False)
         _validate_exchange_positions(batch.positions or (), problems)
         if batch.equity is not None:
-            _dec_or_none(batch.equity.equity, "batch.equity.equity", problems, False)
+            e = batch.equity
+            _currency_or_none(e.currency, "batch.equity.currency", problems, required=True)
+            _dec_required(e.equity, "batch.equity.equity", problems, False)
+            for name in ("wallet_balance", "unrealized_pnl", "margin_ratio"):
+                _dec_or_none(getattr(e, name), f"batch.equity.{name}", problems, False)
         for endpoint, value in batch.cursors.items():
-            if not endpoint or not isinstance(value, str):
+            if not isinstance(endpoint, str) or not endpoint or not isinstance(value, str):
                 problems.append(f"batch.cursors[{endpoint!r}]: endpoint and text value required")
         if problems:
             raise InputError(problems)
@@ -2810,24 +2922,32 @@ def _validate_exchange_positions(
 
 
 def _validate_instrument(ins: Instrument, where: str, problems: list[str]) -> None:
-    if not ins.symbol:
-        problems.append(f"{where}.symbol: empty")
-    for name in ("base", "quote", "settle"):
-        if not getattr(ins, name):
-            problems.append(f"{where}.{name}: empty")
-    _dec_or_none(ins.contract_size, f"{where}.contract_size", problems)
+    for name in ("symbol", "base", "quote", "settle"):
+        value = getattr(ins, name)
+        if not isinstance(value, str) or not value.strip():
+            problems.append(f"{where}.{name}: empty" if not value else
+                            f"{where}.{name}: must be text, got {value!r}")
+    _dec_required(ins.contract_size, f"{where}.contract_size", problems)
     _dec_or_none(ins.maintenance_margin_rate, f"{where}.maintenance_margin_rate", problems)
     _dec_or_none(ins.max_leverage, f"{where}.max_leverage", problems)
     _dec_or_none(ins.beta, f"{where}.beta", problems, positive=False)
 
 
-def _validate_tiers(symbol: str, tiers: Sequence[Tier], problems: list[str]) -> None:
+def _validate_tiers(
+    symbol: str, tiers: Sequence[Tier], problems: list[str], prefix: str = "tiers"
+) -> None:
+    if not isinstance(symbol, str) or not symbol.strip():
+        problems.append(f"{prefix}: a symbol must be non-empty text, got {symbol!r}")
+        return
     prev: Decimal | None = None
     for i, t in enumerate(tiers):
-        w = f"tiers[{symbol}][{i}]"
-        _dec_or_none(t.min_notional, f"{w}.min_notional", problems, positive=False)
+        w = f"{prefix}[{symbol}][{i}]"
+        if not isinstance(t, Tier):
+            problems.append(f"{w}: must be a Tier, got {type(t).__name__}")
+            continue
+        _dec_required(t.min_notional, f"{w}.min_notional", problems, positive=False)
         _dec_or_none(t.max_notional, f"{w}.max_notional", problems)
-        _dec_or_none(t.maintenance_margin_rate, f"{w}.maintenance_margin_rate", problems)
+        _dec_required(t.maintenance_margin_rate, f"{w}.maintenance_margin_rate", problems)
         _dec_or_none(t.maintenance_amount, f"{w}.maintenance_amount", problems, positive=False)
         _dec_or_none(t.max_leverage, f"{w}.max_leverage", problems)
         if isinstance(t.min_notional, Decimal) and t.min_notional.is_finite():
@@ -2837,11 +2957,11 @@ def _validate_tiers(symbol: str, tiers: Sequence[Tier], problems: list[str]) -> 
 
 
 def _validate_funding(p: NewFunding, where: str, problems: list[str]) -> None:
-    if not p.symbol:
+    if not isinstance(p.symbol, str) or not p.symbol.strip():
         problems.append(f"{where}.symbol: empty")
-    _dec_or_none(p.amount, f"{where}.amount", problems, positive=False)
-    if not p.currency:
-        problems.append(f"{where}.currency: empty")
+    _dec_required(p.amount, f"{where}.amount", problems, positive=False)
+    _currency_or_none(p.currency, f"{where}.currency", problems, required=True)
+    _text(p.exchange_id, f"{where}.exchange_id", problems, optional=True)
     if p.leg is not None and p.leg not in LEGS:
         problems.append(f"{where}.leg: must be one of {', '.join(LEGS)} or None")
     if not isinstance(p.time, datetime):
@@ -2851,9 +2971,12 @@ def _validate_funding(p: NewFunding, where: str, problems: list[str]) -> None:
 
 
 def _validate_transfer(t: NewTransfer, where: str, problems: list[str]) -> None:
-    _dec_or_none(t.amount, f"{where}.amount", problems, positive=False)
-    if not t.currency:
-        problems.append(f"{where}.currency: empty")
+    _dec_required(t.amount, f"{where}.amount", problems, positive=False)
+    _currency_or_none(t.currency, f"{where}.currency", problems, required=True)
+    if not isinstance(t.kind, str) or not t.kind.strip():
+        problems.append(f"{where}.kind: must be deposit, withdrawal or transfer, got {t.kind!r}")
+    _text(t.exchange_id, f"{where}.exchange_id", problems, optional=True)
+    _text(t.note, f"{where}.note", problems)
     if not isinstance(t.time, datetime):
         problems.append(f"{where}.time: must be a datetime")
     else:
@@ -2886,7 +3009,9 @@ def _annotation_values(changes: Mapping[str, Any], problems: list[str]) -> dict[
                 except ValueError:
                     problems.append(f"margin_mode: must be cross or isolated, got {value!r}")
         elif name == "rating":
-            if value is not None and (not isinstance(value, int) or not 0 <= value <= 5):
+            if value is not None and (
+                not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= 5
+            ):
                 problems.append(f"rating: must be a whole number 0..5, got {value!r}")
         elif name in ("setup", "notes"):
             value = "" if value is None else str(value)
@@ -2894,8 +3019,11 @@ def _annotation_values(changes: Mapping[str, Any], problems: list[str]) -> dict[
     return out
 
 
-def _clean_tags(tags: Iterable[str] | None, problems: list[str]) -> list[str]:
+def _clean_tags(tags: Iterable[str] | str | None, problems: list[str]) -> list[str]:
+    """Lower-case, stripped, unique tags (a single string is one tag, not its letters)."""
     out: list[str] = []
+    if isinstance(tags, str):
+        tags = [tags]
     for t in tags or ():
         tag = str(t).strip().lower()
         if not tag:
