@@ -478,6 +478,10 @@ def _stats(args: argparse.Namespace) -> int:
             ("  realised", money(s.realized_pnl, c)),
             ("  fees", money(-s.fees, c)),
             ("  funding", money(s.funding, c)),
+            *(
+                [("  other fees *", _other_fees_text(s.other_fees))]
+                if s.other_fees else []
+            ),
             ("Win rate", pct),
             ("Profit factor", num(s.profit_factor, 2)),
             ("Expectancy", money(s.expectancy, c)),
@@ -489,7 +493,20 @@ def _stats(args: argparse.Namespace) -> int:
         ]
         width = max(len(k) for k, _ in rows)
         print("\n".join(f"  {k.ljust(width)}  {v}" for k, v in rows))
+        if s.other_fees:
+            print(f"  * {_OTHER_FEES_NOTE}")
     return 0
+
+
+_OTHER_FEES_NOTE = (
+    "fees paid in another currency are NOT included in net PnL or any figure from it "
+    "(no conversion rate is stored); subtract them by hand"
+)
+
+
+def _other_fees_text(other: Any) -> str:
+    """``-0.0123 BNB, -1 USDC``: fees paid (shown as costs) per fee currency."""
+    return ", ".join(f"{num(-v)} {k}" for k, v in sorted(other.items()))
 
 
 def _stats_by(args: argparse.Namespace, filt: Any) -> int:
@@ -513,6 +530,14 @@ def _stats_by(args: argparse.Namespace, filt: Any) -> int:
             ])
     print(table([args.by.capitalize(), "Ccy", "Trades", "Open", "Win rate", "Net PnL", "PF",
                  "Expectancy", "Avg R", "Max DD"], rows, right={2, 3, 4, 5, 6, 7, 8, 9}))
+    other = [
+        f"  {name or '(none)'} ({s.currency}): {_other_fees_text(s.other_fees)}"
+        for name, stats in groups.items() for s in stats if s.other_fees
+    ]
+    if other:
+        print()
+        print(f"Other fees: {_OTHER_FEES_NOTE}:")
+        print("\n".join(other))
     return 0
 
 

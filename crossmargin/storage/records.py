@@ -391,6 +391,11 @@ class Statistics:
     trades). ``expectancy`` = mean net PnL per trade. ``average_r`` over ``r_trades``
     (closed positions that had a stop). ``max_drawdown`` is the largest peak-to-trough fall
     of cumulative net PnL in close order (≥ 0, currency units).
+
+    ``other_fees``: fees the closed positions paid in a third currency (e.g. BNB on
+    Binance), per fee currency, positive = paid. They are **not** in ``fees`` nor in
+    ``net_pnl`` (or any figure derived from it): the journal stores no conversion rate,
+    so they are reported apart for the user to net by hand.
     """
 
     currency: str
@@ -415,6 +420,7 @@ class Statistics:
     longest_win_streak: int
     longest_loss_streak: int
     open_positions: int
+    other_fees: Mapping[str, Decimal] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,9 @@ Per settlement currency, over closed positions in close-time order, with
   (``Q × |entry − stop|`` linear, ``Q × |1/stop − 1/entry|`` inverse);
 * max drawdown = largest fall of cumulative net PnL from a previous peak (the curve
   starts at 0), as a positive amount;
-* longest win / loss streaks (breakeven trades end both).
+* longest win / loss streaks (breakeven trades end both);
+* other fees: fees paid in a third currency (e.g. BNB), summed per fee currency and
+  reported apart; they are not netted into any figure above (no conversion rate).
 """
 
 from __future__ import annotations
@@ -31,8 +33,9 @@ def compute_statistics(
     specs: Mapping[tuple[int, str], ContractSpec],
 ) -> list[Statistics]:
     """``rows``: closed positions in close-time order as raw tuples (account_id, symbol,
-    realized_pnl, fees, funding, entry_price, stop_price, max_contracts; money as the stored
-    exact text); ``open_rows``: (account_id, symbol) of the open ones."""
+    realized_pnl, fees, funding, entry_price, stop_price, max_contracts, other_fees; money as
+    the stored exact text, other fees as ``"BNB=0.01;..."``); ``open_rows``: (account_id,
+    symbol) of the open ones."""
     groups: dict[str, list[Sequence[Any]]] = {}
     for r in rows:
         groups.setdefault(specs[(r[0], r[1])].settle, []).append(r)
@@ -59,8 +62,15 @@ def _one(
     cum = peak = ZERO
     max_dd = ZERO
     streak_w = streak_l = best_w = best_l = 0
-    for account_id, symbol, r_text, f_text, fu_text, entry_text, stop_text, max_text, *_ in rows:
+    other: dict[str, Decimal] = {}
+    for (account_id, symbol, r_text, f_text, fu_text, entry_text, stop_text, max_text,
+         other_text, *_) in rows:
         r_pnl, fee, fund = Decimal(r_text), Decimal(f_text), Decimal(fu_text)
+        if other_text:
+            for part in other_text.split(";"):
+                cur, _, amount = part.partition("=")
+                if cur:
+                    other[cur] = other.get(cur, ZERO) + Decimal(amount)
         net = r_pnl - fee + fund
         realized += r_pnl
         fees += fee
@@ -124,4 +134,5 @@ def _one(
         longest_win_streak=best_w,
         longest_loss_streak=best_l,
         open_positions=open_count,
+        other_fees={k: other[k] for k in sorted(other) if other[k]},
     )
