@@ -345,3 +345,18 @@ def test_files_that_are_not_journals(tmp_path: Path) -> None:
     conn.close()
     with pytest.raises(NotAJournalError):
         Journal.open(other)
+
+
+def test_restoring_a_v1_backup_upgrades_it(tmp_path: Path) -> None:
+    """A backup made by schema v1 restored into an open v2 journal is upgraded in place
+    (the same real step), every row intact, and takes a cross + isolated pair."""
+    source = copy_oldest(tmp_path)
+    before = raw_dump(source)
+    with Journal.open(tmp_path / "current.sqlite3") as j:
+        j.create_account("Scratch")
+        j.restore(source)
+        assert [a.label for a in j.accounts()] == ["Exchange", "Manual"]
+        assert version(j.path) == schema.SCHEMA_VERSION
+        assert raw_dump(j.path) == before
+        j.apply_sync_batch("Exchange", SyncBatch(fetched_at=at(6), positions=_pair()))
+        assert len(j.exchange_positions("Exchange")) == 2
