@@ -2204,12 +2204,15 @@ class Journal:
         """Apply one sync cycle atomically (see :class:`SyncBatch`); returns what changed.
 
         Validation happens first: any bad record raises InputError naming it
-        (``batch.fills[3].price: ...``) and nothing is written. Then, in one transaction:
+        (``batch.fills[3].price: ...``) and nothing is written; so does a key repeated
+        inside the batch (two positions with the same symbol, side and margin mode, two
+        specs for one instrument, two balances of one currency). Then, in one transaction:
         instruments, tiers, fills (dedup by exchange trade id; positions re-derived),
         funding and transfers (dedup by exchange id), balance and equity snapshots at
         ``fetched_at``, the exchange's open positions (replacing the stored set and
         copying mark, leverage, margin mode, isolated margin and liquidation price onto
-        the matching open journal positions) and finally the cursors.
+        the matching open journal positions; see ``_replace_exchange_positions`` for a
+        cross + isolated pair on one journal position) and finally the cursors.
         """
         problems: list[str] = []
         if not isinstance(batch.fetched_at, datetime):

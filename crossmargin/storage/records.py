@@ -231,7 +231,8 @@ class ExchangePosition:
     """The exchange's own view of one open position (synced; replaces the previous set).
 
     ``side`` long/short; ``contracts`` > 0; prices in quote currency; ``isolated_margin``
-    and ``unrealized_pnl`` in the settlement currency.
+    and ``unrealized_pnl`` in the settlement currency. An account holds at most one per
+    (symbol, side, margin mode).
     """
 
     symbol: str
@@ -328,7 +329,9 @@ class SyncBatch:
     * ``fetched_at``: aware UTC time of the cycle (balance/equity snapshot time).
     * ``positions``: the complete set of open positions on the exchange, replacing the
       previous set; ``None`` means "not fetched this cycle" (the stored set is kept),
-      ``()`` means "no open position".
+      ``()`` means "no open position". At most one per (symbol, side, margin mode): a
+      cross and an isolated position on one symbol (OKX) are both kept; a repeated key is
+      refused (InputError naming ``batch.positions[i]``).
     * ``fills``/``funding``/``transfers``: new records; duplicates (same exchange trade id,
       funding id or transfer id) are skipped, so overlapping fetch windows are safe.
     * ``instruments``: upserted by symbol. ``tiers``: symbol → full bracket table,
