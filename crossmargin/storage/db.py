@@ -210,7 +210,13 @@ def connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
         conn.isolation_level = None
         conn.execute("PRAGMA busy_timeout = 30000")
         return conn
-    conn = sqlite3.connect(path, timeout=30, check_same_thread=False)
+    try:
+        conn = sqlite3.connect(path, timeout=30, check_same_thread=False)
+    except sqlite3.Error as exc:
+        raise JournalError(
+            f"cannot open {path} ({exc}); choose a journal file (not a folder) in a folder "
+            "you can write to, with --db"
+        ) from None
     try:
         configure_connection(conn)
     except sqlite3.DatabaseError as exc:
@@ -243,8 +249,12 @@ def read_versions(conn: sqlite3.Connection, path: Path) -> tuple[int, int, bool]
 
 
 def integrity_problems(conn: sqlite3.Connection, limit: int = 20) -> list[str]:
-    """Lines from ``PRAGMA integrity_check`` (empty when the file is sound)."""
-    rows = [r[0] for r in conn.execute(f"PRAGMA integrity_check({int(limit)})")]
+    """Lines from ``PRAGMA integrity_check`` (empty when the file is sound); a file too
+    damaged to be checked gives SQLite's error as the one line."""
+    try:
+        rows = [r[0] for r in conn.execute(f"PRAGMA integrity_check({int(limit)})")]
+    except sqlite3.DatabaseError as exc:
+        return [str(exc)]
     return [] if rows == ["ok"] else rows
 
 
@@ -314,8 +324,9 @@ def migrate(
 ) -> MigrationOutcome:
     """Bring the file at ``conn`` to schema ``target`` (steps[n] upgrades n → n+1).
 
-    Refuses newer files, backs up before changing anything, and runs every step in one
-    ``BEGIN EXCLUSIVE`` transaction so a failure leaves the old version intact.
+    Refuses newer files and damaged ones (an upgrade would spread the damage), backs up
+    before changing anything, and runs every step in one ``BEGIN EXCLUSIVE`` transaction so
+    a failure leaves the old version intact.
     """
     _app_id, version, _has_tables = read_versions(conn, db_path)
     if version > target:
@@ -331,6 +342,13 @@ def migrate(
         raise MigrationError(
             f"{db_path}: no upgrade path from journal schema v{version} to v{target} "
             f"(missing step from v{missing[0]}); the file was not changed"
+        )
+    damage = integrity_problems(conn, limit=3)
+    if damage:
+        raise JournalCorruptError(
+            f"{db_path} is damaged ({'; '.join(damage)}); it was not upgraded to schema "
+            f"v{target} and was not changed; restore your latest backup with `crossmargin "
+            f"restore BACKUP --db {db_path}` (automatic backups sit next to the journal)"
         )
     backup = backup_to(conn, migration_backup_path(db_path, version))
     conn.execute("BEGIN EXCLUSIVE")

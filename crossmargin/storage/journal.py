@@ -475,8 +475,13 @@ class Journal:
 
     def integrity_check(self) -> list[str]:
         """``PRAGMA integrity_check`` lines (empty list = sound)."""
-        with self._engine.connect() as conn:
-            rows = [r[0] for r in conn.exec_driver_sql("PRAGMA integrity_check(20)")]
+        if self._closed:
+            raise dbmod.JournalError("the journal is closed")
+        try:
+            with self._engine.connect() as conn:
+                rows = [r[0] for r in conn.exec_driver_sql("PRAGMA integrity_check(20)")]
+        except SQLAlchemyError as exc:
+            return [str(getattr(exc, "orig", None) or exc)]
         return [] if rows == ["ok"] else rows
 
     # ------------------------------------------------------------------ accounts

@@ -230,3 +230,19 @@ def test_storage_error_messages(driver_message: str, expected: str) -> None:
     assert expected in str(err) and driver_message in str(err)
     assert "nothing was changed" in str(err) and "INSERT" not in str(err)
     assert "nothing was read" in str(dbmod.storage_error(exc, writing=False))
+
+
+def test_opening_a_folder_is_a_clear_error(tmp_path: Path) -> None:
+    folder = tmp_path / "journal.sqlite3"
+    folder.mkdir()
+    with pytest.raises(JournalError, match="not a folder"):
+        Journal.open(folder)
+    Journal.open(tmp_path / "other.sqlite3").close()  # nothing left locked or broken
+
+
+def test_closed_journal_refuses_reads_and_checks(journal: Journal) -> None:
+    journal.close()
+    for call in (journal.accounts, journal.integrity_check,
+                 lambda: journal.create_account("X")):
+        with pytest.raises(JournalError, match="closed"):
+            call()

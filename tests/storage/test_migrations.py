@@ -15,6 +15,7 @@ from crossmargin.errors import InputError
 from crossmargin.storage import (
     ExchangePosition,
     Journal,
+    JournalCorruptError,
     MigrationError,
     NotAJournalError,
     PositionStatus,
@@ -360,3 +361,31 @@ def test_restoring_a_v1_backup_upgrades_it(tmp_path: Path) -> None:
         assert raw_dump(j.path) == before
         j.apply_sync_batch("Exchange", SyncBatch(fetched_at=at(6), positions=_pair()))
         assert len(j.exchange_positions("Exchange")) == 2
+
+
+def _damage(path: Path) -> None:
+    """Overwrite part of the file's pages (past the header) with junk."""
+    data = bytearray(path.read_bytes())
+    data[8192:12000] = b"Z" * (12000 - 8192)
+    path.write_bytes(bytes(data))
+
+
+def test_damaged_old_file_is_not_upgraded(tmp_path: Path) -> None:
+    path = copy_oldest(tmp_path)
+    _damage(path)
+    before = path.read_bytes()
+    with pytest.raises(JournalCorruptError, match="not upgraded") as e:
+        Journal.open(path)
+    assert "restore your latest backup" in str(e.value)
+    assert path.read_bytes() == before and version(path) == 1
+    assert not list(tmp_path.glob("*backup*"))
+
+
+def test_damaged_backup_is_not_restored(tmp_path: Path) -> None:
+    source = copy_oldest(tmp_path)
+    _damage(source)
+    with Journal.open(tmp_path / "current.sqlite3") as j:
+        j.create_account("Kept")
+        with pytest.raises(JournalCorruptError, match="nothing was restored"):
+            j.restore(source)
+        assert [a.label for a in j.accounts()] == ["Kept"]
