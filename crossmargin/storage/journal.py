@@ -248,6 +248,15 @@ def _currency_or_none(
     return True
 
 
+def _check_paging(offset: Any, limit: Any, most: int) -> None:
+    ok = all(isinstance(v, int) and not isinstance(v, bool) for v in (offset, limit))
+    if not ok or offset < 0 or not 0 < limit <= most:
+        raise InputError(
+            f"paging: offset must be a whole number >= 0 and limit one in 1..{most}, got "
+            f"offset={offset!r}, limit={limit!r}"
+        )
+
+
 def _check_range(
     since: datetime | None,
     until: datetime | None,
@@ -1562,8 +1571,7 @@ class Journal:
     ) -> Page[JournalPosition]:
         """Positions matching ``filt``, newest opened first, one page at a time."""
         filt = filt or PositionFilter()
-        if offset < 0 or not 0 < limit <= _MAX_PAGE:
-            raise InputError(f"paging: offset must be >= 0 and 0 < limit <= {_MAX_PAGE}")
+        _check_paging(offset, limit, _MAX_PAGE)
         with self._read() as conn:
             where = self._position_where(conn, filt)
             total = (
@@ -1689,8 +1697,7 @@ class Journal:
         limit: int = 1000,
     ) -> Page[Fill]:
         """Fills, newest first. ``position_id`` also matches a fill that flipped into it."""
-        if offset < 0 or not 0 < limit <= 1_000_000:
-            raise InputError("paging: offset must be >= 0 and 0 < limit <= 1000000")
+        _check_paging(offset, limit, 1_000_000)
         problems: list[str] = []
         _aware(since, "since", problems)
         _aware(until, "until", problems)

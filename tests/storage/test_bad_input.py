@@ -180,7 +180,11 @@ def test_bad_write_is_refused_by_name_and_writes_nothing(seeded, what, call, pro
     lambda j: j.equity_history("Main", until=NAIVE),
     lambda j: j.pooled_equity("USDT", since=NAIVE),
     lambda j: j.pooled_equity(None),
-], ids=["status", "side", "balance since", "equity until", "pooled since", "pooled currency"])
+    lambda j: j.positions(offset="10"),
+    lambda j: j.positions(limit=0),
+    lambda j: j.fills(limit=None),
+], ids=["status", "side", "balance since", "equity until", "pooled since", "pooled currency",
+        "offset text", "limit 0", "limit None"])
 def test_bad_query_is_refused_by_name(journal: Journal, acct: int, call) -> None:
     with pytest.raises(InputError):
         call(journal)
