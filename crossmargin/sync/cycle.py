@@ -18,6 +18,7 @@ from decimal import Decimal
 from typing import Any, Protocol
 
 from crossmargin.domain import Tier
+from crossmargin.errors import InputError
 from crossmargin.sync.config import AccountConfig, Credentials
 from crossmargin.sync.faults import (
     Caller,
@@ -26,6 +27,7 @@ from crossmargin.sync.faults import (
     RetryEvent,
     RetryPolicy,
     SyncError,
+    scrub,
     to_sync_error,
 )
 from crossmargin.sync.fetchers import DAY_MS, BinanceFetcher, Fetcher, fetcher_for
@@ -65,9 +67,9 @@ class AccountClient:
             self.exchange = exchange or create_exchange(config, credentials)
         except SyncError:
             raise
+        except InputError:
+            raise
         except Exception as exc:
-            if type(exc).__name__ == "InputError":
-                raise
             raise to_sync_error(exc, self.secrets, "create exchange") from None
         self.lock = threading.Lock()
         self.markets_loaded = False
@@ -102,16 +104,12 @@ class CycleReport:
 
     def summary(self) -> str:
         new = ", ".join(
-            f"{v} new {k}" for k, v in sorted(self.inserted.items())
-            if v and k != "positions_not_stored"
+            f"{v} new {k}" for k, v in sorted(self.inserted.items()) if v
         ) or "nothing new"
         flagged = sum(1 for r in self.reconciliation if r.flagged)
         tail = f"; {flagged} liquidation price(s) differ > 0.5%" if flagged else ""
         if self.batch.unsupported:
             tail += f"; not available here: {', '.join(self.batch.unsupported)}"
-        if self.inserted.get("positions_not_stored"):
-            tail += (f"; {self.inserted['positions_not_stored']} position(s) not stored "
-                     "(one per symbol and side in the journal)")
         return f"{self.batch.summary()} fetched; {new}{tail}"
 
 
@@ -269,6 +267,16 @@ def _run(client: AccountClient, journal: JournalPort, policy: RetryPolicy,
     progress("storing")
     try:
         inserted = journal.apply(account_id, batch)
+    except InputError as exc:
+        # The journal refused the exchange's data as inconsistent (e.g. the same
+        # position twice): retrying at once would get the same reply, so this
+        # cycle stops; the next poll asks the exchange again.
+        detail = scrub("; ".join(exc.problems), client.secrets)
+        raise SyncError(
+            FaultKind.BAD_REPLY,
+            f"the exchange's reply could not be stored, nothing was changed: {detail}",
+            transient=False,
+        ) from None
     except Exception as exc:
         detail = to_sync_error(exc, client.secrets)
         raise SyncError(

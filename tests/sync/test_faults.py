@@ -267,6 +267,29 @@ def test_storage_failure_leaves_cursor_and_goes_stale(journal, port, monkeypatch
         svc.stop()
 
 
+def test_inconsistent_reply_refused_by_the_journal_is_not_retried(journal, port, monkeypatch):
+    """An InputError from the journal is not retried within the cycle; status says why."""
+    from crossmargin.errors import InputError
+
+    with server_for(BN) as srv:
+        cfg = config_for(BN, srv)
+        svc = _service(port, cfg)
+        calls = []
+
+        def refuse(*a, **k):
+            calls.append(1)
+            raise InputError("batch.positions[1]: a second BTC/USDT:USDT long cross position")
+
+        monkeypatch.setattr(port, "apply", refuse)
+        assert _sync(svc, cfg.label) is None
+        st = svc.status.get(cfg.label)
+        assert st.state is SyncState.STALE, st
+        assert "could not be stored" in st.message and "positions[1]" in st.message
+        assert len(calls) == 1
+        assert _state(journal, cfg.label).get("cursors", {}) == {}
+        svc.stop()
+
+
 def test_cancel_stops_a_cycle_and_stores_nothing(journal, port):
     with server_for(BN) as srv:
         cfg = config_for(BN, srv)
