@@ -271,10 +271,10 @@ def _run(client: AccountClient, journal: JournalPort, policy: RetryPolicy,
         # The journal refused the exchange's data as inconsistent (e.g. the same
         # position twice): retrying at once would get the same reply, so this
         # cycle stops; the next poll asks the exchange again.
-        detail = scrub("; ".join(exc.problems), client.secrets)
+        problems = scrub("; ".join(exc.problems), client.secrets)
         raise SyncError(
             FaultKind.BAD_REPLY,
-            f"the exchange's reply could not be stored, nothing was changed: {detail}",
+            f"the exchange's reply could not be stored, nothing was changed: {problems}",
             transient=False,
         ) from None
     except Exception as exc:
