@@ -21,10 +21,14 @@ from crossmargin.errors import InputError
 from crossmargin.storage import (
     Account,
     AccountKind,
+    Fill,
     Instrument,
     Journal,
     JournalPosition,
+    NewFill,
+    Page,
     PositionFilter,
+    PositionStatus,
     Statistics,
 )
 from desktop.demo import History
@@ -177,22 +181,134 @@ def log_position(journal: Journal, req: LogPositionRequest) -> int:
     return account_id
 
 
+PAGE_SIZE = 500  # rows per page of the Journal tab's tables
+
+
 @dataclass(frozen=True, slots=True)
 class JournalPage:
-    """The Journal tab's data for one account: positions (newest first) and statistics."""
+    """The Journal tab's data for one account.
+
+    ``positions``: the first page (newest opened first) of the positions matching
+    ``status`` (None = all), ``total`` of them overall; ``fills`` the first page of the
+    account's fills (newest first), ``fills_total`` overall. ``pnl_t``/``pnl``: the
+    cumulative net PnL of every closed position in close order (UNIX seconds, settlement
+    currency; starts at 0 when the first of them was opened).
+    """
 
     account: Account
     positions: tuple[JournalPosition, ...]
     total: int
     statistics: tuple[Statistics, ...]
     loaded_at: datetime
+    fills: tuple[Fill, ...] = ()
+    fills_total: int = 0
+    pnl_t: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    pnl: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
 
-def journal_page(journal: Journal, account_id: int, limit: int = 500) -> JournalPage:
+def _position_filter(account_id: int, status: str | None) -> PositionFilter:
+    return PositionFilter(account=account_id,
+                          status=PositionStatus(status) if status else None)
+
+
+def pnl_curve(journal: Journal, account_id: int) -> tuple[np.ndarray, np.ndarray]:
+    """Cumulative net PnL of every closed position, in close order (see JournalPage)."""
+    filt = _position_filter(account_id, "closed")
+    closed: list[JournalPosition] = []
+    offset = 0
+    while True:
+        page = journal.positions(filt, offset=offset, limit=5000)
+        closed.extend(page.items)
+        offset += len(page.items)
+        if not page.items or offset >= page.total:
+            break
+    closed = sorted((p for p in closed if p.closed_at is not None),
+                    key=lambda p: p.closed_at or datetime.min)
+    if not closed:
+        return np.zeros(0), np.zeros(0)
+    t = np.array([min(p.opened_at.timestamp() for p in closed)]
+                 + [p.closed_at.timestamp() for p in closed if p.closed_at], dtype=np.float64)
+    pnl = np.concatenate([[0.0], np.cumsum([float(p.net_pnl) for p in closed])])
+    return t, pnl
+
+
+def journal_page(journal: Journal, account_id: int, limit: int = PAGE_SIZE,
+                 status: str | None = None, fills_limit: int = PAGE_SIZE) -> JournalPage:
+    """First pages of positions and fills, statistics and the PnL curve (worker thread)."""
     acct = journal.account(account_id)
-    page = journal.positions(PositionFilter(account=account_id), limit=limit)
+    page = journal.positions(_position_filter(account_id, status), limit=limit)
+    fills = journal.fills(account=account_id, limit=fills_limit)
     stats = journal.statistics(PositionFilter(account=account_id))
-    return JournalPage(acct, page.items, page.total, tuple(stats), datetime.now())
+    t, pnl = pnl_curve(journal, account_id)
+    return JournalPage(acct, page.items, page.total, tuple(stats), datetime.now(),
+                       fills.items, fills.total, t, pnl)
+
+
+def positions_page(journal: Journal, account_id: int, offset: int,
+                   status: str | None = None, limit: int = PAGE_SIZE) -> Page[JournalPosition]:
+    """Positions from ``offset`` on, newest opened first (incremental loading)."""
+    return journal.positions(_position_filter(account_id, status), offset=offset, limit=limit)
+
+
+def fills_page(journal: Journal, account_id: int, offset: int,
+               limit: int = PAGE_SIZE) -> Page[Fill]:
+    """Fills from ``offset`` on, newest first (incremental loading)."""
+    return journal.fills(account=account_id, offset=offset, limit=limit)
+
+
+FILL_EDITABLE = ("time", "side", "price", "amount", "fee", "fee_currency", "note")
+
+
+def edit_fill(journal: Journal, fill_id: int, changes: dict[str, object]) -> dict[str, object]:
+    """Apply ``changes`` to a fill (its positions are re-derived); return the previous
+    values of the changed fields (for undo)."""
+    before = journal.fill(fill_id)
+    previous = {name: getattr(before, name) for name in changes}
+    journal.edit_fill(fill_id, **changes)
+    return previous
+
+
+def delete_fill(journal: Journal, fill_id: int) -> Fill:
+    """Delete a fill (its positions are re-derived); return it (undo stores it again)."""
+    before = journal.fill(fill_id)
+    journal.delete_fill(fill_id)
+    return before
+
+
+def restore_fill(journal: Journal, fill: Fill) -> int:
+    """Store a deleted fill again (same fields, trade id and source); return its new id."""
+    new = NewFill(symbol=fill.symbol, side=fill.side, price=fill.price, amount=fill.amount,
+                  time=fill.time, fee=fill.fee, fee_currency=fill.fee_currency,
+                  trade_id=fill.trade_id, order_id=fill.order_id, leg=fill.leg, note=fill.note)
+    changes = journal.add_fill(fill.account_id, new, source=fill.source)
+    if changes.id is None:
+        raise InputError("the deleted fill could not be stored again: an identical fill "
+                         "is already in the journal")
+    return int(changes.id)
+
+
+def export(journal: Journal, kind: str, dest: Path, account_id: int | None) -> str:
+    """Write an export (atomic: a failure leaves no partial file); return a one-line summary.
+
+    ``positions``/``fills``/``funding``: that account's rows as CSV (every account when
+    ``account_id`` is None); ``journal``: the whole journal as JSON.
+    """
+    from crossmargin.storage import export as ex
+
+    if kind == "positions":
+        n = ex.export_positions_csv(journal, dest, PositionFilter(account=account_id))
+        return f"Exported {n} positions to {dest}"
+    if kind == "fills":
+        n = ex.export_fills_csv(journal, dest, account_id)
+        return f"Exported {n} fills to {dest}"
+    if kind == "funding":
+        n = ex.export_funding_csv(journal, dest, account_id)
+        return f"Exported {n} funding payments to {dest}"
+    if kind == "journal":
+        counts = ex.export_json(journal, dest)
+        parts = ", ".join(f"{v} {k}" for k, v in counts.items())
+        return f"Exported the whole journal ({parts}) to {dest}"
+    raise InputError(f"export: unknown kind {kind!r}")
 
 
 EDITABLE = ("stop_price", "target_price", "setup", "notes", "rating", "tags")

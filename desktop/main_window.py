@@ -225,6 +225,9 @@ class MainWindow(QMainWindow):
         self.journal_view.problem.connect(
             lambda text, problems: self.message_bar.show_message("error", text, problems)
         )
+        self.journal_view.notice.connect(
+            lambda text: self.message_bar.show_message("info", text, timeout_ms=8000)
+        )
         self.journal_view.log_requested.connect(self.log_position)
         self.positions.set_capabilities(
             can_edit=False, has_journal=False, has_whatif=self.whatif_available,

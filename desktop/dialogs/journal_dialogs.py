@@ -1,4 +1,5 @@
-"""Journal dialogs: edit a position's notes and plan; import fills from a CSV file.
+"""Journal dialogs: edit a position's notes and plan; edit or delete a fill; import fills
+from a CSV file.
 
 Both validate in place and never write: they emit what the user asked for and the
 Journal tab runs it on the serial task queue.
@@ -7,6 +8,8 @@ Journal tab runs it on the serial task queue.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -32,7 +35,7 @@ from desktop import formatting as fmt
 from desktop.validation import parse_decimal_field
 
 if TYPE_CHECKING:
-    from crossmargin.storage import ImportReport, JournalPosition
+    from crossmargin.storage import Fill, ImportReport, JournalPosition
 
 PRESETS = ("generic", "binance", "bybit", "okx")
 
@@ -120,6 +123,149 @@ class EditPositionDialog(QDialog):
         if self.notes.toPlainText().strip() != p.notes:
             changes["notes"] = self.notes.toPlainText().strip()
         self._changes = changes
+        self.accept()
+
+
+def mark_invalid(edit: QWidget, invalid: bool) -> None:
+    """Show ``edit`` with the red "invalid" frame of the theme (or clear it)."""
+    edit.setProperty("invalid", invalid)
+    edit.style().unpolish(edit)
+    edit.style().polish(edit)
+
+
+def parse_local_time(text: str) -> tuple[datetime | None, str | None]:
+    """``YYYY-MM-DD HH:MM[:SS]`` in the local time zone (or ISO 8601 with an offset)."""
+    cleaned = text.strip().replace("T", " ")
+    if not cleaned:
+        return None, "Time: required"
+    if cleaned.endswith("Z"):
+        cleaned = cleaned[:-1] + "+00:00"
+    try:
+        value = datetime.fromisoformat(cleaned)
+    except ValueError:
+        return None, f"Time: “{text.strip()}” is not a date and time like 2026-01-31 14:05:00"
+    return value.astimezone(), None  # naive = local time
+
+
+class EditFillDialog(QDialog):
+    """Edit or delete one fill: time (local), side, price, amount, fee, fee currency, note.
+
+    Validates in place (a red field and a message; nothing is emitted on bad input).
+    After ``accept()``: ``action`` is ``"edit"`` with :meth:`changes` (only the changed
+    fields, journal names: ``price`` in quote currency, ``amount`` in contracts > 0,
+    ``fee`` > 0 paid / < 0 rebate, ``time`` timezone-aware) or ``"delete"``.
+    """
+
+    def __init__(self, fill: Fill, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(f"Fill #{fill.id}: {fmt.short_symbol(fill.symbol)} {fill.side}")
+        self.setMinimumWidth(420)
+        self._fill = fill
+        self.action = ""
+        self._changes: dict[str, object] = {}
+        self.time = QLineEdit(fill.time.astimezone().strftime("%Y-%m-%d %H:%M:%S"))
+        self.time.setToolTip("Local time, YYYY-MM-DD HH:MM:SS")
+        self.side = QComboBox()
+        self.side.addItem("Buy", "buy")
+        self.side.addItem("Sell", "sell")
+        self.side.setCurrentIndex(0 if fill.side == "buy" else 1)
+        self.price = QLineEdit(str(fill.price))
+        self.amount = QLineEdit(str(fill.amount))
+        self.fee = QLineEdit(str(fill.fee))
+        self.fee_currency = QLineEdit(fill.fee_currency)
+        self.fee_currency.setMaxLength(12)
+        self.note = QLineEdit(fill.note)
+        info = QLabel(f"{fill.symbol} · trade id {fill.trade_id or '—'} · "
+                      f"position #{fill.position_id or '—'} · from {fill.source}")
+        info.setObjectName("ChartReadout")
+        info.setWordWrap(True)
+        form = QFormLayout()
+        form.addRow("Time", self.time)
+        form.addRow("Side", self.side)
+        form.addRow("Price", self.price)
+        form.addRow("Amount (contracts)", self.amount)
+        fee_row = QHBoxLayout()
+        fee_row.addWidget(self.fee, 2)
+        fee_row.addWidget(self.fee_currency, 1)
+        form.addRow("Fee", fee_row)
+        form.addRow("Note", self.note)
+        self.problems = QLabel("")
+        self.problems.setObjectName("FieldProblem")
+        self.problems.setWordWrap(True)
+        self.problems.setVisible(False)
+        self.buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel
+        )
+        self.delete_button = self.buttons.addButton(
+            "Delete fill", QDialogButtonBox.ButtonRole.DestructiveRole)
+        self.delete_button.setToolTip("Delete this fill; its position is rebuilt "
+                                      "(undo with Ctrl+Z)")
+        self.delete_button.clicked.connect(self._delete)
+        self.buttons.accepted.connect(self._accept)
+        self.buttons.rejected.connect(self.reject)
+        for edit in (self.time, self.price, self.amount, self.fee, self.fee_currency):
+            edit.textChanged.connect(lambda _t, e=edit: mark_invalid(e, False))
+        layout = QVBoxLayout(self)
+        layout.addWidget(info)
+        layout.addLayout(form)
+        layout.addWidget(self.problems)
+        layout.addWidget(self.buttons)
+
+    def changes(self) -> dict[str, object]:
+        return dict(self._changes)
+
+    def _delete(self) -> None:
+        self.action = "delete"
+        self._changes = {}
+        self.accept()
+
+    def _accept(self) -> None:
+        f = self._fill
+        problems: list[str] = []
+        values: dict[str, object] = {}
+        when, problem = parse_local_time(self.time.text())
+        mark_invalid(self.time, problem is not None)
+        if problem:
+            problems.append(problem)
+        else:
+            values["time"] = when
+        for edit, name, label, positive in ((self.price, "price", "Price", True),
+                                            (self.amount, "amount", "Amount", True),
+                                            (self.fee, "fee", "Fee", False)):
+            value, problem = parse_decimal_field(edit.text(), label, required=name != "fee",
+                                                 positive=positive)
+            mark_invalid(edit, problem is not None)
+            if problem:
+                problems.append(problem)
+            else:
+                values[name] = value if value is not None else Decimal(0)
+        currency = self.fee_currency.text().strip().upper()
+        bad_currency = (bool(currency) and not currency.isalnum()) or (
+            not currency and values.get("fee", Decimal(0)) != 0)
+        mark_invalid(self.fee_currency, bad_currency)
+        if bad_currency:
+            problems.append("Fee currency: letters and digits such as USDT (needed when the "
+                            "fee is not 0)")
+        if problems:
+            self.problems.setText("\n".join(f"• {x}" for x in problems))
+            self.problems.setVisible(True)
+            return
+        values["side"] = self.side.currentData()
+        values["fee_currency"] = currency
+        values["note"] = self.note.text().strip()
+        changes = {}
+        for name, value in values.items():
+            old = getattr(f, name)
+            if name == "time":
+                same = abs((old - value).total_seconds()) < 1  # shown to the second
+            elif name == "fee_currency":
+                same = str(old).upper() == value
+            else:
+                same = old == value
+            if not same:
+                changes[name] = value
+        self._changes = changes
+        self.action = "edit"
         self.accept()
 
 

@@ -1,4 +1,12 @@
-"""Journal positions table: a thin adapter over :class:`crossmargin.storage.JournalPosition`."""
+"""Journal tables: thin adapters over :class:`crossmargin.storage.JournalPosition` and
+:class:`crossmargin.storage.Fill`, loaded one page at a time.
+
+Both models hold the rows read so far, newest first, and the total the query matches.
+Qt's views ask ``canFetchMore``/``fetchMore`` when the user scrolls near the end; the
+model then emits ``more_requested(offset)`` and the Journal tab reads the next page on
+the serial journal worker and hands it back with :meth:`append_page` (GUI thread), so
+years of history are reachable without reading them all at once.
+"""
 
 from __future__ import annotations
 
@@ -7,14 +15,21 @@ from decimal import Decimal
 from enum import IntEnum
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    Qt,
+    Signal,
+)
 from PySide6.QtGui import QBrush, QColor
 
 from desktop import formatting as fmt
 from desktop.theme import LIGHT, Theme
 
 if TYPE_CHECKING:
-    from crossmargin.storage import JournalPosition
+    from crossmargin.storage import Fill, JournalPosition
 
 RAW_ROLE = Qt.ItemDataRole.UserRole + 1
 ID_ROLE = Qt.ItemDataRole.UserRole + 2
@@ -93,7 +108,87 @@ def journal_raw(p: JournalPosition, column: JournalColumn) -> Any:
     raise ValueError(column)  # pragma: no cover
 
 
-class JournalPositionsTableModel(QAbstractTableModel):
+class PagedTableModel(QAbstractTableModel):
+    """Rows read page by page (newest first); ``total`` is what the query matches overall.
+
+    ``more_requested(offset)`` asks the owner for the rows from ``offset`` on; the answer
+    comes back through :meth:`append_page`. At most one request is outstanding.
+    """
+
+    more_requested = Signal(int)
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._rows: list[Any] = []
+        self._total = 0
+        self._fetching = False
+
+    @property
+    def total(self) -> int:
+        """Rows the query matches (loaded or not)."""
+        return self._total
+
+    def loaded(self) -> int:
+        return len(self._rows)
+
+    def canFetchMore(self, parent: ModelIndex = QModelIndex()) -> bool:  # noqa: B008
+        return not parent.isValid() and not self._fetching and len(self._rows) < self._total
+
+    def fetchMore(self, parent: ModelIndex = QModelIndex()) -> None:  # noqa: B008
+        if self.canFetchMore(parent):
+            self._fetching = True
+            self.more_requested.emit(len(self._rows))
+
+    def _learn(self, rows: Sequence[Any]) -> None:
+        """Hook: remember number formats of new rows."""
+
+    def _key(self, row: Any) -> Any:
+        return row.id
+
+    def set_rows(self, rows: Sequence[Any], total: int | None = None) -> None:
+        """Replace the rows with a freshly read first page (after a change or a new filter).
+
+        Keeps the view's selection when the same rows come back (only changed cells repaint).
+        """
+        self._learn(rows)
+        self._fetching = False
+        self._total = max(len(rows), total if total is not None else len(rows))
+        if [self._key(r) for r in rows] == [self._key(r) for r in self._rows]:
+            changed = [i for i, (a, b) in enumerate(zip(self._rows, rows, strict=True)) if a != b]
+            self._rows = list(rows)
+            for i in changed:
+                self.dataChanged.emit(self.index(i, 0), self.index(i, self.columnCount() - 1), [])
+            return
+        self.beginResetModel()
+        self._rows = list(rows)
+        self.endResetModel()
+
+    def append_page(self, rows: Sequence[Any], offset: int, total: int) -> None:
+        """Rows read from ``offset`` on (answer to ``more_requested``); stale pages are dropped."""
+        self._fetching = False
+        if offset != len(self._rows):
+            return  # the rows were replaced meanwhile
+        self._total = max(total, offset + len(rows))
+        if not rows:
+            self._total = len(self._rows)
+            return
+        self._learn(rows)
+        self.beginInsertRows(QModelIndex(), offset, offset + len(rows) - 1)
+        self._rows.extend(rows)
+        self.endInsertRows()
+
+    def fetch_failed(self) -> None:
+        """The page could not be read: allow a later retry."""
+        self._fetching = False
+
+    def row_of(self, row_id: int) -> int:
+        for i, r in enumerate(self._rows):
+            if int(r.id) == row_id:
+                return i
+        return -1
+
+
+class JournalPositionsTableModel(PagedTableModel):
     """Journal positions of one account, newest opened first (GUI thread)."""
 
     def __init__(self, parent: QObject | None = None) -> None:
@@ -176,30 +271,17 @@ class JournalPositionsTableModel(QAbstractTableModel):
         value = journal_raw(p, column)
         return "" if value is None else str(value)
 
-    def set_positions(self, positions: Sequence[JournalPosition]) -> None:
-        """Replace the rows (a page read from the journal after a change)."""
-        for p in positions:
+    def _learn(self, rows: Sequence[JournalPosition]) -> None:
+        for p in rows:
             self._formats.learn(p.symbol, [p.entry_price], [p.max_contracts])
-        same_ids = [p.id for p in positions] == [p.id for p in self._rows]
-        if same_ids:
-            changed = [i for i, (a, b) in enumerate(zip(self._rows, positions, strict=True))
-                       if a != b]
-            self._rows = list(positions)
-            for i in changed:
-                self.dataChanged.emit(self.index(i, 0), self.index(i, len(JournalColumn) - 1), [])
-            return
-        self.beginResetModel()
-        self._rows = list(positions)
-        self.endResetModel()
+
+    def set_positions(self, positions: Sequence[JournalPosition], total: int | None = None,
+                      ) -> None:
+        """Replace the rows (the first page read from the journal after a change)."""
+        self.set_rows(positions, total)
 
     def position_at(self, row: int) -> JournalPosition:
         return self._rows[row]
-
-    def row_of(self, position_id: int) -> int:
-        for i, p in enumerate(self._rows):
-            if int(p.id) == position_id:
-                return i
-        return -1
 
     def set_theme(self, theme: Theme) -> None:
         self._theme = theme
@@ -210,3 +292,145 @@ class JournalPositionsTableModel(QAbstractTableModel):
 
 def total_net(positions: Sequence[JournalPosition]) -> Decimal:
     return sum((p.net_pnl for p in positions if not p.is_open), Decimal(0))
+
+
+class FillColumn(IntEnum):
+    TIME = 0
+    SYMBOL = 1
+    SIDE = 2
+    PRICE = 3
+    AMOUNT = 4
+    FEE = 5
+    TRADE_ID = 6
+    POSITION = 7
+    NOTE = 8
+
+
+FILL_HEADERS = {
+    FillColumn.TIME: "Time", FillColumn.SYMBOL: "Symbol", FillColumn.SIDE: "Side",
+    FillColumn.PRICE: "Price", FillColumn.AMOUNT: "Amount", FillColumn.FEE: "Fee",
+    FillColumn.TRADE_ID: "Trade id", FillColumn.POSITION: "Position", FillColumn.NOTE: "Note",
+}
+FILL_NUMERIC = frozenset({FillColumn.PRICE, FillColumn.AMOUNT, FillColumn.FEE})
+
+
+def fill_raw(f: Fill, column: FillColumn) -> Any:
+    """The stored value behind a fills cell (Decimal, str, datetime, int or None)."""
+    match column:
+        case FillColumn.TIME:
+            return f.time
+        case FillColumn.SYMBOL:
+            return f.symbol
+        case FillColumn.SIDE:
+            return f.side
+        case FillColumn.PRICE:
+            return f.price
+        case FillColumn.AMOUNT:
+            return f.amount
+        case FillColumn.FEE:
+            return f.fee
+        case FillColumn.TRADE_ID:
+            return f.trade_id
+        case FillColumn.POSITION:
+            return None if f.position_id is None else int(f.position_id)
+        case FillColumn.NOTE:
+            return f.note
+    raise ValueError(column)  # pragma: no cover
+
+
+class FillsTableModel(PagedTableModel):
+    """Fills of one account, newest first (GUI thread).
+
+    Time in the local time zone; ``price`` in the quote currency per contract unit,
+    ``amount`` in contracts (> 0), ``fee`` > 0 paid (< 0 a rebate) in its own currency.
+    """
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._rows: list[Fill] = []
+        self._formats = fmt.InstrumentFormats()
+        self._theme = LIGHT
+
+    def rowCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._rows)
+
+    def columnCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(FillColumn)
+
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
+        if orientation != Qt.Orientation.Horizontal or not 0 <= section < len(FillColumn):
+            return None
+        if role == Qt.ItemDataRole.DisplayRole:
+            return FILL_HEADERS[FillColumn(section)]
+        return None
+
+    def flags(self, index: ModelIndex) -> Qt.ItemFlag:
+        if not index.isValid():
+            return Qt.ItemFlag.NoItemFlags
+        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+
+    def _learn(self, rows: Sequence[Fill]) -> None:
+        for f in rows:
+            self._formats.learn(f.symbol, [f.price], [f.amount])
+
+    def data(self, index: ModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid() or index.row() >= len(self._rows):
+            return None
+        f = self._rows[index.row()]
+        column = FillColumn(index.column())
+        if role == Qt.ItemDataRole.DisplayRole:
+            return self._display(f, column)
+        if role == RAW_ROLE:
+            return fill_raw(f, column)
+        if role == ID_ROLE:
+            return int(f.id)
+        if role == Qt.ItemDataRole.TextAlignmentRole:
+            if column in FILL_NUMERIC:
+                return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            return int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+        if role == Qt.ItemDataRole.ForegroundRole and column == FillColumn.SIDE:
+            return QBrush(QColor(self._theme.good if f.side == "buy" else self._theme.bad))
+        if role == Qt.ItemDataRole.ToolTipRole and column == FillColumn.POSITION \
+                and f.next_position_id is not None:
+            return (f"This fill closed position #{f.position_id} and opened "
+                    f"#{f.next_position_id} with the rest")
+        if role == Qt.ItemDataRole.ToolTipRole and column == FillColumn.TIME:
+            return f.time.isoformat()
+        return None
+
+    def _display(self, f: Fill, column: FillColumn) -> str:
+        match column:
+            case FillColumn.TIME:
+                return f.time.astimezone().strftime("%Y-%m-%d %H:%M:%S")
+            case FillColumn.SYMBOL:
+                return fmt.short_symbol(f.symbol)
+            case FillColumn.SIDE:
+                return "Buy" if f.side == "buy" else "Sell"
+            case FillColumn.PRICE:
+                return self._formats.price(f.symbol, f.price)
+            case FillColumn.AMOUNT:
+                return self._formats.size(f.symbol, f.amount)
+            case FillColumn.FEE:
+                return f"{f.fee.normalize():f} {f.fee_currency}".strip() if f.fee else "0"
+            case FillColumn.TRADE_ID:
+                return f.trade_id or ""
+            case FillColumn.POSITION:
+                if f.position_id is None:
+                    return ""
+                if f.next_position_id is not None:
+                    return f"#{f.position_id} → #{f.next_position_id}"
+                return f"#{f.position_id}"
+            case FillColumn.NOTE:
+                return f.note.splitlines()[0] if f.note else ""
+        return ""  # pragma: no cover
+
+    def fill_at(self, row: int) -> Fill:
+        return self._rows[row]
+
+    def set_theme(self, theme: Theme) -> None:
+        self._theme = theme
+        if self._rows:
+            self.dataChanged.emit(self.index(0, 0),
+                                  self.index(len(self._rows) - 1, len(FillColumn) - 1), [])

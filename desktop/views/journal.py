@@ -1,19 +1,18 @@
-"""Journal tab: the selected journal account's positions, notes and statistics.
+"""Journal tab: the selected journal account's positions and fills, statistics, export.
 
 Reads and writes go through :mod:`desktop.journal_ops` on the serial task queue;
 edits are undoable (a :class:`QUndoStack` whose commands write the old values
-back). After each write the page is re-read, and the ``changed`` signal tells the
-main window to re-evaluate the account.
+back; a deleted fill is stored again). After each write the first pages are re-read,
+and the ``changed`` signal tells the main window to re-evaluate the account. Both
+tables load page by page as the user scrolls (``canFetchMore``/``fetchMore``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence, QUndoCommand, QUndoStack
@@ -25,21 +24,24 @@ from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
     QLabel,
+    QMenu,
     QPushButton,
     QSplitter,
     QTableView,
+    QTabWidget,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
 from desktop import formatting as fmt
-from desktop.dialogs.journal_dialogs import EditPositionDialog, ImportDialog
-from desktop.models.journal import JournalPositionsTableModel
+from desktop.dialogs.journal_dialogs import EditFillDialog, EditPositionDialog, ImportDialog
+from desktop.models.journal import FillsTableModel, JournalPositionsTableModel, PagedTableModel
 from desktop.tasks import TaskRunner
 from desktop.theme import LIGHT, Theme
 
 if TYPE_CHECKING:  # the journal (SQLAlchemy) loads on first use, not at start-up
-    from crossmargin.storage import Journal, JournalPosition, Statistics
+    from crossmargin.storage import Fill, Journal, JournalPosition, Page, Statistics
     from desktop.journal_ops import JournalPage
 
 
@@ -72,11 +74,60 @@ class EditCommand(QUndoCommand):
             self._view.write(_ops().edit_position, self._id, dict(self._previous))
 
 
+class EditFillCommand(QUndoCommand):
+    """One edit of a fill; undo writes the previous values back."""
+
+    def __init__(self, view: JournalView, fill_id: int, changes: dict[str, Any]) -> None:
+        super().__init__(f"Edit fill #{fill_id}")
+        self._view = view
+        self._id = fill_id
+        self._changes = changes
+        self._previous: dict[str, Any] | None = None
+
+    def redo(self) -> None:
+        def done(previous: dict[str, Any]) -> None:
+            if self._previous is None:
+                self._previous = previous
+
+        self._view.write(_ops().edit_fill, self._id, self._changes, on_done=done)
+
+    def undo(self) -> None:
+        if self._previous is not None:
+            self._view.write(_ops().edit_fill, self._id, dict(self._previous))
+
+
+class DeleteFillCommand(QUndoCommand):
+    """Delete a fill; undo stores it again (it gets a new id, which a redo deletes)."""
+
+    def __init__(self, view: JournalView, fill_id: int) -> None:
+        super().__init__(f"Delete fill #{fill_id}")
+        self._view = view
+        self._id = fill_id
+        self._deleted: Fill | None = None
+
+    def redo(self) -> None:
+        def done(fill: Fill) -> None:
+            self._deleted = fill
+
+        self._view.write(_ops().delete_fill, self._id, on_done=done)
+
+    def undo(self) -> None:
+        if self._deleted is None:
+            return
+
+        def done(new_id: int) -> None:
+            self._id = new_id
+
+        self._view.write(_ops().restore_fill, self._deleted, on_done=done)
+
+
 class JournalView(QWidget):
-    """The Journal tab. ``changed()`` after a write; ``problem(str, list)`` for the bar."""
+    """The Journal tab. ``changed()`` after a write; ``problem(str, list)`` for the bar;
+    ``notice(str)`` for a success line (an export written)."""
 
     changed = Signal()
     problem = Signal(str, object)
+    notice = Signal(str)
     log_requested = Signal()
 
     def __init__(self, *, tasks: TaskRunner, parent: QWidget | None = None) -> None:
@@ -89,8 +140,12 @@ class JournalView(QWidget):
         self._positions: tuple[JournalPosition, ...] = ()
         self.undo_stack = QUndoStack(self)
         self.model = JournalPositionsTableModel(self)
+        self.fills_model = FillsTableModel(self)
+        self.model.more_requested.connect(self._fetch_positions)
+        self.fills_model.more_requested.connect(self._fetch_fills)
         self.import_dialog: ImportDialog | None = None
-        self._fitted = False
+        self.fill_dialog: EditFillDialog | None = None
+        self._fitted: set[int] = set()
 
         self.status_filter = QComboBox()
         for text, value in (("All positions", None), ("Open", "open"), ("Closed", "closed")):
@@ -101,7 +156,17 @@ class JournalView(QWidget):
         self.edit_button = QPushButton("Edit…")
         self.edit_button.clicked.connect(self.edit_selected)
         self.import_button = QPushButton("Import CSV…")
-        self.import_button.clicked.connect(self.import_dialog_for_file)
+        self.import_button.clicked.connect(lambda: self.import_dialog_for_file())  # noqa: PLW0108 (not `checked`)
+        self.export_button = QToolButton()
+        self.export_button.setText("Export")
+        self.export_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        export_menu = QMenu(self.export_button)
+        self.export_actions: dict[str, QAction] = {}
+        for kind, (title, _filter, _suffix) in _export_kinds().items():
+            action = export_menu.addAction(title + "…")
+            action.triggered.connect(lambda _=False, k=kind: self.export_dialog(k))
+            self.export_actions[kind] = action
+        self.export_button.setMenu(export_menu)
         self.undo_action = self.undo_stack.createUndoAction(self, "Undo")
         self.undo_action.setShortcut(QKeySequence.StandardKey.Undo)
         self.redo_action = self.undo_stack.createRedoAction(self, "Redo")
@@ -117,25 +182,17 @@ class JournalView(QWidget):
         bar.addWidget(self.status_filter)
         bar.addWidget(self.count_label)
         bar.addStretch(1)
-        for button in (undo_button, self.edit_button, self.import_button, self.log_button):
+        for button in (undo_button, self.edit_button, self.import_button, self.export_button,
+                       self.log_button):
             bar.addWidget(button)
 
-        self.table = QTableView()
-        self.table.setModel(self.model)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.setAlternatingRowColors(True)
-        self.table.setShowGrid(False)
-        self.table.setWordWrap(False)
-        self.table.verticalHeader().setVisible(False)
-        self.table.verticalHeader().setDefaultSectionSize(26)
-        self.table.horizontalHeader().setStretchLastSection(True)
-        self.table.doubleClicked.connect(lambda _i: self.edit_selected())
-        edit = QAction("Edit", self)
-        edit.setShortcut(QKeySequence(Qt.Key.Key_Return))
-        edit.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
-        edit.triggered.connect(self.edit_selected)
-        self.table.addAction(edit)
+        self.table = self._make_table(self.model, self.edit_selected)
+        self.fills_table = self._make_table(self.fills_model, self.edit_selected_fill)
+        self.tables = QTabWidget()
+        self.tables.setDocumentMode(True)
+        self.tables.addTab(self.table, "Positions")
+        self.tables.addTab(self.fills_table, "Fills")
+        self.tables.currentChanged.connect(self._update_count)
 
         self.stats_box = QFrame()
         self.stats_box.setObjectName("KeyFigureCard")
@@ -175,7 +232,7 @@ class JournalView(QWidget):
 
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.setChildrenCollapsible(False)
-        self.splitter.addWidget(self.table)
+        self.splitter.addWidget(self.tables)
         self.splitter.addWidget(side)
         self.splitter.setStretchFactor(0, 3)
         self.splitter.setStretchFactor(1, 1)
@@ -187,6 +244,25 @@ class JournalView(QWidget):
         layout.addWidget(self.empty_label)
         self._show_account(False)
         self.apply_theme(self._theme)
+
+    def _make_table(self, model: PagedTableModel, on_edit: Callable[[], None]) -> QTableView:
+        table = QTableView()
+        table.setModel(model)
+        table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        table.setAlternatingRowColors(True)
+        table.setShowGrid(False)
+        table.setWordWrap(False)
+        table.verticalHeader().setVisible(False)
+        table.verticalHeader().setDefaultSectionSize(26)
+        table.horizontalHeader().setStretchLastSection(True)
+        table.doubleClicked.connect(lambda _i: on_edit())
+        edit = QAction("Edit", table)
+        edit.setShortcut(QKeySequence(Qt.Key.Key_Return))
+        edit.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
+        edit.triggered.connect(on_edit)
+        table.addAction(edit)
+        return table
 
     # -- account ----------------------------------------------------------------
     def set_account(self, journal: Journal | None, account_id: int | None, label: str = "") -> None:
@@ -203,17 +279,25 @@ class JournalView(QWidget):
     def _show_account(self, shown: bool) -> None:
         self.splitter.setVisible(shown)
         self.empty_label.setVisible(not shown)
-        for w in (self.edit_button, self.import_button, self.status_filter):
+        for w in (self.edit_button, self.import_button, self.status_filter, self.export_button):
             w.setEnabled(shown)
 
     def reload(self) -> None:
-        """Re-read the account's positions and statistics (serial task, latest wins)."""
+        """Re-read the first pages of positions and fills, statistics and the PnL curve
+        (serial task, latest wins). As many rows as were loaded are read again, so the
+        user's scroll position survives an edit."""
         if self._journal is None or self._account_id is None:
             self.model.set_positions([])
+            self.fills_model.set_rows([])
+            self._update_count()
             return
+        ops = _ops()
         account_id = self._account_id
+        limit = max(ops.PAGE_SIZE, self.model.loaded())
+        fills_limit = max(ops.PAGE_SIZE, self.fills_model.loaded())
         self._tasks.submit(
-            _ops().journal_page, self._journal, account_id, serial=True,
+            ops.journal_page, self._journal, account_id, limit,
+            self.status_filter.currentData(), fills_limit, serial=True,
             key="journal.page",
             on_success=lambda page: self._on_page(page) if account_id == self._account_id
             else None,
@@ -223,22 +307,69 @@ class JournalView(QWidget):
 
     def _on_page(self, page: JournalPage) -> None:
         self._positions = page.positions
-        self._apply_filter()
-        if not self._fitted and page.positions:
-            self._fitted = True
-            header = self.table.horizontalHeader()
-            for column in range(self.model.columnCount() - 1):  # notes stretch
-                self.table.resizeColumnToContents(column)
-                header.resizeSection(column, header.sectionSize(column) + 8)
+        self.model.set_positions(page.positions, page.total)
+        self.fills_model.set_rows(page.fills, page.fills_total)
+        self._fit_columns(self.table, self.model)
+        self._fit_columns(self.fills_table, self.fills_model)
+        self._update_count()
         self._show_stats(page.statistics[0] if page.statistics else None)
-        self._show_pnl_curve(page.positions)
+        self.pnl_curve.setData(page.pnl_t, page.pnl)
+
+    def _fit_columns(self, table: QTableView, model: PagedTableModel) -> None:
+        if id(model) in self._fitted or not model.rowCount():
+            return
+        self._fitted.add(id(model))
+        header = table.horizontalHeader()
+        for column in range(model.columnCount() - 1):  # the last (notes) stretches
+            table.resizeColumnToContents(column)
+            header.resizeSection(column, header.sectionSize(column) + 8)
 
     def _apply_filter(self) -> None:
-        status = self.status_filter.currentData()
-        rows = [p for p in self._positions if status is None or str(p.status) == status]
-        self.model.set_positions(rows)
-        self.count_label.setText(f"{len(rows)} of {len(self._positions)}"
-                                 if status is not None else f"{len(rows)} positions")
+        """The status filter changed: read the first page of the matching positions."""
+        self.reload()
+
+    def _update_count(self, *_: object) -> None:
+        fills = self.tables.currentWidget() is self.fills_table
+        self.status_filter.setVisible(not fills)
+        model: PagedTableModel = self.fills_model if fills else self.model
+        noun = "fills" if fills else "positions"
+        loaded, total = model.loaded(), model.total
+        self.count_label.setText(f"{total} {noun}" if loaded >= total
+                                 else f"{loaded} of {total} {noun} loaded (scroll for more)")
+
+    def _fetch_positions(self, offset: int) -> None:
+        self._fetch(self.model, offset, "positions")
+
+    def _fetch_fills(self, offset: int) -> None:
+        self._fetch(self.fills_model, offset, "fills")
+
+    def _fetch(self, model: PagedTableModel, offset: int, what: str) -> None:
+        """Read the next page for ``model`` (asked by the view when scrolled to the end)."""
+        if self._journal is None or self._account_id is None:
+            model.fetch_failed()
+            return
+        ops = _ops()
+        account_id = self._account_id
+
+        def arrived(page: Page[Any]) -> None:
+            if account_id != self._account_id:
+                model.fetch_failed()
+                return
+            model.append_page(page.items, offset, page.total)
+            self._update_count()
+
+        def failed(exc: BaseException) -> None:
+            model.fetch_failed()
+            self.problem.emit(f"More {what} could not be read.", _problems(exc))
+
+        if what == "fills":
+            self._tasks.submit(ops.fills_page, self._journal, account_id, offset, serial=True,
+                               key="journal.more_fills", on_success=arrived, on_error=failed)
+        else:
+            self._tasks.submit(ops.positions_page, self._journal, account_id, offset,
+                               self.status_filter.currentData(), serial=True,
+                               key="journal.more_positions", on_success=arrived,
+                               on_error=failed)
 
     def _show_stats(self, s: Statistics | None) -> None:
         if s is None:
@@ -260,18 +391,6 @@ class JournalView(QWidget):
         }
         for key, text in values.items():
             self.stats_labels[key].setText(text)
-
-    def _show_pnl_curve(self, positions: tuple[JournalPosition, ...]) -> None:
-        closed = sorted((p for p in positions if p.closed_at is not None),
-                        key=lambda p: p.closed_at or datetime.min)
-        if not closed:
-            self.pnl_curve.setData([], [])
-            return
-        # starts at 0 when the first closed trade was opened
-        t = np.array([closed[0].opened_at.timestamp()]
-                     + [p.closed_at.timestamp() for p in closed if p.closed_at], dtype=np.float64)
-        pnl = np.concatenate([[0.0], np.cumsum([float(p.net_pnl) for p in closed])])
-        self.pnl_curve.setData(t, pnl)
 
     # -- writes -----------------------------------------------------------------
     def write(self, fn: Callable[..., Any], *args: Any,
@@ -297,6 +416,10 @@ class JournalView(QWidget):
         return self.model.position_at(index.row())
 
     def edit_selected(self) -> None:
+        """Edit the selected row of the visible table (a position or a fill)."""
+        if self.tables.currentWidget() is self.fills_table:
+            self.edit_selected_fill()
+            return
         position = self.selected_position()
         if position is None:
             return
@@ -310,9 +433,75 @@ class JournalView(QWidget):
         self.undo_stack.push(EditCommand(self, position_id, changes, f"Edit {names}"))
 
     def select_position(self, position_id: int) -> None:
+        self.tables.setCurrentWidget(self.table)
         row = self.model.row_of(position_id)
         if row >= 0:
             self.table.setCurrentIndex(self.model.index(row, 0))
+
+    # -- fills --------------------------------------------------------------------
+    def selected_fill(self) -> Fill | None:
+        index = self.fills_table.currentIndex()
+        if not index.isValid():
+            return None
+        return self.fills_model.fill_at(index.row())
+
+    def edit_selected_fill(self) -> EditFillDialog | None:
+        """Open the edit/delete dialog for the selected fill (window-modal, non-blocking)."""
+        fill = self.selected_fill()
+        if fill is None:
+            return None
+        dialog = EditFillDialog(fill, parent=self)
+        fill_id = int(fill.id)
+
+        def finished(result: int) -> None:
+            self.fill_dialog = None
+            if not result:
+                return
+            if dialog.action == "delete":
+                self.delete_fill(fill_id)
+            elif dialog.changes():
+                self.apply_fill_edit(fill_id, dialog.changes())
+
+        dialog.finished.connect(finished)
+        self.fill_dialog = dialog
+        dialog.open()
+        return dialog
+
+    def apply_fill_edit(self, fill_id: int, changes: dict[str, Any]) -> None:
+        """Store ``changes`` to a fill as one undoable step (positions are re-derived)."""
+        self.undo_stack.push(EditFillCommand(self, fill_id, changes))
+
+    def delete_fill(self, fill_id: int) -> None:
+        """Delete a fill as one undoable step."""
+        self.undo_stack.push(DeleteFillCommand(self, fill_id))
+
+    # -- export -------------------------------------------------------------------
+    def export_dialog(self, kind: str) -> None:
+        """Ask for a file name, then export ``kind`` (see :func:`export`)."""
+        if self._journal is None:
+            return
+        title, name_filter, suffix = _export_kinds()[kind]
+        stem = (self._account_label or "journal") if kind != "journal" else "crossmargin-journal"
+        default = Path.home() / f"{stem.replace('/', '-')}-{kind}{suffix}"
+        name, _ = QFileDialog.getSaveFileName(self, f"Export {title}", str(default),
+                                              f"{name_filter};;All files (*)")
+        if name:
+            path = Path(name)
+            self.export(kind, path if path.suffix else path.with_suffix(suffix))
+
+    def export(self, kind: str, path: Path) -> None:
+        """Write the export ``kind`` (positions, fills, funding: this account's rows as CSV;
+        journal: everything as JSON) to ``path`` on the serial worker; the outcome goes to
+        the message bar (``notice`` or ``problem``)."""
+        if self._journal is None:
+            return
+        account_id = None if kind == "journal" else self._account_id
+        self._tasks.submit(
+            _ops().export, self._journal, kind, path, account_id, serial=True,
+            on_success=self.notice.emit,
+            on_error=lambda exc: self.problem.emit(
+                f"The export to “{path.name}” failed; no file was written.", _problems(exc)),
+        )
 
     # -- import -------------------------------------------------------------------
     def import_dialog_for_file(self, path: Path | None = None) -> ImportDialog | None:
@@ -343,12 +532,22 @@ class JournalView(QWidget):
     def apply_theme(self, theme: Theme) -> None:
         self._theme = theme
         self.model.set_theme(theme)
+        self.fills_model.set_theme(theme)
         self.pnl_plot.setBackground(theme.chart_bg)
         for name in ("left", "bottom"):
             axis = self.pnl_plot.getPlotItem().getAxis(name)
             axis.setPen(pg.mkPen(theme.grid))
             axis.setTextPen(pg.mkPen(theme.chart_fg))
         self.pnl_curve.setPen(pg.mkPen(theme.good, width=1))
+
+
+def _export_kinds() -> dict[str, tuple[str, str, str]]:
+    return {
+        "positions": ("Positions CSV", "CSV files (*.csv)", ".csv"),
+        "fills": ("Fills CSV", "CSV files (*.csv)", ".csv"),
+        "funding": ("Funding CSV", "CSV files (*.csv)", ".csv"),
+        "journal": ("Whole journal (JSON)", "JSON files (*.json)", ".json"),
+    }
 
 
 def _problems(exc: BaseException) -> list[str]:
