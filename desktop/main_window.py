@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QListView,
     QMainWindow,
+    QProgressBar,
     QSplitter,
     QTabWidget,
     QVBoxLayout,
@@ -71,6 +72,7 @@ if TYPE_CHECKING:  # journal (SQLAlchemy) and sync load on first use, not at sta
     from crossmargin.storage import Journal
     from desktop.dialogs.accounts import AccountsDialog
     from desktop.dialogs.log_position import LogPositionDialog
+    from desktop.dialogs.unlock import UnlockKeysDialog
     from desktop.journal_ops import AccountBook, AccountSummary, LogPositionRequest
 
 log = logging.getLogger(__name__)
@@ -141,9 +143,19 @@ class MainWindow(QMainWindow):
         self._log_dialog: LogPositionDialog | None = None
         self.accounts_dialog: AccountsDialog | None = None
         self._memory_keys: Any = None  # keys typed this session when there is no keyring
+        self._session_keys: Any = None  # sync_ops.SessionKeys (memory, keyring, unlocked file)
         self.sync_service: Any = None
         self.sync_bridge: Any = None
         self._sync_status: dict[str, Any] = {}
+        self._sync_configs: dict[str, Any] = {}  # label -> AccountConfig
+        self._locked: set[str] = set()  # accounts whose keys wait for the key file
+        self.unlock_dialog: UnlockKeysDialog | None = None
+        self._unlock_asked = False
+        self._syncing: set[str] = set()
+        self.mark_feed: Any = None  # crossmargin.sync.service.MarkFeed (live exchange marks)
+        self._mark_feed_building = False
+        self.watching_marks: str | None = None  # label of the account whose marks stream
+        self._marks_error: str | None = None
         self._sync_started = False
         self._closing = False
         self._problem_key: str | None = None
@@ -303,6 +315,12 @@ class MainWindow(QMainWindow):
         self.banner.log_position_button.setEnabled(has_journal)
         self.banner.log_position_button.setToolTip(self.log_position_action.toolTip())
         file_menu.addAction(self.add_account_action)
+        self.unlock_action = self._action(
+            "&Unlock exchange keys…", self.unlock_keys, QKeySequence("Ctrl+U"),
+            "Enter the passphrase of the encrypted key file to sync its accounts",
+        )
+        self.unlock_action.setEnabled(False)
+        file_menu.addAction(self.unlock_action)
         file_menu.addAction(self.log_position_action)
         file_menu.addSeparator()
         self.prefs_action = self._action(
@@ -348,6 +366,14 @@ class MainWindow(QMainWindow):
         self.busy_label.setObjectName("ChartReadout")
         self.marks_label = QLabel("")
         self.marks_label.setObjectName("ChartReadout")
+        self.sync_progress = QProgressBar()
+        self.sync_progress.setObjectName("SyncProgress")
+        self.sync_progress.setRange(0, 0)  # busy: a cycle reports steps, not fractions
+        self.sync_progress.setMaximumWidth(160)
+        self.sync_progress.setMaximumHeight(14)
+        self.sync_progress.setTextVisible(False)
+        self.sync_progress.setVisible(False)
+        bar.addPermanentWidget(self.sync_progress)
         bar.addPermanentWidget(self.busy_label)
         bar.addPermanentWidget(self.marks_label)
         self._clock = QTimer(self)
@@ -397,6 +423,8 @@ class MainWindow(QMainWindow):
 
     def _exchange_status(self, acct: Any, opened: str) -> tuple[AccountStatus, str]:
         """Live sync status of an exchange account (synced, stale since T, needs attention)."""
+        if acct.label in self._locked:
+            return AccountStatus.ATTENTION, "Keys locked · Ctrl+U to unlock and sync"
         st = self._sync_status.get(acct.label)
         state = str(getattr(st, "state", "never"))
 
@@ -424,23 +452,58 @@ class MainWindow(QMainWindow):
         self._sync_started = True
         from desktop import sync_ops
 
-        def setup(result: tuple[list[Any], dict[str, Any]]) -> None:
-            configs, statuses = result
+        def setup(result: tuple[list[Any], dict[str, Any], list[str]]) -> None:
+            configs, statuses, locked = result
             self._sync_status.update(statuses)
+            self._sync_configs.update({c.label: c for c in configs})
+            self._locked = set(locked)
+            self.unlock_action.setEnabled(bool(self._locked))
             self._populate_accounts()
-            if configs:
-                self._ensure_sync_service(configs)
+            ready = [c for c in configs if c.label not in self._locked]
+            if ready:
+                self._ensure_sync_service(ready)
+            self._watch_current_marks()
+            if self._locked and not self._unlock_asked:
+                self._unlock_asked = True
+                self.unlock_keys()  # ask once per session; Ctrl+U asks again
 
-        self.tasks.submit(sync_ops.sync_setup, on_success=setup)
+        self.tasks.submit(sync_ops.sync_setup, self._keys(), on_success=setup)
+
+    def _keys(self) -> Any:
+        """This session's :class:`desktop.sync_ops.SessionKeys` (built on first use)."""
+        if self._session_keys is None:
+            from crossmargin.sync.secrets import MemoryStore
+            from desktop.sync_ops import SessionKeys
+
+            if self._memory_keys is None:
+                self._memory_keys = MemoryStore()
+            self._session_keys = SessionKeys(self._memory_keys)
+        return self._session_keys
+
+    def _ensure_bridge(self) -> Any:
+        """The queued-signal bridge from sync and mark-feed threads (built once)."""
+        if self.sync_bridge is None:
+            from desktop.sync_bridge import SyncBridge
+
+            bridge = SyncBridge(self)
+            bridge.status_changed.connect(self._on_sync_status)
+            bridge.started.connect(self._on_sync_started)
+            bridge.progressed.connect(
+                lambda label, msg: self.statusBar().showMessage(f"{label}: {msg}", 10_000))
+            bridge.finished.connect(self._on_sync_finished)
+            bridge.failed.connect(self._on_sync_failed)
+            bridge.marks_arrived.connect(self._on_exchange_marks)
+            bridge.marks_failed.connect(self._on_marks_failed)
+            self.sync_bridge = bridge
+        return self.sync_bridge
 
     def _ensure_sync_service(self, configs: list[Any], then: Callable[[], None] | None = None,
                              ) -> None:
-        from crossmargin.sync.secrets import MemoryStore
         from desktop import sync_ops
-        from desktop.sync_bridge import SyncBridge, SyncListenerAdapter
+        from desktop.sync_bridge import SyncListenerAdapter
 
-        if self._memory_keys is None:
-            self._memory_keys = MemoryStore()
+        keys = self._keys()
+        self._sync_configs.update({c.label: c for c in configs})
         if self.sync_service is not None:
             for config in configs:
                 self.sync_service.add_account(config)
@@ -452,30 +515,75 @@ class MainWindow(QMainWindow):
             if self.sync_service is not None or self._closing:  # raced with another start
                 service.stop(wait=False)
                 return
-            self.sync_bridge = SyncBridge(self)
-            self.sync_bridge.status_changed.connect(self._on_sync_status)
-            self.sync_bridge.started.connect(
-                lambda label: self.statusBar().showMessage(f"Syncing {label}…", 10_000))
-            self.sync_bridge.progressed.connect(
-                lambda label, msg: self.statusBar().showMessage(f"{label}: {msg}", 10_000))
-            self.sync_bridge.finished.connect(self._on_sync_finished)
-            self.sync_bridge.failed.connect(
-                lambda label, msg: self.statusBar().showMessage(
-                    f"{label}: sync failed: {msg}", 20_000))
-            service.subscribe(SyncListenerAdapter(self.sync_bridge))
+            service.subscribe(SyncListenerAdapter(self._ensure_bridge()))
             self.sync_service = service
             service.start()
             if then is not None:
                 then()
 
-        self.tasks.submit(sync_ops.build_sync_service, self.journal, configs, self._memory_keys,
+        self.tasks.submit(sync_ops.build_sync_service, self.journal, configs, keys,
                           on_success=built)
 
+    # -- unlocking the encrypted key file ---------------------------------------------
+    def unlock_keys(self) -> UnlockKeysDialog | None:
+        """Ask for the key file's passphrase (accounts with ``file`` keys then sync)."""
+        if not self._locked:
+            self.statusBar().showMessage("No exchange keys are waiting to be unlocked.", 5000)
+            return None
+        if self.unlock_dialog is not None:
+            self.unlock_dialog.raise_()
+            return self.unlock_dialog
+        from crossmargin.sync.secrets import secrets_file_path
+        from desktop.dialogs.unlock import UnlockKeysDialog
+
+        dialog = UnlockKeysDialog(sorted(self._locked), path=str(secrets_file_path()),
+                                  parent=self)
+        keys = self._keys()
+
+        def unlocked(_count: int) -> None:
+            labels = sorted(self._locked)
+            self._locked.clear()
+            self.unlock_action.setEnabled(False)
+            dialog.unlocked()
+            self._populate_accounts()
+            configs = [self._sync_configs[label] for label in labels
+                       if label in self._sync_configs]
+            self.statusBar().showMessage("Exchange keys unlocked for this session", 8000)
+            self._ensure_sync_service(
+                configs, then=lambda: [self.sync_now(c.label) for c in configs])
+
+        dialog.unlock_requested.connect(lambda phrase: self.tasks.submit(
+            keys.unlock, phrase, key="keys.unlock", on_success=unlocked,
+            on_error=lambda exc: dialog.show_problems(problems_of(exc))))
+        dialog.finished.connect(lambda _r: setattr(self, "unlock_dialog", None))
+        self.unlock_dialog = dialog
+        dialog.open()
+        return dialog
+
+    # -- sync events (GUI thread, through the bridge) ----------------------------------
     def _on_sync_status(self, status: Any) -> None:
         self._sync_status[status.label] = status
         self._populate_accounts()
 
+    def _show_sync_progress(self) -> None:
+        busy = bool(self._syncing)
+        self.sync_progress.setVisible(busy)
+        self.sync_progress.setToolTip("Syncing " + ", ".join(sorted(self._syncing)) if busy
+                                      else "")
+
+    def _on_sync_started(self, label: str) -> None:
+        self._syncing.add(label)
+        self._show_sync_progress()
+        self.statusBar().showMessage(f"Syncing {label}…", 10_000)
+
+    def _on_sync_failed(self, label: str, message: str) -> None:
+        self._syncing.discard(label)
+        self._show_sync_progress()
+        self.statusBar().showMessage(f"{label}: sync failed: {message}", 20_000)
+
     def _on_sync_finished(self, label: str, summary: str) -> None:
+        self._syncing.discard(label)
+        self._show_sync_progress()
         self.statusBar().showMessage(f"{label}: {summary}", 10_000)
         entry = self.session.entry
         if entry is not None and entry.label == label and entry.key.startswith("journal:"):
@@ -491,6 +599,70 @@ class MainWindow(QMainWindow):
             return False
         service.sync_now(label)
         return True
+
+    # ------------------------------------------------------------------ live exchange marks
+    def _watch_current_marks(self) -> None:
+        """Stream public marks for the selected exchange account (if it has positions)."""
+        entry = self.session.entry
+        state = self.session.state
+        if entry is None or entry.kind is not AccountKind.EXCHANGE or state is None:
+            self._unwatch_marks()
+            return
+        config = self._sync_configs.get(entry.label)
+        symbols = sorted({p.symbol for p in state.positions})
+        if config is None or not symbols:
+            self._unwatch_marks()
+            return
+        if self.watching_marks is not None and self.watching_marks != entry.label:
+            self._unwatch_marks()
+        self.watching_marks = entry.label
+        if self.mark_feed is not None:
+            self.mark_feed.watch(config, symbols)
+            return
+        if self._mark_feed_building:
+            return  # watched once built
+        from desktop import sync_ops
+        from desktop.sync_bridge import MarkListenerAdapter
+
+        def built(feed: Any) -> None:
+            self._mark_feed_building = False
+            if self._closing or self.mark_feed is not None:
+                return
+            listener = MarkListenerAdapter(self._ensure_bridge())
+            feed.subscribe(listener.marks, on_error=listener.error)
+            self.mark_feed = feed
+            feed.start()
+            self._watch_current_marks()
+
+        self._mark_feed_building = True
+        self.tasks.submit(sync_ops.build_mark_feed, float(self.services.mark_interval),
+                          on_success=built,
+                          on_error=lambda _exc: setattr(self, "_mark_feed_building", False))
+
+    def _unwatch_marks(self) -> None:
+        if self.watching_marks is not None and self.mark_feed is not None:
+            self.mark_feed.unwatch(self.watching_marks)
+        if self.watching_marks is not None:
+            self._last_marks_at = None
+        self.watching_marks = None
+        self._marks_error = None
+
+    def _on_exchange_marks(self, label: str, marks: dict[str, Decimal], time_ms: int) -> None:
+        """Marks polled for ``label`` (GUI thread): re-evaluate the book at those marks."""
+        entry = self.session.entry
+        if label != self.watching_marks or entry is None or entry.label != label \
+                or entry.kind is not AccountKind.EXCHANGE:
+            return  # the user moved on
+        self._last_marks_at = time_ms / 1000
+        self._marks_error = None
+        self.session.apply_marks(marks)
+        self._update_marks_label()
+
+    def _on_marks_failed(self, label: str, message: str) -> None:
+        if label != self.watching_marks:
+            return
+        self._marks_error = message
+        self._update_marks_label()
 
     # ------------------------------------------------------------------ journal
     @property
@@ -562,6 +734,8 @@ class MainWindow(QMainWindow):
             self.session.load(entry, book.state, book.history)
             acct = book.account
             self._show_entry(entry, f"{acct.rules} rules · settles in {acct.settle}")
+            if entry.kind is AccountKind.EXCHANGE:
+                self._watch_current_marks()
             self.account_loaded.emit(entry.key)
 
         def failed(exc: BaseException) -> None:
@@ -610,6 +784,8 @@ class MainWindow(QMainWindow):
             self._load_journal_entry(entry)
 
     def _stop_feed(self) -> None:
+        """Stop the demo's simulated feed and any live exchange marks."""
+        self._unwatch_marks()
         if self.feed is not None:
             self.feed.stop()
             self.feed.deleteLater()
@@ -727,7 +903,8 @@ class MainWindow(QMainWindow):
             self.alert.observe(entry.key, entry.label, risk.margin_ratio, risk.cross_liquidated)
             self.tray.set_tooltip(f"CrossMargin — {entry.label}: margin ratio "
                                   f"{fmt.percent(risk.margin_ratio)}")
-        if self.whatif_panel is not None and self.feed is not None:
+        if self.whatif_panel is not None and (self.feed is not None
+                                              or self.watching_marks is not None):
             # live marks moved: the What-if tab follows the live book
             self.whatif_panel.set_account_state(snap.state)  # type: ignore[attr-defined]
 
@@ -750,6 +927,17 @@ class MainWindow(QMainWindow):
         elif self._last_marks_at is not None and self.feed is not None:
             stamp = datetime.fromtimestamp(self._last_marks_at).strftime("%H:%M:%S")
             self.marks_label.setText(f"Simulated marks · updated {stamp}")
+        elif self.watching_marks is not None:
+            stamp = (datetime.fromtimestamp(self._last_marks_at).strftime("%H:%M:%S")
+                     if self._last_marks_at is not None else None)
+            if self._marks_error:
+                since = f" since {stamp}" if stamp else ""
+                self.marks_label.setText(f"Live marks unavailable{since}")
+                self.marks_label.setToolTip(self._marks_error)
+            else:
+                self.marks_label.setText(f"Live exchange marks · updated {stamp}" if stamp
+                                         else "Waiting for live exchange marks…")
+                self.marks_label.setToolTip("")
         elif entry.kind is AccountKind.SCENARIO:
             self.marks_label.setText("Marks as saved in the file")
         else:
@@ -903,12 +1091,10 @@ class MainWindow(QMainWindow):
                           on_success=self._show_accounts_dialog)
 
     def _show_accounts_dialog(self, store_kind: str) -> None:
-        from crossmargin.sync.secrets import MemoryStore
         from desktop import sync_ops
         from desktop.dialogs.accounts import AccountsDialog
 
-        if self._memory_keys is None:
-            self._memory_keys = MemoryStore()
+        self._keys()  # the session's memory store exists from here on
         dialog = AccountsDialog(store_kind=store_kind, parent=self)
 
         def test(config: object, creds: object) -> None:
@@ -1113,6 +1299,9 @@ class MainWindow(QMainWindow):
         self._stop_feed()
         self._clock.stop()
         self._closing = True
+        if self.mark_feed is not None:
+            self.mark_feed.stop()
+            self.mark_feed = None
         if self.sync_service is not None:
             self.sync_service.stop(wait=True, cancel=True)  # before the journal closes
             self.sync_service = None

@@ -32,8 +32,9 @@ class Services:
     (``None`` = random each run). ``journal_path``: the journal file (``None`` = the
     default under the data folder); it is opened in the background when it exists and
     created when the user first logs a position. ``journal``: an already open
-    :class:`crossmargin.storage.Journal` (tests). ``sync``: the exchange sync service
-    (not wired into this build's desktop app yet).
+    :class:`crossmargin.storage.Journal` (tests). ``sync``: unused (the window builds its
+    sync service once the journal is open). ``mark_interval``: seconds between polls of
+    the selected exchange account's public mark prices (live marks between syncs).
     """
 
     tasks: TaskRunner
@@ -46,6 +47,7 @@ class Services:
     journal_path: Path | None = None
     journal: Any = None
     sync: Any = None
+    mark_interval: float = 5.0
 
 
 def optional_class(module: str, name: str) -> type | None:

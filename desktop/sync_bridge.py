@@ -17,7 +17,9 @@ class SyncBridge(QObject):
     """Sync events as Qt signals (all delivered on the GUI thread).
 
     ``status_changed(AccountStatus)``, ``started(label)``, ``progressed(label, message)``,
-    ``finished(label, summary)``, ``failed(label, message)``.
+    ``finished(label, summary)``, ``failed(label, message)``; from the live mark feed
+    ``marks_arrived(label, {symbol: Decimal mark in quote currency}, time_ms)`` and
+    ``marks_failed(label, message)``.
     """
 
     status_changed = Signal(object)
@@ -25,6 +27,8 @@ class SyncBridge(QObject):
     progressed = Signal(str, str)
     finished = Signal(str, str)
     failed = Signal(str, str)
+    marks_arrived = Signal(str, object, object)  # time_ms as object: may exceed 2**31
+    marks_failed = Signal(str, str)
 
 
 # SyncService looks listener methods up by name (``status_changed`` among them), which
@@ -53,3 +57,17 @@ class SyncListenerAdapter:
 
     def status_changed(self, status: Any) -> None:
         self._bridge.status_changed.emit(status)
+
+
+class MarkListenerAdapter:
+    """Subscribed to a :class:`crossmargin.sync.service.MarkFeed`; runs on the feed's thread
+    and only emits the bridge's signals (queued to the GUI thread)."""
+
+    def __init__(self, bridge: SyncBridge) -> None:
+        self._bridge = bridge
+
+    def marks(self, label: str, marks: Any, time_ms: int) -> None:
+        self._bridge.marks_arrived.emit(label, dict(marks), int(time_ms))
+
+    def error(self, label: str, error: Any) -> None:
+        self._bridge.marks_failed.emit(label, str(error))

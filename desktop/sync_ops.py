@@ -7,12 +7,23 @@ store, settings in the account registry, a matching exchange account in the jour
 
 from __future__ import annotations
 
+import os
+import threading
 from dataclasses import dataclass
+from typing import Any
 
 from crossmargin.errors import InputError
 from crossmargin.storage import AccountKind, Journal
 from crossmargin.sync.config import AccountConfig, AccountRegistry, Credentials
-from crossmargin.sync.secrets import MemoryStore, keyring_usable, open_store
+from crossmargin.sync.secrets import (
+    PASSPHRASE_ENV,
+    EncryptedFileStore,
+    MemoryStore,
+    SecretStore,
+    keyring_usable,
+    open_store,
+    secrets_file_path,
+)
 
 READ_ONLY_ADVICE = (
     "Use a READ-ONLY API key: enable reading only, no trading, no withdrawals, and restrict "
@@ -103,36 +114,107 @@ def save_exchange_account(
     return int(changes.id)
 
 
-def sync_setup() -> tuple[list[AccountConfig], dict[str, object]]:
-    """The registered exchange accounts and their last known sync status (worker thread)."""
+def sync_setup(keys: SessionKeys | None = None,
+               ) -> tuple[list[AccountConfig], dict[str, object], list[str]]:
+    """The registered exchange accounts, their last known sync status and the labels of
+    those whose keys wait for the encrypted key file to be unlocked (worker thread)."""
     from crossmargin.sync.status import StatusBoard
 
     configs = AccountRegistry().all()
     board = StatusBoard()
-    return configs, {c.label: board.get(c.label) for c in configs}
+    locked = [c.label for c in (keys or SessionKeys()).locked(configs)]
+    return configs, {c.label: board.get(c.label) for c in configs}, locked
 
 
-def build_sync_service(journal: Journal, configs: list[AccountConfig], memory: MemoryStore):
-    """A :class:`SyncService` over ``journal`` with ``configs`` registered (not started).
+class SessionKeys:
+    """Where the app finds each exchange account's keys during this session.
 
-    Keys come from the OS keyring, or from this session's memory store; accounts whose
-    keys sit in the passphrase-encrypted file are synced by ``crossmargin sync`` instead
-    (the app shows them as needing attention).
+    ``keyring`` accounts read the OS keyring; ``memory`` accounts the keys typed this
+    session; ``file`` accounts the passphrase-encrypted file once the user unlocked it
+    (:meth:`unlock`, or ``CROSSMARGIN_SECRETS_PASSPHRASE``). The passphrase itself is not
+    kept: only the unlocked store (its derived key) lives in memory until the app quits.
+    Thread-safe: the sync service calls :meth:`credentials` from its worker threads.
     """
-    from crossmargin.sync.journal_port import JournalAdapter
-    from crossmargin.sync.service import SyncService
 
-    def credentials(config: AccountConfig) -> Credentials | None:
+    def __init__(self, memory: MemoryStore | None = None) -> None:
+        self.memory = memory or MemoryStore()
+        self._file: SecretStore | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def file_unlocked(self) -> bool:
+        return self._file is not None
+
+    def unlock(self, passphrase: str) -> int:
+        """Open the encrypted key file with ``passphrase`` (slow: scrypt; worker thread).
+
+        Returns how many accounts' keys it holds. A wrong passphrase, a missing or damaged
+        file raises :class:`InputError` and changes nothing.
+        """
+        path = secrets_file_path()
+        if not passphrase:
+            raise InputError("passphrase: enter the passphrase of the encrypted key file")
+        if not path.exists():
+            raise InputError(f"{path}: there is no encrypted key file to unlock; add the "
+                             "account again with `crossmargin accounts add --secrets file`")
+        store = EncryptedFileStore(passphrase, path)
+        with self._lock:
+            self._file = store
+        return len(AccountRegistry().all())
+
+    def lock(self) -> None:
+        """Forget the unlocked key file (the app asks again next time)."""
+        with self._lock:
+            self._file = None
+
+    def _file_store(self) -> SecretStore | None:
+        with self._lock:
+            if self._file is None and os.environ.get(PASSPHRASE_ENV):
+                try:
+                    self._file = open_store("file")
+                except InputError:
+                    return None
+            return self._file
+
+    def credentials(self, config: AccountConfig) -> Credentials | None:
+        """The account's keys, or None (not stored, or the key file is still locked)."""
         if config.secret_store == "memory":
-            return memory.get(config.label)
+            return self.memory.get(config.label)
         if config.secret_store == "keyring":
             try:
                 return open_store("keyring").get(config.label)
             except InputError:
                 return None
+        if config.secret_store == "file":
+            store = self._file_store()
+            return store.get(config.label) if store is not None else None
         return None
 
-    service = SyncService(JournalAdapter(journal), credentials=credentials)
+    def locked(self, configs: list[AccountConfig]) -> list[AccountConfig]:
+        """The accounts of ``configs`` whose keys wait for the key file to be unlocked."""
+        if any(c.secret_store == "file" for c in configs) and self._file_store() is None:
+            return [c for c in configs if c.secret_store == "file"]
+        return []
+
+
+def build_sync_service(journal: Journal, configs: list[AccountConfig], keys: SessionKeys):
+    """A :class:`SyncService` over ``journal`` with ``configs`` registered (not started).
+
+    Keys come from ``keys`` (keyring, this session's memory store, or the encrypted
+    file once unlocked); an account whose keys are unavailable needs attention.
+    """
+    from crossmargin.sync.journal_port import JournalAdapter
+    from crossmargin.sync.service import SyncService
+
+    service = SyncService(JournalAdapter(journal), credentials=keys.credentials)
     for config in configs:
         service.add_account(config)
     return service
+
+
+def build_mark_feed(interval: float) -> Any:
+    """A :class:`crossmargin.sync.service.MarkFeed` polling public mark prices every
+    ``interval`` seconds (not started; built on a worker: the sync package loads there)."""
+    from crossmargin.sync.service import MarkFeed
+
+    return MarkFeed(interval=interval)

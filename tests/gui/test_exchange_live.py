@@ -1,0 +1,147 @@
+"""Exchange accounts in the app: keys in the encrypted file are unlocked with a passphrase
+prompt, then the account syncs; the selected account's marks stream live between syncs.
+
+Against the sync tests' local replay server (recorded Binance USDⓈ-M answers).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from crossmargin.margin import evaluate
+from crossmargin.storage import AccountKind as JournalAccountKind
+from crossmargin.storage import Journal
+from crossmargin.sync.config import AccountRegistry
+from crossmargin.sync.secrets import PASSPHRASE_ENV, EncryptedFileStore, secrets_file_path
+from desktop.session import AccountKind
+from desktop.session import AccountStatus as EntryStatus
+from tests.sync.conftest import KEYS, config_for, server_for
+
+pytestmark = pytest.mark.gui
+
+LABEL = "binance vault"
+PASSPHRASE = "correct horse battery staple"
+
+
+@pytest.fixture
+def replay():
+    with server_for("binanceusdm") as srv:
+        yield srv
+
+
+@pytest.fixture
+def vault_window(replay, services, open_window, monkeypatch):
+    """A window over a journal with one exchange account whose keys are in the
+    passphrase-encrypted file (locked at start)."""
+    monkeypatch.delenv(PASSPHRASE_ENV, raising=False)
+    config = config_for("binanceusdm", replay, label=LABEL, secret_store="file")
+    EncryptedFileStore(PASSPHRASE).put(LABEL, KEYS["binanceusdm"])
+    AccountRegistry().add(config)
+    with Journal.open() as journal:
+        journal.create_account(LABEL, kind=JournalAccountKind.EXCHANGE, rules=config.rules,
+                               settle=config.settle, exchange_id=config.exchange)
+    services.mark_interval = 0.2
+    window = open_window(services, start_demo=True)
+    yield window
+    if window.sync_service is not None:
+        window.sync_service.stop(wait=True)
+        window.sync_service = None
+    if window.mark_feed is not None:
+        window.mark_feed.stop()
+        window.mark_feed = None
+
+
+def _entry(window):
+    return next(e for e in window.accounts_model.entries() if e.label == LABEL)
+
+
+def _unlock_dialog(window, qtbot):
+    qtbot.waitUntil(lambda: window.unlock_dialog is not None
+                    and window.unlock_dialog.isVisible(), timeout=20_000)
+    return window.unlock_dialog
+
+
+def test_locked_keys_ask_for_the_passphrase_and_a_wrong_one_is_refused_in_place(
+        vault_window, qtbot, replay) -> None:
+    window = vault_window
+    dialog = _unlock_dialog(window, qtbot)
+    entry = _entry(window)
+    assert entry.kind is AccountKind.EXCHANGE and entry.status is EntryStatus.ATTENTION
+    assert entry.status_text.startswith("Keys locked")
+    assert window.unlock_action.isEnabled()
+    assert dialog.passphrase.echoMode() == dialog.passphrase.EchoMode.Password
+    before = secrets_file_path().read_bytes()
+    dialog.buttons.accepted.emit()  # empty
+    assert "required" in dialog.problems.text() and dialog.isVisible()
+    dialog.passphrase.setText("not the passphrase")
+    dialog.buttons.accepted.emit()
+    qtbot.waitUntil(lambda: dialog.problems.isVisible()
+                    and "wrong passphrase" in dialog.problems.text(), timeout=20_000)
+    assert dialog.isVisible() and dialog.passphrase.property("invalid")
+    assert dialog.unlock_button.isEnabled()
+    assert secrets_file_path().read_bytes() == before  # nothing rewritten
+    assert not window._keys().file_unlocked
+    # nothing was sent to the exchange's private endpoints
+    assert not any("/fapi/v2/account" in path or "/fapi/v1/userTrades" in path
+                   for _, path, *_ in replay.log)
+    dialog.reject()
+    qtbot.waitUntil(lambda: window.unlock_dialog is None, timeout=5_000)
+    assert _entry(window).status_text.startswith("Keys locked")
+    # Ctrl+U asks again
+    window.unlock_action.trigger()
+    again = _unlock_dialog(window, qtbot)
+    again.reject()
+
+
+def test_unlocked_account_syncs_and_its_marks_stream_live(vault_window, qtbot, replay) -> None:
+    window = vault_window
+    dialog = _unlock_dialog(window, qtbot)
+    before = secrets_file_path().read_bytes()
+    dialog.passphrase.setText(PASSPHRASE)
+    dialog.buttons.accepted.emit()
+    qtbot.waitUntil(lambda: window.unlock_dialog is None, timeout=20_000)
+    assert dialog.passphrase.text() == ""  # the typed passphrase is not kept
+    assert window._keys().file_unlocked and not window.unlock_action.isEnabled()
+    qtbot.waitUntil(lambda: str(getattr(window._sync_status.get(LABEL), "state", "")) == "ok",
+                    timeout=90_000)
+    assert secrets_file_path().read_bytes() == before
+    entry = _entry(window)
+    assert entry.status is EntryStatus.LIVE and entry.status_text.startswith("Synced")
+    assert not window.sync_progress.isVisible()  # hidden again once the cycle ended
+
+    # select it: the synced book, then live marks from the public mark-price endpoint
+    window.select_account(entry.key)
+    qtbot.waitUntil(lambda: window.session.entry is not None
+                    and window.session.entry.key == entry.key
+                    and window.session.state is not None
+                    and bool(window.session.state.positions), timeout=30_000)
+    qtbot.waitUntil(lambda: window.watching_marks == LABEL, timeout=10_000)
+    replay.data.marks = {k: "70123.5" for k in replay.data.marks}
+    qtbot.waitUntil(lambda: all(p.mark_price == Decimal("70123.5")
+                                for p in window.session.state.positions), timeout=30_000)
+    qtbot.waitUntil(lambda: window.session.snapshot is not None
+                    and window.session.snapshot.state == window.session.state, timeout=10_000)
+    # every figure is the engine's answer at the live mark
+    risk = evaluate(window.session.state)
+    snap = window.session.snapshot.risk
+    assert snap.equity == risk.equity and snap.unrealized_pnl == risk.unrealized_pnl
+    (position,) = window.session.state.positions
+    assert snap.position(position.id).liquidation_price == \
+        risk.position(position.id).liquidation_price
+    window._update_marks_label()
+    assert window.marks_label.text().startswith("Live exchange marks · updated")
+    # another account: the stream stops following it
+    window.select_account("demo")
+    qtbot.waitUntil(lambda: window.watching_marks is None, timeout=10_000)
+    assert LABEL not in window.mark_feed._watch
+
+
+def test_sync_shows_a_progress_bar_while_running(vault_window, qtbot) -> None:
+    window = vault_window
+    window._on_sync_started(LABEL)
+    assert window.sync_progress.isVisible() and LABEL in window.sync_progress.toolTip()
+    window._on_sync_failed(LABEL, "network down")
+    assert not window.sync_progress.isVisible()
+    _unlock_dialog(window, qtbot).reject()
