@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 import sqlite3
-from datetime import timedelta
+from datetime import timedelta, timezone
 from decimal import Decimal
 
 import pytest
@@ -105,4 +105,6 @@ def test_times_round_trip_as_the_same_instant_in_utc(value) -> None:
     if value.utcoffset() is None:
         return
     back = col.process_result_value(col.process_bind_param(value, None), None)
-    assert back == value and back.utcoffset() == timedelta(0)
+    # Compare as UTC: Python's == between zones is False for a local time that
+    # falls in a DST gap or fold (PEP 495), although the instant is the same.
+    assert back == value.astimezone(timezone.utc) and back.utcoffset() == timedelta(0)
