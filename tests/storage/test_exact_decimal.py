@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 import sqlite3
-from datetime import timedelta, timezone
+from datetime import UTC, timedelta
 from decimal import Decimal
 
 import pytest
@@ -107,4 +107,4 @@ def test_times_round_trip_as_the_same_instant_in_utc(value) -> None:
     back = col.process_result_value(col.process_bind_param(value, None), None)
     # Compare as UTC: Python's == between zones is False for a local time that
     # falls in a DST gap or fold (PEP 495), although the instant is the same.
-    assert back == value.astimezone(timezone.utc) and back.utcoffset() == timedelta(0)
+    assert back == value.astimezone(UTC) and back.utcoffset() == timedelta(0)
