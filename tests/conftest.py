@@ -6,6 +6,13 @@ import os
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+# CI runs the property tests on a fixed, reproducible set of examples (a red CI
+# then always means a real regression); local runs keep exploring new examples.
+settings.register_profile("ci", derandomize=True, print_blob=True)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 # Qt runs offscreen everywhere in the suite (must be set before Qt is imported).
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
