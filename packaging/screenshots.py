@@ -124,6 +124,20 @@ def render(out: Path) -> list[Path]:
                 path = out / f"{name}-{theme_name}-{width}x{height}.png"
                 window.grab().save(str(path))
                 written.append(path)
+                if journal_tab:  # the fills table of the Journal tab too
+                    window.journal_view.tables.setCurrentWidget(window.journal_view.fills_table)
+                    _spin(app, 0.3)
+                    path = out / f"journal_fills-{theme_name}-{width}x{height}.png"
+                    window.grab().save(str(path))
+                    written.append(path)
+                    window.journal_view.tables.setCurrentWidget(window.journal_view.table)
+                if name == "whatif":  # as on a first run: with the demo banner
+                    window.banner.setVisible(True)
+                    _spin(app, 0.4)
+                    path = out / f"whatif_first_run-{theme_name}-{width}x{height}.png"
+                    window.grab().save(str(path))
+                    written.append(path)
+                    window.banner.setVisible(False)
     window.close()
     services.tasks.shutdown()
     return written

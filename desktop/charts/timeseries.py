@@ -34,6 +34,36 @@ RANGES: tuple[tuple[str, float | None], ...] = (
 )
 
 
+class CompactDateAxis(pg.DateAxisItem):
+    """A date axis whose finer labels keep clear of the coarser ones.
+
+    pyqtgraph draws each tick level on its own, so a day label next to a month label
+    ("29" then "Oct") runs together on narrow charts; this drops the finer ticks that
+    fall within ``gap_px`` pixels of a coarser one.
+    """
+
+    def __init__(self, *args: object, gap_px: float = 44.0, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.gap_px = gap_px
+
+    def tickValues(self, minVal: float, maxVal: float, size: float) -> list:
+        levels = super().tickValues(minVal, maxVal, size)
+        if maxVal <= minVal or size <= 0 or len(levels) < 2:
+            return levels
+        per_px = (maxVal - minVal) / size
+        gap = self.gap_px * per_px
+        kept: list[float] = []
+        out = []
+        for spacing, values in levels:
+            coarse = np.asarray(kept, dtype=np.float64)
+            mine = [v for v in values
+                    if not len(coarse) or float(np.min(np.abs(coarse - v))) >= gap
+                    or float(np.min(np.abs(coarse - v))) < per_px]  # same tick: keep
+            out.append((spacing, mine))
+            kept.extend(mine)
+        return out
+
+
 class PercentLogAxis(pg.AxisItem):
     """A logarithmic percent axis labelled 0.1, 0.2, 0.5, 1, 2, 5 … 100 (plain numbers)."""
 
@@ -127,7 +157,7 @@ class TimeSeriesChart(QWidget):
                 self.range_buttons[name] = button
                 header.addWidget(button)
 
-        axes: dict[str, pg.AxisItem] = {"bottom": pg.DateAxisItem(utcOffset=0)}
+        axes: dict[str, pg.AxisItem] = {"bottom": CompactDateAxis(utcOffset=0)}
         if left_axis is not None:
             axes["left"] = left_axis
         self.plot_widget = pg.PlotWidget(axisItems=axes)

@@ -31,7 +31,7 @@ from crossmargin.sync.config import FIRST_CLASS, AccountConfig, Credentials
 from desktop.sync_ops import READ_ONLY_ADVICE
 
 EXCHANGE_NAMES = {
-    "binanceusdm": "Binance USDⓈ-M futures",
+    "binanceusdm": "Binance USDS-M futures",
     "binancecoinm": "Binance COIN-M futures",
     "bybit": "Bybit",
     "okx": "OKX",

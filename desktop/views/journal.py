@@ -35,6 +35,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop import formatting as fmt
+from desktop.charts.timeseries import CompactDateAxis
 from desktop.dialogs.journal_dialogs import EditFillDialog, EditPositionDialog, ImportDialog
 from desktop.models.journal import FillsTableModel, JournalPositionsTableModel, PagedTableModel
 from desktop.tasks import TaskRunner
@@ -207,7 +208,7 @@ class JournalView(QWidget):
             label.setAlignment(Qt.AlignmentFlag.AlignRight)
             self.stats_labels[key] = label
             self.stats_form.addRow(title, label)
-        self.pnl_plot = pg.PlotWidget(axisItems={"bottom": pg.DateAxisItem(utcOffset=0)})
+        self.pnl_plot = pg.PlotWidget(axisItems={"bottom": CompactDateAxis(utcOffset=0)})
         self.pnl_plot.setMinimumHeight(140)
         self.pnl_plot.getPlotItem().setMenuEnabled(False)
         self.pnl_plot.getPlotItem().hideButtons()

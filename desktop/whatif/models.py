@@ -883,6 +883,11 @@ class CascadeTableModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.ToolTipRole and column == CascadeColumn.POSITIONS:
             kind = "Cross account liquidated" if row.kind == "cross" else "Isolated liquidation"
             return f"{kind}:\n{row.detail or row.label}"
+        if role == Qt.ItemDataRole.ToolTipRole and column == CascadeColumn.SHOCK:
+            # the "Now" column is hidden when the cascade is narrow: keep its figure here
+            now = ("never" if row.shock_now is None
+                   else "now" if row.shock_now == 0 else _pct(row.shock_now))
+            return f"What-if book: {self.data(index)}; current book: {now}"
         if role == Qt.ItemDataRole.ForegroundRole:
             if column == CascadeColumn.SHOCK and (
                 row.shock_now is None or abs(row.shock) < abs(row.shock_now)

@@ -20,7 +20,15 @@ from collections.abc import Mapping
 from decimal import Decimal
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, QEvent, QItemSelectionModel, QModelIndex, Qt, Signal
+from PySide6.QtCore import (
+    QByteArray,
+    QEvent,
+    QItemSelectionModel,
+    QModelIndex,
+    QObject,
+    Qt,
+    Signal,
+)
 from PySide6.QtGui import QKeySequence, QResizeEvent, QShortcut, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -377,6 +385,7 @@ class WhatIfPanel(QWidget):
         ch.setMinimumSectionSize(24)
         self.cascade_view.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.cascade_view.setTextElideMode(Qt.TextElideMode.ElideRight)
+        self.cascade_view.installEventFilter(self)
         cascade_box.addWidget(self.cascade_view, 1)
         self.cascade_empty = QLabel("No liquidation within the shock axis")
         self.cascade_empty.setObjectName("EmptyHint")
@@ -853,6 +862,16 @@ class WhatIfPanel(QWidget):
         super().resizeEvent(event)
         if self._sized:
             self._apply_split()
+
+    NARROW_CASCADE = 300  # px: below this the "Now" column yields its room to "Who"
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if watched is self.cascade_view and event.type() == QEvent.Type.Resize:
+            # at 1280×800 the cascade is ~230 px wide: "Who" (the names) matters more
+            # than "Now" (also in the header tooltip of What-if and each row's tooltip)
+            narrow = self.cascade_view.width() < self.NARROW_CASCADE
+            self.cascade_view.setColumnHidden(int(CascadeColumn.NOW), narrow)
+        return super().eventFilter(watched, event)
 
     def changeEvent(self, event: QEvent) -> None:
         if event.type() == QEvent.Type.PaletteChange:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QWidget
 
 
 class FirstRunBanner(QFrame):
@@ -21,18 +21,22 @@ class FirstRunBanner(QFrame):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("FirstRunBanner")
-        title = QLabel("You are looking at the demo account")
+        # one compact line (the tabs need the height at 1280×800); the longer
+        # explanation is the tooltip
+        title = QLabel("Demo account")
         title.setObjectName("FirstRunTitle")
-        text = QLabel(
-            "Prices are simulated and nothing is stored. Start with your own book: connect an "
-            "exchange (read-only keys), log positions by hand, or open a scenario file."
-        )
+        text = QLabel("simulated prices, nothing stored. Start with your own book:")
         text.setObjectName("FirstRunText")
-        text.setWordWrap(True)
-        column = QVBoxLayout()
-        column.setSpacing(2)
+        text.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.setToolTip(
+            "You are looking at the demo account: prices are simulated and nothing is "
+            "stored. Start with your own book: connect an exchange (read-only keys), log "
+            "positions by hand, or open a scenario file."
+        )
+        column = QHBoxLayout()
+        column.setSpacing(6)
         column.addWidget(title)
-        column.addWidget(text)
+        column.addWidget(text, 1)
         self.add_account_button = QPushButton("Add exchange account…")
         self.log_position_button = QPushButton("Log a position…")
         self.open_scenario_button = QPushButton("Open scenario file…")
@@ -45,7 +49,8 @@ class FirstRunBanner(QFrame):
         self.open_scenario_button.clicked.connect(self.open_scenario_clicked)
         hide.clicked.connect(self._hide)
         layout = QHBoxLayout(self)
-        layout.setContentsMargins(14, 10, 10, 10)
+        layout.setContentsMargins(12, 3, 6, 3)
+        layout.setSpacing(6)
         layout.addLayout(column, 1)
         for button in (self.add_account_button, self.log_position_button,
                        self.open_scenario_button, hide):
