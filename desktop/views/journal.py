@@ -29,7 +29,6 @@ from PySide6.QtWidgets import (
     QSplitter,
     QTableView,
     QTabWidget,
-    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -158,9 +157,9 @@ class JournalView(QWidget):
         self.edit_button.clicked.connect(self.edit_selected)
         self.import_button = QPushButton("Import CSV…")
         self.import_button.clicked.connect(lambda: self.import_dialog_for_file())  # noqa: PLW0108 (not `checked`)
-        self.export_button = QToolButton()
-        self.export_button.setText("Export")
-        self.export_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.export_button = QPushButton("Export")
+        self.export_button.setToolTip("Export positions, fills or funding as CSV, or the whole "
+                                      "journal as JSON")
         export_menu = QMenu(self.export_button)
         self.export_actions: dict[str, QAction] = {}
         for kind, (title, _filter, _suffix) in _export_kinds().items():
