@@ -148,8 +148,8 @@ class SessionKeys:
     def unlock(self, passphrase: str) -> int:
         """Open the encrypted key file with ``passphrase`` (slow: scrypt; worker thread).
 
-        Returns how many accounts' keys it holds. A wrong passphrase, a missing or damaged
-        file raises :class:`InputError` and changes nothing.
+        Returns how many registered accounts keep their keys there. A wrong passphrase, a
+        missing or damaged file raises :class:`InputError` and changes nothing.
         """
         path = secrets_file_path()
         if not passphrase:
@@ -160,7 +160,7 @@ class SessionKeys:
         store = EncryptedFileStore(passphrase, path)
         with self._lock:
             self._file = store
-        return len(AccountRegistry().all())
+        return sum(1 for c in AccountRegistry().all() if c.secret_store == "file")
 
     def lock(self) -> None:
         """Forget the unlocked key file (the app asks again next time)."""

@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QAction, QKeySequence, QUndoCommand, QUndoStack
+from PySide6.QtCore import QEvent, QObject, Qt, Signal
+from PySide6.QtGui import QAction, QKeyEvent, QKeySequence, QUndoCommand, QUndoStack
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -188,6 +188,7 @@ class JournalView(QWidget):
 
         self.table = self._make_table(self.model, self.edit_selected)
         self.fills_table = self._make_table(self.fills_model, self.edit_selected_fill)
+        self.fills_table.installEventFilter(self)  # the Delete key deletes the fill
         self.tables = QTabWidget()
         self.tables.setDocumentMode(True)
         self.tables.addTab(self.table, "Positions")
@@ -466,6 +467,20 @@ class JournalView(QWidget):
         self.fill_dialog = dialog
         dialog.open()
         return dialog
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if watched is self.fills_table and event.type() == QEvent.Type.KeyPress \
+                and isinstance(event, QKeyEvent) \
+                and event.matches(QKeySequence.StandardKey.Delete):
+            self.delete_selected_fill()
+            return True
+        return super().eventFilter(watched, event)
+
+    def delete_selected_fill(self) -> None:
+        """Delete the selected fill (Delete key; undo with Ctrl+Z)."""
+        fill = self.selected_fill()
+        if fill is not None:
+            self.delete_fill(int(fill.id))
 
     def apply_fill_edit(self, fill_id: int, changes: dict[str, Any]) -> None:
         """Store ``changes`` to a fill as one undoable step (positions are re-derived)."""

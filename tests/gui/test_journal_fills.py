@@ -9,6 +9,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from PySide6.QtCore import Qt
 
 from crossmargin.storage import Journal, NewFill
 from desktop.models.journal import (
@@ -158,6 +159,15 @@ def test_fill_delete_through_the_dialog_and_undo_restores_it(fills_window, qtbot
         (fill.trade_id, fill.price, fill.amount, fill.fee, fill.time)
     view.undo_stack.redo()  # deletes the restored fill again
     qtbot.waitUntil(lambda: journal.fills(account=account).total == 4, timeout=10_000)
+    view.undo_stack.undo()
+    qtbot.waitUntil(lambda: journal.fills(account=account).total == 5, timeout=10_000)
+    qtbot.waitUntil(lambda: view.fills_model.rowCount() == 5, timeout=10_000)
+    # the Delete key on the fills table does the same
+    _select(view, "t2")
+    view.fills_table.setFocus()
+    qtbot.keyClick(view.fills_table, Qt.Key.Key_Delete)
+    qtbot.waitUntil(lambda: journal.fills(account=account).total == 4, timeout=10_000)
+    assert all(f.trade_id != "t2" for f in journal.fills(account=account).items)
 
 
 def test_years_of_fills_and_positions_load_page_by_page(fills_window, qtbot) -> None:

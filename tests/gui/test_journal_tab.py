@@ -85,6 +85,8 @@ def test_csv_import_previews_then_imports(journal_window, qtbot, tmp_path: Path)
     assert "line 4" in dialog.rejected_label.text()
     before = len(journal_window.journal.positions().items)
     dialog.import_button.click()
+    # a progress bar runs while the journal imports (issue 5 §8)
+    assert dialog.progress.isVisible() and dialog.summary.text() == "Importing…"
     qtbot.waitUntil(lambda: not dialog.isVisible(), timeout=10_000)
     qtbot.waitUntil(lambda: view.model.rowCount() == 2, timeout=10_000)
     assert len(journal_window.journal.positions().items) == before + 1
