@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -211,13 +212,21 @@ def _position_filter(account_id: int, status: str | None) -> PositionFilter:
                           status=PositionStatus(status) if status else None)
 
 
-def pnl_curve(journal: Journal, account_id: int) -> tuple[np.ndarray, np.ndarray]:
-    """Cumulative net PnL of every closed position, in close order (see JournalPage)."""
+def pnl_curve(journal: Journal, account_id: int, ctx: Any = None,
+              ) -> tuple[np.ndarray, np.ndarray] | None:
+    """Cumulative net PnL of every closed position, in close order (see JournalPage).
+
+    Reads every closed position (about 1.5 s for 50,000), so the Journal tab asks for it
+    in its own task after the first pages; ``ctx`` (a TaskContext) makes it stop early,
+    returning None, when a newer request superseded it.
+    """
     filt = _position_filter(account_id, "closed")
     closed: list[JournalPosition] = []
     offset = 0
     while True:
-        page = journal.positions(filt, offset=offset, limit=5000)
+        if ctx is not None and ctx.cancelled:
+            return None
+        page = journal.positions(filt, offset=offset, limit=2000)
         closed.extend(page.items)
         offset += len(page.items)
         if not page.items or offset >= page.total:
@@ -233,13 +242,16 @@ def pnl_curve(journal: Journal, account_id: int) -> tuple[np.ndarray, np.ndarray
 
 
 def journal_page(journal: Journal, account_id: int, limit: int = PAGE_SIZE,
-                 status: str | None = None, fills_limit: int = PAGE_SIZE) -> JournalPage:
-    """First pages of positions and fills, statistics and the PnL curve (worker thread)."""
+                 status: str | None = None, fills_limit: int = PAGE_SIZE,
+                 with_curve: bool = False) -> JournalPage:
+    """First pages of positions and fills and the statistics (worker thread); the PnL
+    curve too when ``with_curve`` (the tab reads it separately: see :func:`pnl_curve`)."""
     acct = journal.account(account_id)
     page = journal.positions(_position_filter(account_id, status), limit=limit)
     fills = journal.fills(account=account_id, limit=fills_limit)
     stats = journal.statistics(PositionFilter(account=account_id))
-    t, pnl = pnl_curve(journal, account_id)
+    curve = pnl_curve(journal, account_id) if with_curve else None
+    t, pnl = curve if curve is not None else (np.zeros(0), np.zeros(0))
     return JournalPage(acct, page.items, page.total, tuple(stats), datetime.now(),
                        fills.items, fills.total, t, pnl)
 

@@ -270,6 +270,7 @@ class JournalView(QWidget):
         """Show ``account_id`` of ``journal`` (None: no journal account selected)."""
         if (journal, account_id) != (self._journal, self._account_id):
             self.undo_stack.clear()
+            self.pnl_curve.setData([], [])
         self._journal, self._account_id, self._account_label = journal, account_id, label
         self._show_account(journal is not None and account_id is not None)
         self.reload()
@@ -314,7 +315,23 @@ class JournalView(QWidget):
         self._fit_columns(self.fills_table, self.fills_model)
         self._update_count()
         self._show_stats(page.statistics[0] if page.statistics else None)
-        self.pnl_curve.setData(page.pnl_t, page.pnl)
+        self._request_curve()
+
+    def _request_curve(self) -> None:
+        """Read the cumulative-PnL curve after the tables (it reads every closed position);
+        a newer request stops an older one (latest wins)."""
+        if self._journal is None or self._account_id is None:
+            return
+        account_id = self._account_id
+
+        def arrived(curve: Any) -> None:
+            if curve is not None and account_id == self._account_id:
+                self.pnl_curve.setData(*curve)
+
+        self._tasks.submit(_ops().pnl_curve, self._journal, account_id, serial=True,
+                           key="journal.curve", with_context=True, on_success=arrived,
+                           on_error=lambda exc: self.problem.emit(
+                               "The PnL curve could not be read.", _problems(exc)))
 
     def _fit_columns(self, table: QTableView, model: PagedTableModel) -> None:
         if id(model) in self._fitted or not model.rowCount():

@@ -87,6 +87,16 @@ def test_fills_table_lists_the_account_fills_newest_first(fills_window) -> None:
     assert view.model.total == 3
 
 
+def test_pnl_curve_follows_the_closed_trades(fills_window, qtbot) -> None:
+    view = fills_window.journal_view
+    journal: Journal = fills_window.journal
+    qtbot.waitUntil(lambda: view.pnl_curve.getData()[0] is not None
+                    and len(view.pnl_curve.getData()[0]) == 3, timeout=10_000)
+    _t, pnl = view.pnl_curve.getData()
+    closed = [p for p in journal.positions().items if not p.is_open]
+    assert pnl[0] == 0.0 and pnl[-1] == pytest.approx(float(sum(p.net_pnl for p in closed)))
+
+
 def test_fill_edit_with_bad_input_stays_in_the_dialog_and_stores_nothing(
         fills_window, qtbot) -> None:
     view = fills_window.journal_view
