@@ -7,7 +7,8 @@ manual account: 50,000 round trips on 20 symbols, one every 30 minutes (~6 years
 Timed (wall clock, median of 5 unless noted):
 
 * ``journal_page``: what the tab reads after every change (first 500 positions and
-  fills, statistics, the cumulative-PnL curve of every closed position), worker side;
+  fills, statistics), worker side; then ``pnl_curve`` (the cumulative-PnL curve of every
+  closed position), which the tab reads in a separate, cancellable task;
 * ``fills_page`` / ``positions_page`` deep in history (offset 90,000 / 45,000);
 * ``append_page`` of 500 rows into the Qt model plus the repaint of the shown table;
 * scrolling a shown fills table to the end of 5,000 loaded rows page by page.
@@ -84,8 +85,10 @@ def main() -> int:
         print(f"built {N_FILLS:,} fills / {N_FILLS // 2:,} positions in "
               f"{time.perf_counter() - t0:.1f} s")
 
-        print(f"journal_page (first pages + stats + PnL curve): "
+        print(f"journal_page (first pages + statistics):        "
               f"{_median(lambda: ops.journal_page(journal, acct), 3):8.1f} ms")
+        print(f"pnl_curve (every closed position, own task):    "
+              f"{_median(lambda: ops.pnl_curve(journal, acct), 3):8.1f} ms")
         print(f"fills_page at offset 90,000:                    "
               f"{_median(lambda: ops.fills_page(journal, acct, 90_000)):8.1f} ms")
         print(f"positions_page at offset 45,000:                "
