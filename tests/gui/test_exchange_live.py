@@ -132,6 +132,12 @@ def test_unlocked_account_syncs_and_its_marks_stream_live(vault_window, qtbot, r
         risk.position(position.id).liquidation_price
     window._update_marks_label()
     assert window.marks_label.text().startswith("Live exchange marks · updated")
+    # the exchange stops answering sensibly: said in the status bar, the book stays
+    replay.inject(path="/fapi/v1/premiumIndex", kind="garbage", count=1000)
+    qtbot.waitUntil(lambda: window.marks_label.text().startswith("Live marks unavailable"),
+                    timeout=30_000)
+    assert window.marks_label.toolTip()
+    assert all(p.mark_price == Decimal("70123.5") for p in window.session.state.positions)
     # another account: the stream stops following it
     window.select_account("demo")
     qtbot.waitUntil(lambda: window.watching_marks is None, timeout=10_000)
