@@ -21,6 +21,7 @@ from decimal import Decimal
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QFontMetricsF
 from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from desktop.theme import LIGHT, Theme
@@ -354,7 +355,7 @@ class LadderChart(QWidget):
         self.plot.getAxis("bottom").setTicks([ticks])
         in_range.remove(shocked)
         self._base_range = (min(in_range), max(in_range), mark * 0.01)
-        self.plot.setXRange(-0.6, n - 0.4, padding=0)
+        self.plot.setXRange(-0.6, self._right_edge(values, n, half), padding=0)
         _lo, hi = self._move_shocked(ladder)
         self._place_value_labels(values if n <= self.MAX_VALUE_LABELS else [])
         if off:
@@ -371,7 +372,11 @@ class LadderChart(QWidget):
         self.shocked_line.setValue(shocked)
         lo, hi, min_pad = self._base_range
         lo, hi = min(lo, shocked), max(hi, shocked)
-        pad = max((hi - lo) * 0.12, min_pad)
+        # room for the value labels (about 16 px tall, centred on their rung) at either end
+        height = self.plot.getViewBox().height() or 200.0
+        label_px = 12.0
+        text_pad = (hi - lo) * label_px / max(height - 2 * label_px, 40.0)
+        pad = max((hi - lo) * 0.12, min_pad, text_pad)
         self.plot.setYRange(lo - pad, hi + pad, padding=0)
         return lo - pad, hi + pad
 
@@ -404,6 +409,21 @@ class LadderChart(QWidget):
         if n <= 4:
             return f"{position_id} {side}".strip()
         return f"{position_id} {short}".strip()
+
+    def _right_edge(self, values: list[tuple[float, float, str]], n: int, half: float) -> float:
+        """Right end of the x range: past the last rung far enough for its value label
+        (which sits right of the rung) to be drawn whole."""
+        right = n - 0.4
+        width = self.plot.getViewBox().width()
+        if not values or n > self.MAX_VALUE_LABELS or width <= 0:
+            return right
+        metrics = QFontMetricsF(self.font())
+        text_px = max(metrics.horizontalAdvance(text) for _x, _y, text in values) + 12
+        k = text_px / width  # x units per pixel times the span, per unit of span
+        if k >= 0.8:
+            return right  # far too narrow: keep the rungs readable instead
+        x0 = n - 1 + half + 0.02  # where the last label starts
+        return max(right, (x0 + 0.6 * k) / (1 - k))
 
     def _place_value_labels(self, items: list[tuple[float, float, str]]) -> None:
         """Value labels right of the what-if rungs (only drawn when there are few rungs)."""

@@ -78,3 +78,31 @@ def test_date_axis_drops_day_labels_next_to_month_labels(qapp) -> None:
 def test_exchange_names_use_plain_characters() -> None:
     for name in EXCHANGE_NAMES.values():
         assert name.isascii(), name
+
+
+def test_ladder_value_labels_stay_inside_a_small_chart(qtbot) -> None:
+    from decimal import Decimal
+
+    from desktop.whatif.charts import LadderChart
+    from desktop.whatif.compute import Ladder, LadderRung
+
+    chart = LadderChart()
+    qtbot.addWidget(chart)
+    chart.resize(420, 170)  # a cramped ladder
+    chart.show()
+    qtbot.waitExposed(chart)
+    ladder = Ladder("BTC/USDT:USDT", Decimal("91809.1"), Decimal("91809.1"), (
+        LadderRung("btc-long", "BTC long", Decimal("58904.2"), Decimal("58904.2"), False, False),
+        LadderRung("btc-short", "BTC short", Decimal("102878.5"), Decimal("102878.5"), False,
+                   False),
+    ))
+    chart.set_ladder(ladder, price_text=lambda d: f"{d:,.1f}")
+    chart.plot_widget.grab()
+    box = chart.plot.getViewBox()
+    view_rect = box.mapRectToScene(box.boundingRect())
+    shown = [label for label in chart._value_labels if label.isVisible()]
+    assert len(shown) == 2
+    for label in shown:
+        rect = label.mapRectToScene(label.boundingRect())
+        assert view_rect.left() - 1 <= rect.left() and rect.right() <= view_rect.right() + 1
+        assert view_rect.top() - 1 <= rect.top() and rect.bottom() <= view_rect.bottom() + 1
