@@ -244,3 +244,31 @@ def test_fill_models_pass_qtmodeltester(fills_window, qtmodeltester) -> None:
     qtmodeltester.check(fills_window.journal_view.model, force_py=True)
     qtmodeltester.check(FillsTableModel(), force_py=True)
     qtmodeltester.check(JournalPositionsTableModel(), force_py=True)
+
+
+def test_export_menu_asks_for_a_file_name_then_writes_it(
+        fills_window, qtbot, tmp_path: Path, monkeypatch) -> None:
+    from PySide6.QtWidgets import QFileDialog
+
+    view = fills_window.journal_view
+    asked: list[str] = []
+    target = tmp_path / "funding"  # no suffix typed: .csv is added
+
+    def fake_dialog(_parent, title, default, name_filter):
+        asked.append(f"{title}|{default}|{name_filter}")
+        return str(target), name_filter
+
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", staticmethod(fake_dialog))
+    assert set(view.export_actions) == {"positions", "fills", "funding", "journal"}
+    view.export_actions["funding"].trigger()
+    written = target.with_suffix(".csv")
+    qtbot.waitUntil(written.exists, timeout=10_000)
+    assert "Funding CSV" in asked[0] and "CSV files" in asked[0]
+    qtbot.waitUntil(lambda: "Exported 0 funding payments" in fills_window.message_bar.message(),
+                    timeout=10_000)
+    # cancelled dialog: nothing happens
+    monkeypatch.setattr(QFileDialog, "getSaveFileName",
+                        staticmethod(lambda *_a: ("", "")))
+    view.export_actions["journal"].trigger()
+    qtbot.wait(100)
+    assert not list(tmp_path.glob("*.json"))
