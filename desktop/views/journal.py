@@ -89,11 +89,13 @@ class EditFillCommand(QUndoCommand):
             if self._previous is None:
                 self._previous = previous
 
-        self._view.write(_ops().edit_fill, self._id, self._changes, on_done=done)
+        self._view.write(_ops().edit_fill, self._view.fill_id(self._id), self._changes,
+                         on_done=done)
 
     def undo(self) -> None:
         if self._previous is not None:
-            self._view.write(_ops().edit_fill, self._id, dict(self._previous))
+            self._view.write(_ops().edit_fill, self._view.fill_id(self._id),
+                             dict(self._previous))
 
 
 class DeleteFillCommand(QUndoCommand):
@@ -109,14 +111,15 @@ class DeleteFillCommand(QUndoCommand):
         def done(fill: Fill) -> None:
             self._deleted = fill
 
-        self._view.write(_ops().delete_fill, self._id, on_done=done)
+        self._view.write(_ops().delete_fill, self._view.fill_id(self._id), on_done=done)
 
     def undo(self) -> None:
         if self._deleted is None:
             return
 
         def done(new_id: int) -> None:
-            self._id = new_id
+            # commands further down the stack still name the fill by its first id
+            self._view.renumber_fill(self._id, new_id)
 
         self._view.write(_ops().restore_fill, self._deleted, on_done=done)
 
@@ -145,6 +148,7 @@ class JournalView(QWidget):
         self.fills_model.more_requested.connect(self._fetch_fills)
         self.import_dialog: ImportDialog | None = None
         self.fill_dialog: EditFillDialog | None = None
+        self._fill_ids: dict[int, int] = {}  # first id -> id after an undone delete
         self._fitted: set[int] = set()
 
         self.status_filter = QComboBox()
@@ -270,6 +274,7 @@ class JournalView(QWidget):
         """Show ``account_id`` of ``journal`` (None: no journal account selected)."""
         if (journal, account_id) != (self._journal, self._account_id):
             self.undo_stack.clear()
+            self._fill_ids.clear()
             self.pnl_curve.setData([], [])
         self._journal, self._account_id, self._account_label = journal, account_id, label
         self._show_account(journal is not None and account_id is not None)
@@ -498,6 +503,14 @@ class JournalView(QWidget):
         fill = self.selected_fill()
         if fill is not None:
             self.delete_fill(int(fill.id))
+
+    def fill_id(self, first_id: int) -> int:
+        """The current id of a fill the undo stack knows by ``first_id`` (a deleted fill
+        stored again by undo gets a new id)."""
+        return self._fill_ids.get(first_id, first_id)
+
+    def renumber_fill(self, first_id: int, new_id: int) -> None:
+        self._fill_ids[first_id] = new_id
 
     def apply_fill_edit(self, fill_id: int, changes: dict[str, Any]) -> None:
         """Store ``changes`` to a fill as one undoable step (positions are re-derived)."""

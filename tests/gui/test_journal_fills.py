@@ -180,6 +180,26 @@ def test_fill_delete_through_the_dialog_and_undo_restores_it(fills_window, qtbot
     assert all(f.trade_id != "t2" for f in journal.fills(account=account).items)
 
 
+def test_undo_through_a_deleted_and_restored_fill(fills_window, qtbot) -> None:
+    """Edit, delete, then undo both: the edit's undo finds the fill under its new id."""
+    view = fills_window.journal_view
+    journal: Journal = fills_window.journal
+    account = view.account_id()
+    _select(view, "t1")
+    fill = view.selected_fill()
+    view.apply_fill_edit(int(fill.id), {"price": Decimal(2999)})
+    qtbot.waitUntil(lambda: journal.fill(int(fill.id)).price == Decimal(2999), timeout=10_000)
+    view.delete_fill(int(fill.id))
+    qtbot.waitUntil(lambda: journal.fills(account=account).total == 4, timeout=10_000)
+    view.undo_stack.undo()  # the delete
+    qtbot.waitUntil(lambda: journal.fills(account=account).total == 5, timeout=10_000)
+    view.undo_stack.undo()  # the edit, on the restored fill
+    def restored():
+        return next(f for f in journal.fills(account=account).items if f.trade_id == "t1")
+    qtbot.waitUntil(lambda: restored().price == Decimal(3001), timeout=10_000)
+    assert not fills_window.message_bar.isVisible()
+
+
 def test_years_of_fills_and_positions_load_page_by_page(fills_window, qtbot) -> None:
     view = fills_window.journal_view
     journal: Journal = fills_window.journal
