@@ -9,6 +9,7 @@ tables load page by page as the user scrolls (``canFetchMore``/``fetchMore``).
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -51,6 +52,24 @@ def _ops():
     return journal_ops
 
 
+# Undo commands. Their writes run on the serial journal worker in submission order, and
+# what undo needs (the previous values, the deleted fill, a restored fill's new id) is
+# recorded there too, in a per-command memo: pressing Ctrl+Z before the write has finished
+# still undoes exactly that write.
+
+
+def _edit_position(journal: Journal, memo: dict[str, Any], position_id: int,
+                   changes: dict[str, Any]) -> None:
+    previous = _ops().edit_position(journal, position_id, changes)
+    memo.setdefault("previous", previous)
+
+
+def _revert_position(journal: Journal, memo: dict[str, Any], position_id: int) -> None:
+    previous = memo.get("previous")
+    if previous is not None:
+        _ops().edit_position(journal, position_id, dict(previous))
+
+
 class EditCommand(QUndoCommand):
     """One edit of a position's own fields; undo writes the previous values back."""
 
@@ -60,68 +79,90 @@ class EditCommand(QUndoCommand):
         self._view = view
         self._id = position_id
         self._changes = changes
-        self._previous: dict[str, Any] | None = None
+        self._memo: dict[str, Any] = {}
 
     def redo(self) -> None:
-        def done(previous: dict[str, Any]) -> None:
-            if self._previous is None:
-                self._previous = previous
-
-        self._view.write(_ops().edit_position, self._id, self._changes, on_done=done)
+        self._view.write(_edit_position, self._memo, self._id, self._changes)
 
     def undo(self) -> None:
-        if self._previous is not None:
-            self._view.write(_ops().edit_position, self._id, dict(self._previous))
+        self._view.write(_revert_position, self._memo, self._id)
+
+
+class FillIds:
+    """Fill ids as the undo stack knows them (the first id) -> the current id.
+
+    A deleted fill stored again by undo gets a new id; commands further down the stack
+    still name it by the first one. Used on the serial journal worker only.
+    """
+
+    def __init__(self) -> None:
+        self._ids: dict[int, int] = {}
+        self._lock = threading.Lock()
+
+    def get(self, first_id: int) -> int:
+        with self._lock:
+            return self._ids.get(first_id, first_id)
+
+    def set(self, first_id: int, current: int) -> None:
+        with self._lock:
+            self._ids[first_id] = current
+
+
+def _edit_fill(journal: Journal, ids: FillIds, memo: dict[str, Any], first_id: int,
+               changes: dict[str, Any]) -> None:
+    previous = _ops().edit_fill(journal, ids.get(first_id), changes)
+    memo.setdefault("previous", previous)
+
+
+def _revert_fill(journal: Journal, ids: FillIds, memo: dict[str, Any], first_id: int) -> None:
+    previous = memo.get("previous")
+    if previous is not None:
+        _ops().edit_fill(journal, ids.get(first_id), dict(previous))
+
+
+def _delete_fill(journal: Journal, ids: FillIds, memo: dict[str, Any], first_id: int) -> None:
+    memo["fill"] = _ops().delete_fill(journal, ids.get(first_id))
+
+
+def _restore_fill(journal: Journal, ids: FillIds, memo: dict[str, Any], first_id: int) -> None:
+    fill = memo.pop("fill", None)
+    if fill is not None:
+        ids.set(first_id, _ops().restore_fill(journal, fill))
 
 
 class EditFillCommand(QUndoCommand):
-    """One edit of a fill; undo writes the previous values back."""
+    """One edit of a fill (its positions are re-derived); undo writes the old values back."""
 
     def __init__(self, view: JournalView, fill_id: int, changes: dict[str, Any]) -> None:
         super().__init__(f"Edit fill #{fill_id}")
         self._view = view
         self._id = fill_id
         self._changes = changes
-        self._previous: dict[str, Any] | None = None
+        self._ids = view.fill_ids
+        self._memo: dict[str, Any] = {}
 
     def redo(self) -> None:
-        def done(previous: dict[str, Any]) -> None:
-            if self._previous is None:
-                self._previous = previous
-
-        self._view.write(_ops().edit_fill, self._view.fill_id(self._id), self._changes,
-                         on_done=done)
+        self._view.write(_edit_fill, self._ids, self._memo, self._id, self._changes)
 
     def undo(self) -> None:
-        if self._previous is not None:
-            self._view.write(_ops().edit_fill, self._view.fill_id(self._id),
-                             dict(self._previous))
+        self._view.write(_revert_fill, self._ids, self._memo, self._id)
 
 
 class DeleteFillCommand(QUndoCommand):
-    """Delete a fill; undo stores it again (it gets a new id, which a redo deletes)."""
+    """Delete a fill; undo stores it again (under a new id, which later commands follow)."""
 
     def __init__(self, view: JournalView, fill_id: int) -> None:
         super().__init__(f"Delete fill #{fill_id}")
         self._view = view
         self._id = fill_id
-        self._deleted: Fill | None = None
+        self._ids = view.fill_ids
+        self._memo: dict[str, Any] = {}
 
     def redo(self) -> None:
-        def done(fill: Fill) -> None:
-            self._deleted = fill
-
-        self._view.write(_ops().delete_fill, self._view.fill_id(self._id), on_done=done)
+        self._view.write(_delete_fill, self._ids, self._memo, self._id)
 
     def undo(self) -> None:
-        if self._deleted is None:
-            return
-
-        def done(new_id: int) -> None:
-            # commands further down the stack still name the fill by its first id
-            self._view.renumber_fill(self._id, new_id)
-
-        self._view.write(_ops().restore_fill, self._deleted, on_done=done)
+        self._view.write(_restore_fill, self._ids, self._memo, self._id)
 
 
 class JournalView(QWidget):
@@ -148,7 +189,7 @@ class JournalView(QWidget):
         self.fills_model.more_requested.connect(self._fetch_fills)
         self.import_dialog: ImportDialog | None = None
         self.fill_dialog: EditFillDialog | None = None
-        self._fill_ids: dict[int, int] = {}  # first id -> id after an undone delete
+        self.fill_ids = FillIds()  # first id -> id after an undone delete (worker side)
         self._fitted: set[int] = set()
 
         self.status_filter = QComboBox()
@@ -274,7 +315,7 @@ class JournalView(QWidget):
         """Show ``account_id`` of ``journal`` (None: no journal account selected)."""
         if (journal, account_id) != (self._journal, self._account_id):
             self.undo_stack.clear()
-            self._fill_ids.clear()
+            self.fill_ids = FillIds()  # queued writes of the old account keep theirs
             self.pnl_curve.setData([], [])
         self._journal, self._account_id, self._account_label = journal, account_id, label
         self._show_account(journal is not None and account_id is not None)
@@ -503,14 +544,6 @@ class JournalView(QWidget):
         fill = self.selected_fill()
         if fill is not None:
             self.delete_fill(int(fill.id))
-
-    def fill_id(self, first_id: int) -> int:
-        """The current id of a fill the undo stack knows by ``first_id`` (a deleted fill
-        stored again by undo gets a new id)."""
-        return self._fill_ids.get(first_id, first_id)
-
-    def renumber_fill(self, first_id: int, new_id: int) -> None:
-        self._fill_ids[first_id] = new_id
 
     def apply_fill_edit(self, fill_id: int, changes: dict[str, Any]) -> None:
         """Store ``changes`` to a fill as one undoable step (positions are re-derived)."""

@@ -192,11 +192,31 @@ def test_undo_through_a_deleted_and_restored_fill(fills_window, qtbot) -> None:
     view.delete_fill(int(fill.id))
     qtbot.waitUntil(lambda: journal.fills(account=account).total == 4, timeout=10_000)
     view.undo_stack.undo()  # the delete
-    qtbot.waitUntil(lambda: journal.fills(account=account).total == 5, timeout=10_000)
-    view.undo_stack.undo()  # the edit, on the restored fill
-    def restored():
-        return next(f for f in journal.fills(account=account).items if f.trade_id == "t1")
-    qtbot.waitUntil(lambda: restored().price == Decimal(3001), timeout=10_000)
+    view.undo_stack.undo()  # at once: the edit, on the restored fill
+    qtbot.waitUntil(lambda: not fills_window.tasks.is_busy(), timeout=10_000)
+    restored = next(f for f in journal.fills(account=account).items if f.trade_id == "t1")
+    assert restored.price == Decimal(3001) and int(restored.id) != int(fill.id)
+    assert not fills_window.message_bar.isVisible()
+
+
+def test_undo_pressed_before_the_write_finished_still_undoes_it(fills_window, qtbot) -> None:
+    view = fills_window.journal_view
+    journal: Journal = fills_window.journal
+    account = view.account_id()
+    _select(view, "t0")
+    fill = view.selected_fill()
+    view.apply_fill_edit(int(fill.id), {"fee": Decimal(2)})
+    view.undo_stack.undo()  # no wait in between
+    view.delete_fill(int(fill.id))
+    view.undo_stack.undo()
+    pid = int(view.model.position_at(0).id)
+    view.apply_edit(pid, {"notes": "quick"})
+    view.undo_stack.undo()
+    qtbot.waitUntil(lambda: not fills_window.tasks.is_busy(), timeout=10_000)
+    assert journal.fills(account=account).total == 5
+    back = next(f for f in journal.fills(account=account).items if f.trade_id == "t0")
+    assert back.fee == Decimal("0.5")
+    assert journal.position(pid).notes == ""
     assert not fills_window.message_bar.isVisible()
 
 
