@@ -1716,10 +1716,7 @@ class Journal:
                 )
             if symbol:
                 where.append(fill_t.c.symbol == symbol)
-            if since is not None:
-                where.append(fill_t.c.time >= since)
-            if until is not None:
-                where.append(fill_t.c.time < until)
+            where += _time_window(fill_t.c.time, since, until)
             total = (
                 conn.execute(select(func.count()).select_from(fill_t).where(*where)).scalar() or 0
             )
@@ -1957,27 +1954,15 @@ class Journal:
         unrealized_pnl: Decimal | None = None,
     ) -> OpChanges:
         """Record the cross wallet balance (excl. uPnL) of one currency (default: settle)."""
-        problems: list[str] = []
-        _dec_required(wallet_balance, "wallet_balance", problems, positive=False)
-        _currency_or_none(currency, "currency", problems)
-        _dec_or_none(available, "available", problems, positive=False)
-        _dec_or_none(unrealized_pnl, "unrealized_pnl", problems, positive=False)
-        _aware(time, "time", problems)
-        if problems:
-            raise InputError(problems)
-        with self._tx() as conn:
-            acct = self._account(conn, account)
-            conn.execute(
-                balance_t.insert().values(
-                    account_id=acct.id,
-                    time=time or _now(),
-                    currency=(currency or acct.settle).upper(),
-                    wallet_balance=wallet_balance,
-                    available=available,
-                    unrealized_pnl=unrealized_pnl,
-                )
-            )
-        return OpChanges(balances=True, account_ids=frozenset({acct.id}))
+        acct_id = self._record_snapshot(
+            balance_t,
+            account,
+            time,
+            currency,
+            ("wallet_balance", wallet_balance),
+            {"available": available, "unrealized_pnl": unrealized_pnl},
+        )
+        return OpChanges(balances=True, account_ids=frozenset({acct_id}))
 
     def record_equity(
         self,
@@ -1991,32 +1976,51 @@ class Journal:
         margin_ratio: Decimal | None = None,
     ) -> OpChanges:
         """Append one point of the equity time series (settle ccy unless ``currency``)."""
+        acct_id = self._record_snapshot(
+            equity_t,
+            account,
+            time,
+            currency,
+            ("equity", equity),
+            {
+                "wallet_balance": wallet_balance,
+                "unrealized_pnl": unrealized_pnl,
+                "margin_ratio": margin_ratio,
+            },
+        )
+        return OpChanges(equity=True, account_ids=frozenset({acct_id}))
+
+    def _record_snapshot(
+        self,
+        table: Any,
+        account: AccountRef,
+        time: datetime | None,
+        currency: str | None,
+        main: tuple[str, Any],
+        optional: Mapping[str, Any],
+    ) -> int:
+        """Validate and insert one balance or equity row; returns the account id.
+
+        ``main`` is the (column, value) that must be a Decimal; ``optional`` the Decimal
+        columns that may be None (all signs allowed). Problems are listed in the order
+        main, currency, optional columns, time.
+        """
         problems: list[str] = []
-        _dec_required(equity, "equity", problems, positive=False)
+        _dec_required(main[1], main[0], problems, positive=False)
         _currency_or_none(currency, "currency", problems)
-        for name, v in (
-            ("wallet_balance", wallet_balance),
-            ("unrealized_pnl", unrealized_pnl),
-            ("margin_ratio", margin_ratio),
-        ):
-            _dec_or_none(v, name, problems, positive=False)
+        for name, value in optional.items():
+            _dec_or_none(value, name, problems, positive=False)
         _aware(time, "time", problems)
         if problems:
             raise InputError(problems)
         with self._tx() as conn:
             acct = self._account(conn, account)
             conn.execute(
-                equity_t.insert().values(
-                    account_id=acct.id,
-                    time=time or _now(),
-                    currency=(currency or acct.settle).upper(),
-                    equity=equity,
-                    wallet_balance=wallet_balance,
-                    unrealized_pnl=unrealized_pnl,
-                    margin_ratio=margin_ratio,
+                table.insert().values(
+                    **_snapshot_row(acct, time or _now(), currency, {main[0]: main[1], **optional})
                 )
             )
-        return OpChanges(equity=True, account_ids=frozenset({acct.id}))
+        return acct.id
 
     def balance_history(
         self,
@@ -2033,24 +2037,11 @@ class Journal:
             where = [balance_t.c.account_id == acct.id]
             if currency:
                 where.append(balance_t.c.currency == currency.upper())
-            if since is not None:
-                where.append(balance_t.c.time >= since)
-            if until is not None:
-                where.append(balance_t.c.time < until)
+            where += _time_window(balance_t.c.time, since, until)
             rows = conn.execute(
                 select(balance_t).where(*where).order_by(balance_t.c.time, balance_t.c.id)
             ).all()
-        return [
-            BalanceSnapshot(
-                AccountId(r.account_id),
-                r.time,
-                r.currency,
-                r.wallet_balance,
-                r.available,
-                r.unrealized_pnl,
-            )
-            for r in rows
-        ]
+        return [_balance_from_row(r) for r in rows]
 
     def latest_balance(
         self, account: AccountRef, currency: str | None = None
@@ -2073,16 +2064,7 @@ class Journal:
             .order_by(balance_t.c.time.desc(), balance_t.c.id.desc())
             .limit(1)
         ).first()
-        if r is None:
-            return None
-        return BalanceSnapshot(
-            AccountId(r.account_id),
-            r.time,
-            r.currency,
-            r.wallet_balance,
-            r.available,
-            r.unrealized_pnl,
-        )
+        return None if r is None else _balance_from_row(r)
 
     def equity_history(
         self,
@@ -2097,10 +2079,7 @@ class Journal:
             where: list[Any] = []
             if account is not None:
                 where.append(equity_t.c.account_id == self._account(conn, account).id)
-            if since is not None:
-                where.append(equity_t.c.time >= since)
-            if until is not None:
-                where.append(equity_t.c.time < until)
+            where += _time_window(equity_t.c.time, since, until)
             rows = conn.execute(
                 select(equity_t).where(*where).order_by(equity_t.c.time, equity_t.c.id)
             ).all()
@@ -2135,8 +2114,8 @@ class Journal:
             if accounts is not None:
                 ids = [self._account(conn, a).id for a in accounts]
                 where.append(equity_t.c.account_id.in_(ids))
-            if until is not None:
-                where.append(equity_t.c.time < until)
+            # ``since`` is applied after the carry-forward sum, not in SQL
+            where += _time_window(equity_t.c.time, None, until)
             rows = conn.execute(
                 select(equity_t.c.time, equity_t.c.account_id, equity_t.c.equity)
                 .where(*where)
@@ -2160,15 +2139,7 @@ class Journal:
         """The exchange's open positions as of the last positions sync."""
         with self._read() as conn:
             acct = self._account(conn, account)
-            rows = conn.execute(
-                select(exchange_position_t)
-                .where(exchange_position_t.c.account_id == acct.id)
-                .order_by(
-                    exchange_position_t.c.symbol,
-                    exchange_position_t.c.side,
-                    exchange_position_t.c.margin_mode,
-                )
-            ).all()
+            rows = conn.execute(_exchange_positions_select(acct.id)).all()
         return [
             ExchangePosition(
                 r.symbol,
@@ -2293,14 +2264,16 @@ class Journal:
                 conn.execute(
                     balance_t.insert(),
                     [
-                        {
-                            "account_id": acct.id,
-                            "time": at,
-                            "currency": b.currency.upper(),
-                            "wallet_balance": b.wallet_balance,
-                            "available": b.available,
-                            "unrealized_pnl": b.unrealized_pnl,
-                        }
+                        _snapshot_row(
+                            acct,
+                            at,
+                            b.currency,
+                            {
+                                "wallet_balance": b.wallet_balance,
+                                "available": b.available,
+                                "unrealized_pnl": b.unrealized_pnl,
+                            },
+                        )
                         for b in batch.balances
                     ],
                 )
@@ -2308,13 +2281,17 @@ class Journal:
                 e = batch.equity
                 conn.execute(
                     equity_t.insert().values(
-                        account_id=acct.id,
-                        time=at,
-                        currency=e.currency.upper(),
-                        equity=e.equity,
-                        wallet_balance=e.wallet_balance,
-                        unrealized_pnl=e.unrealized_pnl,
-                        margin_ratio=e.margin_ratio,
+                        **_snapshot_row(
+                            acct,
+                            at,
+                            e.currency,
+                            {
+                                "equity": e.equity,
+                                "wallet_balance": e.wallet_balance,
+                                "unrealized_pnl": e.unrealized_pnl,
+                                "margin_ratio": e.margin_ratio,
+                            },
+                        )
                     )
                 )
             if batch.positions is not None:
@@ -2539,13 +2516,7 @@ class Journal:
             built: list[Position] = []
             if use_exchange:
                 for r in conn.execute(
-                    select(exchange_position_t)
-                    .where(exchange_position_t.c.account_id == acct.id)
-                    .order_by(
-                        exchange_position_t.c.symbol,
-                        exchange_position_t.c.side,
-                        exchange_position_t.c.margin_mode,
-                    )
+                    _exchange_positions_select(acct.id)
                 ):
                     ins = instruments.get(r.symbol)
                     built.append(
@@ -2825,6 +2796,52 @@ def _derived_sql(seg: Segment) -> tuple[Any, ...]:
         str(seg.fees),
         seg.other_fees_text(),
         len(seg.fill_ids),
+    )
+
+
+def _time_window(column: Any, since: datetime | None, until: datetime | None) -> list[Any]:
+    """WHERE terms for ``since <= column < until`` (either bound may be None)."""
+    where: list[Any] = []
+    if since is not None:
+        where.append(column >= since)
+    if until is not None:
+        where.append(column < until)
+    return where
+
+
+def _snapshot_row(
+    acct: Account, time: datetime, currency: str | None, values: Mapping[str, Any]
+) -> dict[str, Any]:
+    """A balance or equity row: ``currency`` upper-cased, the account's settle when None."""
+    return {
+        "account_id": acct.id,
+        "time": time,
+        "currency": (currency or acct.settle).upper(),
+        **values,
+    }
+
+
+def _exchange_positions_select(account_id: int) -> Any:
+    """The account's synced exchange positions, by symbol, side and margin mode."""
+    return (
+        select(exchange_position_t)
+        .where(exchange_position_t.c.account_id == account_id)
+        .order_by(
+            exchange_position_t.c.symbol,
+            exchange_position_t.c.side,
+            exchange_position_t.c.margin_mode,
+        )
+    )
+
+
+def _balance_from_row(r: Any) -> BalanceSnapshot:
+    return BalanceSnapshot(
+        AccountId(r.account_id),
+        r.time,
+        r.currency,
+        r.wallet_balance,
+        r.available,
+        r.unrealized_pnl,
     )
 
 
