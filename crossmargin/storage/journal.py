@@ -37,7 +37,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, tzinfo
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import (
     Connection,
@@ -115,6 +115,7 @@ from crossmargin.storage.schema import (
 )
 
 AccountRef = int | str | Account
+_T = TypeVar("_T")
 LEGS = ("net", "long", "short")
 _SOURCES = ("manual", "import", "sync")
 _ANNOTATIONS = (
@@ -222,6 +223,39 @@ def _numbered_keys(fills: Sequence[NewFill]) -> list[tuple[str, NewFill]]:
             key = f"{key}#{n}"
         out.append((key, f))
     return out
+
+
+def _funding_key(p: NewFunding) -> str:
+    """``x:<symbol>:<exchange id>`` when the exchange gave one, else the payment's content."""
+    if p.exchange_id:
+        return f"x:{p.symbol}:{p.exchange_id}"
+    return (
+        f"h:{p.symbol}:{p.leg or ''}:{datetime_to_micros(p.time)}:"
+        f"{_num_key(p.amount)}:{p.currency.upper()}"
+    )
+
+
+def _transfer_key(t: NewTransfer) -> str:
+    """``x:<exchange id>`` when the exchange gave one, else the transfer's content."""
+    if t.exchange_id:
+        return f"x:{t.exchange_id}"
+    return f"h:{datetime_to_micros(t.time)}:{t.currency.upper()}:{_num_key(t.amount)}:{t.kind}"
+
+
+def _split_new(
+    keyed: Iterable[tuple[str, _T]], keys: set[str]
+) -> tuple[list[tuple[str, _T]], int]:
+    """The (key, item) pairs whose key is not in ``keys`` yet (first occurrence wins) and
+    how many were duplicates; ``keys`` gains every new key."""
+    fresh: list[tuple[str, _T]] = []
+    dups = 0
+    for key, item in keyed:
+        if key in keys:
+            dups += 1
+            continue
+        keys.add(key)
+        fresh.append((key, item))
+    return fresh, dups
 
 
 def _text(value: Any, where: str, problems: list[str], *, optional: bool = False) -> bool:
@@ -861,11 +895,13 @@ class Journal:
             duplicates=dups,
         )
 
-    def _existing_keys(self, conn: Connection, account_id: int) -> set[str]:
+    @staticmethod
+    def _existing_keys(conn: Connection, account_id: int, table: str = "fill") -> set[str]:
+        """Every dedupe key stored in ``table`` (fill, funding or transfer) for the account."""
         return {
             r[0]
             for r in conn.exec_driver_sql(
-                "SELECT dedupe_key FROM fill WHERE account_id = ?", (account_id,)
+                f"SELECT dedupe_key FROM {table} WHERE account_id = ?", (account_id,)
             )
         }
 
@@ -906,14 +942,7 @@ class Journal:
             keys = self._known_keys(conn, acct.id, [k for k, _ in candidates])
         else:  # a big import: one scan of the account's keys is cheaper
             keys = self._existing_keys(conn, acct.id)
-        fresh: list[tuple[str, NewFill]] = []
-        dups = 0
-        for key, f in candidates:
-            if key in keys:
-                dups += 1
-                continue
-            keys.add(key)
-            fresh.append((key, f))
+        fresh, dups = _split_new(candidates, keys)
         if not fresh:
             return [], dups, set()
         first_id = (conn.exec_driver_sql("SELECT max(id) FROM fill").scalar() or 0) + 1
@@ -1788,27 +1817,11 @@ class Journal:
     ) -> tuple[int, int, set[int]]:
         if not payments:
             return 0, 0, set()
-        keys = {
-            r[0]
-            for r in conn.exec_driver_sql(
-                "SELECT dedupe_key FROM funding WHERE account_id = ?", (acct.id,)
-            )
-        }
+        keys = self._existing_keys(conn, acct.id, "funding")
+        fresh, dups = _split_new(((_funding_key(p), p) for p in payments), keys)
         rows = []
-        dups = 0
         earliest: dict[str, datetime] = {}
-        for p in payments:
-            if p.exchange_id:
-                key = f"x:{p.symbol}:{p.exchange_id}"
-            else:
-                key = (
-                    f"h:{p.symbol}:{p.leg or ''}:{datetime_to_micros(p.time)}:"
-                    f"{_num_key(p.amount)}:{p.currency.upper()}"
-                )
-            if key in keys:
-                dups += 1
-                continue
-            keys.add(key)
+        for key, p in fresh:
             rows.append(
                 {
                     "account_id": acct.id,
@@ -1885,37 +1898,21 @@ class Journal:
     ) -> tuple[int, int]:
         if not transfers:
             return 0, 0
-        keys = {
-            r[0]
-            for r in conn.exec_driver_sql(
-                "SELECT dedupe_key FROM transfer WHERE account_id = ?", (acct.id,)
-            )
-        }
-        rows = []
-        dups = 0
-        for t in transfers:
-            key = (
-                f"x:{t.exchange_id}"
-                if t.exchange_id
-                else f"h:{datetime_to_micros(t.time)}:{t.currency.upper()}:"
-                f"{_num_key(t.amount)}:{t.kind}"
-            )
-            if key in keys:
-                dups += 1
-                continue
-            keys.add(key)
-            rows.append(
-                {
-                    "account_id": acct.id,
-                    "time": t.time,
-                    "currency": t.currency.upper(),
-                    "amount": t.amount,
-                    "kind": t.kind,
-                    "exchange_id": t.exchange_id,
-                    "dedupe_key": key,
-                    "note": t.note,
-                }
-            )
+        keys = self._existing_keys(conn, acct.id, "transfer")
+        fresh, dups = _split_new(((_transfer_key(t), t) for t in transfers), keys)
+        rows = [
+            {
+                "account_id": acct.id,
+                "time": t.time,
+                "currency": t.currency.upper(),
+                "amount": t.amount,
+                "kind": t.kind,
+                "exchange_id": t.exchange_id,
+                "dedupe_key": key,
+                "note": t.note,
+            }
+            for key, t in fresh
+        ]
         if rows:
             conn.execute(transfer_t.insert(), rows)
         return len(rows), dups
@@ -2632,14 +2629,10 @@ class Journal:
         if dry_run:
             with self._read() as conn:
                 keys = self._existing_keys(conn, acct.id)
-            new = dup = 0
-            for key, _f in _numbered_keys(fills):
-                if key in keys:
-                    dup += 1
-                else:
-                    keys.add(key)
-                    new += 1
-            return ImportReport(name, preset, parsed.rows, new, dup, parsed.rejected, preview, True)
+            fresh, dup = _split_new(_numbered_keys(fills), keys)
+            return ImportReport(
+                name, preset, parsed.rows, len(fresh), dup, parsed.rejected, preview, True
+            )
         with self._tx() as conn:
             acct = self._account(conn, acct.id)
             batch_id = _new_id(
