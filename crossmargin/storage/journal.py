@@ -555,16 +555,7 @@ class Journal:
             notes=notes,
         )
         with self._tx() as conn:
-            clash = conn.execute(
-                select(account_t.c.label).where(
-                    func.lower(account_t.c.label) == values["label"].lower()
-                )
-            ).first()
-            if clash:
-                raise InputError(
-                    f"account {clash.label!r} already exists (labels ignore case); pick "
-                    "another label"
-                )
+            _check_label_free(conn, values["label"])
             values["created_at"] = _now()
             new_id = _new_id(conn.execute(account_t.insert().values(**values)))
         return OpChanges(accounts=True, account_ids=frozenset({new_id}), id=new_id)
@@ -627,17 +618,7 @@ class Journal:
         with self._tx() as conn:
             acct = self._account(conn, account)
             if "label" in values:
-                clash = conn.execute(
-                    select(account_t.c.label).where(
-                        func.lower(account_t.c.label) == values["label"].lower(),
-                        account_t.c.id != acct.id,
-                    )
-                ).first()
-                if clash:
-                    raise InputError(
-                        f"account {clash.label!r} already exists (labels ignore case); pick "
-                        "another label"
-                    )
+                _check_label_free(conn, values["label"], other_than=acct.id)
             if values:
                 conn.execute(sa_update(account_t).where(account_t.c.id == acct.id).values(**values))
         return OpChanges(accounts=True, account_ids=frozenset({acct.id}))
@@ -864,8 +845,7 @@ class Journal:
 
     def add_fill(self, account: AccountRef, fill: NewFill, *, source: str = "manual") -> OpChanges:
         """Store one fill (a duplicate of a stored one is skipped: ``duplicates == 1``)."""
-        changes = self.add_fills(account, [fill], source=source)
-        return changes
+        return self.add_fills(account, [fill], source=source)
 
     def add_fills(
         self, account: AccountRef, fills: Sequence[NewFill], *, source: str = "manual"
@@ -884,16 +864,7 @@ class Journal:
         with self._tx() as conn:
             acct = self._account(conn, account)
             new_ids, dups, touched = self._insert_fills(conn, acct, fills, source)
-        return OpChanges(
-            fills=bool(new_ids),
-            positions=bool(touched),
-            funding=bool(touched),
-            account_ids=frozenset({acct.id}),
-            position_ids=frozenset(touched),
-            id=new_ids[0] if new_ids else None,
-            inserted={"fills": len(new_ids)},
-            duplicates=dups,
-        )
+        return _fill_changes(acct.id, new_ids, dups, touched, new_ids[0] if new_ids else None)
 
     @staticmethod
     def _existing_keys(conn: Connection, account_id: int, table: str = "fill") -> set[str]:
@@ -1050,11 +1021,7 @@ class Journal:
                     psel = psel.where(position_t.c.id == last_pid)
             rows = conn.execute(fsel).all()
             old = {r.id: (r.position_id, r.next_position_id) for r in rows}
-            ledger = [
-                LedgerFill(r.id, r.time, r.side, r.price, r.amount, r.fee, r.fee_currency)
-                for r in rows
-            ]
-            result = replay([*ledger, *new], spec)
+            result = replay([*map(_ledger_fill, rows), *new], spec)
             existing = {r.id: r for r in conn.execute(psel).all()}
             used: set[int] = set()
             seg_ids: list[int] = []
@@ -1320,10 +1287,7 @@ class Journal:
             )
             if values:
                 conn.execute(sa_update(position_t).where(position_t.c.id == pid).values(**values))
-            if tag_list:
-                conn.execute(
-                    position_tag_t.insert(), [{"position_id": pid, "tag": t} for t in tag_list]
-                )
+            _insert_tags(conn, pid, tag_list)
         return OpChanges(
             positions=True,
             fills=True,
@@ -1410,11 +1374,7 @@ class Journal:
                 )
             if tag_list is not None:
                 conn.execute(delete(position_tag_t).where(position_tag_t.c.position_id == pos.id))
-                if tag_list:
-                    conn.execute(
-                        position_tag_t.insert(),
-                        [{"position_id": pos.id, "tag": t} for t in tag_list],
-                    )
+                _insert_tags(conn, pos.id, tag_list)
         return OpChanges(
             positions=True,
             account_ids=frozenset({pos.account_id}),
@@ -1451,13 +1411,7 @@ class Journal:
                     fill_t.c.leg == pos.leg,
                 )
             ).all()
-            result = replay(
-                [
-                    LedgerFill(r.id, r.time, r.side, r.price, r.amount, r.fee, r.fee_currency)
-                    for r in rows
-                ],
-                spec,
-            )
+            result = replay([_ledger_fill(r) for r in rows], spec)
             k = next(
                 (
                     i
@@ -1518,9 +1472,7 @@ class Journal:
         if unknown:
             raise InputError([f"fill.{k}: cannot be edited" for k in sorted(unknown)])
         with self._tx() as conn:
-            row = conn.execute(select(fill_t).where(fill_t.c.id == fill_id)).first()
-            if row is None:
-                raise InputError(f"fill #{fill_id} not found")
+            row = self._fill_row(conn, fill_id)
             merged = NewFill(
                 symbol=changes.get("symbol", row.symbol),
                 side=changes.get("side", row.side),
@@ -1567,9 +1519,7 @@ class Journal:
     def delete_fill(self, fill_id: int) -> OpChanges:
         """Delete one fill; its positions are re-derived."""
         with self._tx() as conn:
-            row = conn.execute(select(fill_t).where(fill_t.c.id == fill_id)).first()
-            if row is None:
-                raise InputError(f"fill #{fill_id} not found")
+            row = self._fill_row(conn, fill_id)
             acct = self._account(conn, row.account_id)
             conn.execute(delete(fill_t).where(fill_t.c.id == fill_id))
             _p, touched = self._rebuild(conn, acct, {(row.symbol, row.leg)})
@@ -1580,6 +1530,13 @@ class Journal:
             account_ids=frozenset({acct.id}),
             position_ids=frozenset(touched),
         )
+
+    @staticmethod
+    def _fill_row(conn: Connection, fill_id: int) -> Any:
+        row = conn.execute(select(fill_t).where(fill_t.c.id == fill_id)).first()
+        if row is None:
+            raise InputError(f"fill #{fill_id} not found")
+        return row
 
     def _position_row(self, conn: Connection, position_id: int) -> Any:
         row = conn.execute(select(position_t).where(position_t.c.id == position_id)).first()
@@ -1776,10 +1733,7 @@ class Journal:
     def fill(self, fill_id: int) -> Fill:
         """One fill by id (InputError if unknown)."""
         with self._read() as conn:
-            r = conn.execute(select(fill_t).where(fill_t.c.id == fill_id)).first()
-        if r is None:
-            raise InputError(f"fill #{fill_id} not found")
-        return _fill_from_row(r)
+            return _fill_from_row(self._fill_row(conn, fill_id))
 
     def tags(self) -> list[str]:
         """Every tag in use, sorted."""
@@ -2658,16 +2612,7 @@ class Journal:
                     rows_duplicate=dups,
                 )
             )
-        changes = OpChanges(
-            fills=bool(new_ids),
-            positions=bool(touched),
-            funding=bool(touched),
-            account_ids=frozenset({acct.id}),
-            position_ids=frozenset(touched),
-            id=batch_id,
-            inserted={"fills": len(new_ids)},
-            duplicates=dups,
-        )
+        changes = _fill_changes(acct.id, new_ids, dups, touched, batch_id)
         return ImportReport(
             name, preset, parsed.rows, len(new_ids), dups, parsed.rejected, preview, False, changes
         )
@@ -2737,6 +2682,47 @@ def _new_id(result: Any) -> int:
     key = result.inserted_primary_key
     assert key is not None
     return int(key[0])
+
+
+def _check_label_free(conn: Connection, label: str, *, other_than: int | None = None) -> None:
+    """InputError when another account (not ``other_than``) has ``label``, ignoring case."""
+    where = [func.lower(account_t.c.label) == label.lower()]
+    if other_than is not None:
+        where.append(account_t.c.id != other_than)
+    clash = conn.execute(select(account_t.c.label).where(*where)).first()
+    if clash:
+        raise InputError(
+            f"account {clash.label!r} already exists (labels ignore case); pick another label"
+        )
+
+
+def _insert_tags(conn: Connection, position_id: int, tags: Sequence[str]) -> None:
+    if tags:
+        conn.execute(
+            position_tag_t.insert(), [{"position_id": position_id, "tag": t} for t in tags]
+        )
+
+
+def _ledger_fill(r: Any) -> LedgerFill:
+    """A stored fill row as the ledger replays it."""
+    return LedgerFill(r.id, r.time, r.side, r.price, r.amount, r.fee, r.fee_currency)
+
+
+def _fill_changes(
+    account_id: int, new_ids: Sequence[int], dups: int, touched: set[int], main_id: int | None
+) -> OpChanges:
+    """What storing fills changed: the fills, and the positions (and their funding)
+    re-derived from them; ``main_id`` becomes ``OpChanges.id``."""
+    return OpChanges(
+        fills=bool(new_ids),
+        positions=bool(touched),
+        funding=bool(touched),
+        account_ids=frozenset({account_id}),
+        position_ids=frozenset(touched),
+        id=main_id,
+        inserted={"fills": len(new_ids)},
+        duplicates=dups,
+    )
 
 
 def _chunks(items: Sequence[int], size: int) -> Iterator[Sequence[int]]:
