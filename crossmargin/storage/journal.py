@@ -967,6 +967,16 @@ class Journal:
             return parse_symbol(symbol)
         return ContractSpec(row.base, row.quote, row.settle, row.contract_size, bool(row.inverse))
 
+    def _specs(
+        self, conn: Connection, keys: Iterable[tuple[int, str]]
+    ) -> dict[tuple[int, str], ContractSpec]:
+        """The contract spec of each (account id, symbol), looked up once per distinct key."""
+        specs: dict[tuple[int, str], ContractSpec] = {}
+        for k in keys:
+            if k not in specs:
+                specs[k] = self._spec(conn, *k)
+        return specs
+
     def _rebuild(
         self,
         conn: Connection,
@@ -987,8 +997,10 @@ class Journal:
         touched: set[int] = set()
         next_pid = (conn.exec_driver_sql("SELECT max(id) FROM position").scalar() or 0) + 1
         funding_since: dict[str, datetime | None] = {}
+        # one lookup per symbol (its legs and its funding share the spec)
+        specs = self._specs(conn, ((acct.id, symbol) for symbol, _leg in sorted(keys)))
         for symbol, leg in sorted(keys):
-            spec = self._spec(conn, acct.id, symbol)
+            spec = specs[(acct.id, symbol)]
             new = list(pending.get((symbol, leg), ()))
             key_where = and_(
                 fill_t.c.account_id == acct.id, fill_t.c.symbol == symbol, fill_t.c.leg == leg
@@ -1072,7 +1084,9 @@ class Journal:
                 prev = funding_since.get(symbol, since) if symbol in funding_since else since
                 funding_since[symbol] = None if prev is None or since is None else min(prev, since)
         for symbol, since in funding_since.items():
-            touched |= self._attribute_funding(conn, acct, symbol, since)
+            touched |= self._attribute_funding(
+                conn, acct, symbol, since, specs[(acct.id, symbol)]
+            )
         return placement_out, touched
 
     @staticmethod
@@ -1143,11 +1157,18 @@ class Journal:
         return (row.opened_at, row.id)
 
     def _attribute_funding(
-        self, conn: Connection, acct: Account, symbol: str, since: datetime | None
+        self,
+        conn: Connection,
+        acct: Account,
+        symbol: str,
+        since: datetime | None,
+        spec: ContractSpec | None = None,
     ) -> set[int]:
         """Point each funding payment of ``symbol`` (at or after ``since``) at the position
-        open when it was paid, and refresh the positions' funding sums."""
-        spec = self._spec(conn, acct.id, symbol)
+        open when it was paid, and refresh the positions' funding sums (``spec``: the
+        symbol's contract spec when the caller already has it)."""
+        if spec is None:
+            spec = self._spec(conn, acct.id, symbol)
         fsel = select(
             funding_t.c.id, funding_t.c.time, funding_t.c.leg, funding_t.c.position_id
         ).where(funding_t.c.account_id == acct.id, funding_t.c.symbol == symbol)
@@ -1626,13 +1647,10 @@ class Journal:
                 .order_by(position_tag_t.c.tag)
             ):
                 tags.setdefault(pid, []).append(tag)
-        specs: dict[tuple[int, str], ContractSpec] = {}
+        specs = self._specs(conn, ((r.account_id, r.symbol) for r in rows))
         out = []
         for r in rows:
-            k = (r.account_id, r.symbol)
-            if k not in specs:
-                specs[k] = self._spec(conn, r.account_id, r.symbol)
-            spec = specs[k]
+            spec = specs[(r.account_id, r.symbol)]
             out.append(
                 JournalPosition(
                     id=JournalPositionId(r.id),
@@ -2312,19 +2330,22 @@ class Journal:
         # of them only (the exchange positions themselves keep every figure).
         hedge = acct.position_mode is PositionMode.HEDGE
         matches: dict[int, list[ExchangePosition]] = {}
-        for p in positions:
-            leg = Side(p.side).value if hedge else "net"
-            row = conn.execute(
-                select(position_t.c.id).where(
+        open_ids: dict[tuple[str, str, str], int] = {}
+        if positions:  # one query for the account's open positions, not one per position
+            for r in conn.execute(
+                select(position_t.c.id, position_t.c.symbol, position_t.c.leg, position_t.c.side)
+                .where(
                     position_t.c.account_id == acct.id,
-                    position_t.c.symbol == p.symbol,
-                    position_t.c.leg == leg,
                     position_t.c.status == PositionStatus.OPEN.value,
-                    position_t.c.side == Side(p.side).value,
                 )
-            ).first()
-            if row is not None:
-                matches.setdefault(row.id, []).append(p)
+                .order_by(position_t.c.id)
+            ):
+                open_ids.setdefault((r.symbol, r.leg, r.side), r.id)
+        for p in positions:
+            side = Side(p.side).value
+            pid = open_ids.get((p.symbol, side if hedge else "net", side))
+            if pid is not None:
+                matches.setdefault(pid, []).append(p)
         for pid, found in matches.items():
             if len(found) == 1:
                 p = found[0]
@@ -2398,11 +2419,7 @@ class Journal:
                 .select_from(source)
                 .where(*open_where)
             ).all()
-            specs: dict[tuple[int, str], ContractSpec] = {}
-            for r in [*rows, *open_rows]:
-                k = (r[0], r[1])
-                if k not in specs:
-                    specs[k] = self._spec(conn, r[0], r[1])
+            specs = self._specs(conn, ((r[0], r[1]) for r in [*rows, *open_rows]))
         if group_by is None:  # one group: no regrouping pass over the rows
             stats = compute_statistics(rows, open_rows, specs)
             return {"": stats} if stats else {}
@@ -2410,8 +2427,8 @@ class Journal:
         open_by: dict[str, list[Any]] = {}
         for r in rows:
             closed_by.setdefault(str(r[-1]), []).append(r[:-1])
-        for r in open_rows:
-            open_by.setdefault(str(r[-1]), []).append(r[:-1])
+        for o in open_rows:
+            open_by.setdefault(str(o[-1]), []).append(o[:-1])
         return {
             g: compute_statistics(closed_by.get(g, []), open_by.get(g, []), specs)
             for g in sorted(set(closed_by) | set(open_by))
