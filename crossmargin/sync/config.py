@@ -7,9 +7,7 @@ atomically). API keys never go there: see :mod:`crossmargin.sync.secrets`.
 from __future__ import annotations
 
 import json
-import os
 import re
-import tempfile
 from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -17,6 +15,7 @@ from pathlib import Path
 from crossmargin import paths
 from crossmargin.domain import RuleSet
 from crossmargin.errors import InputError
+from crossmargin.sync.files import write_private_text
 
 #: Exchanges whose positions, fills, funding and tiers are synced (the rest: balances and
 #: whatever their ccxt class supports).
@@ -180,21 +179,10 @@ class AccountRegistry:
         return out
 
     def _save(self, accounts: Mapping[str, AccountConfig]) -> None:
-        folder = paths.ensure(self.path.parent)
         payload = json.dumps(
             {"accounts": [a.to_json() for a in accounts.values()]}, indent=2, sort_keys=True
         )
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".accounts-", suffix=".tmp")
-        try:
-            os.fchmod(fd, 0o600)
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                fh.write(payload)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, self.path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_private_text(self.path, payload, prefix=".accounts-")
 
     def all(self) -> list[AccountConfig]:
         return list(self._load().values())

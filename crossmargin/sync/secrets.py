@@ -21,7 +21,6 @@ import contextlib
 import json
 import os
 import secrets as _pysecrets
-import tempfile
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -30,6 +29,7 @@ from typing import Protocol
 from crossmargin import paths
 from crossmargin.errors import InputError
 from crossmargin.sync.config import Credentials
+from crossmargin.sync.files import write_private_text
 
 SERVICE = "CrossMargin"
 PASSPHRASE_ENV = "CROSSMARGIN_SECRETS_PASSPHRASE"
@@ -214,18 +214,7 @@ class EncryptedFileStore:
         return doc
 
     def _write(self) -> None:
-        folder = paths.ensure(self.path.parent)
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".secrets-", suffix=".tmp")
-        try:
-            os.fchmod(fd, 0o600)  # permissions before any data
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                json.dump(self._doc, fh, indent=1)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, self.path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_private_text(self.path, json.dumps(self._doc, indent=1), prefix=".secrets-")
 
     def get(self, label: str) -> Credentials | None:
         with self._lock:

@@ -8,8 +8,6 @@ in another process sees it. Messages are already scrubbed of secrets.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import threading
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
@@ -17,6 +15,7 @@ from enum import StrEnum
 from pathlib import Path
 
 from crossmargin import paths
+from crossmargin.sync.files import write_private_text
 
 
 class SyncState(StrEnum):
@@ -117,17 +116,9 @@ class StatusBoard:
                 self._save()
 
     def _save(self) -> None:
-        folder = paths.ensure(self.path.parent)
         data = json.dumps({"accounts": [s.to_json() for s in self._items.values()]}, indent=1)
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".status-", suffix=".tmp")
-        try:
-            os.fchmod(fd, 0o600)
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                fh.write(data)
-            os.replace(tmp, self.path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        # a cache rebuilt by the next cycle: no fsync (it is saved on every state change)
+        write_private_text(self.path, data, prefix=".status-", durable=False)
 
 
 def utcnow() -> datetime:
