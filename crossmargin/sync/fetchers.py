@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal, InvalidOperation
 from functools import partial
-from typing import Any
+from typing import Any, TypeVar
 
 from crossmargin.domain import MarginMode, Side, Tier
 from crossmargin.sync.config import AccountConfig
@@ -76,6 +76,7 @@ def bad_reply(what: str, why: str) -> SyncError:
 
 
 _LEG = {"LONG": "long", "SHORT": "short"}
+_Rec = TypeVar("_Rec", FillRecord, FundingRecord)
 
 
 def _need_list(value: Any) -> list[Any]:
@@ -222,36 +223,41 @@ class Fetcher:
 
     # ---- fills / funding (generic: one unpaginated call since the cursor)
     def fills(self) -> tuple[tuple[FillRecord, ...], dict[str, str]]:
-        if not self.has("fetchMyTrades"):
-            self.unsupported.append("fills")
-            return (), {}
-        since = self.cursor_int("fills") or self.history_start()
-        try:
-            trades = self.call("fills", lambda: self.ex.fetch_my_trades(None, since))
-        except SyncError as exc:
-            if exc.kind in (FaultKind.EXCHANGE, FaultKind.NOT_SUPPORTED):
-                self.unsupported.append("fills (needs a symbol)")
-                return (), {}
-            raise
-        recs = [self.fill_from_unified(t) for t in trades]
-        last = max((r.timestamp for r in recs), default=None)
-        return tuple(recs), {"fills": str(self.next_time_cursor(last, since))}
+        return self._since_cursor(
+            "fills", "fetchMyTrades", lambda since: self.ex.fetch_my_trades(None, since),
+            self.fill_from_unified, refused="fills (needs a symbol)",
+        )
 
     def funding(self) -> tuple[tuple[FundingRecord, ...], dict[str, str]]:
-        if not self.has("fetchFundingHistory"):
-            self.unsupported.append("funding")
+        return self._since_cursor(
+            "funding", "fetchFundingHistory",
+            lambda since: self.ex.fetch_funding_history(None, since),
+            self.funding_from_unified, refused="funding",
+        )
+
+    def _since_cursor(
+        self, name: str, feature: str, fetch: Callable[[int], Any],
+        convert: Callable[[Mapping[str, Any]], _Rec], *, refused: str,
+    ) -> tuple[tuple[_Rec, ...], dict[str, str]]:
+        """Rows of ``fetch(since)`` (every symbol) since the ``name`` time cursor (ms).
+
+        An exchange without ``feature``, or one that refuses the call without a symbol
+        (noted as ``refused``), is listed in ``unsupported`` and yields nothing.
+        """
+        if not self.has(feature):
+            self.unsupported.append(name)
             return (), {}
-        since = self.cursor_int("funding") or self.history_start()
+        since = self.cursor_int(name) or self.history_start()
         try:
-            rows = self.call("funding", lambda: self.ex.fetch_funding_history(None, since))
+            rows = self.call(name, lambda: fetch(since))
         except SyncError as exc:
             if exc.kind in (FaultKind.EXCHANGE, FaultKind.NOT_SUPPORTED):
-                self.unsupported.append("funding")
+                self.unsupported.append(refused)
                 return (), {}
             raise
-        recs = [self.funding_from_unified(r) for r in rows]
+        recs = [convert(r) for r in rows]
         last = max((r.timestamp for r in recs), default=None)
-        return tuple(recs), {"funding": str(self.next_time_cursor(last, since))}
+        return tuple(recs), {name: str(self.next_time_cursor(last, since))}
 
     def fill_from_unified(self, t: Mapping[str, Any]) -> FillRecord:
         fee = t.get("fee") or {}
