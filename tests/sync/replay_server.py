@@ -690,15 +690,7 @@ def _bn_user_trades(srv: ReplayServer, q: dict[str, str]) -> Any:
     start, end = q.get("startTime"), q.get("endTime")
     if start and end and int(end) - int(start) > WEEK_MS:
         raise ApiError(400, {"code": -4166, "msg": "startTime/endTime span over 7 days."})
-    if start is None and end is None:
-        now = srv.now_ms()
-        rows = [r for r in rows if int(r["time"]) >= now - WEEK_MS]
-        return rows[-limit:]
-    if start:
-        rows = [r for r in rows if int(r["time"]) >= int(start)]
-    if end:
-        rows = [r for r in rows if int(r["time"]) <= int(end)]
-    return rows[:limit]
+    return _bn_time_page(srv, q, rows, limit)
 
 
 def _bn_income(srv: ReplayServer, q: dict[str, str]) -> Any:
@@ -708,6 +700,14 @@ def _bn_income(srv: ReplayServer, q: dict[str, str]) -> Any:
         rows = [r for r in rows if r["incomeType"] == q["incomeType"]]
     if q.get("symbol"):
         rows = [r for r in rows if r["symbol"] == q["symbol"]]
+    return _bn_time_page(srv, q, rows, limit)
+
+
+def _bn_time_page(
+    srv: ReplayServer, q: dict[str, str], rows: list[dict[str, Any]], limit: int
+) -> list[dict[str, Any]]:
+    """Binance's time paging: with neither startTime nor endTime, the newest ``limit`` rows
+    of the last 7 days; otherwise the oldest ``limit`` rows within the bounds (inclusive)."""
     start, end = q.get("startTime"), q.get("endTime")
     if start is None and end is None:
         now = srv.now_ms()
@@ -914,27 +914,27 @@ def _ok_time(srv: ReplayServer, q: dict[str, str]) -> Any:
 
 
 _Route = tuple[Callable[[ReplayServer, dict[str, str]], Any], bool]
+
+
+def _bn_routes(
+    api: str, *, account: str, position_risk: str, brackets: str
+) -> dict[tuple[str, str], _Route]:
+    """One Binance futures API's routes (``/fapi`` or ``/dapi``) with its endpoint versions."""
+    return {
+        ("GET", f"{api}/v1/exchangeInfo"): (_bn_exchange_info, False),
+        ("GET", f"{api}/v1/time"): (lambda s, q: {"serverTime": s.now_ms()}, False),
+        ("GET", f"{api}/{account}/account"): (lambda s, q: copy.deepcopy(s.data.balance), True),
+        ("GET", f"{api}/{position_risk}/positionRisk"): (_bn_positions, True),
+        ("GET", f"{api}/v1/userTrades"): (_bn_user_trades, True),
+        ("GET", f"{api}/v1/income"): (_bn_income, True),
+        ("GET", f"{api}/{brackets}/leverageBracket"): (_bn_brackets, True),
+        ("GET", f"{api}/v1/premiumIndex"): (_bn_premium, False),
+    }
+
 _ROUTES: dict[str, dict[tuple[str, str], _Route]] = {
-    "binanceusdm": {
-        ("GET", "/fapi/v1/exchangeInfo"): (_bn_exchange_info, False),
-        ("GET", "/fapi/v1/time"): (lambda s, q: {"serverTime": s.now_ms()}, False),
-        ("GET", "/fapi/v3/account"): (lambda s, q: copy.deepcopy(s.data.balance), True),
-        ("GET", "/fapi/v3/positionRisk"): (_bn_positions, True),
-        ("GET", "/fapi/v1/userTrades"): (_bn_user_trades, True),
-        ("GET", "/fapi/v1/income"): (_bn_income, True),
-        ("GET", "/fapi/v1/leverageBracket"): (_bn_brackets, True),
-        ("GET", "/fapi/v1/premiumIndex"): (_bn_premium, False),
-    },
-    "binancecoinm": {
-        ("GET", "/dapi/v1/exchangeInfo"): (_bn_exchange_info, False),
-        ("GET", "/dapi/v1/time"): (lambda s, q: {"serverTime": s.now_ms()}, False),
-        ("GET", "/dapi/v1/account"): (lambda s, q: copy.deepcopy(s.data.balance), True),
-        ("GET", "/dapi/v1/positionRisk"): (_bn_positions, True),
-        ("GET", "/dapi/v1/userTrades"): (_bn_user_trades, True),
-        ("GET", "/dapi/v1/income"): (_bn_income, True),
-        ("GET", "/dapi/v2/leverageBracket"): (_bn_brackets, True),
-        ("GET", "/dapi/v1/premiumIndex"): (_bn_premium, False),
-    },
+    # USDⓈ-M (fapi) and COIN-M (dapi) serve the same handlers; only some versions differ
+    "binanceusdm": _bn_routes("/fapi", account="v3", position_risk="v3", brackets="v1"),
+    "binancecoinm": _bn_routes("/dapi", account="v1", position_risk="v1", brackets="v2"),
     "bybit": {
         ("GET", "/v5/market/instruments-info"): (_by_instruments, False),
         ("GET", "/v5/market/time"): (_by_time, False),
