@@ -265,16 +265,4 @@ def restore_into(journal: Journal, source: Path) -> OpChanges:
                 dest.close()
     finally:
         src.close()
-    return OpChanges(
-        accounts=True,
-        instruments=True,
-        tiers=True,
-        positions=True,
-        fills=True,
-        funding=True,
-        transfers=True,
-        balances=True,
-        equity=True,
-        exchange_positions=True,
-        cursors=True,
-    )
+    return OpChanges.everything()

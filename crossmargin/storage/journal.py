@@ -637,20 +637,8 @@ class Journal:
                 conn.execute(delete(t).where(t.c.account_id == acct.id))
             conn.execute(delete(position_t).where(position_t.c.account_id == acct.id))
             conn.execute(delete(account_t).where(account_t.c.id == acct.id))
-        return OpChanges(
-            accounts=True,
-            positions=True,
-            fills=True,
-            funding=True,
-            transfers=True,
-            balances=True,
-            equity=True,
-            instruments=True,
-            tiers=True,
-            exchange_positions=True,
-            cursors=True,
-            account_ids=frozenset({acct.id}),
-            position_ids=frozenset(pids),
+        return OpChanges.everything(
+            account_ids=frozenset({acct.id}), position_ids=frozenset(pids)
         )
 
     def account(self, ref: AccountRef) -> Account:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Generic, NewType, TypeVar
+from typing import Any, Generic, NewType, TypeVar
 
 from crossmargin.domain import ONE, ZERO, MarginMode, RuleSet, Side, Tier
 
@@ -451,6 +451,13 @@ class OpChanges:
     id: int | None = None
     inserted: Mapping[str, int] = field(default_factory=dict)
     duplicates: int = 0
+
+    @classmethod
+    def everything(cls, **ids: Any) -> OpChanges:
+        """Every kind of data flagged as changed (a restore, a deleted account); ``ids``:
+        optional ``account_ids``/``position_ids``/``id``."""
+        flags: dict[str, Any] = {f.name: True for f in fields(cls) if isinstance(f.default, bool)}
+        return replace(cls(**ids), **flags)
 
     @property
     def any(self) -> bool:
