@@ -148,6 +148,8 @@ _DERIVED = (
     "fill_count",
 )
 _MAX_PAGE = 10_000
+# instrument columns that change how positions are derived (a re-derive when they change)
+_SPEC_COLS = ("contract_size", "inverse", "base", "quote", "settle")
 _STATS_COLS = (
     "account_id",
     "symbol",
@@ -184,6 +186,21 @@ def _now() -> datetime:
 def _aware(value: datetime | None, where: str, problems: list[str]) -> None:
     if value is not None and (value.tzinfo is None or value.utcoffset() is None):
         problems.append(f"{where}: time must be timezone-aware (UTC), got {value.isoformat()}")
+
+
+def _datetime_field(
+    value: Any, where: str, problems: list[str], *, optional: bool = False, show_value: bool = True
+) -> None:
+    """``value`` is a timezone-aware datetime (or None when ``optional``); appends a problem
+    otherwise (``show_value``: the message quotes the value given)."""
+    if value is None and optional:
+        return
+    if not isinstance(value, datetime):
+        problems.append(
+            f"{where}: must be a datetime" + (f", got {value!r}" if show_value else "")
+        )
+    else:
+        _aware(value, where, problems)
 
 
 def _num_key(d: Decimal) -> str:
@@ -300,10 +317,7 @@ def _check_range(
 ) -> None:
     problems: list[str] = []
     for name, value in (("since", since), ("until", until)):
-        if value is not None and not isinstance(value, datetime):
-            problems.append(f"{name}: must be a datetime, got {value!r}")
-        else:
-            _aware(value, name, problems)
+        _datetime_field(value, name, problems, optional=True)
     _currency_or_none(currency, "currency", problems, required=currency_required)
     if problems:
         raise InputError(problems)
@@ -324,10 +338,7 @@ def _validate_fill(f: NewFill, where: str, problems: list[str]) -> None:
         problems.append(f"{where}.price: must be > 0, got {f.price}")
     if isinstance(f.amount, Decimal) and f.amount.is_finite() and f.amount <= 0:
         problems.append(f"{where}.amount: must be > 0 contracts, got {f.amount}")
-    if not isinstance(f.time, datetime):
-        problems.append(f"{where}.time: must be a datetime, got {f.time!r}")
-    else:
-        _aware(f.time, f"{where}.time", problems)
+    _datetime_field(f.time, f"{where}.time", problems)
     _text(f.fee_currency, f"{where}.fee_currency", problems)
     _text(f.trade_id, f"{where}.trade_id", problems, optional=True)
     _text(f.order_id, f"{where}.order_id", problems, optional=True)
@@ -731,12 +742,11 @@ class Journal:
                 for name in ("maintenance_margin_rate", "max_leverage", "beta"):
                     if values[name] is None:
                         values[name] = getattr(old, name)
-            spec_cols = ("contract_size", "inverse", "base", "quote", "settle")
             if old is None:
                 conn.execute(instrument_t.insert().values(**values))
                 changed_spec = True
             else:
-                changed_spec = any(getattr(old, c) != values[c] for c in spec_cols)
+                changed_spec = any(getattr(old, c) != values[c] for c in _SPEC_COLS)
                 if any(getattr(old, c) != v for c, v in values.items()):
                     conn.execute(
                         sa_update(instrument_t).where(instrument_t.c.id == old.id).values(**values)
@@ -1569,19 +1579,16 @@ class Journal:
         _check_paging(offset, limit, _MAX_PAGE)
         with self._read() as conn:
             where = self._position_where(conn, filt)
-            total = (
-                conn.execute(select(func.count()).select_from(position_t).where(*where)).scalar()
-                or 0
+            total, rows = _page_rows(
+                conn,
+                position_t,
+                where,
+                (position_t.c.opened_at.desc(), position_t.c.id.desc()),
+                offset,
+                limit,
             )
-            rows = conn.execute(
-                select(position_t)
-                .where(*where)
-                .order_by(position_t.c.opened_at.desc(), position_t.c.id.desc())
-                .offset(offset)
-                .limit(limit)
-            ).all()
             items = self._to_positions(conn, rows)
-        return Page(tuple(items), int(total), offset, limit)
+        return Page(tuple(items), total, offset, limit)
 
     def open_positions(self, account: AccountRef) -> list[JournalPosition]:
         """The account's open positions, newest first."""
@@ -1709,18 +1716,11 @@ class Journal:
             if symbol:
                 where.append(fill_t.c.symbol == symbol)
             where += _time_window(fill_t.c.time, since, until)
-            total = (
-                conn.execute(select(func.count()).select_from(fill_t).where(*where)).scalar() or 0
+            total, rows = _page_rows(
+                conn, fill_t, where, (fill_t.c.time.desc(), fill_t.c.id.desc()), offset, limit
             )
-            rows = conn.execute(
-                select(fill_t)
-                .where(*where)
-                .order_by(fill_t.c.time.desc(), fill_t.c.id.desc())
-                .offset(offset)
-                .limit(limit)
-            ).all()
         items = tuple(_fill_from_row(r) for r in rows)
-        return Page(items, int(total), offset, limit)
+        return Page(items, total, offset, limit)
 
     def symbols(self, account: AccountRef) -> list[str]:
         """Every symbol the account has fills on (sorted)."""
@@ -2155,10 +2155,7 @@ class Journal:
         cross + isolated pair on one journal position) and finally the cursors.
         """
         problems: list[str] = []
-        if not isinstance(batch.fetched_at, datetime):
-            problems.append(f"batch.fetched_at: must be a datetime, got {batch.fetched_at!r}")
-        else:
-            _aware(batch.fetched_at, "batch.fetched_at", problems)
+        _datetime_field(batch.fetched_at, "batch.fetched_at", problems)
         for i, f in enumerate(batch.fills):
             _validate_fill(f, f"batch.fills[{i}]", problems)
         for i, p in enumerate(batch.funding):
@@ -2783,6 +2780,22 @@ def _derived_sql(seg: Segment) -> tuple[Any, ...]:
     )
 
 
+def _page_rows(
+    conn: Connection,
+    table: Any,
+    where: Sequence[Any],
+    order_by: Sequence[Any],
+    offset: int,
+    limit: int,
+) -> tuple[int, Sequence[Any]]:
+    """(number of rows matching ``where``, the ``limit`` rows from ``offset`` in order)."""
+    total = conn.execute(select(func.count()).select_from(table).where(*where)).scalar() or 0
+    rows = conn.execute(
+        select(table).where(*where).order_by(*order_by).offset(offset).limit(limit)
+    ).all()
+    return int(total), rows
+
+
 def _time_window(column: Any, since: datetime | None, until: datetime | None) -> list[Any]:
     """WHERE terms for ``since <= column < until`` (either bound may be None)."""
     where: list[Any] = []
@@ -2980,10 +2993,7 @@ def _validate_funding(p: NewFunding, where: str, problems: list[str]) -> None:
     _text(p.exchange_id, f"{where}.exchange_id", problems, optional=True)
     if p.leg is not None and p.leg not in LEGS:
         problems.append(f"{where}.leg: must be one of {', '.join(LEGS)} or None")
-    if not isinstance(p.time, datetime):
-        problems.append(f"{where}.time: must be a datetime")
-    else:
-        _aware(p.time, f"{where}.time", problems)
+    _datetime_field(p.time, f"{where}.time", problems, show_value=False)
 
 
 def _validate_transfer(t: NewTransfer, where: str, problems: list[str]) -> None:
@@ -2993,10 +3003,7 @@ def _validate_transfer(t: NewTransfer, where: str, problems: list[str]) -> None:
         problems.append(f"{where}.kind: must be deposit, withdrawal or transfer, got {t.kind!r}")
     _text(t.exchange_id, f"{where}.exchange_id", problems, optional=True)
     _text(t.note, f"{where}.note", problems)
-    if not isinstance(t.time, datetime):
-        problems.append(f"{where}.time: must be a datetime")
-    else:
-        _aware(t.time, f"{where}.time", problems)
+    _datetime_field(t.time, f"{where}.time", problems, show_value=False)
 
 
 def _annotation_values(changes: Mapping[str, Any], problems: list[str]) -> dict[str, Any]:
