@@ -148,6 +148,19 @@ _DERIVED = (
     "fill_count",
 )
 _MAX_PAGE = 10_000
+# the NewFill fields Journal.edit_fill may change (the trade id and dedupe key stay)
+_FILL_EDITABLE = (
+    "time",
+    "side",
+    "price",
+    "amount",
+    "fee",
+    "fee_currency",
+    "symbol",
+    "leg",
+    "note",
+    "order_id",
+)
 # instrument columns that change how positions are derived (a re-derive when they change)
 _SPEC_COLS = ("contract_size", "inverse", "base", "quote", "settle")
 _STATS_COLS = (
@@ -1462,78 +1475,34 @@ class Journal:
                 conn.execute(delete(fill_t).where(fill_t.c.id.in_(chunk)))
             conn.execute(delete(position_t).where(position_t.c.id == pos.id))
             _p, touched = self._rebuild(conn, acct, {(pos.symbol, pos.leg)})
-        return OpChanges(
-            positions=True,
-            fills=True,
-            funding=True,
-            account_ids=frozenset({acct.id}),
-            position_ids=frozenset(touched | {pos.id}),
-        )
+        return _rederived(acct.id, touched | {pos.id})
 
     def edit_fill(self, fill_id: int, **changes: Any) -> OpChanges:
         """Change a fill (time, side, price, amount, fee, fee_currency, symbol, leg, note,
         order_id); the positions of the old and new key are re-derived. The fill keeps its
         duplicate-detection key, so re-importing the row it came from does not bring the
         unedited version back."""
-        allowed = {
-            "time",
-            "side",
-            "price",
-            "amount",
-            "fee",
-            "fee_currency",
-            "symbol",
-            "leg",
-            "note",
-            "order_id",
-        }
-        unknown = set(changes) - allowed
+        unknown = set(changes) - set(_FILL_EDITABLE)
         if unknown:
             raise InputError([f"fill.{k}: cannot be edited" for k in sorted(unknown)])
         with self._tx() as conn:
             row = self._fill_row(conn, fill_id)
             merged = NewFill(
-                symbol=changes.get("symbol", row.symbol),
-                side=changes.get("side", row.side),
-                price=changes.get("price", row.price),
-                amount=changes.get("amount", row.amount),
-                time=changes.get("time", row.time),
-                fee=changes.get("fee", row.fee),
-                fee_currency=changes.get("fee_currency", row.fee_currency),
+                **{k: changes.get(k, getattr(row, k)) for k in _FILL_EDITABLE},
                 trade_id=row.trade_id,
-                order_id=changes.get("order_id", row.order_id),
-                leg=changes.get("leg", row.leg),
-                note=changes.get("note", row.note),
             )
             problems: list[str] = []
             _validate_fill(merged, "fill", problems)
             if problems:
                 raise InputError(problems)
             acct = self._account(conn, row.account_id)
-            values = {
-                "symbol": merged.symbol,
-                "side": merged.side,
-                "price": merged.price,
-                "amount": merged.amount,
-                "time": merged.time,
-                "fee": merged.fee,
-                "fee_currency": merged.fee_currency.upper(),
-                "order_id": merged.order_id,
-                "leg": merged.leg,
-                "note": merged.note,
-            }
+            values = {k: getattr(merged, k) for k in _FILL_EDITABLE}
+            values["fee_currency"] = merged.fee_currency.upper()
             conn.execute(sa_update(fill_t).where(fill_t.c.id == fill_id).values(**values))
             _p, touched = self._rebuild(
                 conn, acct, {(row.symbol, row.leg), (merged.symbol, merged.leg)}
             )
-        return OpChanges(
-            fills=True,
-            positions=True,
-            funding=True,
-            account_ids=frozenset({acct.id}),
-            position_ids=frozenset(touched),
-            id=fill_id,
-        )
+        return _rederived(acct.id, touched, main_id=fill_id)
 
     def delete_fill(self, fill_id: int) -> OpChanges:
         """Delete one fill; its positions are re-derived."""
@@ -1542,13 +1511,7 @@ class Journal:
             acct = self._account(conn, row.account_id)
             conn.execute(delete(fill_t).where(fill_t.c.id == fill_id))
             _p, touched = self._rebuild(conn, acct, {(row.symbol, row.leg)})
-        return OpChanges(
-            fills=True,
-            positions=True,
-            funding=True,
-            account_ids=frozenset({acct.id}),
-            position_ids=frozenset(touched),
-        )
+        return _rederived(acct.id, touched)
 
     @staticmethod
     def _fill_row(conn: Connection, fill_id: int) -> Any:
@@ -2708,6 +2671,19 @@ def _insert_tags(conn: Connection, position_id: int, tags: Sequence[str]) -> Non
 def _ledger_fill(r: Any) -> LedgerFill:
     """A stored fill row as the ledger replays it."""
     return LedgerFill(r.id, r.time, r.side, r.price, r.amount, r.fee, r.fee_currency)
+
+
+def _rederived(account_id: int, touched: set[int], *, main_id: int | None = None) -> OpChanges:
+    """What editing or deleting stored fills changed: fills, the ``touched`` positions
+    re-derived from them and their funding."""
+    return OpChanges(
+        fills=True,
+        positions=True,
+        funding=True,
+        account_ids=frozenset({account_id}),
+        position_ids=frozenset(touched),
+        id=main_id,
+    )
 
 
 def _fill_changes(
