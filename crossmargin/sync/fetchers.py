@@ -79,6 +79,18 @@ _LEG = {"LONG": "long", "SHORT": "short"}
 _Rec = TypeVar("_Rec", FillRecord, FundingRecord)
 
 
+def _envelope(raw: Any, what: str, code_key: str, payload_key: str, payload_type: type) -> Any:
+    """The payload of a venue's JSON envelope (``{code_key: "0", payload_key: ...}``, as
+    Bybit and OKX wrap every reply); a missing envelope or payload is a bad reply."""
+    if not isinstance(raw, dict) or str(raw.get(code_key)) != "0":
+        raise bad_reply(what, f"missing {code_key} 0 envelope")
+    payload = raw.get(payload_key)
+    if not isinstance(payload, payload_type):
+        kind = "object" if payload_type is dict else "list"
+        raise bad_reply(what, f"no {payload_key} {kind}")
+    return payload
+
+
 def _need_list(value: Any) -> list[Any]:
     if not isinstance(value, list):
         raise bad_reply("list", "not a JSON list")
@@ -559,12 +571,7 @@ class BybitFetcher(Fetcher):
         return ["inverse"] if self.config.settle not in ("USDT", "USDC") else ["linear"]
 
     def _check(self, what: str) -> dict[str, Any]:
-        raw = self.json()
-        if not isinstance(raw, dict) or str(raw.get("retCode")) != "0":
-            raise bad_reply(what, "missing retCode 0 envelope")
-        result = raw.get("result")
-        if not isinstance(result, dict):
-            raise bad_reply(what, "no result object")
+        result: dict[str, Any] = _envelope(self.json(), what, "retCode", "result", dict)
         return result
 
     def balances(self) -> tuple[BalanceRecord, ...]:
@@ -639,32 +646,40 @@ class BybitFetcher(Fetcher):
             lo = start
             while lo <= now:
                 hi = min(lo + WEEK_MS - 1, now)
-                cursor = ""
-                while True:
-                    params: dict[str, Any] = {"category": cat, "startTime": lo, "endTime": hi,
-                                              "limit": self.page}
-                    if cursor:
-                        params["cursor"] = cursor
-                    items, result = self.checked(
-                        what, partial(method, None, None, None, params),
-                        lambda t: (t, self._check(what)))
-                    raw = result.get("list")
-                    if not isinstance(raw, list) or not isinstance(items, list):
-                        raise bad_reply(what, "no list")
-                    by_id = {str(r.get("execId")): r for r in raw}
-                    for u in items:
-                        uid = str(u.get("id"))
-                        if uid in seen:
-                            continue
-                        seen.add(uid)
-                        rows.append((u, by_id.get(uid, u.get("info") or {})))
-                    self.progress(f"{what}: {len(rows)}")
-                    cursor = str(result.get("nextPageCursor") or "")
-                    if not cursor or not raw:
-                        break
+                self._execution_window(what, method, cat, lo, hi, seen, rows)
                 lo = hi + 1
         last = max((int(r.get("execTime") or 0) for _, r in rows), default=None)
         return rows, {cursor_name: str(self.next_time_cursor(last, start))}
+
+    def _execution_window(
+        self, what: str, method: Callable[..., Any], cat: str, lo: int, hi: int,
+        seen: set[str], rows: list[tuple[dict[str, Any], dict[str, Any]]],
+    ) -> None:
+        """Append to ``rows`` every page of one category's executions from ``lo`` to ``hi``
+        (ms, inclusive; at most 7 days), skipping ids already in ``seen``."""
+        cursor = ""
+        while True:
+            params: dict[str, Any] = {"category": cat, "startTime": lo, "endTime": hi,
+                                      "limit": self.page}
+            if cursor:
+                params["cursor"] = cursor
+            items, result = self.checked(
+                what, partial(method, None, None, None, params),
+                lambda t: (t, self._check(what)))
+            raw = result.get("list")
+            if not isinstance(raw, list) or not isinstance(items, list):
+                raise bad_reply(what, "no list")
+            by_id = {str(r.get("execId")): r for r in raw}
+            for u in items:
+                uid = str(u.get("id"))
+                if uid in seen:
+                    continue
+                seen.add(uid)
+                rows.append((u, by_id.get(uid, u.get("info") or {})))
+            self.progress(f"{what}: {len(rows)}")
+            cursor = str(result.get("nextPageCursor") or "")
+            if not cursor or not raw:
+                return
 
     def fills(self) -> tuple[tuple[FillRecord, ...], dict[str, str]]:
         pairs, cur = self._executions("fills", self.ex.fetch_my_trades, "fills")
@@ -744,12 +759,7 @@ class OkxFetcher(Fetcher):
         return self._check(what)
 
     def _check(self, what: str) -> list[Any]:
-        raw = self.json()
-        if not isinstance(raw, dict) or str(raw.get("code")) != "0":
-            raise bad_reply(what, "missing code 0 envelope")
-        data = raw.get("data")
-        if not isinstance(data, list):
-            raise bad_reply(what, "no data list")
+        data: list[Any] = _envelope(self.json(), what, "code", "data", list)
         return data
 
     def balances(self) -> tuple[BalanceRecord, ...]:
