@@ -65,9 +65,7 @@ class AccountClient:
         self.secrets = credentials.values() if credentials else ()
         try:
             self.exchange = exchange or create_exchange(config, credentials)
-        except SyncError:
-            raise
-        except InputError:
+        except (SyncError, InputError):
             raise
         except Exception as exc:
             raise to_sync_error(exc, self.secrets, "create exchange") from None
@@ -190,13 +188,14 @@ def _run(client: AccountClient, journal: JournalPort, policy: RetryPolicy,
         balances = _step(f, reloaded, f.balances)
         progress("positions")
         positions, complete = _step(f, reloaded, f.positions)
+        held = {p.symbol for p in positions}
         new_cursors: dict[str, str] = {}
         if isinstance(f, BinanceFetcher):
             progress("income")
             income, cur = _step(f, reloaded, f.income)
             new_cursors.update(cur)
             funding = f.funding_from_income(income)
-            symbols = {p.symbol for p in positions}
+            symbols = set(held)
             for r in income:
                 if r.get("symbol") and r.get("incomeType") in (
                     "COMMISSION", "REALIZED_PNL", "FUNDING_FEE", "INSURANCE_CLEAR"
@@ -213,7 +212,7 @@ def _run(client: AccountClient, journal: JournalPort, policy: RetryPolicy,
             progress("funding")
             funding, cur = _step(f, reloaded, f.funding)
             new_cursors.update(cur)
-        pos_symbols = sorted({p.symbol for p in positions})
+        pos_symbols = sorted(held)
         tiers: tuple[TierTableRecord, ...] = ()
         last_tiers = f.cursor_int("tiers_at")
         known = set(filter(None, cursors.get("tiers_symbols", "").split(",")))
@@ -247,8 +246,7 @@ def _run(client: AccountClient, journal: JournalPort, policy: RetryPolicy,
     except Exception as exc:
         raise to_sync_error(exc, client.secrets, cfg.label) from None
     t_fetch = time.perf_counter()
-    symbols = {p.symbol for p in positions} | {x.symbol for x in fills} | {
-        x.symbol for x in funding}
+    symbols = held | {x.symbol for x in fills} | {x.symbol for x in funding}
     batch = SyncBatch(
         account=cfg.label, exchange=cfg.exchange, fetched_at=fetched_at, settle=cfg.settle,
         balances=balances, positions=positions, positions_complete=complete,
