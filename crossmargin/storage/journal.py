@@ -1660,11 +1660,7 @@ class Journal:
     ) -> Page[Fill]:
         """Fills, newest first. ``position_id`` also matches a fill that flipped into it."""
         _check_paging(offset, limit, 1_000_000)
-        problems: list[str] = []
-        _aware(since, "since", problems)
-        _aware(until, "until", problems)
-        if problems:
-            raise InputError(problems)
+        _check_range(since, until)
         with self._read() as conn:
             where: list[Any] = []
             if account is not None:

@@ -250,3 +250,14 @@ def test_closed_journal_refuses_reads_and_checks(journal: Journal) -> None:
                  lambda: journal.create_account("X")):
         with pytest.raises(JournalError, match="closed"):
             call()
+
+
+def test_fills_time_filters_must_be_datetimes(tmp_path) -> None:
+    from crossmargin.errors import InputError
+    from crossmargin.storage import Journal
+
+    with Journal.open(tmp_path / "j.sqlite3") as journal:
+        with pytest.raises(InputError, match="since: must be a datetime"):
+            journal.fills(since="2026-01-01")
+        with pytest.raises(InputError, match="until"):
+            journal.fills(until=12)
