@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 
 from crossmargin.errors import InputError
 from crossmargin.sync.config import FIRST_CLASS, AccountConfig, Credentials
+from desktop.dialogs.forms import clear_mark_on_edit, mark_invalid
 from desktop.sync_ops import READ_ONLY_ADVICE
 
 EXCHANGE_NAMES = {
@@ -114,8 +115,7 @@ class AccountsDialog(QDialog):
         self.buttons.addButton(self.test_button, QDialogButtonBox.ButtonRole.ActionRole)
         self.buttons.accepted.connect(self._save)
         self.buttons.rejected.connect(self.reject)
-        for edit in (self.label, self.settle, self.api_key, self.secret, self.endpoint):
-            edit.textChanged.connect(lambda _t, e=edit: self._mark(e, False))
+        clear_mark_on_edit((self.label, self.settle, self.api_key, self.secret, self.endpoint))
 
         layout = QVBoxLayout(self)
         layout.addWidget(advice)
@@ -134,13 +134,6 @@ class AccountsDialog(QDialog):
             if item.widget() is not None and isinstance(item.widget(), QLabel):
                 item.widget().setVisible(on)
         self.adjustSize()
-
-    @staticmethod
-    def _mark(edit: QLineEdit, invalid: bool) -> None:
-        if bool(edit.property("invalid")) != invalid:
-            edit.setProperty("invalid", invalid)
-            edit.style().unpolish(edit)
-            edit.style().polish(edit)
 
     def exchange_id(self) -> str:
         text = self.exchange.currentText().strip()
@@ -169,10 +162,10 @@ class AccountsDialog(QDialog):
             problems.extend(exc.problems)
         fields = {"label": self.label, "settle": self.settle, "endpoint": self.endpoint}
         for name, edit in fields.items():
-            self._mark(edit, any(p.startswith(f"{name}:") for p in problems))
+            mark_invalid(edit, any(p.startswith(f"{name}:") for p in problems))
         key, secret = self.api_key.text().strip(), self.secret.text().strip()
-        self._mark(self.api_key, not key)
-        self._mark(self.secret, not secret)
+        mark_invalid(self.api_key, not key)
+        mark_invalid(self.secret, not secret)
         if not key or not secret:
             problems.append("API key and secret: both are required (read-only key)")
         if problems:

@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop import formatting as fmt
+from desktop.dialogs.forms import mark_invalid, problem_label
 
 
 def parse_margin_delta(text: str, current: Decimal, settle: str) -> tuple[Decimal | None, str]:
@@ -51,10 +52,7 @@ class AddMarginDialog(QDialog):
         self._settle = settle
         self.amount = QLineEdit()
         self.amount.setPlaceholderText(f"Amount in {settle} (negative removes)")
-        self.problem = QLabel("")
-        self.problem.setObjectName("FieldProblem")
-        self.problem.setWordWrap(True)
-        self.problem.setVisible(False)
+        self.problem = problem_label()
         info = QLabel(f"Isolated margin now: {fmt.money(current, settle, unit=True)}. "
                       "This is a what-if: nothing is sent to the exchange.")
         info.setWordWrap(True)
@@ -76,20 +74,14 @@ class AddMarginDialog(QDialog):
 
     def _clear_problem(self) -> None:
         self.problem.setVisible(False)
-        self.amount.setProperty("invalid", False)
-        self._repolish()
-
-    def _repolish(self) -> None:
-        self.amount.style().unpolish(self.amount)
-        self.amount.style().polish(self.amount)
+        mark_invalid(self.amount, False)
 
     def _accept(self) -> None:
         value, problem = parse_margin_delta(self.amount.text(), self._current, self._settle)
         if value is None:
             self.problem.setText(problem)
             self.problem.setVisible(True)
-            self.amount.setProperty("invalid", True)
-            self._repolish()
+            mark_invalid(self.amount, True)
             self.amount.setFocus()
             return
         self.delta = value

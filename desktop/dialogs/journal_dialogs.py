@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop import formatting as fmt
+from desktop.dialogs.forms import clear_mark_on_edit, mark_invalid, problem_label
 from desktop.validation import parse_decimal_field
 
 if TYPE_CHECKING:
@@ -70,28 +71,18 @@ class EditPositionDialog(QDialog):
         form.addRow("Rating", self.rating)
         form.addRow("Tags", self.tags)
         form.addRow("Notes", self.notes)
-        self.problems = QLabel("")
-        self.problems.setObjectName("FieldProblem")
-        self.problems.setWordWrap(True)
-        self.problems.setVisible(False)
+        self.problems = problem_label()
         self.buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel
         )
         self.buttons.accepted.connect(self._accept)
         self.buttons.rejected.connect(self.reject)
-        for edit in (self.stop, self.target):
-            edit.textChanged.connect(lambda _t, e=edit: self._mark(e, False))
+        clear_mark_on_edit((self.stop, self.target))
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addWidget(self.problems)
         layout.addWidget(self.buttons)
         self._changes: dict[str, object] = {}
-
-    @staticmethod
-    def _mark(edit: QLineEdit, invalid: bool) -> None:
-        edit.setProperty("invalid", invalid)
-        edit.style().unpolish(edit)
-        edit.style().polish(edit)
 
     def changes(self) -> dict[str, object]:
         return dict(self._changes)
@@ -103,7 +94,7 @@ class EditPositionDialog(QDialog):
         for edit, name, label, old in ((self.stop, "stop_price", "Stop", p.stop_price),
                                        (self.target, "target_price", "Target", p.target_price)):
             value, problem = parse_decimal_field(edit.text(), label, required=False)
-            self._mark(edit, problem is not None)
+            mark_invalid(edit, problem is not None)
             if problem:
                 problems.append(problem)
             elif value != old:
@@ -124,13 +115,6 @@ class EditPositionDialog(QDialog):
             changes["notes"] = self.notes.toPlainText().strip()
         self._changes = changes
         self.accept()
-
-
-def mark_invalid(edit: QWidget, invalid: bool) -> None:
-    """Show ``edit`` with the red "invalid" frame of the theme (or clear it)."""
-    edit.setProperty("invalid", invalid)
-    edit.style().unpolish(edit)
-    edit.style().polish(edit)
 
 
 def parse_local_time(text: str) -> tuple[datetime | None, str | None]:
@@ -189,10 +173,7 @@ class EditFillDialog(QDialog):
         fee_row.addWidget(self.fee_currency, 1)
         form.addRow("Fee", fee_row)
         form.addRow("Note", self.note)
-        self.problems = QLabel("")
-        self.problems.setObjectName("FieldProblem")
-        self.problems.setWordWrap(True)
-        self.problems.setVisible(False)
+        self.problems = problem_label()
         self.buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel
         )
@@ -203,8 +184,7 @@ class EditFillDialog(QDialog):
         self.delete_button.clicked.connect(self._delete)
         self.buttons.accepted.connect(self._accept)
         self.buttons.rejected.connect(self.reject)
-        for edit in (self.time, self.price, self.amount, self.fee, self.fee_currency):
-            edit.textChanged.connect(lambda _t, e=edit: mark_invalid(e, False))
+        clear_mark_on_edit((self.time, self.price, self.amount, self.fee, self.fee_currency))
         layout = QVBoxLayout(self)
         layout.addWidget(info)
         layout.addLayout(form)

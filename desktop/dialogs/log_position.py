@@ -19,7 +19,6 @@ from PySide6.QtWidgets import (
     QDialogButtonBox,
     QFormLayout,
     QGroupBox,
-    QLabel,
     QLineEdit,
     QPlainTextEdit,
     QVBoxLayout,
@@ -27,6 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from crossmargin.domain import MarginMode, Side
+from desktop.dialogs.forms import clear_mark_on_edit, mark_invalid, problem_label
 from desktop.journal_ops import (
     MANUAL_DEFAULT_MMR,
     AccountSummary,
@@ -115,10 +115,7 @@ class LogPositionDialog(QDialog):
         form.addRow("Tags", self.tags)
         form.addRow("Notes", self.notes)
 
-        self.problems = QLabel("")
-        self.problems.setObjectName("FieldProblem")
-        self.problems.setWordWrap(True)
-        self.problems.setVisible(False)
+        self.problems = problem_label()
         self.buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel
         )
@@ -131,8 +128,7 @@ class LogPositionDialog(QDialog):
 
         self.account.currentIndexChanged.connect(self._sync_enabled)
         self.mode.currentIndexChanged.connect(self._sync_enabled)
-        for edit in self._line_edits():
-            edit.textChanged.connect(lambda _t, e=edit: self._mark(e, False))
+        clear_mark_on_edit(self._line_edits())
         self._sync_enabled()
 
     def _line_edits(self) -> list[QLineEdit]:
@@ -144,13 +140,6 @@ class LogPositionDialog(QDialog):
         self.new_group.setVisible(self.account.currentData() == NEW_ACCOUNT)
         self.isolated_margin.setEnabled(self.mode.currentData() is MarginMode.ISOLATED)
         self.adjustSize()
-
-    @staticmethod
-    def _mark(edit: QLineEdit, invalid: bool) -> None:
-        if bool(edit.property("invalid")) != invalid:
-            edit.setProperty("invalid", invalid)
-            edit.style().unpolish(edit)
-            edit.style().polish(edit)
 
     def show_problems(self, problems: Sequence[str]) -> None:
         """List problems under the form (the journal's, or the form's own)."""
@@ -169,7 +158,7 @@ class LogPositionDialog(QDialog):
         def number(edit: QLineEdit, key: str, name: str, **kw: bool) -> None:
             value, problem = parse_decimal_field(edit.text(), name, **kw)
             values[key] = value
-            self._mark(edit, problem is not None)
+            mark_invalid(edit, problem is not None)
             if problem:
                 problems.append(problem)
 
@@ -177,21 +166,21 @@ class LogPositionDialog(QDialog):
         if self.account.currentData() == NEW_ACCOUNT:
             label = self.new_label.text().strip()
             settle = self.new_settle.text().strip().upper()
-            self._mark(self.new_label, not label)
+            mark_invalid(self.new_label, not label)
             if not label:
                 problems.append("New account name: required")
-            self._mark(self.new_settle, not settle.isalnum())
+            mark_invalid(self.new_settle, not settle.isalnum())
             if not settle.isalnum():
                 problems.append("Settlement currency: letters only, e.g. USDT")
             number(self.new_wallet, "wallet", "Wallet balance", positive=False)
             wallet = values["wallet"]
             if wallet is not None and wallet < 0:
                 problems.append("Wallet balance: must be 0 or more")
-                self._mark(self.new_wallet, True)
+                mark_invalid(self.new_wallet, True)
             if label and settle.isalnum() and wallet is not None and wallet >= 0:
                 new_account = NewAccountRequest(label, settle, wallet)
         symbol = self.symbol.text().strip()
-        self._mark(self.symbol, not symbol)
+        mark_invalid(self.symbol, not symbol)
         if not symbol:
             problems.append("Symbol: required, e.g. BTC/USDT:USDT")
         number(self.contracts, "contracts", "Contracts")

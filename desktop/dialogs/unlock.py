@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop.dialogs.journal_dialogs import mark_invalid
+from desktop.dialogs.forms import mark_invalid, problem_label
 
 
 class UnlockKeysDialog(QDialog):
@@ -50,10 +50,7 @@ class UnlockKeysDialog(QDialog):
         self.passphrase.textChanged.connect(lambda _t: self._clear())
         form = QFormLayout()
         form.addRow("Passphrase", self.passphrase)
-        self.problems = QLabel("")
-        self.problems.setObjectName("FieldProblem")
-        self.problems.setWordWrap(True)
-        self.problems.setVisible(False)
+        self.problems = problem_label()
         self.status = QLabel("")
         self.status.setObjectName("ChartReadout")
         self.buttons = QDialogButtonBox(
