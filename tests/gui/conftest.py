@@ -123,3 +123,22 @@ def settle(qtbot):
         )
 
     return run
+
+
+@pytest.fixture
+def journal_window(window, qtbot):
+    """The window with a manual journal account holding one logged BTC long."""
+    from desktop.session import AccountKind
+
+    window.log_position()
+    qtbot.waitUntil(lambda: window._log_dialog is not None, timeout=10_000)
+    dialog = window._log_dialog
+    dialog.new_wallet.setText("10000")
+    for name, text in {"symbol": "BTC/USDT:USDT", "contracts": "0.5", "entry": "60000",
+                       "leverage": "10", "mmr": "0.005"}.items():
+        getattr(dialog, name).setText(text)
+    dialog.buttons.accepted.emit()
+    qtbot.waitUntil(lambda: window.session.entry is not None
+                    and window.session.entry.kind is AccountKind.JOURNAL
+                    and window.journal_view.model.rowCount() == 1, timeout=10_000)
+    return window

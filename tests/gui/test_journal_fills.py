@@ -18,7 +18,6 @@ from desktop.models.journal import (
     FillsTableModel,
     JournalPositionsTableModel,
 )
-from desktop.session import AccountKind
 
 pytestmark = pytest.mark.gui
 
@@ -44,19 +43,9 @@ def _select(view, trade_id: str) -> int:
 
 
 @pytest.fixture
-def fills_window(window, qtbot):
+def fills_window(journal_window, qtbot):
     """A manual journal account: a logged BTC long and 4 ETH fills (2 closed round trips)."""
-    window.log_position()
-    qtbot.waitUntil(lambda: window._log_dialog is not None, timeout=10_000)
-    dialog = window._log_dialog
-    dialog.new_wallet.setText("10000")
-    for name, text in {"symbol": "BTC/USDT:USDT", "contracts": "0.5", "entry": "60000",
-                       "leverage": "10", "mmr": "0.005"}.items():
-        getattr(dialog, name).setText(text)
-    dialog.buttons.accepted.emit()
-    qtbot.waitUntil(lambda: window.session.entry is not None
-                    and window.session.entry.kind is AccountKind.JOURNAL
-                    and window.journal_view.model.rowCount() == 1, timeout=10_000)
+    window = journal_window
     view = window.journal_view
     window.journal.add_fills(view.account_id(), _fills(4))
     view.reload()
