@@ -15,26 +15,22 @@ from decimal import Decimal
 from enum import IntEnum
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import (
-    QAbstractTableModel,
-    QModelIndex,
-    QObject,
-    QPersistentModelIndex,
-    Qt,
-    Signal,
-)
+from PySide6.QtCore import QModelIndex, QObject, Qt, Signal
 from PySide6.QtGui import QBrush, QColor
 
 from desktop import formatting as fmt
+from desktop.models.base import (
+    ALIGN_LEFT,
+    ALIGN_RIGHT,
+    ID_ROLE,
+    RAW_ROLE,
+    ColumnTableModel,
+    ModelIndex,
+)
 from desktop.theme import LIGHT, Theme
 
 if TYPE_CHECKING:
     from crossmargin.storage import Fill, JournalPosition
-
-RAW_ROLE = Qt.ItemDataRole.UserRole + 1
-ID_ROLE = Qt.ItemDataRole.UserRole + 2
-
-ModelIndex = QModelIndex | QPersistentModelIndex
 
 
 class JournalColumn(IntEnum):
@@ -108,7 +104,7 @@ def journal_raw(p: JournalPosition, column: JournalColumn) -> Any:
     raise ValueError(column)  # pragma: no cover
 
 
-class PagedTableModel(QAbstractTableModel):
+class PagedTableModel(ColumnTableModel):
     """Rows read page by page (newest first); ``total`` is what the query matches overall.
 
     ``more_requested(offset)`` asks the owner for the rows from ``offset`` on; the answer
@@ -122,6 +118,8 @@ class PagedTableModel(QAbstractTableModel):
         self._rows: list[Any] = []
         self._total = 0
         self._fetching = False
+        self._formats = fmt.InstrumentFormats()
+        self._theme = LIGHT
 
     @property
     def total(self) -> int:
@@ -187,35 +185,19 @@ class PagedTableModel(QAbstractTableModel):
                 return i
         return -1
 
+    def set_theme(self, theme: Theme) -> None:
+        self._theme = theme
+        self._emit_all_changed()
+
 
 class JournalPositionsTableModel(PagedTableModel):
     """Journal positions of one account, newest opened first (GUI thread)."""
 
-    def __init__(self, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self._rows: list[JournalPosition] = []
-        self._formats = fmt.InstrumentFormats()
-        self._theme = LIGHT
+    COLUMNS = JournalColumn
+    _rows: list[JournalPosition]
 
-    def rowCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(JournalColumn)
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if orientation != Qt.Orientation.Horizontal or not 0 <= section < len(JournalColumn):
-            return None
-        if role == Qt.ItemDataRole.DisplayRole:
-            return HEADERS[JournalColumn(section)]
-        return None
-
-    def flags(self, index: ModelIndex) -> Qt.ItemFlag:
-        if not index.isValid():
-            return Qt.ItemFlag.NoItemFlags
-        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+    def _header(self, column: JournalColumn, role: int) -> Any:
+        return HEADERS[column] if role == Qt.ItemDataRole.DisplayRole else None
 
     def data(self, index: ModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid() or index.row() >= len(self._rows):
@@ -229,9 +211,7 @@ class JournalPositionsTableModel(PagedTableModel):
         if role == ID_ROLE:
             return int(p.id)
         if role == Qt.ItemDataRole.TextAlignmentRole:
-            if column in NUMERIC:
-                return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-            return int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+            return ALIGN_RIGHT if column in NUMERIC else ALIGN_LEFT
         if role == Qt.ItemDataRole.ForegroundRole and column == JournalColumn.NET_PNL:
             if p.is_open:
                 return QBrush(QColor(self._theme.muted))
@@ -282,12 +262,6 @@ class JournalPositionsTableModel(PagedTableModel):
 
     def position_at(self, row: int) -> JournalPosition:
         return self._rows[row]
-
-    def set_theme(self, theme: Theme) -> None:
-        self._theme = theme
-        if self._rows:
-            self.dataChanged.emit(self.index(0, 0),
-                                  self.index(len(self._rows) - 1, len(JournalColumn) - 1), [])
 
 
 def total_net(positions: Sequence[JournalPosition]) -> Decimal:
@@ -345,31 +319,11 @@ class FillsTableModel(PagedTableModel):
     ``amount`` in contracts (> 0), ``fee`` > 0 paid (< 0 a rebate) in its own currency.
     """
 
-    def __init__(self, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self._rows: list[Fill] = []
-        self._formats = fmt.InstrumentFormats()
-        self._theme = LIGHT
+    COLUMNS = FillColumn
+    _rows: list[Fill]
 
-    def rowCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(FillColumn)
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if orientation != Qt.Orientation.Horizontal or not 0 <= section < len(FillColumn):
-            return None
-        if role == Qt.ItemDataRole.DisplayRole:
-            return FILL_HEADERS[FillColumn(section)]
-        return None
-
-    def flags(self, index: ModelIndex) -> Qt.ItemFlag:
-        if not index.isValid():
-            return Qt.ItemFlag.NoItemFlags
-        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+    def _header(self, column: FillColumn, role: int) -> Any:
+        return FILL_HEADERS[column] if role == Qt.ItemDataRole.DisplayRole else None
 
     def _learn(self, rows: Sequence[Fill]) -> None:
         for f in rows:
@@ -387,9 +341,7 @@ class FillsTableModel(PagedTableModel):
         if role == ID_ROLE:
             return int(f.id)
         if role == Qt.ItemDataRole.TextAlignmentRole:
-            if column in FILL_NUMERIC:
-                return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-            return int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+            return ALIGN_RIGHT if column in FILL_NUMERIC else ALIGN_LEFT
         if role == Qt.ItemDataRole.ForegroundRole and column == FillColumn.SIDE:
             return QBrush(QColor(self._theme.good if f.side == "buy" else self._theme.bad))
         if role == Qt.ItemDataRole.ToolTipRole and column == FillColumn.POSITION \
@@ -428,9 +380,3 @@ class FillsTableModel(PagedTableModel):
 
     def fill_at(self, row: int) -> Fill:
         return self._rows[row]
-
-    def set_theme(self, theme: Theme) -> None:
-        self._theme = theme
-        if self._rows:
-            self.dataChanged.emit(self.index(0, 0),
-                                  self.index(len(self._rows) - 1, len(FillColumn) - 1), [])

@@ -20,29 +20,27 @@ from decimal import Decimal
 from enum import IntEnum
 from typing import Any
 
-from PySide6.QtCore import (
-    QAbstractTableModel,
-    QModelIndex,
-    QObject,
-    QPersistentModelIndex,
-    QSortFilterProxyModel,
-    Qt,
-)
+from PySide6.QtCore import QModelIndex, QObject, QSortFilterProxyModel, Qt
 from PySide6.QtGui import QBrush, QColor
 
 from crossmargin.domain import PositionId
 from crossmargin.margin import PositionRisk
 from desktop import formatting as fmt
+from desktop.models.base import (
+    ALIGN_LEFT,
+    ALIGN_RIGHT,
+    ID_ROLE,
+    RAW_ROLE,
+    ColumnTableModel,
+    ModelIndex,
+)
 from desktop.theme import LIGHT, Theme
 
-RAW_ROLE = Qt.ItemDataRole.UserRole + 1  # the engine's value (Decimal | str | None)
-ID_ROLE = Qt.ItemDataRole.UserRole + 2  # the position id (str)
+# RAW_ROLE: the engine's value (Decimal | str | None); ID_ROLE: the position id (str)
 RISK_ROLE = Qt.ItemDataRole.UserRole + 3  # "bad" | "warn" | "" for the row
 
 DANGER = Decimal("0.05")
 WARNING = Decimal("0.15")
-
-ModelIndex = QModelIndex | QPersistentModelIndex
 
 
 class PositionColumn(IntEnum):
@@ -144,12 +142,14 @@ def raw_value(row: PositionRow, column: PositionColumn) -> Any:
     raise ValueError(column)  # pragma: no cover
 
 
-class PositionsTableModel(QAbstractTableModel):
+class PositionsTableModel(ColumnTableModel):
     """Rows of :class:`PositionRow`, one per position, in the engine's order (or sorted).
 
     Amounts are in the account's settlement currency ``settle``; prices in the
     instrument's quote currency. GUI thread only.
     """
+
+    COLUMNS = PositionColumn
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -163,30 +163,15 @@ class PositionsTableModel(QAbstractTableModel):
         self._set_brushes()
 
     # -- Qt model API -------------------------------------------------------
-    def rowCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(PositionColumn)
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if orientation != Qt.Orientation.Horizontal or not 0 <= section < len(PositionColumn):
-            return None
-        title, tip = HEADERS[PositionColumn(section)]
+    def _header(self, column: PositionColumn, role: int) -> Any:
+        title, tip = HEADERS[column]
         if role == Qt.ItemDataRole.DisplayRole:
             return title
         if role == Qt.ItemDataRole.ToolTipRole:
             return tip
         if role == Qt.ItemDataRole.TextAlignmentRole:
-            return _alignment(PositionColumn(section))
+            return _alignment(column)
         return None
-
-    def flags(self, index: ModelIndex) -> Qt.ItemFlag:
-        if not index.isValid():
-            return Qt.ItemFlag.NoItemFlags
-        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
 
     def data(self, index: ModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid() or index.row() >= len(self._rows):
@@ -307,12 +292,6 @@ class PositionsTableModel(QAbstractTableModel):
     def _reindex(self) -> None:
         self._index = {r.risk.id: i for i, r in enumerate(self._rows)}
 
-    def _emit_all_changed(self) -> None:
-        if self._rows:
-            self.dataChanged.emit(
-                self.index(0, 0), self.index(len(self._rows) - 1, len(PositionColumn) - 1), []
-            )
-
     def _set_brushes(self) -> None:
         t = self._theme
         bad_bg = QColor(t.bad)
@@ -400,9 +379,7 @@ class PositionsTableModel(QAbstractTableModel):
 
 
 def _alignment(column: PositionColumn) -> int:
-    if column in NUMERIC:
-        return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-    return int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+    return ALIGN_RIGHT if column in NUMERIC else ALIGN_LEFT
 
 
 def _sorted_rows(

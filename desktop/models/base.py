@@ -1,0 +1,63 @@
+"""What the app's flat table models share: the custom roles, the column plumbing and
+the "repaint every cell" signal.
+
+* ``RAW_ROLE`` answers the exact value behind a cell (``Decimal``, ``str``,
+  ``datetime``, ``int``, ``bool`` or ``None``); sorting and tests compare those,
+  never display text. ``ID_ROLE`` answers the row's id.
+* :class:`ColumnTableModel` is a read-only table over ``self._rows`` whose columns
+  are the members of an :class:`~enum.IntEnum` (``COLUMNS``, numbered 0..n-1).
+  Subclasses answer ``data`` and, through :meth:`ColumnTableModel._header`, the
+  header roles of one column.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from enum import IntEnum
+from typing import Any, ClassVar
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+
+RAW_ROLE = Qt.ItemDataRole.UserRole + 1  # the exact value behind a cell
+ID_ROLE = Qt.ItemDataRole.UserRole + 2  # the row's id
+
+ModelIndex = QModelIndex | QPersistentModelIndex
+
+ALIGN_RIGHT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)  # numbers
+ALIGN_LEFT = int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)  # text
+
+
+class ColumnTableModel(QAbstractTableModel):
+    """Read-only rows (``self._rows``, one item per row) under ``COLUMNS`` (GUI thread)."""
+
+    COLUMNS: ClassVar[type[IntEnum]]
+    _rows: Sequence[Any]
+
+    def rowCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._rows)
+
+    def columnCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self.COLUMNS)
+
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
+        if orientation != Qt.Orientation.Horizontal or not 0 <= section < len(self.COLUMNS):
+            return None
+        return self._header(self.COLUMNS(section), role)
+
+    def _header(self, column: Any, role: int) -> Any:
+        """The header's answer for ``role`` above ``column`` (``None``: no value)."""
+        return None
+
+    def flags(self, index: ModelIndex) -> Qt.ItemFlag:
+        if not index.isValid():
+            return Qt.ItemFlag.NoItemFlags
+        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+
+    def _emit_all_changed(self) -> None:
+        """Every cell may look different (theme, currency): one ``dataChanged`` for all."""
+        if self._rows:
+            self.dataChanged.emit(
+                self.index(0, 0), self.index(len(self._rows) - 1, len(self.COLUMNS) - 1), []
+            )
