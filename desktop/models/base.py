@@ -12,7 +12,7 @@ the "repaint every cell" signal.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from enum import IntEnum
 from typing import Any, ClassVar
 
@@ -61,3 +61,12 @@ class ColumnTableModel(QAbstractTableModel):
             self.dataChanged.emit(
                 self.index(0, 0), self.index(len(self._rows) - 1, len(self.COLUMNS) - 1), []
             )
+
+
+def sorted_none_last(rows: Sequence[Any], key: Callable[[Any], Any], descending: bool) -> list[Any]:
+    """``rows`` sorted by ``key`` (one stable ``sorted`` pass, no Qt round trips), rows
+    whose key is ``None`` (no value: e.g. never liquidated) last in either order."""
+    present = [r for r in rows if key(r) is not None]
+    missing = [r for r in rows if key(r) is None]
+    present.sort(key=key, reverse=descending)
+    return present + missing

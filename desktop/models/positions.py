@@ -14,7 +14,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import IntEnum
@@ -33,6 +33,7 @@ from desktop.models.base import (
     RAW_ROLE,
     ColumnTableModel,
     ModelIndex,
+    sorted_none_last,
 )
 from desktop.theme import LIGHT, Theme
 
@@ -385,11 +386,9 @@ def _alignment(column: PositionColumn) -> int:
 def _sorted_rows(
     rows: list[PositionRow], column: PositionColumn, order: Qt.SortOrder
 ) -> list[PositionRow]:
-    key: Callable[[PositionRow], Any] = lambda r: raw_value(r, column)  # noqa: E731
-    present = [r for r in rows if key(r) is not None]
-    missing = [r for r in rows if key(r) is None]
-    present.sort(key=key, reverse=order == Qt.SortOrder.DescendingOrder)
-    return present + missing
+    return sorted_none_last(
+        rows, lambda r: raw_value(r, column), order == Qt.SortOrder.DescendingOrder
+    )
 
 
 def _blocks_asc(indices: Sequence[int]) -> list[tuple[int, int]]:

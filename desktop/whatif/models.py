@@ -15,7 +15,7 @@ GUI thread only.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import replace
 from decimal import Decimal
 from enum import IntEnum
@@ -25,7 +25,6 @@ from PySide6.QtCore import (
     QAbstractTableModel,
     QModelIndex,
     QObject,
-    QPersistentModelIndex,
     Qt,
     Signal,
 )
@@ -34,7 +33,15 @@ from PySide6.QtGui import QBrush, QColor, QFont
 from crossmargin.domain import MarginMode, Position, PositionId
 from crossmargin.scenario import format_decimal
 from desktop import formatting as fmt
-from desktop.models.positions import ID_ROLE, RAW_ROLE
+from desktop.models.base import (
+    ALIGN_LEFT,
+    ALIGN_RIGHT,
+    ID_ROLE,
+    RAW_ROLE,
+    ColumnTableModel,
+    ModelIndex,
+    sorted_none_last,
+)
 from desktop.theme import LIGHT, Theme
 
 from .compute import CascadeRow, PositionView, WhatIfSnapshot, display_symbol
@@ -52,12 +59,11 @@ __all__ = [
     "WhatIfBookTableModel",
 ]
 
-ModelIndex = QModelIndex | QPersistentModelIndex
 _DISPLAY = Qt.ItemDataRole.DisplayRole
 _EDIT = Qt.ItemDataRole.EditRole
 _CHECK = Qt.ItemDataRole.CheckStateRole
-_RIGHT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-_LEFT = int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+_RIGHT = ALIGN_RIGHT
+_LEFT = ALIGN_LEFT
 _CENTER = int(Qt.AlignmentFlag.AlignCenter)
 
 
@@ -89,13 +95,6 @@ def _plain(value: Decimal) -> str:
 
 def _pct(value: Decimal | None) -> str:
     return fmt.percent(value, decimals=1, sign=True)
-
-
-def _sort_rows(rows: list[Any], key: Callable[[Any], Any], descending: bool) -> list[Any]:
-    present = [r for r in rows if key(r) is not None]
-    missing = [r for r in rows if key(r) is None]
-    present.sort(key=key, reverse=descending)
-    return present + missing
 
 
 # --------------------------------------------------------------------------- book
@@ -141,12 +140,14 @@ _BOOK_NUMERIC = {
 _EDIT_COLUMNS = (BookColumn.ISOLATED, BookColumn.MARGIN, BookColumn.CLOSE)
 
 
-class WhatIfBookTableModel(QAbstractTableModel):
+class WhatIfBookTableModel(ColumnTableModel):
     """The book under the what-if: one row per position (book first, then new ones).
 
     Prices in the instrument's quote currency, margins in the settlement currency,
     "Dies at" as a percentage of the shock axis. GUI thread only.
     """
+
+    COLUMNS = BookColumn
 
     input_rejected = Signal(str)
     input_accepted = Signal()
@@ -172,16 +173,7 @@ class WhatIfBookTableModel(QAbstractTableModel):
         self.reload()
 
     # -- Qt model API ---------------------------------------------------------
-    def rowCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(BookColumn)
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = _DISPLAY) -> Any:
-        if orientation != Qt.Orientation.Horizontal or not 0 <= section < len(BookColumn):
-            return None
-        column = BookColumn(section)
+    def _header(self, column: BookColumn, role: int) -> Any:
         title, tip = BOOK_HEADERS[column]
         if role == _DISPLAY:
             return title
@@ -366,7 +358,7 @@ class WhatIfBookTableModel(QAbstractTableModel):
             value = self._raw(row[0], row[1], col, self._view(row[0].id))
             return float(value) if isinstance(value, bool) else value
 
-        return _sort_rows(list(rows), key, order == Qt.SortOrder.DescendingOrder)
+        return sorted_none_last(rows, key, order == Qt.SortOrder.DescendingOrder)
 
     def _reindex(self) -> None:
         self._index = {p.id: i for i, (p, _) in enumerate(self._rows)}
@@ -816,8 +808,10 @@ CASCADE_HEADERS: Mapping[CascadeColumn, tuple[str, str]] = {
 }
 
 
-class CascadeTableModel(QAbstractTableModel):
+class CascadeTableModel(ColumnTableModel):
     """The what-if book's liquidation cascade (read-only), nearest shock first."""
+
+    COLUMNS = CascadeColumn
 
     def __init__(self, viewmodel: WhatIfViewModel, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -827,28 +821,15 @@ class CascadeTableModel(QAbstractTableModel):
         self._brush = _brushes(LIGHT)
         viewmodel.snapshot_ready.connect(self._on_snapshot)
 
-    def rowCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(CascadeColumn)
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = _DISPLAY) -> Any:
-        if orientation != Qt.Orientation.Horizontal or not 0 <= section < len(CascadeColumn):
-            return None
-        title, tip = CASCADE_HEADERS[CascadeColumn(section)]
+    def _header(self, column: CascadeColumn, role: int) -> Any:
+        title, tip = CASCADE_HEADERS[column]
         if role == _DISPLAY:
             return title
         if role == Qt.ItemDataRole.ToolTipRole:
             return tip
         if role == Qt.ItemDataRole.TextAlignmentRole:
-            return _LEFT if section == CascadeColumn.POSITIONS else _RIGHT
+            return _LEFT if column == CascadeColumn.POSITIONS else _RIGHT
         return None
-
-    def flags(self, index: ModelIndex) -> Qt.ItemFlag:
-        if not index.isValid():
-            return Qt.ItemFlag.NoItemFlags
-        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
 
     def data(self, index: ModelIndex, role: int = _DISPLAY) -> Any:
         if not index.isValid() or index.row() >= len(self._rows):
@@ -903,10 +884,7 @@ class CascadeTableModel(QAbstractTableModel):
 
     def set_theme(self, theme: Theme) -> None:
         self._brush = _brushes(theme)
-        if self._rows:
-            self.dataChanged.emit(
-                self.index(0, 0), self.index(len(self._rows) - 1, len(CascadeColumn) - 1), []
-            )
+        self._emit_all_changed()
 
     def row_at(self, row: int) -> CascadeRow:
         return self._rows[row]
