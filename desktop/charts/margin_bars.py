@@ -11,6 +11,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
+from desktop.charts.style import apply_plot_theme
 from desktop.charts.viewmodel import MarginBlocks
 from desktop.theme import LIGHT, Theme
 
@@ -112,11 +113,7 @@ class MarginBarsChart(QWidget):
 
     def apply_theme(self, theme: Theme) -> None:
         self._theme = theme
-        self.plot_widget.setBackground(theme.chart_bg)
-        for name in ("left", "bottom"):
-            axis = self.plot_item.getAxis(name)
-            axis.setPen(pg.mkPen(theme.grid))
-            axis.setTextPen(pg.mkPen(theme.chart_fg))
+        apply_plot_theme(self.plot_widget, self.plot_item, theme)
         colours = {
             "cross": theme.cross,
             "cross_mm": theme.cross_mm,

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop.charts.style import apply_plot_theme
 from desktop.theme import LIGHT, Theme
 
 RANGES: tuple[tuple[str, float | None], ...] = (
@@ -322,11 +323,7 @@ class TimeSeriesChart(QWidget):
     # -- look ---------------------------------------------------------------------
     def apply_theme(self, theme: Theme, colour: str | None = None) -> None:
         self._theme = theme
-        self.plot_widget.setBackground(theme.chart_bg)
-        for name in ("left", "bottom"):
-            axis = self.plot_item.getAxis(name)
-            axis.setPen(pg.mkPen(theme.grid))
-            axis.setTextPen(pg.mkPen(theme.chart_fg))
+        apply_plot_theme(self.plot_widget, self.plot_item, theme)
         # width 1 (cosmetic) keeps Qt's fast line path; wider pens are stroked, ~3× slower
         self.curve.setPen(pg.mkPen(colour or theme.equity, width=1))
         cross_pen = pg.mkPen(theme.muted, width=1, style=Qt.PenStyle.DashLine)

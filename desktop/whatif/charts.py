@@ -24,6 +24,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QFontMetricsF
 from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
 
+from desktop.charts.style import apply_plot_theme
 from desktop.theme import LIGHT, Theme
 
 from .compute import Curves, Ladder
@@ -382,11 +383,7 @@ class LadderChart(QWidget):
 
     def set_theme(self, theme: Theme) -> None:
         self._theme = theme
-        self.plot_widget.setBackground(theme.chart_bg)
-        for name in ("left", "bottom"):
-            axis = self.plot.getAxis(name)
-            axis.setPen(pg.mkPen(theme.grid))
-            axis.setTextPen(pg.mkPen(theme.chart_fg))
+        apply_plot_theme(self.plot_widget, self.plot, theme)
         self.lp_now.setPen(pg.mkPen(theme.muted, width=2, style=_DASH))
         self.lp_whatif.setPen(pg.mkPen(theme.bad, width=3))
         self.mark_line.setPen(pg.mkPen(theme.chart_fg, width=1.4))
