@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 
 from crossmargin.domain import MarginMode, Position, PositionId, Side
 from crossmargin.scenario import format_decimal
+from desktop.dialogs.forms import mark_invalid
 from desktop.theme import LIGHT, Theme
 
 from .plan import parse_positive
@@ -215,10 +216,8 @@ class AddPositionDialog(QDialog):
         position, problems, bad = self._build()
         for edit in (self.symbol, self.contracts, self.entry, self.mark, self.leverage,
                      self.margin, self.mmr):
-            edit.setProperty("invalid", edit in bad and (edit in self._touched or edit is
-                                                          self.symbol or bool(problems)))
-            edit.style().unpolish(edit)
-            edit.style().polish(edit)
+            mark_invalid(edit, edit in bad and (edit in self._touched or edit is self.symbol
+                                                or bool(problems)))
         self._show(problems)
         self.ok_button.setEnabled(position is not None)
         return position
