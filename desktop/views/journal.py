@@ -70,22 +70,38 @@ def _revert_position(journal: Journal, memo: dict[str, Any], position_id: int) -
         _ops().edit_position(journal, position_id, dict(previous))
 
 
-class EditCommand(QUndoCommand):
+class JournalWriteCommand(QUndoCommand):
+    """One undoable journal write, run through :meth:`JournalView.write` (serial worker).
+
+    ``redo`` runs ``do(journal, *args, *do_extra)``, ``undo`` runs ``revert(journal, *args)``.
+    ``args`` hold the command's own memo, in which the write records what undo needs.
+    """
+
+    def __init__(self, view: JournalView, label: str, do: Callable[..., Any],
+                 revert: Callable[..., Any], args: tuple[Any, ...],
+                 do_extra: tuple[Any, ...] = ()) -> None:
+        super().__init__(label)
+        self._view = view
+        self._do = do
+        self._revert = revert
+        self._args = args
+        self._do_extra = do_extra
+
+    def redo(self) -> None:
+        self._view.write(self._do, *self._args, *self._do_extra)
+
+    def undo(self) -> None:
+        self._view.write(self._revert, *self._args)
+
+
+class EditCommand(JournalWriteCommand):
     """One edit of a position's own fields; undo writes the previous values back."""
 
     def __init__(self, view: JournalView, position_id: int, changes: dict[str, Any],
                  label: str) -> None:
-        super().__init__(label)
-        self._view = view
-        self._id = position_id
-        self._changes = changes
-        self._memo: dict[str, Any] = {}
-
-    def redo(self) -> None:
-        self._view.write(_edit_position, self._memo, self._id, self._changes)
-
-    def undo(self) -> None:
-        self._view.write(_revert_position, self._memo, self._id)
+        memo: dict[str, Any] = {}
+        super().__init__(view, label, _edit_position, _revert_position, (memo, position_id),
+                         (changes,))
 
 
 class FillIds:
@@ -130,39 +146,22 @@ def _restore_fill(journal: Journal, ids: FillIds, memo: dict[str, Any], first_id
         ids.set(first_id, _ops().restore_fill(journal, fill))
 
 
-class EditFillCommand(QUndoCommand):
+class EditFillCommand(JournalWriteCommand):
     """One edit of a fill (its positions are re-derived); undo writes the old values back."""
 
     def __init__(self, view: JournalView, fill_id: int, changes: dict[str, Any]) -> None:
-        super().__init__(f"Edit fill #{fill_id}")
-        self._view = view
-        self._id = fill_id
-        self._changes = changes
-        self._ids = view.fill_ids
-        self._memo: dict[str, Any] = {}
-
-    def redo(self) -> None:
-        self._view.write(_edit_fill, self._ids, self._memo, self._id, self._changes)
-
-    def undo(self) -> None:
-        self._view.write(_revert_fill, self._ids, self._memo, self._id)
+        memo: dict[str, Any] = {}
+        super().__init__(view, f"Edit fill #{fill_id}", _edit_fill, _revert_fill,
+                         (view.fill_ids, memo, fill_id), (changes,))
 
 
-class DeleteFillCommand(QUndoCommand):
+class DeleteFillCommand(JournalWriteCommand):
     """Delete a fill; undo stores it again (under a new id, which later commands follow)."""
 
     def __init__(self, view: JournalView, fill_id: int) -> None:
-        super().__init__(f"Delete fill #{fill_id}")
-        self._view = view
-        self._id = fill_id
-        self._ids = view.fill_ids
-        self._memo: dict[str, Any] = {}
-
-    def redo(self) -> None:
-        self._view.write(_delete_fill, self._ids, self._memo, self._id)
-
-    def undo(self) -> None:
-        self._view.write(_restore_fill, self._ids, self._memo, self._id)
+        memo: dict[str, Any] = {}
+        super().__init__(view, f"Delete fill #{fill_id}", _delete_fill, _restore_fill,
+                         (view.fill_ids, memo, fill_id))
 
 
 class JournalView(QWidget):
