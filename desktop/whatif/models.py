@@ -21,13 +21,7 @@ from decimal import Decimal
 from enum import IntEnum
 from typing import Any
 
-from PySide6.QtCore import (
-    QAbstractTableModel,
-    QModelIndex,
-    QObject,
-    Qt,
-    Signal,
-)
+from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QFont
 
 from crossmargin.domain import MarginMode, Position, PositionId
@@ -635,9 +629,12 @@ class WeightColumn(IntEnum):
     AT_SHOCK = 2
 
 
-class ShockWeightsTableModel(QAbstractTableModel):
+class ShockWeightsTableModel(ColumnTableModel):
     """Per-symbol shock settings: each symbol's move (per-symbol mode, percent) or its
-    beta to BTC (beta mode), and the move that results at the slider's shock."""
+    beta to BTC (beta mode), and the move that results at the slider's shock.
+    One row per symbol (``_rows``)."""
+
+    COLUMNS = WeightColumn
 
     input_rejected = Signal(str)
     input_accepted = Signal()
@@ -645,7 +642,7 @@ class ShockWeightsTableModel(QAbstractTableModel):
     def __init__(self, viewmodel: WhatIfViewModel, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._vm = viewmodel
-        self._symbols: list[str] = []
+        self._rows: list[str] = []
         self._errors: dict[str, str] = {}
         self._brush = _brushes(LIGHT)
         self._mode = viewmodel.plan.shock_mode
@@ -653,16 +650,7 @@ class ShockWeightsTableModel(QAbstractTableModel):
         viewmodel.plan_changed.connect(self._on_plan_changed)
         self.reload()
 
-    def rowCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._symbols)
-
-    def columnCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(WeightColumn)
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = _DISPLAY) -> Any:
-        if orientation != Qt.Orientation.Horizontal or not 0 <= section < len(WeightColumn):
-            return None
-        column = WeightColumn(section)
+    def _header(self, column: WeightColumn, role: int) -> Any:
         beta = self._mode is ShockMode.BETA
         if role == _DISPLAY:
             if column == WeightColumn.SYMBOL:
@@ -685,17 +673,15 @@ class ShockWeightsTableModel(QAbstractTableModel):
         return None
 
     def flags(self, index: ModelIndex) -> Qt.ItemFlag:
-        if not index.isValid():
-            return Qt.ItemFlag.NoItemFlags
-        flags = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+        flags = super().flags(index)
         if index.column() == WeightColumn.VALUE and self._mode is not ShockMode.UNIFORM:
             flags |= Qt.ItemFlag.ItemIsEditable
         return flags
 
     def data(self, index: ModelIndex, role: int = _DISPLAY) -> Any:
-        if not index.isValid() or index.row() >= len(self._symbols):
+        if not index.isValid() or index.row() >= len(self._rows):
             return None
-        symbol = self._symbols[index.row()]
+        symbol = self._rows[index.row()]
         column = WeightColumn(index.column())
         if role in (_DISPLAY, _EDIT):
             if column == WeightColumn.SYMBOL:
@@ -731,7 +717,7 @@ class ShockWeightsTableModel(QAbstractTableModel):
             or not self.flags(index) & Qt.ItemFlag.ItemIsEditable
         ):
             return False
-        symbol = self._symbols[index.row()]
+        symbol = self._rows[index.row()]
         error = self._vm.set_weight_text(symbol, str(value))
         if error is not None:
             self._errors[symbol] = error
@@ -745,29 +731,26 @@ class ShockWeightsTableModel(QAbstractTableModel):
 
     def reload(self) -> None:
         self.beginResetModel()
-        self._symbols = self._vm.symbols()
+        self._rows = self._vm.symbols()
         self._mode = self._vm.plan.shock_mode
-        self._errors = {k: v for k, v in self._errors.items() if k in self._symbols}
+        self._errors = {k: v for k, v in self._errors.items() if k in self._rows}
         self.endResetModel()
 
     def set_theme(self, theme: Theme) -> None:
         self._brush = _brushes(theme)
-        if self._symbols:
-            self.dataChanged.emit(
-                self.index(0, 0), self.index(len(self._symbols) - 1, len(WeightColumn) - 1), []
-            )
+        self._emit_all_changed()
 
     def symbol_at(self, row: int) -> str:
-        return self._symbols[row]
+        return self._rows[row]
 
     def _on_plan_changed(self) -> None:
         if self._vm.plan.shock_mode is not self._mode:
             self._errors.clear()
             self.reload()
             self.headerDataChanged.emit(Qt.Orientation.Horizontal, 0, len(WeightColumn) - 1)
-        elif self._symbols:
+        elif self._rows:
             self.dataChanged.emit(
-                self.index(0, 1), self.index(len(self._symbols) - 1, len(WeightColumn) - 1), []
+                self.index(0, 1), self.index(len(self._rows) - 1, len(WeightColumn) - 1), []
             )
 
     def _move(self, symbol: str) -> Decimal:
