@@ -6,8 +6,9 @@ the "repaint every cell" signal.
   never display text. ``ID_ROLE`` answers the row's id.
 * :class:`ColumnTableModel` is a read-only table over ``self._rows`` whose columns
   are the members of an :class:`~enum.IntEnum` (``COLUMNS``, numbered 0..n-1).
-  Subclasses answer ``data`` and, through :meth:`ColumnTableModel._header`, the
-  header roles of one column.
+  Subclasses answer one cell's text, raw value and other roles and one row's id
+  (the ``_cell_*`` hooks), and through :meth:`ColumnTableModel._header` the header
+  roles of one column.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ class ColumnTableModel(QAbstractTableModel):
     """Read-only rows (``self._rows``, one item per row) under ``COLUMNS`` (GUI thread)."""
 
     COLUMNS: ClassVar[type[IntEnum]]
+    RIGHT_ALIGNED: ClassVar[frozenset[Any]] = frozenset()  # numeric columns
     _rows: Sequence[Any]
 
     def rowCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: B008
@@ -54,6 +56,39 @@ class ColumnTableModel(QAbstractTableModel):
         if not index.isValid():
             return Qt.ItemFlag.NoItemFlags
         return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+
+    def data(self, index: ModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        """Display text, ``RAW_ROLE``, ``ID_ROLE`` and alignment here; other roles from
+        :meth:`_cell_role` (models with their own caching override ``data`` whole)."""
+        if not index.isValid() or index.row() >= len(self._rows):
+            return None
+        row = self._rows[index.row()]
+        column = self.COLUMNS(index.column())
+        if role == Qt.ItemDataRole.DisplayRole:
+            return self._cell_text(row, column)
+        if role == RAW_ROLE:
+            return self._cell_raw(row, column)
+        if role == ID_ROLE:
+            return self._row_id(row)
+        if role == Qt.ItemDataRole.TextAlignmentRole:
+            return ALIGN_RIGHT if column in self.RIGHT_ALIGNED else ALIGN_LEFT
+        return self._cell_role(row, column, role)
+
+    def _cell_text(self, row: Any, column: Any) -> str:
+        """What the cell shows."""
+        raise NotImplementedError
+
+    def _cell_raw(self, row: Any, column: Any) -> Any:
+        """The exact value behind the cell (``RAW_ROLE``; what sorting compares)."""
+        raise NotImplementedError
+
+    def _row_id(self, row: Any) -> Any:
+        """The row's id (``ID_ROLE``)."""
+        raise NotImplementedError
+
+    def _cell_role(self, row: Any, column: Any, role: int) -> Any:
+        """Any other role of the cell (colours, tooltips...); ``None``: no value."""
+        return None
 
     def _emit_all_changed(self) -> None:
         """Every cell may look different (theme, currency): one ``dataChanged`` for all."""

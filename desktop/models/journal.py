@@ -19,18 +19,29 @@ from PySide6.QtCore import QModelIndex, QObject, Qt, Signal
 from PySide6.QtGui import QBrush, QColor
 
 from desktop import formatting as fmt
-from desktop.models.base import (
-    ALIGN_LEFT,
-    ALIGN_RIGHT,
-    ID_ROLE,
-    RAW_ROLE,
-    ColumnTableModel,
-    ModelIndex,
-)
+from desktop.models.base import ID_ROLE, RAW_ROLE, ColumnTableModel, ModelIndex
 from desktop.theme import LIGHT, Theme
 
 if TYPE_CHECKING:
     from crossmargin.storage import Fill, JournalPosition
+
+__all__ = [  # the roles are re-exported: views and tests read them from here
+    "FILL_HEADERS",
+    "FILL_NUMERIC",
+    "HEADERS",
+    "ID_ROLE",
+    "NUMERIC",
+    "RAW_ROLE",
+    "FillColumn",
+    "FillsTableModel",
+    "JournalColumn",
+    "JournalPositionsTableModel",
+    "ModelIndex",
+    "PagedTableModel",
+    "fill_raw",
+    "journal_raw",
+    "total_net",
+]
 
 
 class JournalColumn(IntEnum):
@@ -143,6 +154,9 @@ class PagedTableModel(ColumnTableModel):
     def _key(self, row: Any) -> Any:
         return row.id
 
+    def _row_id(self, row: Any) -> int:
+        return int(row.id)
+
     def set_rows(self, rows: Sequence[Any], total: int | None = None) -> None:
         """Replace the rows with a freshly read first page (after a change or a new filter).
 
@@ -194,24 +208,16 @@ class JournalPositionsTableModel(PagedTableModel):
     """Journal positions of one account, newest opened first (GUI thread)."""
 
     COLUMNS = JournalColumn
+    RIGHT_ALIGNED = NUMERIC
     _rows: list[JournalPosition]
 
     def _header(self, column: JournalColumn, role: int) -> Any:
         return HEADERS[column] if role == Qt.ItemDataRole.DisplayRole else None
 
-    def data(self, index: ModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or index.row() >= len(self._rows):
-            return None
-        p = self._rows[index.row()]
-        column = JournalColumn(index.column())
-        if role == Qt.ItemDataRole.DisplayRole:
-            return self._display(p, column)
-        if role == RAW_ROLE:
-            return journal_raw(p, column)
-        if role == ID_ROLE:
-            return int(p.id)
-        if role == Qt.ItemDataRole.TextAlignmentRole:
-            return ALIGN_RIGHT if column in NUMERIC else ALIGN_LEFT
+    def _cell_raw(self, p: JournalPosition, column: JournalColumn) -> Any:
+        return journal_raw(p, column)
+
+    def _cell_role(self, p: JournalPosition, column: JournalColumn, role: int) -> Any:
         if role == Qt.ItemDataRole.ForegroundRole and column == JournalColumn.NET_PNL:
             if p.is_open:
                 return QBrush(QColor(self._theme.muted))
@@ -222,7 +228,7 @@ class JournalPositionsTableModel(PagedTableModel):
             return p.notes
         return None
 
-    def _display(self, p: JournalPosition, column: JournalColumn) -> str:
+    def _cell_text(self, p: JournalPosition, column: JournalColumn) -> str:
         f = self._formats
         match column:
             case JournalColumn.OPENED:
@@ -320,6 +326,7 @@ class FillsTableModel(PagedTableModel):
     """
 
     COLUMNS = FillColumn
+    RIGHT_ALIGNED = FILL_NUMERIC
     _rows: list[Fill]
 
     def _header(self, column: FillColumn, role: int) -> Any:
@@ -329,19 +336,10 @@ class FillsTableModel(PagedTableModel):
         for f in rows:
             self._formats.learn(f.symbol, [f.price], [f.amount])
 
-    def data(self, index: ModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or index.row() >= len(self._rows):
-            return None
-        f = self._rows[index.row()]
-        column = FillColumn(index.column())
-        if role == Qt.ItemDataRole.DisplayRole:
-            return self._display(f, column)
-        if role == RAW_ROLE:
-            return fill_raw(f, column)
-        if role == ID_ROLE:
-            return int(f.id)
-        if role == Qt.ItemDataRole.TextAlignmentRole:
-            return ALIGN_RIGHT if column in FILL_NUMERIC else ALIGN_LEFT
+    def _cell_raw(self, f: Fill, column: FillColumn) -> Any:
+        return fill_raw(f, column)
+
+    def _cell_role(self, f: Fill, column: FillColumn, role: int) -> Any:
         if role == Qt.ItemDataRole.ForegroundRole and column == FillColumn.SIDE:
             return QBrush(QColor(self._theme.good if f.side == "buy" else self._theme.bad))
         if role == Qt.ItemDataRole.ToolTipRole and column == FillColumn.POSITION \
@@ -352,7 +350,7 @@ class FillsTableModel(PagedTableModel):
             return f.time.isoformat()
         return None
 
-    def _display(self, f: Fill, column: FillColumn) -> str:
+    def _cell_text(self, f: Fill, column: FillColumn) -> str:
         match column:
             case FillColumn.TIME:
                 return f.time.astimezone().strftime("%Y-%m-%d %H:%M:%S")

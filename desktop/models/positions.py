@@ -37,6 +37,24 @@ from desktop.models.base import (
 )
 from desktop.theme import LIGHT, Theme
 
+__all__ = [  # the roles are re-exported: views, the what-if tab and tests read them from here
+    "DANGER",
+    "HEADERS",
+    "ID_ROLE",
+    "NUMERIC",
+    "RAW_ROLE",
+    "RISK_ROLE",
+    "TEXT_COLUMNS",
+    "WARNING",
+    "ModelIndex",
+    "PositionColumn",
+    "PositionRow",
+    "PositionsSortProxy",
+    "PositionsTableModel",
+    "raw_value",
+    "risk_level",
+]
+
 # RAW_ROLE: the engine's value (Decimal | str | None); ID_ROLE: the position id (str)
 RISK_ROLE = Qt.ItemDataRole.UserRole + 3  # "bad" | "warn" | "" for the row
 
@@ -151,6 +169,7 @@ class PositionsTableModel(ColumnTableModel):
     """
 
     COLUMNS = PositionColumn
+    RIGHT_ALIGNED = NUMERIC
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -174,21 +193,15 @@ class PositionsTableModel(ColumnTableModel):
             return _alignment(column)
         return None
 
-    def data(self, index: ModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or index.row() >= len(self._rows):
-            return None
-        row = self._rows[index.row()]
-        column = PositionColumn(index.column())
-        if role == Qt.ItemDataRole.DisplayRole:
-            return self._display(row, column)
-        if role == RAW_ROLE:
-            return raw_value(row, column)
-        if role == ID_ROLE:
-            return str(row.risk.id)
+    def _cell_raw(self, row: PositionRow, column: PositionColumn) -> Any:
+        return raw_value(row, column)
+
+    def _row_id(self, row: PositionRow) -> str:
+        return str(row.risk.id)
+
+    def _cell_role(self, row: PositionRow, column: PositionColumn, role: int) -> Any:
         if role == RISK_ROLE:
             return risk_level(row.risk.liquidation_distance, row.risk.liquidated)
-        if role == Qt.ItemDataRole.TextAlignmentRole:
-            return _alignment(column)
         if role == Qt.ItemDataRole.ForegroundRole:
             return self._foreground(row, column)
         if role == Qt.ItemDataRole.BackgroundRole:
@@ -308,7 +321,7 @@ class PositionsTableModel(ColumnTableModel):
             "bg-warn": QBrush(warn_bg),
         }
 
-    def _display(self, row: PositionRow, column: PositionColumn) -> str:
+    def _cell_text(self, row: PositionRow, column: PositionColumn) -> str:
         p = row.risk
         f = self._formats
         match column:
