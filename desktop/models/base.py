@@ -13,7 +13,7 @@ the "repaint every cell" signal.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from enum import IntEnum
 from typing import Any, ClassVar
 
@@ -33,6 +33,7 @@ class ColumnTableModel(QAbstractTableModel):
 
     COLUMNS: ClassVar[type[IntEnum]]
     RIGHT_ALIGNED: ClassVar[frozenset[Any]] = frozenset()  # numeric columns
+    HEADINGS: ClassVar[Mapping[Any, tuple[str, str]]] = {}  # column -> (title, tooltip)
     _rows: Sequence[Any]
 
     def rowCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: B008
@@ -49,7 +50,14 @@ class ColumnTableModel(QAbstractTableModel):
         return self._header(self.COLUMNS(section), role)
 
     def _header(self, column: Any, role: int) -> Any:
-        """The header's answer for ``role`` above ``column`` (``None``: no value)."""
+        """The header's answer for ``role`` above ``column`` (``None``: no value): by
+        default the title and tooltip from ``HEADINGS``, aligned like the column's cells."""
+        if role == Qt.ItemDataRole.DisplayRole:
+            return self.HEADINGS[column][0]
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return self.HEADINGS[column][1]
+        if role == Qt.ItemDataRole.TextAlignmentRole:
+            return ALIGN_RIGHT if column in self.RIGHT_ALIGNED else ALIGN_LEFT
         return None
 
     def flags(self, index: ModelIndex) -> Qt.ItemFlag:

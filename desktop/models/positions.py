@@ -27,8 +27,6 @@ from crossmargin.domain import PositionId
 from crossmargin.margin import PositionRisk
 from desktop import formatting as fmt
 from desktop.models.base import (
-    ALIGN_LEFT,
-    ALIGN_RIGHT,
     ID_ROLE,
     RAW_ROLE,
     ColumnTableModel,
@@ -170,6 +168,7 @@ class PositionsTableModel(ColumnTableModel):
 
     COLUMNS = PositionColumn
     RIGHT_ALIGNED = NUMERIC
+    HEADINGS = HEADERS
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -183,16 +182,6 @@ class PositionsTableModel(ColumnTableModel):
         self._set_brushes()
 
     # -- Qt model API -------------------------------------------------------
-    def _header(self, column: PositionColumn, role: int) -> Any:
-        title, tip = HEADERS[column]
-        if role == Qt.ItemDataRole.DisplayRole:
-            return title
-        if role == Qt.ItemDataRole.ToolTipRole:
-            return tip
-        if role == Qt.ItemDataRole.TextAlignmentRole:
-            return _alignment(column)
-        return None
-
     def _cell_raw(self, row: PositionRow, column: PositionColumn) -> Any:
         return raw_value(row, column)
 
@@ -390,10 +379,6 @@ class PositionsTableModel(ColumnTableModel):
             return (f"Initial margin {fmt.money(p.initial_margin, self._settle, unit=True)}, "
                     f"maintenance {fmt.money(p.maintenance_margin, self._settle, unit=True)}")
         return None
-
-
-def _alignment(column: PositionColumn) -> int:
-    return ALIGN_RIGHT if column in NUMERIC else ALIGN_LEFT
 
 
 def _sorted_rows(

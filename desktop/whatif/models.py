@@ -142,6 +142,8 @@ class WhatIfBookTableModel(ColumnTableModel):
     """
 
     COLUMNS = BookColumn
+    RIGHT_ALIGNED = frozenset(_BOOK_NUMERIC)
+    HEADINGS = BOOK_HEADERS
 
     input_rejected = Signal(str)
     input_accepted = Signal()
@@ -168,16 +170,10 @@ class WhatIfBookTableModel(ColumnTableModel):
 
     # -- Qt model API ---------------------------------------------------------
     def _header(self, column: BookColumn, role: int) -> Any:
-        title, tip = BOOK_HEADERS[column]
-        if role == _DISPLAY:
-            return title
-        if role == Qt.ItemDataRole.ToolTipRole:
-            if column == BookColumn.MARGIN and self._vm.base is not None:
-                return f"{tip} ({self._vm.base.settle})"
-            return tip
-        if role == Qt.ItemDataRole.TextAlignmentRole:
-            return _RIGHT if column in _BOOK_NUMERIC else _LEFT
-        return None
+        if (role == Qt.ItemDataRole.ToolTipRole and column == BookColumn.MARGIN
+                and self._vm.base is not None):
+            return f"{BOOK_HEADERS[column][1]} ({self._vm.base.settle})"
+        return super()._header(column, role)
 
     def flags(self, index: ModelIndex) -> Qt.ItemFlag:
         if not index.isValid() or index.row() >= len(self._rows):
@@ -795,6 +791,8 @@ class CascadeTableModel(ColumnTableModel):
     """The what-if book's liquidation cascade (read-only), nearest shock first."""
 
     COLUMNS = CascadeColumn
+    RIGHT_ALIGNED = frozenset(CascadeColumn) - {CascadeColumn.POSITIONS}
+    HEADINGS = CASCADE_HEADERS
 
     def __init__(self, viewmodel: WhatIfViewModel, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -803,16 +801,6 @@ class CascadeTableModel(ColumnTableModel):
         self._book: object | None = None
         self._brush = _brushes(LIGHT)
         viewmodel.snapshot_ready.connect(self._on_snapshot)
-
-    def _header(self, column: CascadeColumn, role: int) -> Any:
-        title, tip = CASCADE_HEADERS[column]
-        if role == _DISPLAY:
-            return title
-        if role == Qt.ItemDataRole.ToolTipRole:
-            return tip
-        if role == Qt.ItemDataRole.TextAlignmentRole:
-            return _LEFT if column == CascadeColumn.POSITIONS else _RIGHT
-        return None
 
     def data(self, index: ModelIndex, role: int = _DISPLAY) -> Any:
         if not index.isValid() or index.row() >= len(self._rows):
