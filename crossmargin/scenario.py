@@ -657,7 +657,7 @@ def _check_account(
     field still takes part; a rule needing a missing field is skipped for it.
     """
     seen_ids: dict[str, int] = {}
-    legs: dict[tuple[str, Side], int] = {}
+    legs: dict[tuple[str, Side, object], int] = {}
     first_of_symbol: dict[str, tuple[int, Mapping[str, Any]]] = {}
     for i, p in positions:
         path = f"positions[{i}]"
@@ -675,13 +675,15 @@ def _check_account(
             continue
 
         if side is not None:
-            key = (symbol, side)
+            # OKX holds a cross and an isolated position on one instrument and side
+            key = (symbol, side, p.get("margin_mode"))
             if key in legs:
                 problems.add(
                     path,
                     f"a second {side.value} position on {symbol} (positions[{legs[key]}] is "
                     "one already); merge them into one position — hedge mode allows one long "
-                    "and one short leg per symbol",
+                    "and one short leg per symbol (one cross and one isolated of each where "
+                    "the exchange allows it)",
                 )
             else:
                 legs[key] = i

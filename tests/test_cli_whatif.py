@@ -216,14 +216,19 @@ def test_json_structure_and_numbers_match_engine(capsys: pytest.CaptureFixture[s
     risk = evaluate(state)
     acc = doc["account"]
     assert list(acc) == ["wallet_balance", "unrealized_pnl", "margin_balance",
-                         "maintenance_margin", "margin_ratio"]
+                         "maintenance_margin", "margin_ratio", "isolated_margin",
+                         "total_wallet_balance", "equity"]
     for key in acc:
-        assert _same(acc[key], getattr(risk, key)), key
+        if key == "total_wallet_balance":
+            assert _same(acc[key], risk.wallet_balance + risk.isolated_margin)
+        else:
+            assert _same(acc[key], getattr(risk, key)), key
     assert [p["id"] for p in doc["positions"]] == [p.id for p in risk.positions]
     for item, p in zip(doc["positions"], risk.positions, strict=True):
         assert list(item) == ["id", "margin_mode", "notional", "initial_margin",
                               "maintenance_margin", "unrealized_pnl", "bankruptcy_price",
-                              "liquidation_price", "liquidation_distance", "if_switched"]
+                              "liquidation_price", "liquidation_distance",
+                              "exchange_liquidation_price", "if_switched"]
         assert item["margin_mode"] == p.margin_mode.value
         for key in ("notional", "initial_margin", "maintenance_margin", "unrealized_pnl",
                     "bankruptcy_price", "liquidation_price", "liquidation_distance"):

@@ -143,7 +143,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     bal = sub.add_parser("balance", parents=[db],
                          help="record an account's wallet balance (used by whatif)")
     bal.add_argument("account")
-    bal.add_argument("amount", help="cross wallet balance excluding unrealised PnL")
+    bal.add_argument("amount", help="the currency's wallet balance as the exchange shows "
+                     "it: isolated positions' wallets included, unrealised PnL excluded")
     bal.add_argument("--currency", help="default: the account's settlement currency")
     bal.add_argument("--time", help="default: now")
     bal.set_defaults(handler=_balance)

@@ -128,7 +128,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     journal.add_argument(
         "--wallet",
         metavar="AMOUNT",
-        help="cross wallet balance to use instead of the latest recorded one",
+        help="wallet balance to use instead of the latest recorded one: the whole wallet of "
+        "the settlement currency as the exchange shows it (isolated wallets included, no "
+        "unrealized PnL); the isolated positions' wallets are taken out for the cross wallet",
+    )
+    journal.add_argument(
+        "--settle",
+        metavar="CUR",
+        help="settlement currency to evaluate (default: the account's); positions settled "
+        "in other currencies are left out",
     )
     p.add_argument(
         "--switch",
@@ -384,12 +392,19 @@ def _s(value: Decimal | None) -> str | None:
 
 
 def _account_json(a: AccountRisk) -> dict[str, str | None]:
+    """Cross figures (``wallet_balance`` is the cross wallet, ``margin_balance`` the cross
+    wallet + cross uPnL), then the whole currency: ``total_wallet_balance`` (cross +
+    isolated wallets, the exchange's wallet balance) and ``equity`` (that + every uPnL,
+    the exchange's margin balance of the asset)."""
     return {
         "wallet_balance": _s(a.wallet_balance),
         "unrealized_pnl": _s(a.unrealized_pnl),
         "margin_balance": _s(a.margin_balance),
         "maintenance_margin": _s(a.maintenance_margin),
         "margin_ratio": _s(a.margin_ratio),
+        "isolated_margin": _s(a.isolated_margin),
+        "total_wallet_balance": _s(a.wallet_balance + a.isolated_margin),
+        "equity": _s(a.equity),
     }
 
 
@@ -410,6 +425,7 @@ def result_json(report: WhatIfReport) -> dict[str, Any]:
                 "bankruptcy_price": _s(p.bankruptcy_price),
                 "liquidation_price": _s(p.liquidation_price),
                 "liquidation_distance": _s(p.liquidation_distance),
+                "exchange_liquidation_price": _s(p.exchange_liquidation_price),
                 "if_switched": {
                     "margin_mode": mode.value,
                     "liquidation_price": _s(own),
@@ -694,7 +710,15 @@ def _load_account(args: argparse.Namespace) -> AccountState:
         if wallet is None or wallet < 0:
             raise InputError(f"--wallet: must be an amount >= 0, got {args.wallet!r}")
     with Journal.open(args.db, create=False) as journal:
-        state = journal.build_scenario(args.account, wallet_balance=wallet, source=args.source)
+        state = journal.build_scenario(args.account, wallet_balance=wallet, source=args.source,
+                                       settle=args.settle)
+        held = journal.settlements(args.account, source=args.source)
+    others = {c: n for c, n in held.items() if c != state.settle}
+    if others and not state.positions:
+        raise InputError(
+            f"account {state.label}: no open position settles in {state.settle}; "
+            + "; ".join(f"{n} settle in {c} (--settle {c})" for c, n in sorted(others.items()))
+        )
     problems = validate_state(state)
     if problems:
         raise InputError([f"account {state.label}: {line}" for line in problems])
@@ -705,7 +729,8 @@ def load_input(args: argparse.Namespace) -> tuple[AccountState, str]:
     """The account to work on and how to name it: a scenario file or a journal account."""
     journal_only = [
         opt for opt, given in (("--db", args.db is not None), ("--wallet", args.wallet is not None),
-                               ("--source", args.source != "auto")) if given
+                               ("--source", args.source != "auto"),
+                               ("--settle", args.settle is not None)) if given
     ]
     if args.account is not None:
         if args.file is not None:

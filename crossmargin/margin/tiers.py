@@ -179,8 +179,13 @@ def okx_tiers(rows: Iterable[Mapping[str, Any]], contract_size: Decimal) -> tupl
     maintenance amount: maintenance margin is size × mark × MMR (+ fee).
     Accepts either raw OKX rows (``minSz``, ``maxSz``, ``mmr``, ``maxLever``) or
     ccxt LeverageTier dicts.
+
+    OKX's sizes are whole contracts, so tier n+1 starting at ``maxSz_n + 1`` contract
+    means "above ``maxSz_n``": the bounds are made contiguous (each tier starts where
+    the previous one ends, the first at 0) so every size has exactly one tier.
     """
     out: list[Tier] = []
+    previous_max: Decimal | None = ZERO
     for i, row in enumerate(rows):
         where = f"okx tiers[{i}]"
         lo = row.get("minSz", row.get("minNotional", 0))
@@ -188,9 +193,13 @@ def okx_tiers(rows: Iterable[Mapping[str, Any]], contract_size: Decimal) -> tupl
         rate = row.get("mmr", row.get("maintenanceMarginRate"))
         lev = row.get("maxLever", row.get("maxLeverage"))
         hi_d = _opt_dec(hi, f"{where}.maxSz")
+        lo_d = _dec(lo, f"{where}.minSz") * contract_size
+        if previous_max is not None and previous_max <= lo_d <= previous_max + contract_size:
+            lo_d = previous_max
+        previous_max = None if hi_d is None else hi_d * contract_size
         out.append(
             Tier(
-                min_notional=_dec(lo, f"{where}.minSz") * contract_size,
+                min_notional=lo_d,
                 max_notional=None if hi_d is None else hi_d * contract_size,
                 maintenance_margin_rate=_dec(rate, f"{where}.mmr"),
                 maintenance_amount=ZERO,

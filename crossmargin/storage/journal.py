@@ -56,6 +56,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
 from crossmargin import paths
+from crossmargin.account_state import assemble_account
 from crossmargin.domain import (
     ZERO,
     AccountState,
@@ -1869,7 +1870,11 @@ class Journal:
         available: Decimal | None = None,
         unrealized_pnl: Decimal | None = None,
     ) -> OpChanges:
-        """Record the cross wallet balance (excl. uPnL) of one currency (default: settle)."""
+        """Record the wallet balance (excl. uPnL) of one currency (default: settle).
+
+        It is the currency's whole wallet, isolated positions' wallets included, as the
+        exchanges report it; :meth:`build_scenario` derives the cross wallet from it.
+        """
         acct_id = self._record_snapshot(
             balance_t,
             account,
@@ -2387,15 +2392,21 @@ class Journal:
         wallet_balance: Decimal | None = None,
         marks: Mapping[str, Decimal] | None = None,
         source: str = "auto",
+        settle: str | None = None,
     ) -> AccountState:
         """An :class:`AccountState` for the margin engine from an account's open positions.
 
         ``source``: ``"journal"`` (open journal positions), ``"exchange"`` (the last synced
         exchange positions) or ``"auto"`` (exchange for a synced exchange account, else
-        journal). Marks: ``marks[symbol]``, else the stored mark, else the entry price.
-        Wallet: ``wallet_balance`` or the latest balance snapshot in the settle currency.
-        Tiers, contract sizes, MMR, max leverage and betas come from the stored
-        instruments and tiers. Raises InputError naming every missing input.
+        journal). ``settle``: the settlement currency to evaluate (default: the
+        account's); positions settled in another currency are left out (see
+        :meth:`settlements`). Marks: ``marks[symbol]``, else the stored mark, else the
+        entry price. Wallet: ``wallet_balance`` or the latest balance snapshot in that
+        currency; either is the currency's whole wallet as the exchange reports it
+        (isolated wallets included), and :func:`crossmargin.account_state.assemble_account`
+        takes the isolated wallets out to get the cross wallet. Tiers, contract sizes, MMR,
+        max leverage and betas come from the stored instruments and tiers. Raises
+        InputError naming every missing input.
         """
         marks = dict(marks or {})
         problems: list[str] = []
@@ -2403,6 +2414,7 @@ class Journal:
             raise InputError(f"source: must be auto, journal or exchange, got {source!r}")
         with self._read() as conn:
             acct = self._account(conn, account)
+            currency = (settle or acct.settle).strip().upper()
             instruments = {
                 r.symbol: _instrument_from_row(r)
                 for r in conn.execute(
@@ -2411,99 +2423,128 @@ class Journal:
             }
             tiers = self._tiers(conn, acct.id)
             if wallet_balance is None:
-                snap = self._latest_balance(conn, acct, None)
+                snap = self._latest_balance(conn, acct, currency)
                 if snap is None:
                     problems.append(
-                        f"account {acct.label}: no wallet balance recorded in {acct.settle}; "
+                        f"account {acct.label}: no wallet balance recorded in {currency}; "
                         f"record one (`crossmargin journal balance {acct.label} AMOUNT`) "
                         "or pass a wallet balance"
                     )
                 else:
                     wallet_balance = snap.wallet_balance
-            use_exchange = source == "exchange" or (
-                source == "auto"
-                and acct.kind is AccountKind.EXCHANGE
-                and acct.positions_synced_at is not None
-            )
-            built: list[Position] = []
-            if use_exchange:
-                for r in conn.execute(
-                    _exchange_positions_select(acct.id)
-                ):
-                    ins = instruments.get(r.symbol)
-                    built.append(
-                        Position(
-                            id=exchange_position_id(r.symbol, r.side, r.margin_mode),
-                            symbol=r.symbol,
-                            side=Side(r.side),
-                            contracts=r.contracts,
-                            entry_price=r.entry_price,
-                            mark_price=marks.get(r.symbol, r.mark_price),
-                            leverage=r.leverage,
-                            margin_mode=MarginMode(r.margin_mode),
-                            contract_size=r.contract_size,
-                            inverse=bool(r.inverse),
-                            isolated_margin=r.isolated_margin
-                            if r.margin_mode == "isolated"
-                            else None,
-                            maintenance_margin_rate=ins.maintenance_margin_rate if ins else None,
-                            max_leverage=ins.max_leverage if ins else None,
-                            exchange_liquidation_price=r.liquidation_price,
-                        )
-                    )
-            else:
-                rows = conn.execute(
-                    select(position_t)
-                    .where(
-                        position_t.c.account_id == acct.id,
-                        position_t.c.status == PositionStatus.OPEN.value,
-                    )
-                    .order_by(position_t.c.opened_at, position_t.c.id)
-                ).all()
-                for p in self._to_positions(conn, rows):
-                    if p.leverage is None:
-                        problems.append(
-                            f"position #{p.id} ({p.symbol} {p.side.value}): leverage unknown; "
-                            f"set it with `crossmargin journal edit {p.id} --leverage L`"
-                        )
-                        continue
-                    ins = instruments.get(p.symbol)
-                    built.append(
-                        Position(
-                            id=PositionId(str(p.id)),
-                            symbol=p.symbol,
-                            side=p.side,
-                            contracts=p.contracts,
-                            entry_price=p.entry_price,
-                            mark_price=marks.get(p.symbol, p.mark_price or p.entry_price),
-                            leverage=p.leverage,
-                            margin_mode=p.margin_mode,
-                            contract_size=p.contract_size,
-                            inverse=p.inverse,
-                            isolated_margin=p.isolated_margin,
-                            maintenance_margin_rate=ins.maintenance_margin_rate if ins else None,
-                            max_leverage=ins.max_leverage if ins else None,
-                            exchange_liquidation_price=p.exchange_liquidation_price,
-                        )
-                    )
+            built = [
+                p for p in self._scenario_positions(conn, acct, source, marks, instruments,
+                                                    problems)
+                if _settle_of(p.symbol, instruments, acct.settle) == currency
+            ]
         for symbol, mark in marks.items():
             if not isinstance(mark, Decimal) or not mark.is_finite() or mark <= 0:
                 problems.append(f"marks[{symbol}]: must be a Decimal > 0, got {mark!r}")
         if problems:
             raise InputError(problems)
         assert wallet_balance is not None
-        betas = {s: i.beta for s, i in instruments.items() if i.beta is not None}
-        used = {p.symbol for p in built}
-        return AccountState(
+        return assemble_account(
             rules=acct.rules,
-            settle=acct.settle,
+            settle=currency,
             wallet_balance=wallet_balance,
-            positions=tuple(built),
-            tiers={s: t for s, t in tiers.items() if s in used},
+            positions=built,
+            tiers=tiers,
             taker_fee_rate=acct.taker_fee_rate,
-            betas=betas,
+            betas={s: i.beta for s, i in instruments.items() if i.beta is not None},
             label=acct.label,
         )
+
+    def settlements(self, account: AccountRef, *, source: str = "auto") -> dict[str, int]:
+        """How many open positions the account holds per settlement currency."""
+        out: dict[str, int] = {}
+        with self._read() as conn:
+            acct = self._account(conn, account)
+            instruments = {
+                r.symbol: _instrument_from_row(r)
+                for r in conn.execute(
+                    select(instrument_t).where(instrument_t.c.account_id == acct.id)
+                )
+            }
+            for p in self._scenario_positions(conn, acct, source, {}, instruments, []):
+                cur = _settle_of(p.symbol, instruments, acct.settle)
+                out[cur] = out.get(cur, 0) + 1
+        return out
+
+    def _scenario_positions(
+        self,
+        conn: Connection,
+        acct: Account,
+        source: str,
+        marks: Mapping[str, Decimal],
+        instruments: Mapping[str, Instrument],
+        problems: list[str],
+    ) -> list[Position]:
+        """The open positions of ``acct`` as engine positions (every settlement currency)."""
+        use_exchange = source == "exchange" or (
+            source == "auto"
+            and acct.kind is AccountKind.EXCHANGE
+            and acct.positions_synced_at is not None
+        )
+        built: list[Position] = []
+        if use_exchange:
+            for r in conn.execute(_exchange_positions_select(acct.id)):
+                ins = instruments.get(r.symbol)
+                built.append(
+                    Position(
+                        id=exchange_position_id(r.symbol, r.side, r.margin_mode),
+                        symbol=r.symbol,
+                        side=Side(r.side),
+                        contracts=r.contracts,
+                        entry_price=r.entry_price,
+                        mark_price=marks.get(r.symbol, r.mark_price),
+                        leverage=r.leverage,
+                        margin_mode=MarginMode(r.margin_mode),
+                        contract_size=r.contract_size,
+                        inverse=bool(r.inverse),
+                        isolated_margin=r.isolated_margin
+                        if r.margin_mode == "isolated"
+                        else None,
+                        maintenance_margin_rate=ins.maintenance_margin_rate if ins else None,
+                        max_leverage=ins.max_leverage if ins else None,
+                        exchange_liquidation_price=r.liquidation_price,
+                    )
+                )
+            return built
+        rows = conn.execute(
+            select(position_t)
+            .where(
+                position_t.c.account_id == acct.id,
+                position_t.c.status == PositionStatus.OPEN.value,
+            )
+            .order_by(position_t.c.opened_at, position_t.c.id)
+        ).all()
+        for p in self._to_positions(conn, rows):
+            if p.leverage is None:
+                problems.append(
+                    f"position #{p.id} ({p.symbol} {p.side.value}): leverage unknown; "
+                    f"set it with `crossmargin journal edit {p.id} --leverage L`"
+                )
+                continue
+            ins = instruments.get(p.symbol)
+            built.append(
+                Position(
+                    id=PositionId(str(p.id)),
+                    symbol=p.symbol,
+                    side=p.side,
+                    contracts=p.contracts,
+                    entry_price=p.entry_price,
+                    mark_price=marks.get(p.symbol, p.mark_price or p.entry_price),
+                    leverage=p.leverage,
+                    margin_mode=p.margin_mode,
+                    contract_size=p.contract_size,
+                    inverse=p.inverse,
+                    isolated_margin=p.isolated_margin,
+                    maintenance_margin_rate=ins.maintenance_margin_rate if ins else None,
+                    max_leverage=ins.max_leverage if ins else None,
+                    exchange_liquidation_price=p.exchange_liquidation_price,
+                )
+            )
+        return built
 
     # ------------------------------------------------------------------ import, export, backup
 
@@ -2859,6 +2900,17 @@ def _account_from_row(r: Any) -> Account:
         created_at=r.created_at,
         positions_synced_at=r.positions_synced_at,
     )
+
+
+def _settle_of(symbol: str, instruments: Mapping[str, Instrument], default: str) -> str:
+    """The settlement currency of ``symbol``: its stored spec, else the ccxt unified
+    symbol's ``:SETTLE`` suffix, else the account's currency."""
+    ins = instruments.get(symbol)
+    if ins is not None and ins.settle:
+        return ins.settle.upper()
+    if ":" in symbol:
+        return symbol.rsplit(":", 1)[1].split("-", 1)[0].upper()
+    return default.upper()
 
 
 def _instrument_from_row(r: Any) -> Instrument:

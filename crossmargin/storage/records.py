@@ -302,7 +302,8 @@ class NewTransfer:
 class BalanceIn:
     """One currency's balance in a sync cycle (time = the batch's ``fetched_at``).
 
-    ``wallet_balance`` is the cross wallet excluding unrealised PnL.
+    ``wallet_balance`` is the currency's whole wallet (isolated wallets included), excluding
+    unrealised PnL, as exchanges report it.
     """
 
     currency: str

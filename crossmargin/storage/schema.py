@@ -224,7 +224,7 @@ class TransferRow(SQLModel, table=True):
 
 
 class BalanceSnapshotRow(SQLModel, table=True):
-    """Wallet balance of one currency at one time (cross wallet, excluding uPnL)."""
+    """Wallet balance of one currency at one time (isolated wallets included, excluding uPnL)."""
 
     __tablename__ = "balance_snapshot"
     __table_args__ = (Index("ix_balance_account_time", "account_id", "time"),)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
+from crossmargin.account_state import assemble_account
 from crossmargin.domain import ZERO, AccountState, MarginMode, Position, PositionId, RuleSet, Tier
 from crossmargin.sync.model import PositionRecord, SyncBatch
 
@@ -66,26 +67,24 @@ def account_states(
 ) -> dict[str, AccountState]:
     """One engine input per settlement currency that has positions in ``batch``.
 
-    The cross wallet is the currency's wallet balance minus the isolated margins held in
-    it (exchanges count isolated wallets inside the wallet balance).
+    Built by :func:`crossmargin.account_state.assemble_account` from the currency's
+    wallet balance (which includes the isolated wallets), exactly as
+    ``Journal.build_scenario`` builds it from the stored batch, so the prices compared
+    here are the ones ``whatif --account`` and the desktop show.
     """
     out: dict[str, AccountState] = {}
     by_settle: dict[str, list[PositionRecord]] = {}
     for p in batch.positions:
-        by_settle.setdefault(p.settle, []).append(p)
+        by_settle.setdefault(p.settle.upper(), []).append(p)
     for settle, rows in by_settle.items():
         bal = batch.balance(settle)
-        wallet = bal.wallet_balance if bal else ZERO
-        iso = sum((p.isolated_margin or ZERO for p in rows
-                   if p.margin_mode is MarginMode.ISOLATED), ZERO)
-        positions = tuple(
+        positions = [
             _domain_position(p, batch.marks.get(p.symbol) or p.mark_price or p.entry_price)
             for p in rows
-        )
-        syms = {p.symbol for p in rows}
-        out[settle] = AccountState(
-            rules=rules, settle=settle, wallet_balance=wallet - iso, positions=positions,
-            tiers={s: tuple(t) for s, t in tiers.items() if s in syms}, label=label,
+        ]
+        out[settle] = assemble_account(
+            rules=rules, settle=settle, wallet_balance=bal.wallet_balance if bal else ZERO,
+            positions=positions, tiers=tiers, label=label,
         )
     return out
 

@@ -174,7 +174,8 @@ def test_build_scenario_from_journal(journal: Journal, acct: int) -> None:
     journal.record_balance(acct, D(5000), time=at(2))
     journal.edit_position(a, mark_price=D(41000))
     state = journal.build_scenario("Main", marks={"ETHUSDT": D(2100)})
-    assert state.rules is RuleSet.BINANCE and state.wallet_balance == 5000
+    # the recorded balance is the whole USDT wallet; ETH's isolated 400 are not cross
+    assert state.rules is RuleSet.BINANCE and state.wallet_balance == 5000 - 400
     assert [p.symbol for p in state.positions] == ["BTCUSDT", "ETHUSDT"]
     btc, eth = state.positions
     assert btc.mark_price == 41000 and btc.leverage == 20 and btc.id == str(a)

@@ -189,7 +189,7 @@ def test_upgraded_file_stores_cross_and_isolated_on_one_symbol(tmp_path: Path) -
             ("BTC/USD:BTC", MarginMode.CROSS, D(100), None, D("89.11")),
             ("BTC/USD:BTC", MarginMode.ISOLATED, D(3), D("0.0002"), D("69536.61")),
         ]
-        state = j.build_scenario("Exchange")
+        state = j.build_scenario("Exchange", settle="BTC", wallet_balance=D(1))
         assert sorted(p.id for p in state.positions) == ["BTC/USD:BTC:long",
                                                          "BTC/USD:BTC:long:isolated"]
         # the same (symbol, side, margin mode) twice is still refused, naming the record

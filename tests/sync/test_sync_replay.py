@@ -120,7 +120,7 @@ def test_okx_reproduces_recorded(journal, port):
         assert "positions_not_stored" not in rep.inserted
         assert "not stored" not in rep.summary()
         # the what-if built from the synced account holds both, with distinct ids
-        state = journal.build_scenario(cfg.label)
+        state = journal.build_scenario(cfg.label, settle="BTC")
         assert sorted(p.id for p in state.positions if p.symbol == "BTC/USD:BTC") == [
             f"BTC/USD:BTC:{stored[0].side.value}", f"BTC/USD:BTC:{stored[1].side.value}:isolated"]
         assert {r.exchange_liquidation_price for r in rep.reconciliation} == {

@@ -1,0 +1,145 @@
+"""A synced account's numbers, read the way a user reads them: ``crossmargin whatif
+--account NAME --json`` after a sync, against what the exchange itself reports.
+
+The books come from :mod:`tests.sync.books`, whose exchange-reported liquidation prices
+are computed from the exchange's published formula, never by the engine.
+"""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+
+import pytest
+
+from crossmargin.cli.main import main
+from crossmargin.sync.cycle import AccountClient, run_cycle
+from tests.sync.books import MIXED_BOOK, MIXED_CROSS_WALLET, BookPosition, binance_book
+from tests.sync.conftest import FAST, KEYS, config_for, server_for
+from tests.sync.replay_server import recorded_data
+
+REL = Decimal("1e-6")
+
+
+def _sync(exchange, data, journal, port, **kw):
+    with server_for(exchange, data) as srv:
+        cfg = config_for(exchange, srv, **kw)
+        report = run_cycle(AccountClient(cfg, KEYS[exchange]), port, policy=FAST)
+    journal.close()  # the CLI opens the journal itself, as a user's shell would
+    return cfg, report
+
+
+def _whatif_json(capsys, *args: str) -> dict:
+    capsys.readouterr()
+    rc = main(["whatif", *args, "--json"])
+    out = capsys.readouterr()
+    assert rc == 0, out.err
+    return json.loads(out.out)
+
+
+def _rel(a: Decimal, b: Decimal) -> Decimal:
+    return abs(a - b) / abs(b)
+
+
+def _by_key(doc: dict) -> dict[str, dict]:
+    """Position rows keyed ``VENUESYMBOL|side`` (the CLI ids are ``SYMBOL:side[:isolated]``)."""
+    out = {}
+    for p in doc["positions"]:
+        unified, side = p["id"].split(":")[0:2], p["id"].split(":")[2]
+        venue = unified[0].replace("/", "")
+        out[f"{venue}|{side}"] = p
+    return out
+
+
+def test_mixed_cross_and_isolated_binance_account_matches_the_exchange(journal, port, capsys):
+    data, reported = binance_book(MIXED_BOOK, MIXED_CROSS_WALLET)
+    cfg, report = _sync("binanceusdm", data, journal, port)
+    doc = _whatif_json(capsys, "--account", cfg.label)
+    rows = _by_key(doc)
+    assert set(rows) == set(reported)
+    for key, exchange_lp in reported.items():
+        ours = Decimal(rows[key]["liquidation_price"])
+        assert _rel(ours, exchange_lp) < REL, (key, ours, exchange_lp)
+        assert Decimal(rows[key]["exchange_liquidation_price"]) == exchange_lp
+    # the sync's reconciliation saw the very same numbers
+    recon = {r.key: r for r in report.reconciliation}
+    for p in doc["positions"]:
+        match = [r for r in recon.values() if r.symbol == p["id"].rsplit(":", 2)[0]
+                 or p["id"].startswith(r.symbol + ":")]
+        assert any(r.engine_liquidation_price == Decimal(p["liquidation_price"])
+                   for r in match), p["id"]
+    assert not any(r.flagged for r in report.reconciliation)
+    # account figures: the exchange's cross wallet, cross margin balance and equity
+    asset = data.balance["assets"][0]
+    acct = doc["account"]
+    assert Decimal(acct["wallet_balance"]) == Decimal(asset["crossWalletBalance"])
+    assert Decimal(acct["margin_balance"]) == Decimal(asset["crossWalletBalance"]) + Decimal(
+        asset["crossUnPnl"])
+    assert Decimal(acct["total_wallet_balance"]) == Decimal(asset["walletBalance"])
+    assert Decimal(acct["equity"]) == Decimal(asset["marginBalance"])
+
+
+@pytest.mark.parametrize("cross_wallet", ["250", "1800.5", "25000"])
+def test_cross_prices_follow_the_cross_wallet_not_the_total(journal, port, capsys,
+                                                            cross_wallet):
+    """Isolated wallets large next to the cross wallet: counting them twice (or at all)
+    in the cross wallet moves every cross price, so this separates right from wrong."""
+    book = [
+        BookPosition("BTCUSDT", Decimal("0.05"), Decimal("64000"), Decimal("63500")),
+        BookPosition("ETHUSDT", Decimal("1.5"), Decimal("3100"), Decimal("3050")),
+        BookPosition("LTCUSDT", Decimal("-200"), Decimal("70"), Decimal("72.35"),
+                     isolated_wallet=Decimal("4000")),
+    ]
+    data, reported = binance_book(book, Decimal(cross_wallet))
+    cfg, _ = _sync("binanceusdm", data, journal, port)
+    rows = _by_key(_whatif_json(capsys, "--account", cfg.label))
+    for key, exchange_lp in reported.items():
+        assert _rel(Decimal(rows[key]["liquidation_price"]), exchange_lp) < REL, key
+
+
+def test_coinm_account_matches_the_exchange(journal, port, capsys):
+    cfg, report = _sync("binancecoinm", recorded_data("binancecoinm"), journal, port,
+                        settle="BTC")
+    doc = _whatif_json(capsys, "--account", cfg.label)
+    (pos,) = doc["positions"]
+    assert _rel(Decimal(pos["liquidation_price"]), Decimal("72491.16879818")) < REL
+    (row,) = report.reconciliation
+    assert row.engine_liquidation_price == Decimal(pos["liquidation_price"])
+
+
+def test_positions_settled_in_another_currency_are_evaluated_with_it(journal, port, capsys):
+    """OKX: BTC-settled inverse positions in an account whose default is USDT."""
+    cfg, report = _sync("okx", recorded_data("okx"), journal, port)
+    capsys.readouterr()
+    assert main(["whatif", "--account", cfg.label]) == 2
+    err = capsys.readouterr().err
+    assert "--settle BTC" in err
+    doc = _whatif_json(capsys, "--account", cfg.label, "--settle", "BTC")
+    iso = next(p for p in doc["positions"] if p["margin_mode"] == "isolated")
+    assert _rel(Decimal(iso["liquidation_price"]), Decimal("69536.6125000014")) < Decimal("0.005")
+    engine = {r.engine_liquidation_price for r in report.reconciliation}
+    assert {Decimal(p["liquidation_price"]) for p in doc["positions"]
+            if p["liquidation_price"] is not None} <= engine
+
+
+def test_bybit_isolated_and_cross_prices_match_the_published_rules(journal, port, capsys):
+    """Isolated: Bybit's published formula. Cross: the only cross position, so its price
+    is where cross wallet + uPnL = MM (entry value × MMR − deduction, fee rate 0), with
+    the cross wallet = Bybit's walletBalance − the isolated position's balance."""
+    from tests.sync.books import _bybit_risk, bybit_book
+
+    iso = BookPosition("BTCUSDT", Decimal("0.8"), Decimal("64210.5"), Decimal("67010.5"),
+                       isolated_wallet=Decimal("5600"), leverage=10)
+    cross = BookPosition("LTCUSDT", Decimal("-300"), Decimal("68.40"), Decimal("71.1"))
+    wallet = Decimal("9100")
+    data, reported = bybit_book([iso, cross], wallet)
+    cfg, report = _sync("bybit", data, journal, port)
+    rows = _by_key(_whatif_json(capsys, "--account", cfg.label))
+    assert _rel(Decimal(rows["BTCUSDT|long"]["liquidation_price"]),
+                reported["BTCUSDT|long"]) < REL
+    q, value = Decimal(300), Decimal(300) * Decimal("68.40")
+    mmr, ded = _bybit_risk("LTCUSDT", value)
+    want = Decimal("68.40") + (wallet - Decimal(5600) - (value * mmr - ded)) / q
+    assert _rel(Decimal(rows["LTCUSDT|short"]["liquidation_price"]), want) < REL
+    assert not any(r.flagged for r in report.reconciliation
+                   if r.exchange_liquidation_price is not None)
