@@ -76,6 +76,8 @@ class _Progress:
         if not self.quiet:
             for row in report.reconciliation:
                 self._line(f"{label}:   liquidation {row.describe()}")
+            if report.wallet_check is not None and report.wallet_check.ok:
+                self._line(f"{label}:   {report.wallet_check.describe()}")
 
     def sync_failed(self, label: str, error: Any) -> None:
         self._line(f"{label}: FAILED: {error}")

@@ -147,6 +147,7 @@ _DERIVED = (
     "fees",
     "other_fees",
     "fill_count",
+    "computed_pnl",
 )
 _MAX_PAGE = 10_000
 # the NewFill fields Journal.edit_fill may change (the trade id and dedupe key stay)
@@ -357,6 +358,9 @@ def _validate_fill(f: NewFill, where: str, problems: list[str]) -> None:
     _text(f.trade_id, f"{where}.trade_id", problems, optional=True)
     _text(f.order_id, f"{where}.order_id", problems, optional=True)
     _text(f.note, f"{where}.note", problems)
+    rp = f.realized_pnl
+    if rp is not None and (not isinstance(rp, Decimal) or not rp.is_finite()):
+        problems.append(f"{where}.realized_pnl: must be a finite Decimal or None, got {rp!r}")
 
 
 def _dec_or_none(value: Any, where: str, problems: list[str], positive: bool = True) -> None:
@@ -932,7 +936,8 @@ class Journal:
         pending: dict[tuple[str, str], list[LedgerFill]] = {}
         for i, (_key, f) in enumerate(fresh):
             pending.setdefault((f.symbol, f.leg), []).append(
-                LedgerFill(first_id + i, f.time, f.side, f.price, f.amount, f.fee, f.fee_currency)
+                LedgerFill(first_id + i, f.time, f.side, f.price, f.amount, f.fee, f.fee_currency,
+                           f.realized_pnl)
             )
         placement, touched = self._rebuild(conn, acct, set(pending), pending)
         rows = []
@@ -951,6 +956,7 @@ class Journal:
                     str(f.amount),
                     str(f.fee),
                     f.fee_currency.upper(),
+                    None if f.realized_pnl is None else str(f.realized_pnl),
                     f.trade_id,
                     f.order_id,
                     key,
@@ -963,8 +969,8 @@ class Journal:
             )
         conn.exec_driver_sql(
             "INSERT INTO fill (id, account_id, symbol, leg, time, side, price, amount, fee, "
-            "fee_currency, trade_id, order_id, dedupe_key, source, import_id, position_id, "
-            "next_position_id, note) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            "fee_currency, realized_pnl, trade_id, order_id, dedupe_key, source, import_id, "
+            "position_id, next_position_id, note) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             rows,
         )
         return [first_id + i for i in range(len(fresh))], dups, touched
@@ -1031,6 +1037,7 @@ class Journal:
                 fill_t.c.amount,
                 fill_t.c.fee,
                 fill_t.c.fee_currency,
+                fill_t.c.realized_pnl,
                 fill_t.c.position_id,
                 fill_t.c.next_position_id,
             ).where(key_where)
@@ -1644,6 +1651,7 @@ class Journal:
                     notes=r.notes,
                     rating=r.rating,
                     tags=tuple(tags.get(r.id, ())),
+                    computed_pnl=r.computed_pnl,
                 )
             )
         return out
@@ -1859,6 +1867,36 @@ class Journal:
             )
             for r in rows
         ]
+
+    def wallet_explained(self, account: AccountRef, currency: str | None = None) -> Decimal:
+        """What the journal says moved the ``currency`` wallet (default: the account's
+        settlement currency), all time: Σ realised PnL − Σ fees of the positions settled
+        in it, + Σ funding and Σ transfers in it. Between two syncs the wallet must move by
+        exactly the change of this figure (``wallet = transfers + realised + fees +
+        funding``); fees in a third currency (BNB) move that currency's wallet instead."""
+        with self._read() as conn:
+            acct = self._account(conn, account)
+            cur = (currency or acct.settle).strip().upper()
+            rows = conn.execute(
+                select(position_t.c.symbol, position_t.c.realized_pnl, position_t.c.fees)
+                .where(position_t.c.account_id == acct.id)
+            ).all()
+            specs = self._specs(conn, ((acct.id, r.symbol) for r in rows))
+            total = sum(
+                (r.realized_pnl - r.fees for r in rows
+                 if specs[(acct.id, r.symbol)].settle.upper() == cur),
+                ZERO,
+            )
+            for table in (funding_t, transfer_t):
+                total += sum(
+                    (a for (a,) in conn.execute(
+                        select(table.c.amount).where(
+                            table.c.account_id == acct.id, table.c.currency == cur
+                        )
+                    )),
+                    ZERO,
+                )
+        return total
 
     def record_balance(
         self,
@@ -2707,7 +2745,8 @@ def _insert_tags(conn: Connection, position_id: int, tags: Sequence[str]) -> Non
 
 def _ledger_fill(r: Any) -> LedgerFill:
     """A stored fill row as the ledger replays it."""
-    return LedgerFill(r.id, r.time, r.side, r.price, r.amount, r.fee, r.fee_currency)
+    return LedgerFill(r.id, r.time, r.side, r.price, r.amount, r.fee, r.fee_currency,
+                      r.realized_pnl)
 
 
 def _rederived(account_id: int, touched: set[int], *, main_id: int | None = None) -> OpChanges:
@@ -2767,6 +2806,7 @@ def _derived_python(seg: Segment) -> tuple[Any, ...]:
         seg.fees,
         seg.other_fees_text(),
         len(seg.fill_ids),
+        seg.computed_pnl,
     )
 
 
@@ -2790,6 +2830,7 @@ def _derived_sql(seg: Segment) -> tuple[Any, ...]:
         str(seg.fees),
         seg.other_fees_text(),
         len(seg.fill_ids),
+        None if seg.computed_pnl is None else str(seg.computed_pnl),
     )
 
 
@@ -2882,6 +2923,7 @@ def _fill_from_row(r: Any) -> Fill:
         position_id=r.position_id,
         next_position_id=r.next_position_id,
         note=r.note,
+        realized_pnl=r.realized_pnl,
     )
 
 

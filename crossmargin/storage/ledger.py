@@ -13,6 +13,18 @@ in (time, id) order:
   position and opens a new one on the other side with the remainder; its fee is
   split pro rata between the two.
 
+Realised PnL: where the exchange reports a figure for every reducing fill (Binance
+``realizedPnl``, OKX ``fillPnl``), the position's ``realized_pnl`` is the sum of those
+figures, and the PnL recomputed from the fills is kept beside it in ``computed_pnl`` as
+a check; otherwise ``realized_pnl`` is the recomputed figure and ``computed_pnl`` is
+``None``. A flipping fill's figure belongs to the position it closes.
+
+Exactness: the replay runs in its own 28-digit decimal context (never the caller's),
+and money that a division produced (an average entry, a pro-rata fee, a converted fee)
+is rounded half-even to the money quantum: 1e-8 (exchanges' asset precision) or the
+finest exponent among the fills' own money figures, whichever is finer. Sums of
+figures as the exchange sent them are exact and stay so.
+
 Fees are positive when paid. A fee in the settlement currency counts as is; a fee
 in the base coin of a linear contract is converted at the fill price (``fee × price``);
 a fee in the quote currency of an inverse contract at ``fee / price``. A fee in any
@@ -27,9 +39,16 @@ import bisect
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Context, Decimal, localcontext
 
 from crossmargin.domain import ONE, ZERO, Side
+
+#: The replay's own context: results never depend on the caller's decimal context.
+LEDGER_CONTEXT = Context(prec=28)  # what the ledger always ran at (Python's default)
+#: Money is rounded to at least this many decimals (the exchanges' asset precision) ...
+MONEY_PLACES = 8
+#: ... or to the finest exponent of the fills' own figures, but never finer than this.
+FINEST_PLACES = 18
 
 _QUOTES = ("USDT", "USDC", "FDUSD", "BUSD", "TUSD", "USDE", "USD", "EUR", "BTC", "ETH")
 
@@ -84,6 +103,7 @@ class LedgerFill:
     amount: Decimal
     fee: Decimal = ZERO
     fee_currency: str = ""
+    realized_pnl: Decimal | None = None  # the exchange's figure (settle currency), if any
 
 
 @dataclass(slots=True)
@@ -104,7 +124,11 @@ class Segment:
     other_fees: dict[str, Decimal] = field(default_factory=dict)
     funding: Decimal = ZERO
     fill_ids: list[int] = field(default_factory=list)
+    computed_pnl: Decimal | None = None  # set when realized_pnl is the exchange's figure
     _exit_acc: Decimal = ZERO  # Σ c·p (linear) or Σ c/p (inverse) over closing fills
+    _exchange_pnl: Decimal = ZERO  # Σ of the reducing fills' exchange figures
+    _exchange_complete: bool = True  # every reducing fill so far had one
+    _places: int = MONEY_PLACES  # decimals of the money quantum (see the module docstring)
 
     @property
     def is_open(self) -> bool:
@@ -151,6 +175,50 @@ def _charge(seg: Segment, fee: Decimal, other: str | None) -> None:
 
 def replay(fills: Iterable[LedgerFill], spec: ContractSpec) -> Replay:
     """Replay fills (any order; sorted here by time then id) into positions."""
+    with localcontext(LEDGER_CONTEXT):
+        result = _replay(fills, spec)
+        for seg in result.segments:
+            _finish(seg)
+    return result
+
+
+def _places_of(*values: Decimal | None) -> int:
+    """Decimals needed to hold each of ``values`` exactly (0 for integers)."""
+    most = 0
+    for v in values:
+        if v is not None and v.is_finite():
+            exp = v.as_tuple().exponent
+            if isinstance(exp, int):
+                most = max(most, -exp)
+    return most
+
+
+def _round(value: Decimal, places: int) -> Decimal:
+    if _places_of(value) <= places:
+        return value
+    return value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_EVEN)
+
+
+def _finish(seg: Segment) -> None:
+    """Round derived money to the segment's quantum; prefer the exchange's realised PnL."""
+    places = min(max(seg._places, MONEY_PLACES), FINEST_PLACES)
+    computed = _round(seg.realized_pnl, places)
+    seg.fees = _round(seg.fees, places)
+    seg.other_fees = {k: _round(v, places) for k, v in seg.other_fees.items()}
+    if seg.closed_contracts > 0 and seg._exchange_complete:
+        seg.realized_pnl = seg._exchange_pnl
+        seg.computed_pnl = computed
+    else:
+        seg.realized_pnl = computed
+        seg.computed_pnl = None
+
+
+def _note_inputs(seg: Segment, f: LedgerFill, cs: Decimal) -> None:
+    seg._places = max(seg._places, _places_of(f.fee, f.realized_pnl),
+                      _places_of(f.price) + _places_of(f.amount) + _places_of(cs))
+
+
+def _replay(fills: Iterable[LedgerFill], spec: ContractSpec) -> Replay:
     ordered = sorted(fills, key=lambda f: (f.time, f.id))
     cs = spec.contract_size
     inverse = spec.inverse
@@ -164,11 +232,13 @@ def replay(fills: Iterable[LedgerFill], spec: ContractSpec) -> Replay:
         if cur is None:
             cur = _open(f, fill_side, f.amount)
             segments.append(cur)
+            _note_inputs(cur, f, cs)
             _charge(cur, fee, other)
             placement[f.id] = (len(segments) - 1, None)
             continue
         idx = len(segments) - 1
         cur.fill_ids.append(f.id)
+        _note_inputs(cur, f, cs)
         if fill_side is cur.side:  # scale in
             n, q, p = cur.contracts, f.amount, f.price
             if inverse:
@@ -183,6 +253,10 @@ def replay(fills: Iterable[LedgerFill], spec: ContractSpec) -> Replay:
         closing = min(f.amount, cur.contracts)
         remainder = f.amount - closing
         sign = cur.side.sign
+        if f.realized_pnl is None:
+            cur._exchange_complete = False
+        else:
+            cur._exchange_pnl += f.realized_pnl
         if inverse:
             cur.realized_pnl += closing * cs * (ONE / cur.entry_price - ONE / f.price) * sign
             cur._exit_acc += closing / f.price
@@ -209,6 +283,7 @@ def replay(fills: Iterable[LedgerFill], spec: ContractSpec) -> Replay:
         cur.closed_at = f.time
         cur = _open(f, fill_side, remainder)
         segments.append(cur)
+        _note_inputs(cur, f, cs)
         _charge(cur, fee - close_fee, other)
         placement[f.id] = (idx, idx + 1)
         flip_close[f.id] = closing

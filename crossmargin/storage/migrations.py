@@ -17,7 +17,13 @@ Version history
   (account, symbol, side), so OKX's cross and isolated positions on one instrument are both
   stored. SQLite cannot change a UNIQUE constraint in place: the table is rebuilt
   (:func:`rebuild_table`). No kept file yet: v2 is what this build creates; freeze one
-  (``make_journal_v2.py``) when v2 ships, before any v3 step is written.
+  (``make_journal_v2.py``) when v2 ships, before any v3 step is written. Kept file:
+  ``tests/storage/data/journal_v2.sqlite3``.
+* v3: the exchange's own realised PnL per fill (``fill.realized_pnl``, NULL when the
+  exchange gave none) and, per position, the PnL recomputed from the fills when the
+  shown ``realized_pnl`` is the exchange's (``position.computed_pnl``, else NULL). Two
+  nullable columns added in place; existing rows keep their recomputed PnL (NULL in both
+  new columns) until a re-sync brings the exchange's figures.
 """
 
 from __future__ import annotations
@@ -123,6 +129,13 @@ def _v1_to_v2(conn: sqlite3.Connection) -> None:
     )
 
 
+def _v2_to_v3(conn: sqlite3.Connection) -> None:
+    """fill.realized_pnl and position.computed_pnl (both nullable Decimal text)."""
+    conn.execute("ALTER TABLE fill ADD COLUMN realized_pnl VARCHAR")
+    conn.execute("ALTER TABLE position ADD COLUMN computed_pnl VARCHAR")
+
+
 STEPS: dict[int, MigrationStep] = {
     1: _v1_to_v2,
+    2: _v2_to_v3,
 }

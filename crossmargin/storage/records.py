@@ -82,7 +82,9 @@ class JournalPosition:
     """A position from open to flat, derived from its fills, plus the trader's notes.
 
     ``entry_price``/``exit_price`` are averages (harmonic for inverse contracts);
-    ``realized_pnl`` is the gross price PnL of the closed part; ``net_pnl`` =
+    ``realized_pnl`` is the gross price PnL of the closed part: the exchange's own
+    figure when it reported one for every closing fill (then ``computed_pnl`` holds the
+    PnL recomputed from the fills, as a check), else the recomputed one; ``net_pnl`` =
     realised − fees + funding. ``other_fees`` are fees in a third currency (e.g. BNB),
     not in ``fees``. ``contracts`` is what is still open (0 once closed).
     """
@@ -119,10 +121,16 @@ class JournalPosition:
     notes: str = ""
     rating: int | None = None
     tags: tuple[str, ...] = ()
+    computed_pnl: Decimal | None = None
 
     @property
     def is_open(self) -> bool:
         return self.status is PositionStatus.OPEN
+
+    @property
+    def pnl_source(self) -> str:
+        """Where ``realized_pnl`` comes from: ``"exchange"`` or ``"fills"``."""
+        return "fills" if self.computed_pnl is None else "exchange"
 
     @property
     def net_pnl(self) -> Decimal:
@@ -175,6 +183,7 @@ class Fill:
     position_id: JournalPositionId | None
     next_position_id: JournalPositionId | None
     note: str = ""
+    realized_pnl: Decimal | None = None  # the exchange's figure (settle currency), if any
 
 
 @dataclass(frozen=True, slots=True)
@@ -272,6 +281,7 @@ class NewFill:
     order_id: str | None = None
     leg: str = "net"
     note: str = ""
+    realized_pnl: Decimal | None = None  # the exchange's figure for this fill, if it gave one
 
 
 @dataclass(frozen=True, slots=True)

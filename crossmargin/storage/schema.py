@@ -28,7 +28,7 @@ from sqlmodel import Field, SQLModel
 
 from crossmargin.storage.coltypes import DecimalText, UTCMicros
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 """The ``PRAGMA user_version`` this code writes; older files are migrated step by step."""
 
 APPLICATION_ID = 0x434D4A31  # "CMJ1": marks a CrossMargin journal file (PRAGMA application_id)
@@ -140,6 +140,9 @@ class PositionRow(SQLModel, table=True):
     setup: str = ""
     notes: str = ""
     rating: int | None = None
+    # v3 (added last, as ALTER TABLE does): the PnL recomputed from the fills when
+    # realized_pnl is the exchange's own figure, else NULL
+    computed_pnl: Decimal | None = Field(default=None, sa_column=_dec(True))
 
 
 class PositionTagRow(SQLModel, table=True):
@@ -182,6 +185,8 @@ class FillRow(SQLModel, table=True):
         default=None, sa_column=_fk("position.id", "SET NULL", True)
     )  # set when this fill flips through zero: the remainder opened this position
     note: str = ""
+    # v3 (added last, as ALTER TABLE does): the exchange's realised PnL of this fill
+    realized_pnl: Decimal | None = Field(default=None, sa_column=_dec(True))
 
 
 class FundingRow(SQLModel, table=True):

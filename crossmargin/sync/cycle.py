@@ -19,6 +19,7 @@ from typing import Any, Protocol
 
 from crossmargin.domain import Tier
 from crossmargin.errors import InputError
+from crossmargin.numbers import plain, signed
 from crossmargin.sync.config import AccountConfig, Credentials
 from crossmargin.sync.faults import (
     Caller,
@@ -30,7 +31,7 @@ from crossmargin.sync.faults import (
     scrub,
     to_sync_error,
 )
-from crossmargin.sync.fetchers import DAY_MS, BinanceFetcher, Fetcher, fetcher_for
+from crossmargin.sync.fetchers import DAY_MS, Fetcher, fetcher_for
 from crossmargin.sync.model import InstrumentRecord, SyncBatch, TierTableRecord
 from crossmargin.sync.reconcile import ReconRow, reconcile_with_risk
 
@@ -52,6 +53,43 @@ class JournalPort(Protocol):
 
     def apply(self, account_id: int, batch: SyncBatch) -> Mapping[str, int]:
         """Apply ``batch`` atomically; return counts of inserted rows per kind."""
+
+    def wallet_ledger(self, account_id: int, currency: str) -> tuple[Decimal | None, Decimal]:
+        """(the last stored wallet balance of ``currency`` or None, what the stored
+        fills, funding and transfers say moved it: see ``Journal.wallet_explained``)."""
+
+
+#: A wallet that moved by more than this (settlement currency) beyond what the new fills,
+#: funding and transfers explain is reported (exchanges print 8 decimals).
+WALLET_TOLERANCE = Decimal("0.00000002")
+
+
+@dataclass(frozen=True, slots=True)
+class WalletCheck:
+    """``wallet = transfers + realised + fees + funding``, checked across one cycle:
+    ``moved`` is the change of the exchange's wallet balance since the last sync,
+    ``explained`` the change of the journal's sum over what this cycle stored."""
+
+    currency: str
+    moved: Decimal
+    explained: Decimal
+
+    @property
+    def difference(self) -> Decimal:
+        return self.moved - self.explained
+
+    @property
+    def ok(self) -> bool:
+        return abs(self.difference) <= WALLET_TOLERANCE
+
+    def describe(self) -> str:
+        if self.ok:
+            return f"wallet check ok ({self.currency} moved {plain(self.moved)}, all explained)"
+        return (
+            f"wallet check: the {self.currency} wallet moved {plain(self.moved)} since the "
+            f"last sync, but the new fills, funding and transfers explain "
+            f"{plain(self.explained)} ({signed(self.difference)} unexplained)"
+        )
 
 
 class AccountClient:
@@ -99,6 +137,7 @@ class CycleReport:
     retries: list[RetryEvent] = field(default_factory=list)
     calls: int = 0
     timings: dict[str, float] = field(default_factory=dict)
+    wallet_check: WalletCheck | None = None
 
     def summary(self) -> str:
         new = ", ".join(
@@ -106,6 +145,8 @@ class CycleReport:
         ) or "nothing new"
         flagged = sum(1 for r in self.reconciliation if r.flagged)
         tail = f"; {flagged} liquidation price(s) differ > 0.5%" if flagged else ""
+        if self.wallet_check is not None and not self.wallet_check.ok:
+            tail += f"; {self.wallet_check.describe()}"
         if self.batch.unsupported:
             tail += f"; not available here: {', '.join(self.batch.unsupported)}"
         return f"{self.batch.summary()} fetched; {new}{tail}"
@@ -189,29 +230,9 @@ def _run(client: AccountClient, journal: JournalPort, policy: RetryPolicy,
         progress("positions")
         positions, complete = _step(f, reloaded, f.positions)
         held = {p.symbol for p in positions}
-        new_cursors: dict[str, str] = {}
-        if isinstance(f, BinanceFetcher):
-            progress("income")
-            income, cur = _step(f, reloaded, f.income)
-            new_cursors.update(cur)
-            funding = f.funding_from_income(income)
-            symbols = set(held)
-            for r in income:
-                if r.get("symbol") and r.get("incomeType") in (
-                    "COMMISSION", "REALIZED_PNL", "FUNDING_FEE", "INSURANCE_CLEAR"
-                ):
-                    symbols.add(client.exchange.safe_symbol(r["symbol"], None, None, "swap"))
-            symbols = {s for s in symbols if f.market(s)}
-            progress("fills")
-            fills, cur = _step(f, reloaded, lambda: f.fills_for(symbols))
-            new_cursors.update(cur)
-        else:
-            progress("fills")
-            fills, cur = _step(f, reloaded, f.fills)
-            new_cursors.update(cur)
-            progress("funding")
-            funding, cur = _step(f, reloaded, f.funding)
-            new_cursors.update(cur)
+        history = f.history(held, lambda fn: _step(f, reloaded, fn))
+        fills, funding = history.fills, history.funding
+        new_cursors: dict[str, str] = dict(history.cursors)
         pos_symbols = sorted(held)
         tiers: tuple[TierTableRecord, ...] = ()
         last_tiers = f.cursor_int("tiers_at")
@@ -250,7 +271,8 @@ def _run(client: AccountClient, journal: JournalPort, policy: RetryPolicy,
     batch = SyncBatch(
         account=cfg.label, exchange=cfg.exchange, fetched_at=fetched_at, settle=cfg.settle,
         balances=balances, positions=positions, positions_complete=complete,
-        fills=fills, funding=funding, tiers=tiers, marks=marks, cursors=new_cursors,
+        fills=fills, funding=funding, transfers=history.transfers, tiers=tiers, marks=marks,
+        cursors=new_cursors,
         unsupported=tuple(f.unsupported), instruments=instruments_for(client.exchange, symbols),
     )
     recon: tuple[ReconRow, ...] = ()
@@ -263,8 +285,11 @@ def _run(client: AccountClient, journal: JournalPort, policy: RetryPolicy,
             batch = replace(batch, margin_ratio=risk.margin_ratio)
     t_recon = time.perf_counter()
     progress("storing")
+    settle_now = batch.settle_balance
     try:
+        wallet_before, explained_before = journal.wallet_ledger(account_id, cfg.settle)
         inserted = journal.apply(account_id, batch)
+        _, explained_after = journal.wallet_ledger(account_id, cfg.settle)
     except InputError as exc:
         # The journal refused the exchange's data as inconsistent (e.g. the same
         # position twice): retrying at once would get the same reply, so this
@@ -283,6 +308,10 @@ def _run(client: AccountClient, journal: JournalPort, policy: RetryPolicy,
             transient=True,
         ) from None
     t_store = time.perf_counter()
+    check = None
+    if history.wallet_complete and wallet_before is not None and settle_now is not None:
+        check = WalletCheck(cfg.settle, settle_now.wallet_balance - wallet_before,
+                            explained_after - explained_before)
     http = client.http_seconds - http0
     timings = {
         "http": http,
@@ -293,4 +322,4 @@ def _run(client: AccountClient, journal: JournalPort, policy: RetryPolicy,
         "storage": t_store - t_recon,
         "total": time.perf_counter() - t_start,
     }
-    return CycleReport(batch, inserted, recon, caller.retries, caller.calls, timings)
+    return CycleReport(batch, inserted, recon, caller.retries, caller.calls, timings, check)

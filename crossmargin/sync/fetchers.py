@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from functools import partial
 from typing import Any, TypeVar
@@ -27,6 +28,7 @@ from crossmargin.sync.model import (
     PositionRecord,
     SnapshotCompleteness,
     TierTableRecord,
+    TransferRecord,
 )
 
 DAY_MS = 86_400_000
@@ -109,6 +111,23 @@ def _leverage_from(notional: Decimal | None, initial: Decimal | None) -> Decimal
 
 
 # --------------------------------------------------------------------------- base
+
+
+@dataclass
+class History:
+    """What a cycle's history step brought: new fills, funding and transfers, the cursors
+    to store with them, and whether ``transfers`` covers every non-trading wallet change
+    (then the cycle can check the wallet against the journal)."""
+
+    fills: tuple[FillRecord, ...] = ()
+    funding: tuple[FundingRecord, ...] = ()
+    transfers: tuple[TransferRecord, ...] = ()
+    cursors: dict[str, str] = field(default_factory=dict)
+    wallet_complete: bool = False
+
+
+#: ``run(fn)`` calls a fetch step (the cycle reloads the markets once on an unknown symbol).
+Step = Callable[[Callable[[], Any]], Any]
 
 
 class Fetcher:
@@ -233,6 +252,20 @@ class Fetcher:
             ))
         return out
 
+    # ---- history: fills, funding, transfers
+    def history(self, held: set[str], run: Step) -> History:
+        """Fills, funding and transfers since the cursors (``held``: symbols with a
+        position now). The generic account has no transfer history."""
+        out = History()
+        self.progress("fills")
+        out.fills, cur = run(self.fills)
+        out.cursors.update(cur)
+        self.progress("funding")
+        out.funding, cur = run(self.funding)
+        out.cursors.update(cur)
+        self.unsupported.append("transfers")
+        return out
+
     # ---- fills / funding (generic: one unpaginated call since the cursor)
     def fills(self) -> tuple[tuple[FillRecord, ...], dict[str, str]]:
         return self._since_cursor(
@@ -344,6 +377,15 @@ class Fetcher:
 
 
 # --------------------------------------------------------------------------- binance
+
+
+#: Binance income types that fills and funding already account for.
+_TRADING_INCOME = frozenset({"REALIZED_PNL", "COMMISSION", "FUNDING_FEE"})
+#: Binance income types that move money between the user's own wallets.
+_INTERNAL_TRANSFERS = frozenset({
+    "INTERNAL_TRANSFER", "CROSS_COLLATERAL_TRANSFER", "STRATEGY_UMFUTURES_TRANSFER",
+    "COIN_SWAP_DEPOSIT", "COIN_SWAP_WITHDRAW", "AUTO_EXCHANGE",
+})
 
 
 class BinanceFetcher(Fetcher):
@@ -458,6 +500,50 @@ class BinanceFetcher(Fetcher):
             since = int(page[-1]["time"])
         last = max((int(r["time"]) for r in rows), default=None)
         return rows, {"income": str(self.next_time_cursor(last, start))}
+
+    def history(self, held: set[str], run: Step) -> History:
+        """One pass over the income history gives funding and transfers, and names the
+        symbols that traded (fills are paged per symbol, which Binance requires)."""
+        self.progress("income")
+        income, cursors = run(self.income)
+        symbols = set(held)
+        for r in income:
+            if r.get("symbol") and r.get("incomeType") in _TRADING_INCOME:
+                symbols.add(self.ex.safe_symbol(r["symbol"], None, None, "swap"))
+        symbols = {s for s in symbols if self.market(s)}
+        self.progress("fills")
+        fills, cur = run(lambda: self.fills_for(symbols))
+        cursors.update(cur)
+        return History(fills=fills, funding=self.funding_from_income(income),
+                       transfers=self.transfers_from_income(income), cursors=cursors,
+                       wallet_complete=True)
+
+    def transfers_from_income(
+        self, rows: Iterable[Mapping[str, Any]]
+    ) -> tuple[TransferRecord, ...]:
+        """Income rows that move the wallet without a trade: TRANSFER (deposits and
+        withdrawals), the venue's internal transfers, and every other non-trading type
+        (rebates, bonuses, insurance clearance...) as ``other``. Trading income
+        (REALIZED_PNL, COMMISSION, FUNDING_FEE) is what fills and funding already hold."""
+        out = []
+        for r in rows:
+            kind_raw = str(r.get("incomeType") or "")
+            if not kind_raw or kind_raw in _TRADING_INCOME:
+                continue
+            where = f"income {r.get('tranId')}"
+            amount = req_dec(r.get("income"), f"{where}.income")
+            if kind_raw == "TRANSFER":
+                kind = "deposit" if amount > 0 else "withdrawal"
+            elif kind_raw in _INTERNAL_TRANSFERS:
+                kind = "transfer"
+            else:
+                kind = "other"
+            out.append(TransferRecord(
+                transfer_id=f"{kind_raw}:{r.get('tranId')}", currency=str(r.get("asset") or ""),
+                amount=amount, timestamp=int(r.get("time") or 0), kind=kind,
+                note=kind_raw.lower().replace("_", " "),
+            ))
+        return tuple(out)
 
     def funding_from_income(self, rows: Iterable[Mapping[str, Any]]) -> tuple[FundingRecord, ...]:
         out = []

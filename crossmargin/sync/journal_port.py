@@ -35,6 +35,7 @@ def to_journal_batch(batch: SyncBatch) -> Any:
         Instrument,
         NewFill,
         NewFunding,
+        NewTransfer,
     )
     from crossmargin.storage.records import SyncBatch as JournalBatch
 
@@ -75,13 +76,19 @@ def to_journal_batch(batch: SyncBatch) -> Any:
         fills=tuple(
             NewFill(symbol=f.symbol, side=f.side, price=f.price, amount=f.amount,
                     time=ms_to_dt(f.timestamp), fee=f.fee, fee_currency=f.fee_currency or "",
-                    trade_id=f.trade_id, order_id=f.order_id, leg=f.leg)
+                    trade_id=f.trade_id, order_id=f.order_id, leg=f.leg,
+                    realized_pnl=f.realized_pnl)
             for f in batch.fills
         ),
         funding=tuple(
             NewFunding(symbol=g.symbol, time=ms_to_dt(g.timestamp), amount=g.amount,
                        currency=g.currency, exchange_id=g.funding_id)
             for g in batch.funding
+        ),
+        transfers=tuple(
+            NewTransfer(time=ms_to_dt(t.timestamp), currency=t.currency, amount=t.amount,
+                        kind=t.kind, exchange_id=t.transfer_id, note=t.note)
+            for t in batch.transfers
         ),
         instruments=tuple(
             Instrument(symbol=i.symbol, base=i.base, quote=i.quote, settle=i.settle,
@@ -124,6 +131,11 @@ class JournalAdapter:
     def tiers(self, account_id: int, symbols: Sequence[str]) -> Mapping[str, Sequence[Tier]]:
         stored = self.journal.tiers(account_id)
         return {s: stored[s] for s in symbols if s in stored}
+
+    def wallet_ledger(self, account_id: int, currency: str) -> tuple[Decimal | None, Decimal]:
+        last = self.journal.latest_balance(account_id, currency)
+        explained = self.journal.wallet_explained(account_id, currency)
+        return (None if last is None else last.wallet_balance), explained
 
     def apply(self, account_id: int, batch: SyncBatch) -> Mapping[str, int]:
         if any(f.leg != "net" for f in batch.fills):

@@ -105,6 +105,24 @@ class FundingRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class TransferRecord:
+    """Money that moved into (> 0) or out of (< 0) the account without trading.
+
+    ``kind`` is ``deposit``/``withdrawal`` for transfers in and out (the exchange's
+    TRANSFER rows), ``transfer`` for moves between the venue's own wallets, and
+    ``other`` for the venue's other non-trading credits and debits (rebates, bonuses,
+    insurance clearance), named in ``note``. Deduplicated by ``transfer_id``.
+    """
+
+    transfer_id: str
+    currency: str
+    amount: Decimal
+    timestamp: int
+    kind: str = "transfer"
+    note: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class TierTableRecord:
     """One symbol's maintenance-margin brackets, lowest first, as the exchange publishes them."""
 
@@ -156,6 +174,7 @@ class SyncBatch:
     positions_complete: SnapshotCompleteness = SnapshotCompleteness.FULL
     fills: tuple[FillRecord, ...] = ()
     funding: tuple[FundingRecord, ...] = ()
+    transfers: tuple[TransferRecord, ...] = ()
     tiers: tuple[TierTableRecord, ...] = ()
     instruments: tuple[InstrumentRecord, ...] = ()
     marks: Mapping[str, Decimal] = field(default_factory=dict)
@@ -177,5 +196,6 @@ class SyncBatch:
         """One line for logs and the CLI (never contains secrets)."""
         return (
             f"{len(self.balances)} balances, {len(self.positions)} positions, "
-            f"{len(self.fills)} fills, {len(self.funding)} funding, {len(self.tiers)} tier tables"
+            f"{len(self.fills)} fills, {len(self.funding)} funding, "
+            f"{len(self.transfers)} transfers, {len(self.tiers)} tier tables"
         )

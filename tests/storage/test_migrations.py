@@ -17,7 +17,9 @@ from crossmargin.storage import (
     Journal,
     JournalCorruptError,
     MigrationError,
+    NewFill,
     NotAJournalError,
+    PositionFilter,
     PositionStatus,
     SchemaTooNewError,
     SyncBatch,
@@ -29,6 +31,7 @@ from crossmargin.storage import db as dbmod
 from .helpers import DATA, at
 
 OLDEST = DATA / "journal_v1.sqlite3"
+KEPT_V2 = DATA / "journal_v2.sqlite3"
 
 
 def copy_oldest(tmp_path: Path) -> Path:
@@ -73,6 +76,25 @@ def raw_dump(path: Path) -> dict[str, tuple[list[tuple], list[tuple]]]:
         conn.close()
 
 
+#: Columns added by upgrade steps after v1 (table -> names): NULL in every upgraded row.
+ADDED_SINCE_V1 = {"fill": ("realized_pnl",), "position": ("computed_pnl",)}
+
+
+def without_added(dump: dict[str, tuple[list[tuple], list[tuple]]],
+                  added: dict[str, tuple[str, ...]] = ADDED_SINCE_V1):
+    """``dump`` without the ``added`` columns, after checking they hold only NULLs."""
+    out = {}
+    for name, (cols, rows) in dump.items():
+        drop = [i for i, c in enumerate(cols) if c[0] in added.get(name, ())]
+        for row in rows:
+            for i in drop:
+                assert row[2 * i] is None and row[2 * i + 1] == "null", (name, cols[i], row)
+        keep = [i for i in range(len(cols)) if i not in drop]
+        out[name] = ([cols[i] for i in keep],
+                     [tuple(v for i in keep for v in row[2 * i:2 * i + 2]) for row in rows])
+    return out
+
+
 def structure(path: Path) -> dict[str, object]:
     """Tables, columns, foreign keys and indexes (with their columns and uniqueness)."""
     conn = sqlite3.connect(path)
@@ -99,6 +121,31 @@ def structure(path: Path) -> dict[str, object]:
 
 def test_kept_file_is_schema_v1() -> None:
     assert version(OLDEST) == 1
+    assert version(KEPT_V2) == 2
+
+
+def test_kept_v2_file_upgrades(tmp_path: Path) -> None:
+    """v2 → v3 adds the exchange-PnL columns in place; every v2 row is kept exactly."""
+    path = tmp_path / "journal.sqlite3"
+    shutil.copyfile(KEPT_V2, path)
+    before = raw_dump(path)
+    with Journal.open(path) as j:
+        assert j.info.migrated_from == 2 and version(path) == 3
+        assert without_added(raw_dump(path)) == before
+        assert all(f.realized_pnl is None for f in j.fills(limit=100).items)
+        assert all(p.pnl_source == "fills" for p in j.positions().items)
+        okx = j.exchange_positions("OKX")
+        assert [p.margin_mode for p in okx] == [MarginMode.CROSS, MarginMode.ISOLATED]
+        # a re-sync's exchange figure now lands: the position shows it, the check beside it
+        acct = j.create_account("Fresh", rules="binance").id
+        j.add_fills(acct, [
+            NewFill("BTCUSDT", "buy", D("100"), D("1"), at(10), trade_id="a", realized_pnl=D(0)),
+            NewFill("BTCUSDT", "sell", D("110"), D("1"), at(11), trade_id="b",
+                    realized_pnl=D("9.99999999")),
+        ])
+        (pos,) = j.positions(PositionFilter(account=acct)).items
+        assert pos.realized_pnl == D("9.99999999") and pos.computed_pnl == 10
+        assert pos.pnl_source == "exchange"
 
 
 def test_oldest_kept_file_opens_and_upgrades(tmp_path: Path) -> None:
@@ -106,15 +153,15 @@ def test_oldest_kept_file_opens_and_upgrades(tmp_path: Path) -> None:
     before = raw_dump(path)
     j = Journal.open(path)
     try:
-        assert schema.SCHEMA_VERSION == 2  # a new version needs its step tested here too
+        assert schema.SCHEMA_VERSION == 3  # a new version needs its step tested here too
         assert j.info.migrated_from == 1 and j.info.migration_backup.is_file()
         assert version(j.info.migration_backup) == 1
         assert raw_dump(j.info.migration_backup) == before  # the backup is the old file
         assert version(path) == schema.SCHEMA_VERSION
         # every table, column and row survived the upgrade exactly: same raw values and
         # storage classes (Decimals still TEXT such as '1000000.12345678' and '1E-8', times
-        # still INTEGER microseconds), same ids
-        assert raw_dump(path) == before
+        # still INTEGER microseconds), same ids; the columns added since are all NULL
+        assert without_added(raw_dump(path)) == before
         assert [a.label for a in j.accounts()] == ["Exchange", "Manual"]
         btc = next(p for p in j.positions().items if p.symbol == "BTCUSDT")
         assert btc.status is PositionStatus.CLOSED and btc.contracts == 0
@@ -358,7 +405,7 @@ def test_restoring_a_v1_backup_upgrades_it(tmp_path: Path) -> None:
         j.restore(source)
         assert [a.label for a in j.accounts()] == ["Exchange", "Manual"]
         assert version(j.path) == schema.SCHEMA_VERSION
-        assert raw_dump(j.path) == before
+        assert without_added(raw_dump(j.path)) == before
         j.apply_sync_batch("Exchange", SyncBatch(fetched_at=at(6), positions=_pair()))
         assert len(j.exchange_positions("Exchange")) == 2
 

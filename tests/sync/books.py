@@ -18,6 +18,8 @@ from typing import Any
 from tests.sync.replay_server import FIXTURES, ReplayData, recorded_data
 
 D = Decimal
+ZERO = D(0)
+TAKER = D("0.0004")
 
 
 @dataclass(frozen=True)
@@ -246,3 +248,93 @@ def bybit_book(positions: list[BookPosition], wallet: Decimal) -> tuple[ReplayDa
                      equity=_fmt(wallet + upnl))
     data.balance = body
     return data, reported
+
+
+# --------------------------------------------------------------------------- ledger
+
+
+class BinanceLedger:
+    """A Binance USDⓈ-M account's history as the exchange keeps it: trades with their
+    ``realizedPnl`` (Binance's own per-trade figure: closed qty × (price − entry), entry
+    being its running average, rounded to 8 decimals), COMMISSION / REALIZED_PNL /
+    FUNDING_FEE income rows, TRANSFER rows for deposits and withdrawals, and the wallet
+    balance they add up to. ``add_*`` append to the replay data in place."""
+
+    def __init__(self, data: ReplayData, start_ms: int, opening: Decimal = ZERO) -> None:
+        self.data = data
+        self.now = start_ms
+        self.wallet = opening
+        self.positions: dict[str, tuple[Decimal, Decimal]] = {}  # symbol -> (signed qty, entry)
+        self.next_id = 1
+        data.fills.clear()
+        data.funding.clear()
+        self._set_wallet()
+
+    def _tick(self) -> int:
+        self.now += 60_000
+        self.next_id += 1
+        return self.now
+
+    def _income(self, kind: str, amount: Decimal, symbol: str = "", trade: str = "") -> None:
+        self.data.funding.append({
+            "symbol": symbol, "incomeType": kind, "income": _fmt(amount), "asset": "USDT",
+            "time": self.now, "info": kind, "tranId": 70_000_000_000 + self.next_id,
+            "tradeId": trade,
+        })
+        self.next_id += 1
+        self.wallet += D(_fmt(amount))
+
+    def deposit(self, amount: Decimal) -> None:
+        self._tick()
+        self._income("TRANSFER", amount)
+        self._set_wallet()
+
+    def trade(self, symbol: str, side: str, qty: Decimal, price: Decimal,
+              fee_rate: Decimal = TAKER) -> Decimal:
+        t = self._tick()
+        signed = qty if side == "BUY" else -qty
+        pos, entry = self.positions.get(symbol, (D(0), D(0)))
+        realized = D(0)
+        if pos == 0 or (pos > 0) == (signed > 0):
+            new = pos + signed
+            entry = (abs(pos) * entry + qty * price) / abs(new)
+            pos = new
+        else:
+            closing = min(qty, abs(pos))
+            realized = D(_fmt(closing * (price - entry) * (1 if pos > 0 else -1)))
+            rest = qty - closing
+            pos += closing if pos < 0 else -closing
+            if rest:
+                pos, entry = (rest if signed > 0 else -rest), price
+        self.positions[symbol] = (pos, entry)
+        fee = D(_fmt(qty * price * fee_rate))
+        tid = 600_000_000 + self.next_id
+        self.data.fills.append({
+            "symbol": symbol, "id": tid, "orderId": 9_000_000_000 + self.next_id,
+            "side": side, "price": str(price), "qty": str(qty), "realizedPnl": _fmt(realized),
+            "marginAsset": "USDT", "quoteQty": _fmt(qty * price), "commission": _fmt(fee),
+            "commissionAsset": "USDT", "time": t, "positionSide": "BOTH", "maker": False,
+            "buyer": side == "BUY",
+        })
+        self._income("COMMISSION", -fee, symbol, str(tid))
+        if realized:
+            self._income("REALIZED_PNL", realized, symbol, str(tid))
+        self._set_wallet()
+        return realized
+
+    def funding(self, symbol: str, amount: Decimal) -> None:
+        self._tick()
+        self._income("FUNDING_FEE", amount, symbol)
+        self._set_wallet()
+
+    def other_income(self, kind: str, amount: Decimal) -> None:
+        self._tick()
+        self._income(kind, amount)
+        self._set_wallet()
+
+    def _set_wallet(self) -> None:
+        for a in self.data.balance["assets"]:
+            if a["asset"] == "USDT":
+                a.update(walletBalance=_fmt(self.wallet), crossWalletBalance=_fmt(self.wallet),
+                         marginBalance=_fmt(self.wallet), availableBalance=_fmt(self.wallet))
+        self.data.balance["totalWalletBalance"] = _fmt(self.wallet)

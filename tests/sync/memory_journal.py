@@ -36,6 +36,16 @@ class MemoryJournal:
         t = self.state[account_id]["tiers"]
         return {s: t[s] for s in symbols if s in t}
 
+    def wallet_ledger(self, account_id: int, currency: str):
+        from decimal import Decimal
+
+        st = self.state[account_id]
+        bal = next((b for b in st["balances"] if b.currency == currency), None)
+        explained = sum((f.realized_pnl or 0) - f.fee for f in st["fills"].values()
+                        if f.fee_currency == currency) + sum(
+            g.amount for g in st["funding"].values() if g.currency == currency)
+        return (None if bal is None else bal.wallet_balance), Decimal(explained)
+
     def apply(self, account_id: int, batch: SyncBatch) -> Mapping[str, int]:
         with self.lock:
             if self.fail_next_apply:

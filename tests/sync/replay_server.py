@@ -411,6 +411,11 @@ class ReplayServer:
                 self._cache[key] = build()
             return self._cache[key]
 
+    def data_changed(self) -> None:
+        """Call after changing ``data`` while the server runs (new trades, a deposit...)."""
+        with self._lock:
+            self._index_data()
+
     def _index_data(self) -> None:
         self._cache: dict[tuple[Any, ...], Any] = {}
         if self.exchange in ("binanceusdm", "binancecoinm"):
