@@ -27,8 +27,8 @@ MAX_EXPONENT = 30
 #: Longest text looked at; longer input is refused before it is parsed.
 MAX_TEXT = 80
 
-_GROUPED = {".": re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d*)?$"),
-            ",": re.compile(r"^[+-]?\d{1,3}(\.\d{3})+(,\d*)?$")}
+_GROUPED = {".": re.compile(r"^[+-]?\d{1,3}(,\d{3})+\.\d*$"),
+            ",": re.compile(r"^[+-]?\d{1,3}(\.\d{3})+,\d*$")}
 _PLAIN = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
 
 

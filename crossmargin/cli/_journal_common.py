@@ -11,7 +11,7 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, is_dataclass
 from datetime import datetime
-from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+from decimal import ROUND_HALF_EVEN, Decimal
 from enum import Enum
 from pathlib import Path
 from typing import Any
@@ -37,19 +37,20 @@ def open_journal(args: argparse.Namespace, *, create: bool = False) -> Any:
 
 def dec(text: str | None, name: str, *, positive: bool = False, allow_none: bool = True
         ) -> Decimal | None:
-    """An exact Decimal from a CLI value, or InputError naming the option."""
+    """An exact Decimal from a CLI value (:func:`crossmargin.numbers.parse_decimal`: the
+    same reading as the app's forms), or InputError naming the option."""
+    from crossmargin.numbers import NumberError, parse_decimal, show
+
     if text is None:
         if allow_none:
             return None
         raise InputError(f"{name}: required")
     try:
-        value = Decimal(text.strip().replace("_", ""))
-    except InvalidOperation:
-        raise InputError(f"{name}: not a number: {text!r}") from None
-    if not value.is_finite():
-        raise InputError(f"{name}: must be a finite number, got {text!r}")
+        value = parse_decimal(text.replace("_", ""))
+    except NumberError as exc:
+        raise InputError(f"{name}: {exc}") from None
     if positive and value <= 0:
-        raise InputError(f"{name}: must be > 0, got {text}")
+        raise InputError(f"{name}: must be > 0, got {show(text)}")
     return value
 
 

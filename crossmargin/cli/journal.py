@@ -16,6 +16,8 @@
     crossmargin journal stats [same filters as list] [--by symbol|setup|tag|side|account|month]
     crossmargin journal balance ACCOUNT AMOUNT [--currency CCY] [--time T]
     crossmargin journal funding --account A SYMBOL AMOUNT [--time T] [--currency CCY]
+    crossmargin journal transfer ACCOUNT AMOUNT [--time T] [--currency CCY] [--note TEXT]
+    crossmargin journal transfers ACCOUNT [--json]
     crossmargin journal tiers ACCOUNT TIERS.json [--symbol SYMBOL[=FILE_SYMBOL] ...]
     crossmargin journal instrument ACCOUNT SYMBOL [--contract-size N] [--inverse] [--beta B]
 
@@ -186,6 +188,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     fund.add_argument("--currency", help="default: the account's settlement currency")
     fund.add_argument("--time", help="default: now")
     fund.set_defaults(handler=_funding)
+
+    tr = sub.add_parser("transfer", parents=[db],
+                        help="record a deposit (> 0) or withdrawal (< 0): money that is not PnL")
+    tr.add_argument("account")
+    tr.add_argument("amount", help="> 0 deposited, < 0 withdrawn")
+    tr.add_argument("--currency", help="default: the account's settlement currency")
+    tr.add_argument("--time", help="default: now")
+    tr.add_argument("--note", default="")
+    tr.set_defaults(handler=_transfer)
+    trs = sub.add_parser("transfers", parents=[db],
+                         help="list an account's deposits, withdrawals and other transfers")
+    trs.add_argument("account")
+    trs.add_argument("--json", action="store_true")
+    trs.set_defaults(handler=_transfers)
 
 
 def _usage(p: argparse.ArgumentParser) -> int:
@@ -432,6 +448,9 @@ def _show(args: argparse.Namespace) -> int:
         f"  realised {money(p.realized_pnl, c)} {c}   fees {money(p.fees, c)}   funding "
         f"{money(p.funding, c)}   net {money(p.net_pnl, c)} {c}",
     ]
+    if p.computed_pnl is not None:
+        lines.append(f"           realised PnL as the exchange reported it; recomputed from "
+                     f"the fills: {num(p.computed_pnl)} {c}")
     if p.other_fees:
         lines.append("  other fees " + ", ".join(f"{num(v)} {k}" for k, v in p.other_fees.items()))
     lines.append(
@@ -563,6 +582,46 @@ def _funding(args: argparse.Namespace) -> int:
                                              (args.currency or a.settle).upper())])
     target = f" (position #{min(ch.position_ids)})" if ch.position_ids else " (no open position)"
     print(f"Recorded funding {num(amount)} on {args.symbol}{target}.")
+    return 0
+
+
+def _transfer(args: argparse.Namespace) -> int:
+    from crossmargin.storage import NewTransfer
+
+    amount = dec(args.amount, "amount", allow_none=False)
+    assert amount is not None
+    if amount == 0:
+        raise InputError("amount: a transfer of 0 moves nothing; give > 0 (deposit) or < 0")
+    with open_journal(args) as j:
+        a = j.account(args.account)
+        t = when(args.time, "--time") or when("now", "--time")
+        kind = "deposit" if amount > 0 else "withdrawal"
+        j.add_transfers(a.id, [NewTransfer(t, (args.currency or a.settle).upper(),  # type: ignore[arg-type]
+                                           amount, kind, note=args.note)])
+    print(f"Recorded {kind} of {num(abs(amount))} {(args.currency or a.settle).upper()} "
+          f"on {a.label}.")
+    return 0
+
+
+def _transfers(args: argparse.Namespace) -> int:
+    with open_journal(args) as j:
+        a = j.account(args.account)
+        rows = j.transfers(a.id)
+    if args.json:
+        print(dump_json(rows))
+        return 0
+    if not rows:
+        print(f"No deposits, withdrawals or transfers on {a.label}.")
+        return 0
+    print(table(["Time", "Kind", "Amount", "Note"], [
+        [local(t.time), t.kind, f"{num(t.amount)} {t.currency}", t.note or "-"] for t in rows
+    ], right={2}))
+    net: dict[str, Decimal] = {}
+    for t in rows:
+        if t.kind in ("deposit", "withdrawal"):
+            net[t.currency] = net.get(t.currency, Decimal(0)) + t.amount
+    if net:
+        print("net deposits: " + ", ".join(f"{num(v)} {k}" for k, v in sorted(net.items())))
     return 0
 
 

@@ -191,3 +191,43 @@ def test_tiers_instrument_balance_feed_whatif(capsys, db: Path) -> None:
     code, _, err = run(capsys, "journal", "tiers", "Main", str(TIERS), "--symbol", "XRPUSDT=NOPE",
                        "--db", str(db))
     assert code == 2 and "'NOPE' is not in" in err
+
+
+def test_transfers_are_recorded_listed_and_not_pnl(capsys, db: Path) -> None:
+    setup_account(capsys, db)
+    assert run(capsys, "journal", "transfer", "Main", "10000", "--note", "first deposit",
+               "--time", "2024-03-01T09:00:00Z", "--db", str(db))[0] == 0
+    assert run(capsys, "journal", "transfer", "Main", "-250.5", "--db", str(db))[0] == 0
+    code, out, _ = run(capsys, "journal", "transfers", "Main", "--db", str(db))
+    assert code == 0 and "first deposit" in out and "net deposits: 9749.5 USDT" in out
+    # an ambiguous or zero amount is refused naming the field; nothing is written
+    for bad in ("250,5", "1,250", "0", "1e999999999", "abc"):
+        code, _, err = run(capsys, "journal", "transfer", "Main", bad, "--db", str(db))
+        assert code == 2 and err.startswith("crossmargin: amount:"), (bad, err)
+    with Journal.open(db) as j:
+        assert [t.amount for t in j.transfers("Main")] == [D(10000), D("-250.5")]
+        # deposits are not profit: no position, no realised PnL, but the wallet moves
+        assert j.positions().total == 0
+        assert j.wallet_explained("Main") == D("9749.5")
+    code, out, _ = run(capsys, "journal", "transfers", "Main", "--json", "--db", str(db))
+    assert code == 0 and json.loads(out)[0]["kind"] == "deposit"
+
+
+def test_show_names_where_realised_pnl_comes_from(capsys, db: Path) -> None:
+    from datetime import UTC, datetime
+
+    from crossmargin.storage import NewFill
+
+    setup_account(capsys, db)
+    t0 = datetime(2024, 3, 1, tzinfo=UTC)
+    with Journal.open(db) as j:
+        j.add_fills("Main", [
+            NewFill("BTCUSDT", "buy", D(100), D(3), t0, trade_id="a", realized_pnl=D(0)),
+            NewFill("BTCUSDT", "sell", D(110), D(3), t0.replace(hour=1), trade_id="b",
+                    realized_pnl=D("29.99999999")),
+        ])
+    code, out, _ = run(capsys, "journal", "show", "1", "--db", str(db))
+    assert code == 0 and "recomputed from the fills: 30 USDT" in out
+    code, out, _ = run(capsys, "journal", "show", "1", "--json", "--db", str(db))
+    pos = json.loads(out)["position"]
+    assert (pos["realized_pnl"], pos["computed_pnl"]) == ("29.99999999", "30")
