@@ -10,7 +10,10 @@ Reading
 groups *with* a decimal point) and ``1e-8``. A number whose reading depends on a guess
 is refused with the reason, never reinterpreted: ``250,5`` or ``1,234`` with no
 decimal point could be a decimal comma or a thousands comma, so the caller must say
-which separator the text uses (``decimal=","`` reads ``250,5`` and ``1.234,5``).
+which separator the text uses (``decimal=","`` reads ``250,5`` and ``1.234,5``). A
+caller that knows the user's grouping (the desktop, from the system locale) passes
+``thousands``: then ``10,000`` is ten thousand; ``250,5`` is still refused, since no
+thousands group has one digit.
 Every accepted value is finite and within :data:`MAX_DIGITS` significant digits and
 exponents of ±:data:`MAX_EXPONENT`, so no later arithmetic or message can blow up.
 """
@@ -29,6 +32,8 @@ MAX_TEXT = 80
 
 _GROUPED = {".": re.compile(r"^[+-]?\d{1,3}(,\d{3})+\.\d*$"),
             ",": re.compile(r"^[+-]?\d{1,3}(\.\d{3})+,\d*$")}
+_GROUPED_INT = {".": re.compile(r"^[+-]?\d{1,3}(,\d{3})+$"),
+                ",": re.compile(r"^[+-]?\d{1,3}(\.\d{3})+$")}
 _PLAIN = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
 
 
@@ -42,8 +47,9 @@ def show(text: object, most: int = 24) -> str:
     return repr(s if len(s) <= most else s[:most] + "…")
 
 
-def parse_decimal(text: str, *, decimal: str = ".") -> Decimal:
-    """The exact Decimal ``text`` writes, with ``decimal`` as its decimal separator.
+def parse_decimal(text: str, *, decimal: str = ".", thousands: str | None = None) -> Decimal:
+    """The exact Decimal ``text`` writes, with ``decimal`` as its decimal separator
+    (``thousands``: the other separator, when the user's grouping is known).
 
     Raises :class:`NumberError` saying what is wrong and how to write it instead.
     """
@@ -57,13 +63,15 @@ def parse_decimal(text: str, *, decimal: str = ".") -> Decimal:
     if len(s) > MAX_TEXT:
         raise NumberError(f"{show(s)} is {len(s)} characters long; not a number")
     other = "," if decimal == "." else "."
-    if _GROUPED[decimal].match(s):
+    if thousands is not None and thousands != other:
+        raise ValueError(f"thousands separator must be {other!r} with decimal {decimal!r}")
+    if _GROUPED[decimal].match(s) or (thousands and _GROUPED_INT[decimal].match(s)):
         s = s.replace(other, "")
     elif other in s:
         if decimal == ".":
             raise NumberError(
-                f"{show(s)} is ambiguous: a comma may be a decimal or a thousands separator; "
-                "write decimals with a dot (250.5) and no thousands separators"
+                f"{show(s)} is ambiguous (a comma may be a decimal or a thousands "
+                "separator): use a dot for decimals, e.g. 250.5"
             )
         raise NumberError(
             f"{show(s)} is ambiguous here: this input reads ',' as the decimal separator; "
@@ -71,6 +79,8 @@ def parse_decimal(text: str, *, decimal: str = ".") -> Decimal:
         )
     if decimal == ",":
         s = s.replace(",", ".")
+    if s.lstrip("+-").lower() in ("inf", "infinity", "nan", "snan"):
+        raise NumberError(f"{show(text)} is not a finite number")
     if not _PLAIN.match(s):
         raise NumberError(f"{show(text)} is not a number")
     try:

@@ -14,7 +14,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QLocale, Qt
 from PySide6.QtGui import QGuiApplication, QIcon
 from PySide6.QtWidgets import QApplication
 
@@ -26,6 +26,7 @@ from desktop.services import Services
 from desktop.settings import Preferences, open_settings
 from desktop.tasks import TaskRunner
 from desktop.theme import Theme, apply_theme, resolve_theme
+from desktop.validation import use_locale_separators
 
 ORGANIZATION = "CrossMargin"
 APPLICATION = "CrossMargin"
@@ -64,6 +65,8 @@ def app_icon() -> QIcon:
 def create_application(argv: Sequence[str] | None = None) -> QApplication:
     """The QApplication (reuses an existing one, e.g. under pytest-qt)."""
     protect_none()  # PySide6 6.12 + CPython 3.11 refcount defect, see desktop/qtcompat.py
+    locale = QLocale.system()  # typed numbers follow the user's separators
+    use_locale_separators(locale.decimalPoint(), locale.groupSeparator())
     existing = QApplication.instance()
     if isinstance(existing, QApplication):
         return existing

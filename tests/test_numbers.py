@@ -24,7 +24,7 @@ def test_dot_decimals(text, want):
 @pytest.mark.parametrize(("text", "why"), [
     ("250,5", "ambiguous"), ("1,234", "ambiguous"), ("1,23.5", "ambiguous"),
     ("43567,125", "ambiguous"), ("", "empty"), ("abc", "not a number"), ("1.2.3", "not a number"),
-    ("nan", "not a number"), ("inf", "not a number"), ("1e999999999", "out of range"),
+    ("nan", "not a finite number"), ("inf", "not a finite number"), ("1e999999999", "out of range"),
     ("1e-999999999", "out of range"), ("9" * 300, "characters long"),
     ("1" * 41, "significant digits"), ("0x10", "not a number"), ("1_000", "not a number"),
 ])
@@ -40,6 +40,14 @@ def test_comma_decimals_when_the_caller_says_so():
     for text in ("1.5", "1.234", "1,234.5"):
         with pytest.raises(NumberError, match="ambiguous"):
             parse_decimal(text, decimal=",")
+
+
+def test_known_grouping_reads_grouped_integers():
+    assert parse_decimal("10,000", thousands=",") == D(10000)
+    assert parse_decimal("10.000", decimal=",", thousands=".") == D(10000)
+    for text in ("250,5", "1,23", "12,34,567"):
+        with pytest.raises(NumberError, match="ambiguous"):
+            parse_decimal(text, thousands=",")
 
 
 def test_messages_never_expand_huge_numbers():

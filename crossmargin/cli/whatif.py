@@ -25,7 +25,7 @@ import json
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+from decimal import ROUND_HALF_EVEN, Decimal
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -210,12 +210,13 @@ def _resolve_file(name: str) -> Path:
 
 
 def _parse_decimal(text: str) -> Decimal | None:
-    cleaned = text.strip().replace("\u2212", "-").replace(",", "")
+    """The number ``text`` writes (:func:`crossmargin.numbers.parse_decimal`), or None."""
+    from crossmargin.numbers import NumberError, parse_decimal
+
     try:
-        value = Decimal(cleaned)
-    except InvalidOperation:
+        return parse_decimal(text)
+    except NumberError:
         return None
-    return value if value.is_finite() else None
 
 
 def parse_shock(text: str) -> Decimal:

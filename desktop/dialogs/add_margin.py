@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from PySide6.QtWidgets import (
     QDialog,
@@ -14,8 +14,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from crossmargin.numbers import NumberError
 from desktop import formatting as fmt
 from desktop.dialogs.forms import mark_invalid, problem_label
+from desktop.validation import read_number
 
 
 def parse_margin_delta(text: str, current: Decimal, settle: str) -> tuple[Decimal | None, str]:
@@ -23,15 +25,13 @@ def parse_margin_delta(text: str, current: Decimal, settle: str) -> tuple[Decima
 
     The resulting isolated margin ``current + delta`` must stay above 0.
     """
-    cleaned = text.strip().replace(",", "").replace("\u2212", "-").replace(" ", "")
+    cleaned = text.strip().replace(" ", "")
     if not cleaned:
         return None, f"Enter an amount in {settle}, e.g. 250 (or -100 to remove margin)"
     try:
-        value = Decimal(cleaned)
-    except InvalidOperation:
-        return None, f"“{text.strip()}” is not a number; enter an amount in {settle}, e.g. 250"
-    if not value.is_finite():
-        return None, "The amount must be a finite number"
+        value = read_number(cleaned)
+    except NumberError as exc:
+        return None, f"{exc}; enter an amount in {settle}, e.g. 250"
     if value == 0:
         return None, "The amount must not be 0"
     if current + value <= 0:

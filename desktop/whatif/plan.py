@@ -18,13 +18,13 @@ engine's ``t``: a symbol's mark moves to ``mark × (1 + weight × t)``.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from enum import StrEnum
 from types import MappingProxyType
 
+from crossmargin import numbers
 from crossmargin.domain import AccountState, MarginMode, Position, PositionId
 from crossmargin.margin import (
     AddPosition,
@@ -34,6 +34,7 @@ from crossmargin.margin import (
     SwitchMode,
     WhatIfOp,
 )
+from desktop.validation import read_number
 
 SHOCK_MIN = Decimal("-0.5")
 SHOCK_MAX = Decimal("0.5")
@@ -249,11 +250,11 @@ def default_weights(
 
 
 # -- user input ---------------------------------------------------------------
-_GROUPED = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d*)?$")
 
 
 def parse_decimal(text: str, what: str) -> Decimal:
-    """Parse a number typed by the user (``1234.5``, ``1,234.5``, ``1_234.5``).
+    """Parse a number typed by the user (``1234.5``, ``1,234.5``, ``1_234.5``) with
+    :func:`crossmargin.numbers.parse_decimal`, the CLI's reading.
 
     Raises ``ValueError`` with a message naming ``what`` and how to fix it. A lone
     comma (``250,5``) is refused rather than guessed: it could be a decimal comma.
@@ -261,17 +262,10 @@ def parse_decimal(text: str, what: str) -> Decimal:
     raw = text.strip().replace(" ", "").replace("_", "")
     if not raw:
         raise ValueError(f"{what}: enter a number")
-    if "," in raw:
-        if not _GROUPED.match(raw):
-            raise ValueError(f"{what}: '{text.strip()}' — use a dot for decimals, e.g. 250.5")
-        raw = raw.replace(",", "")
     try:
-        value = Decimal(raw)
-    except InvalidOperation:
-        raise ValueError(f"{what}: '{text.strip()}' is not a number") from None
-    if not value.is_finite():
-        raise ValueError(f"{what}: '{text.strip()}' is not a finite number")
-    return value
+        return read_number(raw)
+    except numbers.NumberError as exc:
+        raise ValueError(f"{what}: {exc}") from None
 
 
 def parse_positive(text: str, what: str, *, upper: Decimal | None = None) -> Decimal:

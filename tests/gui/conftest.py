@@ -23,6 +23,12 @@ from desktop.qtcompat import protect_none  # noqa: E402
 # the app applies this in create_application(), the tests once here.
 protect_none()
 
+# Typed numbers follow the user's locale (create_application reads QLocale.system());
+# the tests are an English-locale user: '.' decimals, ',' thousands.
+from desktop.validation import use_locale_separators  # noqa: E402
+
+use_locale_separators(".", ",")
+
 REPO = Path(__file__).resolve().parents[2]
 
 # Messages the offscreen platform plugin itself prints for every top-level window

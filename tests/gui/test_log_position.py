@@ -121,3 +121,21 @@ def test_refused_position_in_a_new_account_leaves_no_account(window, qtbot) -> N
     assert "Stop: must be greater than 0" in dialog.problems.text()
     qtbot.wait(50)
     assert window.journal.accounts() == []
+
+
+def test_typed_numbers_follow_the_locale_and_refuse_ambiguity() -> None:
+    """The forms read '250,5' as the user's locale writes it, never as 2505."""
+    from desktop.validation import SEPARATORS, parse_decimal_field, use_locale_separators
+
+    saved = dict(SEPARATORS)
+    try:
+        assert parse_decimal_field("10,000", "Wallet")[0] == 10000  # English locale
+        value, problem = parse_decimal_field("250,5", "Price")
+        assert value is None and "ambiguous" in problem and "250.5" in problem
+        use_locale_separators(",", ".")  # a German or French user
+        assert parse_decimal_field("250,5", "Price")[0] == Decimal("250.5")
+        assert parse_decimal_field("1.234,5", "Price")[0] == Decimal("1234.5")
+        value, problem = parse_decimal_field("250.5", "Price")
+        assert value is None and "ambiguous" in problem
+    finally:
+        SEPARATORS.update(saved)
