@@ -63,3 +63,23 @@ def test_messages_never_expand_huge_numbers():
                    min_value=D("-1e12"), max_value=D("1e12")))
 def test_plain_text_reads_back_exactly(value):
     assert parse_decimal(plain(value)) == value
+
+
+# ------------------------------------------------------------------ times
+
+def test_times_one_reading():
+    from datetime import UTC, datetime, timedelta, timezone
+
+    from crossmargin.times import TimeError, parse_time
+
+    assert parse_time("2024-05-01T11:45Z") == datetime(2024, 5, 1, 11, 45, tzinfo=UTC)
+    assert parse_time("2024/05/01 13:45:00+02:00") == datetime(2024, 5, 1, 11, 45, tzinfo=UTC)
+    assert parse_time("1714563900000") == datetime(2024, 5, 1, 11, 45, tzinfo=UTC)
+    assert parse_time("1714563900") == parse_time("1714563900000000")
+    utc8 = timezone(timedelta(hours=8))
+    assert parse_time("2024-05-01 19:45", naive=utc8) == datetime(2024, 5, 1, 11, 45, tzinfo=UTC)
+    assert parse_time("2024-05-01 13:45").tzinfo is not None  # naive: local time
+    for bad, why in (("0001-01-01", "year|out of range"), ("9999-12-31", "year"),
+                     ("--", "cannot read"), ("", "empty"), ("9" * 300, "out of range"), ("2024-13-01", "cannot read")):
+        with pytest.raises(TimeError, match=why):
+            parse_time(bad)

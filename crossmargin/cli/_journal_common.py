@@ -55,22 +55,18 @@ def dec(text: str | None, name: str, *, positive: bool = False, allow_none: bool
 
 
 def when(text: str | None, name: str) -> datetime | None:
-    """ISO date/time; without a zone it is local time. ``None`` stays None."""
+    """ISO date/time (:func:`crossmargin.times.parse_time`); without a zone it is local
+    time. ``None`` stays None."""
+    from crossmargin.times import TimeError, parse_time
+
     if text is None:
         return None
-    s = text.strip()
-    if s.lower() == "now":
-        return datetime.now().astimezone()
+    if isinstance(text, list):  # argparse hands `--from=--` over as ['--']
+        text = " ".join(map(str, text))
     try:
-        dt = datetime.fromisoformat(s.replace("Z", "+00:00").replace("/", "-"))
-    except ValueError:
-        raise InputError(
-            f"{name}: cannot read {text!r} as a date/time; use e.g. 2024-05-01 or "
-            "'2024-05-01 13:45' (local time) or 2024-05-01T11:45Z (UTC)"
-        ) from None
-    if dt.tzinfo is None:
-        dt = dt.astimezone()  # local time
-    return dt
+        return parse_time(text)
+    except TimeError as exc:
+        raise InputError(f"{name}: {exc}") from None
 
 
 def num(value: Decimal | None, places: int = 8) -> str:

@@ -215,25 +215,11 @@ def parse_time(text: str, naive_tz: tzinfo = UTC) -> datetime:
 
     A time written without a zone is taken in ``naive_tz`` (UTC unless the export is in
     another zone, e.g. an OKX export in UTC+8)."""
-    s = text.strip()
-    if not s:
+    from crossmargin.times import parse_time as read_time  # TimeError is a ValueError
+
+    if not text.strip():
         raise ValueError("empty")
-    if s.isdigit():
-        n = int(s)
-        if n >= 10**17:
-            raise ValueError(f"epoch number out of range: {s}")
-        if n >= 10**14:
-            return datetime.fromtimestamp(n // 1_000_000, UTC).replace(microsecond=n % 1_000_000)
-        if n >= 10**11:
-            return datetime.fromtimestamp(n // 1000, UTC).replace(microsecond=(n % 1000) * 1000)
-        return datetime.fromtimestamp(n, UTC)
-    if s.endswith(("Z", "z")):
-        s = s[:-1] + "+00:00"
-    s = s.replace("/", "-")
-    dt = datetime.fromisoformat(s)
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=naive_tz)
-    return dt.astimezone(UTC)
+    return read_time(text, naive=naive_tz).astimezone(UTC)
 
 
 def parse_number(text: str, name: str, decimal_comma: bool = False) -> tuple[Decimal, str]:

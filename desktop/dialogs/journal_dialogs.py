@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from crossmargin.times import TimeError, parse_time
 from desktop import formatting as fmt
 from desktop.dialogs.forms import clear_mark_on_edit, mark_invalid, problem_label
 from desktop.validation import parse_decimal_field
@@ -119,16 +120,13 @@ class EditPositionDialog(QDialog):
 
 def parse_local_time(text: str) -> tuple[datetime | None, str | None]:
     """``YYYY-MM-DD HH:MM[:SS]`` in the local time zone (or ISO 8601 with an offset)."""
-    cleaned = text.strip().replace("T", " ")
-    if not cleaned:
+    if not text.strip():
         return None, "Time: required"
-    if cleaned.endswith("Z"):
-        cleaned = cleaned[:-1] + "+00:00"
     try:
-        value = datetime.fromisoformat(cleaned)
-    except ValueError:
+        value = parse_time(text)  # the CLI's reading; naive = local time
+    except TimeError:
         return None, f"Time: “{text.strip()}” is not a date and time like 2026-01-31 14:05:00"
-    return value.astimezone(), None  # naive = local time
+    return value.astimezone(), None
 
 
 class EditFillDialog(QDialog):
