@@ -80,6 +80,7 @@ def test_times_one_reading():
     assert parse_time("2024-05-01 19:45", naive=utc8) == datetime(2024, 5, 1, 11, 45, tzinfo=UTC)
     assert parse_time("2024-05-01 13:45").tzinfo is not None  # naive: local time
     for bad, why in (("0001-01-01", "year|out of range"), ("9999-12-31", "year"),
-                     ("--", "cannot read"), ("", "empty"), ("9" * 300, "out of range"), ("2024-13-01", "cannot read")):
+                     ("--", "cannot read"), ("", "empty"), ("9" * 300, "out of range"),
+                     ("2024-13-01", "cannot read")):
         with pytest.raises(TimeError, match=why):
             parse_time(bad)
