@@ -2,7 +2,9 @@
 
 ::
 
-    crossmargin journal account add LABEL [--rules R] [--settle CCY] [--margin-mode M] [--hedge]
+    crossmargin journal account add LABEL [--exchange ID] [--leverage L] [--rules R]
+                                    [--settle CCY] [--margin-mode M] [--hedge]
+    crossmargin journal account edit LABEL [--exchange ID] [--leverage L] [--rules R] ...
     crossmargin journal account list
     crossmargin journal add --account A SYMBOL long|short SIZE PRICE [--leverage L] [--stop S]
                             [--target T] [--tag TAG ...] [--setup TEXT] [--notes TEXT] ...
@@ -49,6 +51,16 @@ from crossmargin.cli._journal_common import (
 from crossmargin.errors import InputError
 
 
+def short(symbol: str) -> str:
+    """``BTC/USDT:USDT`` → ``BTCUSDT`` for tables (the canonical name stays in messages)."""
+    from crossmargin.symbols import Symbol, SymbolError
+
+    try:
+        return Symbol.parse(symbol).short
+    except SymbolError:
+        return symbol
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     db = db_parent()
     p = subparsers.add_parser(
@@ -62,17 +74,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     acc = sub.add_parser("account", help="add or list journal accounts")
     accsub = acc.add_subparsers(dest="account_command", metavar="ACTION")
     acc.set_defaults(handler=lambda a: _usage(acc))
-    aa = accsub.add_parser("add", parents=[db], help="add a hand-logged account")
+    aa = accsub.add_parser(
+        "add", parents=[db], help="add a hand-logged account",
+        description="Add a hand-logged account. Name its exchange (--exchange binanceusdm) "
+        "and its positions follow that exchange's margin rules and tier tables (a bundled "
+        "public snapshot where the journal has none) and its public mark prices in the app.")
     aa.add_argument("label")
-    aa.add_argument("--rules", default="generic",
-                    help="margin rules: binance, bybit, okx, gate, hyperliquid, generic")
-    aa.add_argument("--settle", default="USDT", help="settlement currency (default USDT)")
-    aa.add_argument("--margin-mode", default="cross", choices=("cross", "isolated"),
-                    help="default margin mode of new positions")
-    aa.add_argument("--hedge", action="store_true", help="hedge mode (separate long/short legs)")
-    aa.add_argument("--taker-fee", metavar="RATE", help="taker fee rate, e.g. 0.0005")
-    aa.add_argument("--notes", default="")
+    _account_options(aa, defaults=True)
     aa.set_defaults(handler=_account_add)
+    ae = accsub.add_parser("edit", parents=[db], help="change an account's exchange, "
+                           "default leverage, rules, settlement currency, fee or notes")
+    ae.add_argument("label")
+    ae.add_argument("--label", dest="new_label", metavar="NEW", help="rename the account")
+    _account_options(ae, defaults=False)
+    ae.set_defaults(handler=_account_edit)
     al = accsub.add_parser("list", parents=[db], help="list accounts")
     al.add_argument("--json", action="store_true")
     al.set_defaults(handler=_account_list)
@@ -273,20 +288,84 @@ def _fee(args: argparse.Namespace) -> Decimal:
     return dec(args.fee, "--fee") or Decimal(0)
 
 
+def _account_options(p: argparse.ArgumentParser, *, defaults: bool) -> None:
+    from crossmargin.tier_snapshots import EXCHANGE_NAMES
+
+    names = ", ".join(EXCHANGE_NAMES)
+    p.add_argument("--exchange", metavar="ID",
+                   help=f"the exchange the account trades on (a ccxt id: {names}, or another "
+                   "ccxt exchange); sets the margin rules unless --rules is given")
+    p.add_argument("--leverage", metavar="L",
+                   help="default leverage of positions logged without one")
+    p.add_argument("--rules", default=None,
+                   help="margin rules: binance, bybit, okx, gate, hyperliquid, generic"
+                   + (" (default: the exchange's, else generic)" if defaults else ""))
+    p.add_argument("--settle", default="USDT" if defaults else None,
+                   help="settlement currency" + (" (default USDT)" if defaults else ""))
+    p.add_argument("--margin-mode", default="cross" if defaults else None,
+                   choices=("cross", "isolated"), help="default margin mode of new positions")
+    p.add_argument("--hedge", action="store_true", default=None,
+                   help="hedge mode (separate long/short legs)")
+    p.add_argument("--taker-fee", metavar="RATE", help="taker fee rate, e.g. 0.0005")
+    p.add_argument("--notes", default="" if defaults else None)
+
+
+def _account_fields(args: argparse.Namespace) -> dict[str, Any]:
+    from crossmargin.tier_snapshots import rules_for_exchange
+
+    fields: dict[str, Any] = {}
+    if args.exchange is not None:
+        fields["exchange_id"] = args.exchange.strip().lower() or None
+    if args.leverage is not None:
+        fields["default_leverage"] = dec(args.leverage, "--leverage", positive=True)
+    if args.rules is not None:
+        fields["rules"] = args.rules
+    elif args.exchange:
+        fields["rules"] = rules_for_exchange(args.exchange)
+    for opt, key in (("settle", "settle"), ("margin_mode", "margin_mode_default"),
+                     ("notes", "notes")):
+        if getattr(args, opt) is not None:
+            fields[key] = getattr(args, opt)
+    if args.hedge is not None:
+        fields["position_mode"] = "hedge" if args.hedge else "one_way"
+    if args.taker_fee is not None:
+        fields["taker_fee_rate"] = dec(args.taker_fee, "--taker-fee")
+    return fields
+
+
+def _describe_account(a: Any) -> str:
+    from crossmargin.tier_snapshots import EXCHANGE_NAMES
+
+    venue = f"{EXCHANGE_NAMES.get(a.exchange_id, a.exchange_id)}, " if a.exchange_id else ""
+    lev = f", default leverage {num(a.default_leverage)}x" if a.default_leverage else ""
+    return f"{venue}{a.rules.value} rules, settles in {a.settle}{lev}"
+
+
 def _account_add(args: argparse.Namespace) -> int:
     from crossmargin.storage import Journal
 
-    fields: dict[str, Any] = {
-        "label": args.label, "rules": args.rules, "settle": args.settle,
-        "margin_mode_default": args.margin_mode,
-        "position_mode": "hedge" if args.hedge else "one_way",
-        "taker_fee_rate": dec(args.taker_fee, "--taker-fee") or Decimal(0), "notes": args.notes,
-    }
+    fields = {"label": args.label, **_account_fields(args)}
+    fields.setdefault("taker_fee_rate", Decimal(0))
     Journal.check_account_fields(**fields)  # before a new journal file is created
     with open_journal(args, create=True) as j:
         ch = j.create_account(**fields)
         a = j.account(ch.id)
-    print(f"Added account #{a.id} {a.label} ({a.rules.value} rules, settles in {a.settle}).")
+    print(f"Added account #{a.id} {a.label} ({_describe_account(a)}).")
+    return 0
+
+
+def _account_edit(args: argparse.Namespace) -> int:
+    fields = _account_fields(args)
+    if args.new_label is not None:
+        fields["label"] = args.new_label
+    if not fields:
+        raise InputError("nothing to change: give --exchange, --leverage, --rules, --settle, "
+                         "--margin-mode, --hedge, --taker-fee, --notes or --label")
+    with open_journal(args) as j:
+        a = j.account(args.label)
+        j.update_account(a.id, **fields)
+        a = j.account(a.id)
+    print(f"Account #{a.id} {a.label}: {_describe_account(a)}.")
     return 0
 
 
@@ -407,7 +486,7 @@ def _list(args: argparse.Namespace) -> int:
         print("No positions match." if page.total == 0 else "No positions on this page.")
         return 0
     rows = [[
-        str(p.id), labels.get(p.account_id, str(p.account_id)), p.symbol, p.side.value,
+        str(p.id), labels.get(p.account_id, str(p.account_id)), short(p.symbol), p.side.value,
         p.status.value, num(p.contracts if p.is_open else p.max_contracts), num(p.entry_price),
         num(p.exit_price), money(p.net_pnl, p.settle), local(p.opened_at), ",".join(p.tags),
     ] for p in page.items]
@@ -625,12 +704,6 @@ def _transfers(args: argparse.Namespace) -> int:
     return 0
 
 
-def _compact(symbol: str) -> str:
-    """``BTC/USDT:USDT`` → ``BTCUSDT`` (how Binance/Bybit name the same contract)."""
-    pair = symbol.split(":", maxsplit=1)[0]
-    return pair.replace("/", "").replace("-", "").upper()
-
-
 def _tiers(args: argparse.Namespace) -> int:
     from crossmargin.margin import okx_tiers, tiers_from_ccxt
 
@@ -655,9 +728,11 @@ def _tiers(args: argparse.Namespace) -> int:
                 mine, _, theirs = item.partition("=")
                 wanted[mine.strip()] = (theirs or mine).strip()
         else:
-            by_compact = {_compact(k): k for k in doc}
+            from crossmargin.storage.journal import canonical_or_same
+
+            by_name = {canonical_or_same(k): k for k in doc}
             for sym in j.symbols(acct.id):
-                key = sym if sym in doc else by_compact.get(_compact(sym))
+                key = sym if sym in doc else by_name.get(sym)
                 if key is not None:
                     wanted[sym] = key
             if not wanted:

@@ -42,6 +42,7 @@ from pathlib import Path
 
 from crossmargin.errors import InputError
 from crossmargin.storage.records import NewFill, RejectedRow
+from crossmargin.symbols import SymbolError, canonical
 
 FIELDS = (
     "time",
@@ -302,6 +303,11 @@ def _row_to_fill(
         time = None
     if not symbol:
         problems.append("symbol: empty")
+    else:
+        try:
+            symbol = canonical(symbol)  # one contract, one name: BTCUSDT = BTC/USDT:USDT
+        except SymbolError as exc:
+            problems.append(f"symbol: {exc}")
     side_leg = _SIDES.get(side_raw.lower()) or _SIDES.get(_norm(side_raw))
     if side_leg is None:
         problems.append(f"side: expected buy/sell (or open/close long/short), got {side_raw!r}")

@@ -68,6 +68,7 @@ from crossmargin.domain import (
     Tier,
 )
 from crossmargin.errors import InputError
+from crossmargin.numbers import plain
 from crossmargin.storage import db as dbmod
 from crossmargin.storage import migrations, schema
 from crossmargin.storage.coltypes import datetime_to_micros, decimal_to_text
@@ -114,6 +115,7 @@ from crossmargin.storage.schema import (
     tier_t,
     transfer_t,
 )
+from crossmargin.symbols import SymbolError, canonical
 
 AccountRef = int | str | Account
 _T = TypeVar("_T")
@@ -216,6 +218,40 @@ def _datetime_field(
         )
     else:
         _aware(value, where, problems)
+
+
+def canonical_or_same(symbol: Any) -> Any:
+    """The canonical (ccxt unified) name of ``symbol``, or ``symbol`` itself when it is not
+    text or not a symbol (validation reports those)."""
+    if not isinstance(symbol, str):
+        return symbol
+    try:
+        return canonical(symbol)
+    except SymbolError:
+        return symbol
+
+
+def _canon(symbol: Any, where: str, problems: list[str]) -> Any:
+    """``symbol`` in canonical form; a problem (and ``symbol`` unchanged) when unreadable."""
+    if not isinstance(symbol, str) or not symbol.strip():
+        return symbol  # the field validators say "empty"
+    try:
+        return canonical(symbol)
+    except SymbolError as exc:
+        problems.append(f"{where}.symbol: {exc}")
+        return symbol
+
+
+_S = TypeVar("_S", NewFill, NewFunding, Instrument, ExchangePosition)
+
+
+def _canon_all(items: Sequence[_S], where: str, problems: list[str]) -> list[_S]:
+    """``items`` with canonical symbols (one contract, one name: BTCUSDT = BTC/USDT:USDT)."""
+    out = []
+    for i, item in enumerate(items):
+        sym = _canon(item.symbol, f"{where}[{i}]", problems)
+        out.append(item if sym == item.symbol else replace(item, symbol=sym))
+    return out
 
 
 def _num_key(d: Decimal) -> str:
@@ -381,6 +417,15 @@ def _dec_required(value: Any, where: str, problems: list[str], positive: bool = 
 
 
 @dataclass(frozen=True, slots=True)
+class AccountInputs:
+    """:meth:`Journal.account_inputs`: the engine input and, one line each, where the
+    numbers that are not the positions' own came from (wallet, tiers, leverage, marks)."""
+
+    state: AccountState
+    sources: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class OpenInfo:
     """How the last :meth:`Journal.open` went (shown once by the GUI, logged by the CLI)."""
 
@@ -444,7 +489,14 @@ class Journal:
                 connect_args={"check_same_thread": False, "timeout": 30},
             )
             event.listen(engine, "connect", lambda c, _r: dbmod.configure_connection(c))
-            return cls(p, engine, lock, info)
+            journal = cls(p, engine, lock, info)
+            try:
+                journal._finish_upgrade()
+            except BaseException:
+                journal._keeper.close()
+                engine.dispose()
+                raise
+            return journal
         except BaseException:
             lock.release(clean=not lock.last_shutdown_unclean)
             raise
@@ -488,6 +540,24 @@ class Journal:
             )
         finally:
             conn.close()
+
+    def _finish_upgrade(self) -> None:
+        """Re-derive the positions an upgrade step left in ``meta.rederive`` (keys where
+        two names of one contract met: see :func:`migrations.canonicalize_symbols`), in
+        one transaction, once."""
+        import json
+
+        with self._read() as conn:
+            row = conn.execute(select(meta_t.c.value).where(meta_t.c.key == "rederive")).first()
+        if row is None:
+            return
+        with self._tx() as conn:
+            by_account: dict[int, set[tuple[str, str]]] = {}
+            for account_id, symbol, leg in json.loads(row.value):
+                by_account.setdefault(int(account_id), set()).add((symbol, leg))
+            for account_id, keys in by_account.items():
+                self._rebuild(conn, self._account(conn, account_id), keys)
+            conn.execute(delete(meta_t).where(meta_t.c.key == "rederive"))
 
     def close(self) -> None:
         """Checkpoint the WAL and release the file (marks the shutdown as clean)."""
@@ -570,8 +640,19 @@ class Journal:
         position_mode: PositionMode | str = PositionMode.ONE_WAY,
         taker_fee_rate: Decimal = ZERO,
         notes: str = "",
+        default_leverage: Decimal | None = None,
     ) -> OpChanges:
-        """Add an account (labels are unique). Never pass secrets: keys live in the keyring."""
+        """Add an account (labels are unique). Never pass secrets: keys live in the keyring.
+
+        ``exchange_id`` (a ccxt id) names the exchange a hand-logged account trades on:
+        its rules, bundled tier tables and public mark prices are then that exchange's
+        (``rules`` defaults to the exchange's rule set). ``default_leverage`` is the
+        leverage of positions logged without one.
+        """
+        if exchange_id is not None and rules == RuleSet.GENERIC:
+            from crossmargin.tier_snapshots import rules_for_exchange
+
+            rules = rules_for_exchange(str(exchange_id))
         values = self._account_values(
             label=label,
             kind=kind,
@@ -582,6 +663,7 @@ class Journal:
             position_mode=position_mode,
             taker_fee_rate=taker_fee_rate,
             notes=notes,
+            default_leverage=default_leverage,
         )
         with self._tx() as conn:
             _check_label_free(conn, values["label"])
@@ -628,6 +710,12 @@ class Journal:
                         raise ValueError(f"must be a Decimal >= 0, got {value!r}")
                 elif name == "exchange_id":
                     value = (str(value).strip() or None) if value is not None else None
+                elif name == "default_leverage":
+                    if value is not None and (
+                        not isinstance(value, Decimal) or not value.is_finite() or value <= 0
+                        or value > 1000
+                    ):
+                        raise ValueError(f"must be a leverage > 0 (at most 1000), got {value!r}")
                 elif name == "notes":
                     value = str(value)
                 else:
@@ -642,7 +730,7 @@ class Journal:
 
     def update_account(self, account: AccountRef, **changes: Any) -> OpChanges:
         """Change account fields (label, kind, rules, settle, exchange_id, margin_mode_default,
-        position_mode, taker_fee_rate, notes)."""
+        position_mode, taker_fee_rate, notes, default_leverage)."""
         values = self._account_values(**changes)
         with self._tx() as conn:
             acct = self._account(conn, account)
@@ -710,6 +798,7 @@ class Journal:
 
     def _write_instruments(self, account: AccountRef, items: Sequence[Instrument]) -> OpChanges:
         problems: list[str] = []
+        items = _canon_all(items, "instruments", problems)
         for i, ins in enumerate(items):
             _validate_instrument(ins, f"instruments[{i}]", problems)
         if problems:
@@ -799,6 +888,7 @@ class Journal:
     def replace_tiers(self, account: AccountRef, tables: Mapping[str, Sequence[Tier]]) -> OpChanges:
         """Replace the brackets of several symbols in one transaction (others untouched)."""
         problems: list[str] = []
+        tables = {_canon(s, f"tiers[{s!r}]", problems): t for s, t in tables.items()}
         for symbol, tiers in tables.items():
             _validate_tiers(symbol, tiers, problems, "tiers")
         if problems:
@@ -873,6 +963,7 @@ class Journal:
         problems: list[str] = []
         if source not in _SOURCES:
             problems.append(f"source: must be one of {', '.join(_SOURCES)}, got {source!r}")
+        fills = _canon_all(fills, "fills", problems)
         for i, f in enumerate(fills):
             _validate_fill(f, f"fills[{i}]", problems)
         if problems:
@@ -1299,6 +1390,7 @@ class Journal:
             leg=leg,
         )
         problems: list[str] = []
+        fill = replace(fill, symbol=_canon(fill.symbol, "position", problems))
         _validate_fill(fill, "position", problems)
         values = _annotation_values(annotations, problems)
         tag_list = _clean_tags(tags, problems)
@@ -1500,6 +1592,7 @@ class Journal:
                 trade_id=row.trade_id,
             )
             problems: list[str] = []
+            merged = replace(merged, symbol=_canon(merged.symbol, "fill", problems))
             _validate_fill(merged, "fill", problems)
             if problems:
                 raise InputError(problems)
@@ -1582,7 +1675,7 @@ class Journal:
         if filt.account is not None:
             where.append(position_t.c.account_id == self._account(conn, filt.account).id)
         if filt.symbol:
-            where.append(position_t.c.symbol == filt.symbol)
+            where.append(position_t.c.symbol == canonical_or_same(filt.symbol))
         if filt.status is not None:
             where.append(position_t.c.status == PositionStatus(filt.status).value)
         if filt.side is not None:
@@ -1682,7 +1775,7 @@ class Journal:
                     )
                 )
             if symbol:
-                where.append(fill_t.c.symbol == symbol)
+                where.append(fill_t.c.symbol == canonical_or_same(symbol))
             where += _time_window(fill_t.c.time, since, until)
             total, rows = _page_rows(
                 conn, fill_t, where, (fill_t.c.time.desc(), fill_t.c.id.desc()), offset, limit
@@ -1724,6 +1817,7 @@ class Journal:
     def add_funding(self, account: AccountRef, payments: Sequence[NewFunding]) -> OpChanges:
         """Store funding payments (+ received, − paid); duplicates by exchange id are skipped."""
         problems: list[str] = []
+        payments = _canon_all(payments, "funding", problems)
         for i, p in enumerate(payments):
             _validate_funding(p, f"funding[{i}]", problems)
         if problems:
@@ -1786,7 +1880,7 @@ class Journal:
             if position_id is not None:
                 where.append(funding_t.c.position_id == position_id)
             if symbol:
-                where.append(funding_t.c.symbol == symbol)
+                where.append(funding_t.c.symbol == canonical_or_same(symbol))
             rows = conn.execute(
                 select(funding_t).where(*where).order_by(funding_t.c.time, funding_t.c.id)
             ).all()
@@ -2157,6 +2251,15 @@ class Journal:
         cross + isolated pair on one journal position) and finally the cursors.
         """
         problems: list[str] = []
+        batch = replace(
+            batch,
+            fills=tuple(_canon_all(batch.fills, "batch.fills", problems)),
+            funding=tuple(_canon_all(batch.funding, "batch.funding", problems)),
+            instruments=tuple(_canon_all(batch.instruments, "batch.instruments", problems)),
+            tiers={_canon(s, f"batch.tiers[{s!r}]", problems): t for s, t in batch.tiers.items()},
+            positions=None if batch.positions is None
+            else tuple(_canon_all(batch.positions, "batch.positions", problems)),
+        )
         _datetime_field(batch.fetched_at, "batch.fetched_at", problems)
         for i, f in enumerate(batch.fills):
             _validate_fill(f, f"batch.fills[{i}]", problems)
@@ -2432,22 +2535,39 @@ class Journal:
         source: str = "auto",
         settle: str | None = None,
     ) -> AccountState:
-        """An :class:`AccountState` for the margin engine from an account's open positions.
+        """The engine input of an account: :meth:`account_inputs` without the sources."""
+        return self.account_inputs(account, wallet_balance=wallet_balance, marks=marks,
+                                   source=source, settle=settle).state
+
+    def account_inputs(
+        self,
+        account: AccountRef,
+        *,
+        wallet_balance: Decimal | None = None,
+        marks: Mapping[str, Decimal] | None = None,
+        source: str = "auto",
+        settle: str | None = None,
+    ) -> AccountInputs:
+        """An :class:`AccountState` for the margin engine from an account's open positions,
+        and a line per input saying where it came from.
 
         ``source``: ``"journal"`` (open journal positions), ``"exchange"`` (the last synced
         exchange positions) or ``"auto"`` (exchange for a synced exchange account, else
         journal). ``settle``: the settlement currency to evaluate (default: the
         account's); positions settled in another currency are left out (see
-        :meth:`settlements`). Marks: ``marks[symbol]``, else the stored mark, else the
-        entry price. Wallet: ``wallet_balance`` or the latest balance snapshot in that
-        currency; either is the currency's whole wallet as the exchange reports it
-        (isolated wallets included), and :func:`crossmargin.account_state.assemble_account`
-        takes the isolated wallets out to get the cross wallet. Tiers, contract sizes, MMR,
-        max leverage and betas come from the stored instruments and tiers. Raises
-        InputError naming every missing input.
+        :meth:`settlements`). Marks: ``marks[symbol]``, else the stored (last known)
+        mark, else the entry price. Wallet: ``wallet_balance`` or the latest balance
+        snapshot in that currency; either is the currency's whole wallet as the exchange
+        reports it (isolated wallets included), and
+        :func:`crossmargin.account_state.assemble_account` takes the isolated wallets out
+        to get the cross wallet. Leverage: the position's, else the account's default.
+        Tiers: the stored table, else the bundled snapshot of the account's exchange
+        (:mod:`crossmargin.tier_snapshots`). Raises InputError naming every missing input
+        and how to supply it.
         """
-        marks = dict(marks or {})
+        marks = {canonical_or_same(k): v for k, v in (marks or {}).items()}
         problems: list[str] = []
+        sources: list[str] = []
         if source not in ("auto", "journal", "exchange"):
             raise InputError(f"source: must be auto, journal or exchange, got {source!r}")
         with self._read() as conn:
@@ -2470,27 +2590,82 @@ class Journal:
                     )
                 else:
                     wallet_balance = snap.wallet_balance
+                    sources.append(
+                        f"wallet: {plain(snap.wallet_balance)} {currency} recorded "
+                        f"{snap.time.strftime('%Y-%m-%d %H:%M')} UTC"
+                    )
+            else:
+                sources.append(f"wallet: {plain(wallet_balance)} {currency} as given")
             built = [
                 p for p in self._scenario_positions(conn, acct, source, marks, instruments,
-                                                    problems)
+                                                    problems, sources)
                 if _settle_of(p.symbol, instruments, acct.settle) == currency
             ]
         for symbol, mark in marks.items():
             if not isinstance(mark, Decimal) or not mark.is_finite() or mark <= 0:
                 problems.append(f"marks[{symbol}]: must be a Decimal > 0, got {mark!r}")
+        table_for = self._tier_tables(acct, built, tiers, instruments, problems, sources)
         if problems:
             raise InputError(problems)
         assert wallet_balance is not None
-        return assemble_account(
+        state = assemble_account(
             rules=acct.rules,
             settle=currency,
             wallet_balance=wallet_balance,
             positions=built,
-            tiers=tiers,
+            tiers=table_for,
             taker_fee_rate=acct.taker_fee_rate,
             betas={s: i.beta for s, i in instruments.items() if i.beta is not None},
             label=acct.label,
         )
+        return AccountInputs(state, tuple(sources))
+
+    @staticmethod
+    def _tier_tables(
+        acct: Account,
+        positions: Sequence[Position],
+        stored: Mapping[str, tuple[Tier, ...]],
+        instruments: Mapping[str, Instrument],
+        problems: list[str],
+        sources: list[str],
+    ) -> dict[str, tuple[Tier, ...]]:
+        """Each held symbol's tier table: stored, else the exchange's bundled snapshot."""
+        from crossmargin.tier_snapshots import bundled_tiers
+
+        out: dict[str, tuple[Tier, ...]] = {}
+        from_snapshot: list[str] = []
+        snapshot = None
+        for symbol in sorted({p.symbol for p in positions}):
+            if symbol in stored:
+                out[symbol] = stored[symbol]
+                continue
+            snapshot = snapshot or bundled_tiers(acct.exchange_id)
+            if snapshot is not None and symbol in snapshot.tables:
+                out[symbol] = snapshot.tables[symbol]
+                from_snapshot.append(symbol)
+                continue
+            ins = instruments.get(symbol)
+            rate = ins.maintenance_margin_rate if ins else None
+            if acct.rules is RuleSet.GENERIC and rate is not None:
+                sources.append(f"maintenance rate: {symbol} {plain(rate)} as you set it")
+                continue
+            if acct.rules is RuleSet.HYPERLIQUID and ins and ins.max_leverage:
+                continue
+            where = (f"; the bundled {snapshot.name} tiers (as of {snapshot.as_of}) have no "
+                     f"{symbol}" if snapshot else "")
+            problems.append(
+                f"{symbol}: no maintenance-margin tiers{where}; store them with `crossmargin "
+                f"journal tiers {acct.label} FILE`"
+                + ("" if acct.exchange_id else
+                   f", or name the account's exchange (`crossmargin journal account edit "
+                   f"{acct.label} --exchange binanceusdm`)")
+            )
+        if stored and any(s in stored for s in out):
+            sources.append("tiers: " + ", ".join(s for s in out if s in stored)
+                           + " from the journal")
+        if from_snapshot and snapshot is not None:
+            sources.append(f"tiers: {', '.join(from_snapshot)} from the {snapshot.describe()}")
+        return out
 
     def settlements(self, account: AccountRef, *, source: str = "auto") -> dict[str, int]:
         """How many open positions the account holds per settlement currency."""
@@ -2516,8 +2691,11 @@ class Journal:
         marks: Mapping[str, Decimal],
         instruments: Mapping[str, Instrument],
         problems: list[str],
+        sources: list[str] | None = None,
     ) -> list[Position]:
-        """The open positions of ``acct`` as engine positions (every settlement currency)."""
+        """The open positions of ``acct`` as engine positions (every settlement currency);
+        ``sources`` gets a line for each number that is not the position's own."""
+        notes: list[str] = [] if sources is None else sources
         use_exchange = source == "exchange" or (
             source == "auto"
             and acct.kind is AccountKind.EXCHANGE
@@ -2556,13 +2734,22 @@ class Journal:
             )
             .order_by(position_t.c.opened_at, position_t.c.id)
         ).all()
+        defaulted: list[str] = []
+        entry_marks: list[str] = []
         for p in self._to_positions(conn, rows):
-            if p.leverage is None:
+            leverage = p.leverage or acct.default_leverage
+            if leverage is None:
                 problems.append(
                     f"position #{p.id} ({p.symbol} {p.side.value}): leverage unknown; "
-                    f"set it with `crossmargin journal edit {p.id} --leverage L`"
+                    f"set it with `crossmargin journal edit {p.id} --leverage L`, or give "
+                    f"the account a default (`crossmargin journal account edit {acct.label} "
+                    "--leverage L`)"
                 )
                 continue
+            if p.leverage is None:
+                defaulted.append(f"#{p.id}")
+            if p.symbol not in marks and p.mark_price is None:
+                entry_marks.append(f"#{p.id} {p.symbol}")
             ins = instruments.get(p.symbol)
             built.append(
                 Position(
@@ -2572,7 +2759,7 @@ class Journal:
                     contracts=p.contracts,
                     entry_price=p.entry_price,
                     mark_price=marks.get(p.symbol, p.mark_price or p.entry_price),
-                    leverage=p.leverage,
+                    leverage=leverage,
                     margin_mode=p.margin_mode,
                     contract_size=p.contract_size,
                     inverse=p.inverse,
@@ -2582,6 +2769,12 @@ class Journal:
                     exchange_liquidation_price=p.exchange_liquidation_price,
                 )
             )
+        if defaulted and acct.default_leverage is not None:
+            notes.append(f"leverage: {', '.join(defaulted)} at the account's default "
+                         f"{plain(acct.default_leverage)}x")
+        if entry_marks:
+            notes.append(f"marks: {', '.join(entry_marks)} at the entry price (no mark known "
+                         "yet; the app follows live marks)")
         return built
 
     # ------------------------------------------------------------------ import, export, backup
@@ -2941,6 +3134,7 @@ def _account_from_row(r: Any) -> Account:
         notes=r.notes,
         created_at=r.created_at,
         positions_synced_at=r.positions_synced_at,
+        default_leverage=r.default_leverage,
     )
 
 

@@ -23,7 +23,12 @@ Version history
   exchange gave none) and, per position, the PnL recomputed from the fills when the
   shown ``realized_pnl`` is the exchange's (``position.computed_pnl``, else NULL). Two
   nullable columns added in place; existing rows keep their recomputed PnL (NULL in both
-  new columns) until a re-sync brings the exchange's figures.
+  new columns) until a re-sync brings the exchange's figures. The account's default
+  leverage (``account.default_leverage``, nullable). And one contract, one symbol:
+  every stored symbol becomes its canonical (ccxt unified) name
+  (:func:`canonicalize_symbols`); where two names of one contract meet (an imported
+  ``BTCUSDT`` and a hand-logged ``BTC/USDT:USDT``) the positions of that key are
+  re-derived from their fills at the next open (``meta.rederive``).
 """
 
 from __future__ import annotations
@@ -129,10 +134,107 @@ def _v1_to_v2(conn: sqlite3.Connection) -> None:
     )
 
 
+def _canon(symbol: str) -> str:
+    from crossmargin.symbols import SymbolError, canonical
+
+    try:
+        return canonical(symbol)
+    except SymbolError:
+        return symbol  # not a contract name we read: kept as it was
+
+
+def _fill_hash_key(symbol: str, leg: str, micros: int, side: str, price: str, amount: str,
+                   fee: str, fee_currency: str, order_id: str | None) -> str:
+    """The v3 content key of an id-less fill (the same recipe as ``fill_dedupe_key``)."""
+    import hashlib
+    from decimal import Decimal
+
+    def num(text: str) -> str:
+        n = Decimal(text).normalize()
+        return format(n, "f") if n == n.to_integral_value() or -30 < n.adjusted() < 30 else str(n)
+
+    text = "|".join((symbol, leg, str(micros), side, num(price), num(amount), num(fee),
+                     fee_currency.upper(), order_id or ""))
+    return "h:" + hashlib.blake2b(text.encode(), digest_size=12).hexdigest()
+
+
+def canonicalize_symbols(conn: sqlite3.Connection) -> list[tuple[int, str, str]]:
+    """Rename every stored symbol to its canonical name; returns the (account, symbol,
+    leg) keys whose positions must be re-derived (two names met, or a duplicate trade
+    stored under both names was dropped)."""
+    rederive: set[tuple[int, str, str]] = set()
+    names = {s for (s,) in conn.execute(
+        "SELECT symbol FROM fill UNION SELECT symbol FROM position UNION SELECT symbol FROM "
+        "funding UNION SELECT symbol FROM instrument UNION SELECT symbol FROM tier UNION "
+        "SELECT symbol FROM exchange_position")}
+    renames = {s: _canon(s) for s in names if _canon(s) != s}
+    if not renames:
+        return []
+    # keys where a second name of the same contract already exists
+    for table in ("fill", "position"):
+        rows = conn.execute(f"SELECT DISTINCT account_id, symbol, leg FROM {table}").fetchall()
+        seen: dict[tuple[int, str, str], set[str]] = {}
+        for acct, sym, leg in rows:
+            seen.setdefault((acct, _canon(sym), leg), set()).add(sym)
+        rederive |= {k for k, v in seen.items() if len(v) > 1}
+    # fills: new symbol and dedupe key; a key taken already is the same trade twice
+    keys = {(a, k) for a, k in conn.execute("SELECT account_id, dedupe_key FROM fill")}
+    for old, new in renames.items():
+        for fid, acct, leg, key, micros, side, price, amount, fee, fcur, oid in conn.execute(
+            "SELECT id, account_id, leg, dedupe_key, time, side, price, amount, fee, "
+            "fee_currency, order_id FROM fill WHERE symbol = ?", (old,)
+        ).fetchall():
+            if key.startswith("t:"):
+                new_key = "t:" + new + key[len("t:" + old):]
+            else:
+                suffix = key[key.index("#"):] if "#" in key else ""
+                new_key = _fill_hash_key(new, leg, micros, side, price, amount, fee, fcur,
+                                         oid) + suffix
+            if (acct, new_key) in keys:
+                conn.execute("DELETE FROM fill WHERE id = ?", (fid,))
+                rederive.add((acct, new, leg))
+                continue
+            keys.discard((acct, key))
+            keys.add((acct, new_key))
+            conn.execute("UPDATE fill SET symbol = ?, dedupe_key = ? WHERE id = ?",
+                         (new, new_key, fid))
+        conn.execute("UPDATE position SET symbol = ? WHERE symbol = ?", (new, old))
+        fkeys = {(a, k) for a, k in conn.execute("SELECT account_id, dedupe_key FROM funding")}
+        for gid, acct, key in conn.execute(
+            "SELECT id, account_id, dedupe_key FROM funding WHERE symbol = ?", (old,)
+        ).fetchall():
+            new_key = key[:2] + new + key[2 + len(old):] if key[2:].startswith(old) else key
+            if (acct, new_key) in fkeys:
+                conn.execute("DELETE FROM funding WHERE id = ?", (gid,))
+                continue
+            conn.execute("UPDATE funding SET symbol = ?, dedupe_key = ? WHERE id = ?",
+                         (new, new_key, gid))
+        # specs and tiers: the canonical name's own rows win over a second name's
+        for table in ("instrument", "tier"):
+            conn.execute(
+                f"DELETE FROM {table} WHERE symbol = ? AND account_id IN "
+                f"(SELECT account_id FROM {table} WHERE symbol = ?)", (old, new))
+            conn.execute(f"UPDATE {table} SET symbol = ? WHERE symbol = ?", (new, old))
+        conn.execute("DELETE FROM exchange_position WHERE symbol = ? AND EXISTS (SELECT 1 FROM "
+                     "exchange_position e WHERE e.symbol = ? AND e.account_id = "
+                     "exchange_position.account_id AND e.side = exchange_position.side AND "
+                     "e.margin_mode = exchange_position.margin_mode)", (old, new))
+        conn.execute("UPDATE exchange_position SET symbol = ? WHERE symbol = ?", (new, old))
+    return sorted(rederive)
+
+
 def _v2_to_v3(conn: sqlite3.Connection) -> None:
-    """fill.realized_pnl and position.computed_pnl (both nullable Decimal text)."""
+    """fill.realized_pnl, position.computed_pnl, account.default_leverage (nullable Decimal
+    text); canonical symbols everywhere, with the keys to re-derive left in ``meta``."""
+    import json
+
     conn.execute("ALTER TABLE fill ADD COLUMN realized_pnl VARCHAR")
     conn.execute("ALTER TABLE position ADD COLUMN computed_pnl VARCHAR")
+    conn.execute("ALTER TABLE account ADD COLUMN default_leverage VARCHAR")
+    rederive = canonicalize_symbols(conn)
+    if rederive:
+        conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('rederive', ?)",
+                     (json.dumps(rederive),))
 
 
 STEPS: dict[int, MigrationStep] = {

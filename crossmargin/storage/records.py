@@ -60,6 +60,7 @@ class Account:
     notes: str
     created_at: datetime
     positions_synced_at: datetime | None
+    default_leverage: Decimal | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -63,6 +63,8 @@ class AccountRow(SQLModel, table=True):
     notes: str = Field(default="")
     created_at: datetime = Field(sa_column=_time())
     positions_synced_at: datetime | None = Field(default=None, sa_column=_time(nullable=True))
+    # v3 (added last): leverage of the account's positions unless a position says otherwise
+    default_leverage: Decimal | None = Field(default=None, sa_column=_dec(True))
 
 
 class InstrumentRow(SQLModel, table=True):

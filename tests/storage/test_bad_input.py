@@ -101,7 +101,7 @@ CASES: list[tuple[str, Callable[[Journal, int, int, int], object], str]] = [
      "batch.equity.wallet_balance: must be a finite Decimal, got 1.5"),
     ("tier rate", lambda j, a, p, f: j.apply_sync_batch(a, _batch(
         tiers={"X": [Tier(D(0), None, None)]})),
-     "batch.tiers[X][0].maintenance_margin_rate: required, got None"),
+     "batch.tiers[X/USDT:USDT][0].maintenance_margin_rate: required, got None"),
     ("cursor endpoint", lambda j, a, p, f: j.apply_sync_batch(a, _batch(cursors={5: "x"})),
      "batch.cursors[5]: endpoint and text value required"),
     ("transfer kind", lambda j, a, p, f: j.apply_sync_batch(a, _batch(
@@ -119,9 +119,9 @@ CASES: list[tuple[str, Callable[[Journal, int, int, int], object], str]] = [
     ("instrument base", lambda j, a, p, f: j.set_instrument(a, Instrument(
         "X", 5, "USDT", "USDT")), "instruments[0].base: must be text, got 5"),
     ("tier start", lambda j, a, p, f: j.set_tiers(a, "X", [Tier(None, None, D("0.01"))]),
-     "tiers[X][0].min_notional: required, got None"),
+     "tiers[X/USDT:USDT][0].min_notional: required, got None"),
     ("tier type", lambda j, a, p, f: j.set_tiers(a, "X", [(0, None, 1)]),
-     "tiers[X][0]: must be a Tier, got tuple"),
+     "tiers[X/USDT:USDT][0]: must be a Tier, got tuple"),
     ("tier symbol", lambda j, a, p, f: j.set_tiers(a, "", [Tier(D(0), None, D("0.01"))]),
      "tiers: a symbol must be non-empty text"),
     ("fill note", lambda j, a, p, f: j.add_fill(a, NewFill("BTCUSDT", "buy", D(1), D(1), at(1),

@@ -179,15 +179,16 @@ def test_tiers_instrument_balance_feed_whatif(capsys, db: Path) -> None:
     run(capsys, "journal", "add", "--account", "Main", "BTCUSDT", "long", "0.1", "60000",
         "--leverage", "20", "--db", str(db))
     code, out, err = run(capsys, "journal", "tiers", "Main", str(TIERS), "--db", str(db))
-    assert code == 0 and "BTCUSDT" in out, err
+    assert code == 0 and "BTC/USDT:USDT" in out, err
     code, out, _ = run(capsys, "journal", "instrument", "Main", "BTCUSDT", "--beta", "1",
                        "--db", str(db))
     assert code == 0 and "linear" in out
     assert run(capsys, "journal", "balance", "Main", "5000", "--db", str(db))[0] == 0
     with Journal.open(db) as j:
         state = j.build_scenario("Main")
-    assert state.wallet_balance == D(5000) and state.tiers["BTCUSDT"][0].min_notional == 0
-    assert state.betas == {"BTCUSDT": D(1)}
+    btc = "BTC/USDT:USDT"  # every stored symbol is canonical: BTCUSDT is the same contract
+    assert state.wallet_balance == D(5000) and state.tiers[btc][0].min_notional == 0
+    assert state.betas == {btc: D(1)}
     code, _, err = run(capsys, "journal", "tiers", "Main", str(TIERS), "--symbol", "XRPUSDT=NOPE",
                        "--db", str(db))
     assert code == 2 and "'NOPE' is not in" in err

@@ -101,7 +101,7 @@ def test_explicit_mapping(tmp_path) -> None:
     parsed = parse_fills_csv(path, mapping={"time": "When", "symbol": "Ticker", "side": "Way",
                                             "price": "Avg Px", "amount": "Lots"})
     (line, f), = parsed.fills
-    assert line == 2 and f.price == D("0.5") and f.side == "sell" and f.symbol == "XRPUSDT"
+    assert line == 2 and f.price == D("0.5") and f.side == "sell" and f.symbol == "XRP/USDT:USDT"
 
 
 def test_binance_preset(tmp_path) -> None:
@@ -136,7 +136,7 @@ def test_okx_preset_flips_fee_sign(tmp_path) -> None:
         "t9,o9,2024-03-01 10:00:00,BTC-USDT-SWAP,Buy,62000,3,-0.93,USDT\n"
     )
     ((_, f),) = parse_fills_csv(write(tmp_path, text), preset="okx").fills
-    assert f.fee == D("0.93") and f.fee_currency == "USDT" and f.symbol == "BTC-USDT-SWAP"
+    assert f.fee == D("0.93") and f.fee_currency == "USDT" and f.symbol == "BTC/USDT:USDT"
 
 
 def test_parse_time_forms() -> None:

@@ -46,10 +46,10 @@ def test_csv_exports_and_fills_reimport(journal: Journal, acct: int, tmp_path: P
     n = export_positions_csv(journal, tmp_path / "pos.csv", PositionFilter(account=acct))
     rows = list(csv.DictReader((tmp_path / "pos.csv").open()))
     assert n == len(rows) == 3
-    eth = next(r for r in rows if r["symbol"] == "ETHUSDT")
+    eth = next(r for r in rows if r["symbol"] == "ETH/USDT:USDT")
     assert eth["tags"] == "x;y" and eth["notes"] == 'quote "and", comma'
     assert eth["funding"] == "-0.01"
-    first = next(r for r in rows if r["side"] == "long" and r["symbol"] == "BTCUSDT")
+    first = next(r for r in rows if r["side"] == "long" and r["symbol"] == "BTC/USDT:USDT")
     assert first["entry_price"] == "100.10" and first["opened_at"].endswith("+00:00")
     assert export_funding_csv(journal, tmp_path / "fund.csv") == 1
     assert export_fills_csv(journal, tmp_path / "fills.csv", account="Main") == 3

@@ -40,7 +40,7 @@ def test_hand_logged_position_lifecycle(journal: Journal, acct: int) -> None:
     p = journal.position(pid)
     assert (p.side, p.contracts, p.entry_price, p.leverage) == (Side.LONG, D("0.5"), D(40000), 10)
     assert p.tags == ("breakout", "btc") and p.rating == 4 and p.setup == "range break"
-    with pytest.raises(InputError, match="already has an open BTCUSDT long"):
+    with pytest.raises(InputError, match="already has an open BTC/USDT:USDT long"):
         journal.add_position(acct, "BTCUSDT", "short", D(1), D(1), time=at(1))
     journal.close_position(pid, D("41000"), contracts=D("0.2"), time=at(1))
     assert journal.position(pid).contracts == D("0.3")
@@ -173,15 +173,27 @@ def test_build_scenario_from_journal(journal: Journal, acct: int) -> None:
         journal.build_scenario(acct)
     journal.record_balance(acct, D(5000), time=at(2))
     journal.edit_position(a, mark_price=D(41000))
-    state = journal.build_scenario("Main", marks={"ETHUSDT": D(2100)})
+    # ETH has no stored tiers and the account names no exchange: refused, never made up
+    with pytest.raises(InputError, match=r"ETH/USDT:USDT: no maintenance-margin tiers.*"
+                                         r"--exchange binanceusdm"):
+        journal.build_scenario(acct)
+    journal.update_account(acct, exchange_id="binanceusdm")
+    inputs = journal.account_inputs("Main", marks={"ETHUSDT": D(2100)})
+    state = inputs.state
     # the recorded balance is the whole USDT wallet; ETH's isolated 400 are not cross
     assert state.rules is RuleSet.BINANCE and state.wallet_balance == 5000 - 400
-    assert [p.symbol for p in state.positions] == ["BTCUSDT", "ETHUSDT"]
+    assert [p.symbol for p in state.positions] == ["BTC/USDT:USDT", "ETH/USDT:USDT"]
     btc, eth = state.positions
     assert btc.mark_price == 41000 and btc.leverage == 20 and btc.id == str(a)
     assert eth.mark_price == 2100 and eth.margin_mode is MarginMode.ISOLATED
     assert eth.isolated_margin == 400
-    assert state.tiers["BTCUSDT"] == tiers and state.betas == {"BTCUSDT": 1}
+    assert state.tiers["BTC/USDT:USDT"] == tiers and state.betas == {"BTC/USDT:USDT": 1}
+    # ETH's tiers are the bundled Binance snapshot's, and the sources say so with its date
+    assert state.tiers["ETH/USDT:USDT"][0].maintenance_margin_rate == D("0.004")
+    assert any("ETH/USDT:USDT from the Binance USDⓈ-M tiers bundled with CrossMargin "
+               "(as of 2026-09)" in line for line in inputs.sources), inputs.sources
+    assert any(line.startswith("tiers: BTC/USDT:USDT from the journal")
+               for line in inputs.sources)
     journal.edit_position(a, leverage=None)
     with pytest.raises(InputError, match=f"position #{a} .*leverage unknown"):
         journal.build_scenario(acct)
@@ -364,7 +376,8 @@ def test_statistics_by_group(journal: Journal, acct: int) -> None:
     by_month = journal.statistics_by("month")
     assert set(by_month) == {"2024-03", "2024-04", "open"}
     assert journal.statistics_by("account")["Main"][0].trades == 2
-    assert journal.statistics_by("symbol", PositionFilter(side=Side.SHORT)).keys() == {"ETHUSDT"}
+    assert journal.statistics_by("symbol", PositionFilter(side=Side.SHORT)).keys() == {
+        "ETH/USDT:USDT"}
     with pytest.raises(InputError, match="choose one of"):
         journal.statistics_by("weekday")
 

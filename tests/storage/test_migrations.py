@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import shutil
 import sqlite3
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal as D
 from pathlib import Path
 
 import pytest
 
-from crossmargin.domain import MarginMode, Side
+from crossmargin.domain import MarginMode, Side, Tier
 from crossmargin.errors import InputError
 from crossmargin.storage import (
     ExchangePosition,
@@ -77,22 +78,60 @@ def raw_dump(path: Path) -> dict[str, tuple[list[tuple], list[tuple]]]:
 
 
 #: Columns added by upgrade steps after v1 (table -> names): NULL in every upgraded row.
-ADDED_SINCE_V1 = {"fill": ("realized_pnl",), "position": ("computed_pnl",)}
+ADDED_SINCE_V1 = {"fill": ("realized_pnl",), "position": ("computed_pnl",),
+                  "account": ("default_leverage",)}
+#: Columns v3 rewrites (canonical symbols and the dedupe keys built on them): checked
+#: apart by check_canonical_symbols.
+RENAMED_IN_V3 = {t: ("symbol",) for t in ("position", "instrument", "tier", "exchange_position")}
+RENAMED_IN_V3 |= {"fill": ("symbol", "dedupe_key"), "funding": ("symbol", "dedupe_key")}
 
 
-def without_added(dump: dict[str, tuple[list[tuple], list[tuple]]],
-                  added: dict[str, tuple[str, ...]] = ADDED_SINCE_V1):
-    """``dump`` without the ``added`` columns, after checking they hold only NULLs."""
+def _drop(dump, columns, check_null: bool):
     out = {}
     for name, (cols, rows) in dump.items():
-        drop = [i for i, c in enumerate(cols) if c[0] in added.get(name, ())]
-        for row in rows:
-            for i in drop:
-                assert row[2 * i] is None and row[2 * i + 1] == "null", (name, cols[i], row)
+        drop = [i for i, c in enumerate(cols) if c[0] in columns.get(name, ())]
+        if check_null:
+            for row in rows:
+                for i in drop:
+                    assert row[2 * i] is None and row[2 * i + 1] == "null", (name, cols[i], row)
         keep = [i for i in range(len(cols)) if i not in drop]
         out[name] = ([cols[i] for i in keep],
                      [tuple(v for i in keep for v in row[2 * i:2 * i + 2]) for row in rows])
     return out
+
+
+def without_added(dump: dict[str, tuple[list[tuple], list[tuple]]],
+                  added: dict[str, tuple[str, ...]] = ADDED_SINCE_V1):
+    """``dump`` without the ``added`` columns (after checking they hold only NULLs) and
+    without the columns v3 renames (compare ``before`` through :func:`unrenamed`)."""
+    return _drop(_drop(dump, added, True), RENAMED_IN_V3, False)
+
+
+def unrenamed(dump):
+    """An old file's dump without the columns v3 rewrites (symbols, dedupe keys)."""
+    return _drop(dump, RENAMED_IN_V3, False)
+
+
+def check_canonical_symbols(path: Path) -> None:
+    """Every stored symbol is canonical and every fill's dedupe key is the one this build
+    computes for it (so re-importing an old file adds nothing)."""
+    from crossmargin.storage.journal import fill_dedupe_key
+    from crossmargin.symbols import canonical
+
+    conn = sqlite3.connect(path)
+    try:
+        for table in ("fill", "position", "funding", "instrument", "tier", "exchange_position"):
+            for (sym,) in conn.execute(f"SELECT symbol FROM {table}"):
+                assert sym == canonical(sym), (table, sym)
+        for row in conn.execute("SELECT symbol, leg, time, side, price, amount, fee, "
+                                "fee_currency, order_id, trade_id, dedupe_key FROM fill"):
+            sym, leg, micros, side, price, amount, fee, fcur, oid, tid, key = row
+            fill = NewFill(sym, side, D(price), D(amount),
+                           datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=micros),
+                           D(fee), fcur, tid, oid, leg)
+            assert key.split("#")[0] == fill_dedupe_key(fill), row
+    finally:
+        conn.close()
 
 
 def structure(path: Path) -> dict[str, object]:
@@ -131,7 +170,8 @@ def test_kept_v2_file_upgrades(tmp_path: Path) -> None:
     before = raw_dump(path)
     with Journal.open(path) as j:
         assert j.info.migrated_from == 2 and version(path) == 3
-        assert without_added(raw_dump(path)) == before
+        assert without_added(raw_dump(path)) == unrenamed(before)
+        check_canonical_symbols(path)
         assert all(f.realized_pnl is None for f in j.fills(limit=100).items)
         assert all(p.pnl_source == "fills" for p in j.positions().items)
         okx = j.exchange_positions("OKX")
@@ -161,22 +201,26 @@ def test_oldest_kept_file_opens_and_upgrades(tmp_path: Path) -> None:
         # every table, column and row survived the upgrade exactly: same raw values and
         # storage classes (Decimals still TEXT such as '1000000.12345678' and '1E-8', times
         # still INTEGER microseconds), same ids; the columns added since are all NULL
-        assert without_added(raw_dump(path)) == before
+        assert without_added(raw_dump(path)) == unrenamed(before)
+        check_canonical_symbols(path)
         assert [a.label for a in j.accounts()] == ["Exchange", "Manual"]
-        btc = next(p for p in j.positions().items if p.symbol == "BTCUSDT")
+        btc = next(p for p in j.positions().items if p.symbol == "BTC/USDT:USDT")
         assert btc.status is PositionStatus.CLOSED and btc.contracts == 0
         assert btc.entry_price == D("1000000.12345678") and btc.max_contracts == D("1E-8")
         assert btc.tags == ("tiny", "v1") and btc.notes == "smallest size" and btc.rating == 3
         assert btc.fees == D("0.0000000001") * D("1000000.12345678")
-        eth = [p for p in j.positions().items if p.symbol == "ETHUSDT"]
+        eth = [p for p in j.positions().items if p.symbol == "ETH/USDT:USDT"]
         assert {p.side.value for p in eth} == {"long", "short"}
         closed = next(p for p in eth if p.status is PositionStatus.CLOSED)
         still_open = next(p for p in eth if p.status is PositionStatus.OPEN)
         assert closed.realized_pnl == D("109.450") and closed.funding == 0
         assert still_open.funding == D("-0.125") and still_open.contracts == D("1.10")
-        assert j.tiers("Manual")["ETHUSDT"][1].maintenance_amount == 75
+        assert j.tiers("Manual")["ETH/USDT:USDT"][1].maintenance_amount == 75
         assert j.sync_cursor("Exchange", "fills") == "1709269200000"
         assert j.exchange_positions("Exchange")[0].liquidation_price == 290
+        with pytest.raises(InputError, match="SOL/USDT:USDT: no maintenance-margin tiers"):
+            j.build_scenario("Exchange")  # never a made-up rate
+        j.set_tiers("Exchange", "SOLUSDT", (Tier(D(0), None, D("0.01"), D(0)),))
         state = j.build_scenario("Exchange")
         assert state.wallet_balance == D("2500.75") and len(state.positions) == 1
         assert j.integrity_check() == []
@@ -236,6 +280,7 @@ def test_upgraded_file_stores_cross_and_isolated_on_one_symbol(tmp_path: Path) -
             ("BTC/USD:BTC", MarginMode.CROSS, D(100), None, D("89.11")),
             ("BTC/USD:BTC", MarginMode.ISOLATED, D(3), D("0.0002"), D("69536.61")),
         ]
+        j.set_tiers("Exchange", "BTC-USD-SWAP", (Tier(D(0), None, D("0.004"), D(0)),))
         state = j.build_scenario("Exchange", settle="BTC", wallet_balance=D(1))
         assert sorted(p.id for p in state.positions) == ["BTC/USD:BTC:long",
                                                          "BTC/USD:BTC:long:isolated"]
@@ -405,7 +450,8 @@ def test_restoring_a_v1_backup_upgrades_it(tmp_path: Path) -> None:
         j.restore(source)
         assert [a.label for a in j.accounts()] == ["Exchange", "Manual"]
         assert version(j.path) == schema.SCHEMA_VERSION
-        assert without_added(raw_dump(j.path)) == before
+        assert without_added(raw_dump(j.path)) == unrenamed(before)
+        check_canonical_symbols(j.path)
         j.apply_sync_batch("Exchange", SyncBatch(fetched_at=at(6), positions=_pair()))
         assert len(j.exchange_positions("Exchange")) == 2
 
@@ -436,3 +482,33 @@ def test_damaged_backup_is_not_restored(tmp_path: Path) -> None:
         with pytest.raises(JournalCorruptError, match="nothing was restored"):
             j.restore(source)
         assert [a.label for a in j.accounts()] == ["Kept"]
+
+
+def test_two_names_of_one_contract_become_one(tmp_path: Path) -> None:
+    """A v2 journal holding ETHUSDT (hand-logged) and ETH/USDT:USDT (synced later, one
+    trade of them twice) opens at v3 with one contract: the duplicate trade dropped and
+    the positions re-derived from all the fills, notes kept."""
+    path = tmp_path / "journal.sqlite3"
+    shutil.copyfile(KEPT_V2, path)
+    conn = sqlite3.connect(path)
+    with conn:
+        conn.execute("UPDATE position SET notes = 'my ETH trade' WHERE id = 2")
+        for fid, tid, side, amount, micros in ((6, "e2", "sell", "2.20", 1709262000000000),
+                                               (7, "e3", "buy", "1.10", 1709270000000000)):
+            conn.execute(
+                "INSERT INTO fill (id, account_id, symbol, leg, time, side, price, amount, fee, "
+                "fee_currency, trade_id, order_id, dedupe_key, source, import_id, position_id, "
+                "next_position_id, note) VALUES (?, 1, 'ETH/USDT:USDT', 'net', ?, ?, '3050', ?, "
+                "'0', 'USDT', ?, NULL, ?, 'sync', NULL, NULL, NULL, '')",
+                (fid, micros, side, amount, tid, f"t:ETH/USDT:USDT:{tid}"))
+    conn.close()
+    with Journal.open(path) as j:
+        eth = j.positions(PositionFilter(symbol="ETHUSDT")).items
+        assert {p.symbol for p in eth} == {"ETH/USDT:USDT"}
+        assert [f.trade_id for f in j.fills(symbol="ETHUSDT").items] == ["e3", "e2", "e1"]
+        assert all(not p.is_open for p in eth)  # e3 closed the short the flip opened
+        assert next(p for p in eth if p.side is Side.LONG).notes == "my ETH trade"
+        assert j.meta().get("rederive") is None
+    check_canonical_symbols(path)
+    with Journal.open(path) as j:  # reopening re-derives nothing more
+        assert len(j.positions(PositionFilter(symbol="ETH/USDT:USDT")).items) == 2
