@@ -700,8 +700,9 @@ def _render_shock(report: WhatIfReport, out: TextIO) -> None:
 # --------------------------------------------------------------------------- command
 
 
-def _load_account(args: argparse.Namespace) -> AccountState:
-    """The scenario of a journal account (``--account``), validated like a file."""
+def _load_account(args: argparse.Namespace) -> tuple[AccountState, tuple[str, ...]]:
+    """The scenario of a journal account (``--account``), validated like a file, and
+    where its inputs came from (one line each)."""
     from crossmargin.scenario import validate_state
     from crossmargin.storage import Journal
 
@@ -711,8 +712,9 @@ def _load_account(args: argparse.Namespace) -> AccountState:
         if wallet is None or wallet < 0:
             raise InputError(f"--wallet: must be an amount >= 0, got {args.wallet!r}")
     with Journal.open(args.db, create=False) as journal:
-        state = journal.build_scenario(args.account, wallet_balance=wallet, source=args.source,
-                                       settle=args.settle)
+        inputs = journal.account_inputs(args.account, wallet_balance=wallet,
+                                        source=args.source, settle=args.settle)
+        state = inputs.state
         held = journal.settlements(args.account, source=args.source)
     others = {c: n for c, n in held.items() if c != state.settle}
     if others and not state.positions:
@@ -723,11 +725,12 @@ def _load_account(args: argparse.Namespace) -> AccountState:
     problems = validate_state(state)
     if problems:
         raise InputError([f"account {state.label}: {line}" for line in problems])
-    return state
+    return state, inputs.sources
 
 
-def load_input(args: argparse.Namespace) -> tuple[AccountState, str]:
-    """The account to work on and how to name it: a scenario file or a journal account."""
+def load_input(args: argparse.Namespace) -> tuple[AccountState, str, tuple[str, ...]]:
+    """The account to work on, how to name it, and where a journal account's inputs
+    came from: a scenario file or a journal account."""
     journal_only = [
         opt for opt, given in (("--db", args.db is not None), ("--wallet", args.wallet is not None),
                                ("--source", args.source != "auto"),
@@ -738,8 +741,8 @@ def load_input(args: argparse.Namespace) -> tuple[AccountState, str]:
             raise InputError(
                 f"give either FILE ({args.file}) or --account {args.account}, not both"
             )
-        state = _load_account(args)
-        return state, f"account {state.label}"
+        state, sources = _load_account(args)
+        return state, f"account {state.label}", sources
     if journal_only:
         raise InputError(f"{', '.join(journal_only)}: only used with --account NAME")
     if args.file is None:
@@ -748,13 +751,13 @@ def load_input(args: argparse.Namespace) -> tuple[AccountState, str]:
             "or --account NAME from the journal"
         )
     path = _resolve_file(args.file)
-    return load_scenario(path), str(path)
+    return load_scenario(path), str(path), ()
 
 
 def run(args: argparse.Namespace, *, out: TextIO | None = None) -> int:
     """Handler of ``crossmargin whatif``; returns the exit code (0)."""
     out = out or sys.stdout
-    state, source = load_input(args)
+    state, source, sources = load_input(args)
     report = compute(
         state,
         args.ops or [],
@@ -764,10 +767,16 @@ def run(args: argparse.Namespace, *, out: TextIO | None = None) -> int:
         source=source,
     )
     if args.json:
-        out.write(json.dumps(result_json(report), indent=2, ensure_ascii=False) + "\n")
+        doc = result_json(report)
+        if sources:
+            doc["sources"] = list(sources)
+        out.write(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
     else:
         switched = {} if report.has_ops else switched_liquidation_prices(state)
         render_table(report, out, switched=switched)
+        if sources:
+            out.write("\nwhere the numbers came from:\n")
+            out.write("".join(f"  {line}\n" for line in sources))
     return 0
 
 

@@ -55,6 +55,7 @@ FIELDS = (
     "trade_id",
     "order_id",
     "leg",
+    "realized_pnl",
 )
 REQUIRED = ("time", "symbol", "side", "price", "amount")
 
@@ -88,6 +89,8 @@ _GENERIC = {
     "trade_id": ("trade_id", "trade id", "tradeid", "exec id", "transaction id", "fill id", "id"),
     "order_id": ("order_id", "order id", "orderid", "order no.", "order no"),
     "leg": ("leg", "position side", "positionside", "position_side"),
+    "realized_pnl": ("realized_pnl", "realized pnl", "realized profit", "realizedpnl",
+                     "closed pnl", "fill pnl"),
 }
 
 PRESETS: dict[str, Preset] = {
@@ -105,6 +108,7 @@ PRESETS: dict[str, Preset] = {
             "trade_id": ("trade id", "tradeid", "id"),
             "order_id": ("order id", "orderid", "order no"),
             "leg": ("position side", "positionside"),
+            "realized_pnl": ("realized profit", "realized pnl", "realizedpnl"),
         },
         description="Binance futures 'Trade History' export (Date(UTC), Symbol, Side, ...)",
     ),
@@ -293,8 +297,9 @@ def _row_to_fill(
         trade_id,
         order_id,
         leg_raw,
+        pnl_text,
     ) = [row[i].strip() if 0 <= i < n else "" for i in idx]
-    texts = {"price": price_text, "amount": amount_text, "fee": fee_text}
+    texts = {"price": price_text, "amount": amount_text, "fee": fee_text, "realized_pnl": pnl_text}
     problems: list[str] = []
     try:
         time = parse_time(time_text, naive_tz)
@@ -313,10 +318,10 @@ def _row_to_fill(
         problems.append(f"side: expected buy/sell (or open/close long/short), got {side_raw!r}")
     values: dict[str, Decimal] = {}
     suffixes: dict[str, str] = {}
-    for name in ("price", "amount", "fee"):
+    for name in ("price", "amount", "fee", "realized_pnl"):
         text = texts[name]
         if not text:
-            if name != "fee":
+            if name in ("price", "amount"):
                 problems.append(f"{name}: empty")
             continue
         try:
@@ -354,6 +359,7 @@ def _row_to_fill(
         trade_id=trade_id or None,
         order_id=order_id or None,
         leg=leg,
+        realized_pnl=values.get("realized_pnl"),
     )
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from crossmargin.cli.main import main
-from crossmargin.storage import Journal
+from crossmargin.storage import Journal, PositionFilter
 
 ROOT = Path(__file__).resolve().parents[2]
 TIERS = ROOT / "tests" / "fixtures" / "tiers" / "binance_usdm_leverage_tiers.json"
@@ -232,3 +232,44 @@ def test_show_names_where_realised_pnl_comes_from(capsys, db: Path) -> None:
     code, out, _ = run(capsys, "journal", "show", "1", "--json", "--db", str(db))
     pos = json.loads(out)["position"]
     assert (pos["realized_pnl"], pos["computed_pnl"]) == ("29.99999999", "30")
+
+
+BINANCE_EXPORT = """Date(UTC),Symbol,Side,Price,Quantity,Amount,Fee,Realized Profit
+2024-03-01 10:00:00,ETHUSDT,BUY,3000.50,2,6001.00,2.40040000 USDT,0
+2024-03-01 12:00:00,ETHUSDT,SELL,3100.00,0.5,1550.00,0.62000000 USDT,49.75000000
+2024-03-02 09:30:00,SOLUSDT,SELL,140.10,30,4203.00,1.68120000 USDT,0
+"""
+
+
+def test_fresh_exchange_account_evaluates_with_no_further_step(capsys, db: Path,
+                                                              tmp_path: Path) -> None:
+    """`--exchange binanceusdm --leverage 10`, one hand-logged position and an imported
+    Binance export: `whatif --account` answers at once, from the bundled tiers, and says
+    where each number came from."""
+    export = tmp_path / "trades.csv"
+    export.write_text(BINANCE_EXPORT, encoding="utf-8")
+    code, out, err = run(capsys, "journal", "account", "add", "Main", "--exchange",
+                         "binanceusdm", "--leverage", "10", "--db", str(db))
+    assert code == 0 and "Binance USDⓈ-M, binance rules" in out and "10x" in out, err
+    assert run(capsys, "journal", "add", "--account", "Main", "btc", "long", "0.5", "60000",
+               "--db", str(db))[0] == 0
+    code, out, err = run(capsys, "import", str(export), "--account", "Main", "--preset",
+                         "binance", "--db", str(db))
+    assert code == 0, err
+    assert run(capsys, "journal", "balance", "Main", "10000", "--db", str(db))[0] == 0
+    code, out, err = run(capsys, "whatif", "--account", "Main", "--db", str(db), "--json")
+    assert code == 0, err
+    doc = json.loads(out)
+    ids = {p["id"] for p in doc["positions"]}
+    assert len(ids) == 3
+    # BTC (30,000 notional) and the SOL short can be liquidated; ETH's 1.5 cannot (None)
+    assert sum(p["liquidation_price"] is not None for p in doc["positions"]) == 2
+    assert any("bundled with CrossMargin (as of 2026-09)" in s for s in doc["sources"])
+    assert any("default 10x" in s for s in doc["sources"])
+    with Journal.open(db) as j:
+        eth = j.positions(PositionFilter(symbol="ETHUSDT")).items[0]
+        # the export's own realised profit, the recomputed one beside it
+        assert eth.realized_pnl == D("49.75000000") and eth.computed_pnl == D("49.75")
+        # the imported ETHUSDT and a typed eth are one contract
+        assert {p.symbol for p in j.positions().items} == {
+            "BTC/USDT:USDT", "ETH/USDT:USDT", "SOL/USDT:USDT"}
