@@ -34,6 +34,11 @@ EXCHANGE_NAMES = {
 }
 
 
+def exchange_name(exchange_id: str | None) -> str:
+    """A display name: ``Binance USDⓈ-M`` for ``binanceusdm``, the id itself otherwise."""
+    return EXCHANGE_NAMES.get((exchange_id or "").lower(), exchange_id or "")
+
+
 def rules_for_exchange(exchange_id: str) -> RuleSet:
     """The rule set of a ccxt exchange id (``generic`` for exchanges without their own)."""
     return _RULES.get(exchange_id.strip().lower(), RuleSet.GENERIC)
@@ -88,4 +93,5 @@ def _load(exchange_id: str) -> TierSnapshot | None:
                         MappingProxyType(tables))
 
 
-__all__ = ["EXCHANGE_NAMES", "TierSnapshot", "bundled_tiers", "rules_for_exchange"]
+__all__ = ["EXCHANGE_NAMES", "TierSnapshot", "bundled_tiers", "exchange_name",
+           "rules_for_exchange"]

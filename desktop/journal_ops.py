@@ -36,8 +36,16 @@ from desktop.demo import History
 
 log = logging.getLogger(__name__)
 
-MANUAL_DEFAULT_MMR = Decimal("0.005")
 
+def canonical_symbol(text: str) -> str:
+    """The journal's name for a typed symbol (or the text, which the journal then refuses
+    with the reason)."""
+    from crossmargin.symbols import SymbolError, canonical
+
+    try:
+        return canonical(text)
+    except SymbolError:
+        return text
 
 def open_journal(path: Path) -> Journal:
     """Open (or create) the journal at ``path`` (worker thread)."""
@@ -66,12 +74,14 @@ class AccountBook:
     account: Account
     state: AccountState
     history: History
+    sources: tuple[str, ...] = ()  # where the inputs came from (Journal.account_inputs)
 
 
 def load_account(journal: Journal, account_id: int) -> AccountBook:
     """The engine input and the equity history of one account (raises InputError)."""
     acct = journal.account(account_id)
-    state = journal.build_scenario(account_id)
+    inputs = journal.account_inputs(account_id)
+    state = inputs.state
     if not state.label:
         state = state.with_(label=acct.label)
     snaps = journal.equity_history(account_id)
@@ -81,7 +91,7 @@ def load_account(journal: Journal, account_id: int) -> AccountBook:
         [np.nan if s.margin_ratio is None else float(s.margin_ratio) for s in snaps],
         dtype=np.float64,
     )
-    return AccountBook(acct, state, History(t, equity, ratio))
+    return AccountBook(acct, state, History(t, equity, ratio), inputs.sources)
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +101,7 @@ class NewAccountRequest:
     label: str
     settle: str
     wallet_balance: Decimal
+    exchange_id: str | None = None  # its rules, tiers and public marks; None = generic
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,9 +109,10 @@ class LogPositionRequest:
     """A position typed into the "Log a position" dialog (validated numbers).
 
     Prices in the quote currency, ``contracts`` > 0, ``isolated_margin`` and the
-    wallet in the settlement currency. ``maintenance_margin_rate`` is stored as the
-    symbol's instrument spec when the account has none (manual accounts follow the
-    generic rules: one maintenance rate per symbol).
+    wallet in the settlement currency. ``leverage`` None: the account's default.
+    ``maintenance_margin_rate``: for an account on generic rules (no exchange named),
+    the rate the user typed, stored as the symbol's instrument spec; accounts on a
+    named exchange use its tier tables and never a typed or default rate.
     """
 
     account_id: int | None
@@ -109,13 +121,13 @@ class LogPositionRequest:
     side: Side
     contracts: Decimal
     entry_price: Decimal
-    leverage: Decimal
+    leverage: Decimal | None
     margin_mode: MarginMode
     isolated_margin: Decimal | None = None
     mark_price: Decimal | None = None
     stop_price: Decimal | None = None
     target_price: Decimal | None = None
-    maintenance_margin_rate: Decimal = MANUAL_DEFAULT_MMR
+    maintenance_margin_rate: Decimal | None = None
     setup: str = ""
     notes: str = ""
     tags: tuple[str, ...] = field(default_factory=tuple)
@@ -138,7 +150,8 @@ def log_position(journal: Journal, req: LogPositionRequest) -> int:
     if req.new_account is not None:
         na = req.new_account
         changes = journal.create_account(
-            na.label, kind=AccountKind.MANUAL, rules=RuleSet.GENERIC, settle=na.settle
+            na.label, kind=AccountKind.MANUAL, rules=RuleSet.GENERIC, settle=na.settle,
+            exchange_id=na.exchange_id,
         )
         created = changes.id
         account_id = created
@@ -150,21 +163,22 @@ def log_position(journal: Journal, req: LogPositionRequest) -> int:
         acct = journal.account(account_id)
         if req.new_account is not None:
             journal.record_balance(account_id, req.new_account.wallet_balance)
+        symbol = canonical_symbol(req.symbol)
         known = {i.symbol for i in journal.instruments(account_id)}
-        if req.symbol not in known and req.symbol not in journal.tiers(account_id):
-            base, quote, settle = _split_symbol(req.symbol, acct.settle)
+        if req.maintenance_margin_rate is not None and symbol not in known \
+                and symbol not in journal.tiers(account_id):
+            base, quote, settle = _split_symbol(symbol, acct.settle)
             journal.set_instrument(
                 account_id,
-                Instrument(req.symbol, base, quote, settle,
+                Instrument(symbol, base, quote, settle,
                            maintenance_margin_rate=req.maintenance_margin_rate),
             )
         annotations: dict[str, object] = {
-            "leverage": req.leverage,
             "margin_mode": req.margin_mode,
             "setup": req.setup,
             "notes": req.notes,
         }
-        for name in ("isolated_margin", "mark_price", "stop_price", "target_price"):
+        for name in ("leverage", "isolated_margin", "mark_price", "stop_price", "target_price"):
             value = getattr(req, name)
             if value is not None:
                 annotations[name] = value
@@ -180,6 +194,11 @@ def log_position(journal: Journal, req: LogPositionRequest) -> int:
                 log.exception("could not remove the account created for a refused position")
         raise
     return account_id
+
+
+def remember_marks(journal: Journal, account: str, marks: dict[str, Decimal]) -> None:
+    """Store live marks on the account's open journal positions (worker thread)."""
+    journal.record_marks(account, marks)
 
 
 PAGE_SIZE = 500  # rows per page of the Journal tab's tables

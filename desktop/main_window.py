@@ -12,7 +12,7 @@ from __future__ import annotations
 import importlib.util
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
@@ -38,6 +38,7 @@ from crossmargin import paths
 from crossmargin.domain import AccountState, MarginMode, PositionId
 from crossmargin.errors import CrossMarginError, InputError
 from crossmargin.scenario import load_scenario, save_scenario
+from crossmargin.tier_snapshots import exchange_name
 from desktop import formatting as fmt
 from desktop.demo import (
     DEMO_LABEL,
@@ -155,6 +156,7 @@ class MainWindow(QMainWindow):
         self.mark_feed: Any = None  # crossmargin.sync.service.MarkFeed (live exchange marks)
         self._mark_feed_building = False
         self.watching_marks: str | None = None  # label of the account whose marks stream
+        self._marks_saved_at: dict[str, float] = {}  # label -> monotonic time of last save
         self._marks_error: str | None = None
         self._sync_started = False
         self._closing = False
@@ -601,14 +603,35 @@ class MainWindow(QMainWindow):
         return True
 
     # ------------------------------------------------------------------ live exchange marks
+    def _marks_config(self, entry: AccountEntry) -> Any:
+        """Where the selected account's public marks come from: a synced account's own
+        settings; for a journal account, the exchange it names (no keys; the endpoint
+        override of a synced account on that exchange, if any, or ``services``')."""
+        if entry.kind is AccountKind.EXCHANGE:
+            return self._sync_configs.get(entry.label)
+        if entry.kind is not AccountKind.JOURNAL:
+            return None
+        acct = next((s.account for s in self._journal_summaries
+                     if s.account.label == entry.label), None)
+        if acct is None or not acct.exchange_id:
+            return None
+        from desktop import sync_ops
+
+        endpoint = self.services.public_endpoints.get(acct.exchange_id) or next(
+            (c.endpoint for c in self._sync_configs.values()
+             if c.exchange == acct.exchange_id and isinstance(c.endpoint, str)), None)
+        return sync_ops.public_marks_config(acct.label, acct.exchange_id, acct.settle, endpoint)
+
     def _watch_current_marks(self) -> None:
-        """Stream public marks for the selected exchange account (if it has positions)."""
+        """Stream public marks for the selected exchange account, or journal account that
+        names its exchange (if it has positions)."""
         entry = self.session.entry
         state = self.session.state
-        if entry is None or entry.kind is not AccountKind.EXCHANGE or state is None:
+        if entry is None or state is None or entry.kind not in (AccountKind.EXCHANGE,
+                                                                 AccountKind.JOURNAL):
             self._unwatch_marks()
             return
-        config = self._sync_configs.get(entry.label)
+        config = self._marks_config(entry)
         symbols = sorted({p.symbol for p in state.positions})
         if config is None or not symbols:
             self._unwatch_marks()
@@ -651,12 +674,26 @@ class MainWindow(QMainWindow):
         """Marks polled for ``label`` (GUI thread): re-evaluate the book at those marks."""
         entry = self.session.entry
         if label != self.watching_marks or entry is None or entry.label != label \
-                or entry.kind is not AccountKind.EXCHANGE:
+                or entry.kind not in (AccountKind.EXCHANGE, AccountKind.JOURNAL):
             return  # the user moved on
         self._last_marks_at = time_ms / 1000
         self._marks_error = None
         self.session.apply_marks(marks)
         self._update_marks_label()
+        if entry.kind is AccountKind.JOURNAL:
+            self._remember_marks(label, marks)
+
+    def _remember_marks(self, label: str, marks: Mapping[str, Decimal]) -> None:
+        """Keep a journal account's latest marks in the journal (at most once a minute), so
+        an offline start shows the last known marks rather than entry prices."""
+        now = time.monotonic()
+        if self.journal is None or now - self._marks_saved_at.get(label, -1e9) < 60:
+            return
+        self._marks_saved_at[label] = now
+        from desktop.journal_ops import remember_marks
+
+        self.tasks.submit(remember_marks, self.journal, label, dict(marks), serial=True,
+                          key=f"journal.marks.{label}")
 
     def _on_marks_failed(self, label: str, message: str) -> None:
         if label != self.watching_marks:
@@ -733,9 +770,12 @@ class MainWindow(QMainWindow):
                 self._problem_key = None
             self.session.load(entry, book.state, book.history)
             acct = book.account
-            self._show_entry(entry, f"{acct.rules} rules · settles in {acct.settle}")
-            if entry.kind is AccountKind.EXCHANGE:
-                self._watch_current_marks()
+            venue = f"{exchange_name(acct.exchange_id)} · " if acct.exchange_id else ""
+            self._show_entry(entry, f"{venue}{acct.rules} rules · settles in {acct.settle}")
+            # where the numbers came from (bundled tiers and their date, default leverage,
+            # entry-price marks): on hover, never hidden
+            self.account_detail.setToolTip("\n".join(book.sources))
+            self._watch_current_marks()
             self.account_loaded.emit(entry.key)
 
         def failed(exc: BaseException) -> None:
@@ -932,7 +972,9 @@ class MainWindow(QMainWindow):
                      if self._last_marks_at is not None else None)
             if self._marks_error:
                 since = f" since {stamp}" if stamp else ""
-                self.marks_label.setText(f"Live marks unavailable{since}")
+                fallback = (" · last known marks" if stamp or entry.kind is AccountKind.JOURNAL
+                            else "")
+                self.marks_label.setText(f"Live marks unavailable{since}{fallback}")
                 self.marks_label.setToolTip(self._marks_error)
             else:
                 self.marks_label.setText(f"Live exchange marks · updated {stamp}" if stamp
@@ -940,6 +982,9 @@ class MainWindow(QMainWindow):
                 self.marks_label.setToolTip("")
         elif entry.kind is AccountKind.SCENARIO:
             self.marks_label.setText("Marks as saved in the file")
+        elif entry.kind is AccountKind.JOURNAL:
+            self.marks_label.setText("Last known marks (name the account's exchange for "
+                                     "live ones)")
         else:
             self.marks_label.setText("")
 

@@ -34,7 +34,9 @@ class Services:
     created when the user first logs a position. ``journal``: an already open
     :class:`crossmargin.storage.Journal` (tests). ``sync``: unused (the window builds its
     sync service once the journal is open). ``mark_interval``: seconds between polls of
-    the selected exchange account's public mark prices (live marks between syncs).
+    the selected exchange account's public mark prices (live marks between syncs), and
+    of a journal account that names its exchange. ``public_endpoints``: per exchange id,
+    a host for those public calls (a proxy, or a replay server in tests).
     """
 
     tasks: TaskRunner
@@ -48,6 +50,8 @@ class Services:
     journal: Any = None
     sync: Any = None
     mark_interval: float = 5.0
+    #: exchange id -> endpoint override for public calls (marks) of journal accounts
+    public_endpoints: dict[str, str] = field(default_factory=dict)
 
 
 def optional_class(module: str, name: str) -> type | None:

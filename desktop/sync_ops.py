@@ -212,6 +212,17 @@ def build_sync_service(journal: Journal, configs: list[AccountConfig], keys: Ses
     return service
 
 
+def public_marks_config(label: str, exchange_id: str, settle: str,
+                        endpoint: str | None = None) -> Any:
+    """The :class:`~crossmargin.sync.config.AccountConfig` a mark feed uses for a journal
+    account that names its exchange: public calls only, no keys (``secret_store`` memory,
+    nothing is ever asked for). ``endpoint``: a regional host or proxy override."""
+    from crossmargin.sync.config import AccountConfig
+
+    return AccountConfig(label, exchange_id, settle=settle, endpoint=endpoint,
+                         secret_store="memory")
+
+
 def build_mark_feed(interval: float) -> Any:
     """A :class:`crossmargin.sync.service.MarkFeed` polling public mark prices every
     ``interval`` seconds (not started; built on a worker: the sync package loads there)."""

@@ -1962,6 +1962,34 @@ class Journal:
             for r in rows
         ]
 
+    def record_marks(self, account: AccountRef, marks: Mapping[str, Decimal]) -> OpChanges:
+        """Set the last known mark price (quote currency) of the account's open positions
+        on each symbol in ``marks`` (e.g. from a live public feed), so the account is
+        evaluated at them when no feed is running."""
+        problems: list[str] = []
+        clean: dict[str, Decimal] = {}
+        for symbol, mark in marks.items():
+            if not isinstance(mark, Decimal) or not mark.is_finite() or mark <= 0:
+                problems.append(f"marks[{symbol!r}]: must be a Decimal > 0, got {mark!r}")
+                continue
+            clean[_canon(symbol, f"marks[{symbol!r}]", problems)] = mark
+        if problems:
+            raise InputError(problems)
+        touched: set[int] = set()
+        with self._tx() as conn:
+            acct = self._account(conn, account)
+            for symbol, mark in clean.items():
+                ids = [r.id for r in conn.execute(
+                    select(position_t.c.id).where(
+                        position_t.c.account_id == acct.id, position_t.c.symbol == symbol,
+                        position_t.c.status == PositionStatus.OPEN.value))]
+                if ids:
+                    conn.execute(sa_update(position_t).where(position_t.c.id.in_(ids))
+                                 .values(mark_price=mark))
+                    touched |= set(ids)
+        return OpChanges(positions=bool(touched), account_ids=frozenset({acct.id}),
+                         position_ids=frozenset(touched))
+
     def wallet_explained(self, account: AccountRef, currency: str | None = None) -> Decimal:
         """What the journal says moved the ``currency`` wallet (default: the account's
         settlement currency), all time: Σ realised PnL − Σ fees of the positions settled

@@ -25,10 +25,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from crossmargin.domain import MarginMode, Side
+from crossmargin.domain import MarginMode, RuleSet, Side
+from crossmargin.tier_snapshots import EXCHANGE_NAMES
 from desktop.dialogs.forms import clear_mark_on_edit, mark_invalid, problem_label
 from desktop.journal_ops import (
-    MANUAL_DEFAULT_MMR,
     AccountSummary,
     LogPositionRequest,
     NewAccountRequest,
@@ -55,19 +55,33 @@ class LogPositionDialog(QDialog):
         self.setMinimumWidth(460)
         self.account = QComboBox()
         manual = [a for a in accounts if str(a.account.kind) == "manual"]
+        self._generic: set[int] = set()  # accounts without an exchange's rules
+        self._default_leverage: dict[int, Decimal] = {}
         for summary in manual:
-            self.account.addItem(f"{summary.account.label} ({summary.account.settle})",
-                                 int(summary.account.id))
+            a = summary.account
+            self.account.addItem(f"{a.label} ({a.settle})", int(a.id))
+            if a.rules is RuleSet.GENERIC:
+                self._generic.add(int(a.id))
+            if a.default_leverage is not None:
+                self._default_leverage[int(a.id)] = a.default_leverage
         self.account.addItem("New manual account…", NEW_ACCOUNT)
         if current_account is not None and self.account.findData(current_account) >= 0:
             self.account.setCurrentIndex(self.account.findData(current_account))
         self.new_label = QLineEdit("Manual")
+        self.new_exchange = QComboBox()
+        for exchange_id, name in EXCHANGE_NAMES.items():
+            self.new_exchange.addItem(name, exchange_id)
+        self.new_exchange.addItem("Other (generic rules, your own rate)", None)
+        self.new_exchange.setToolTip(
+            "The exchange the account trades on: its margin rules, its published tier "
+            "tables (a bundled dated snapshot where needed) and its live public marks")
         self.new_settle = QLineEdit("USDT")
         self.new_wallet = QLineEdit()
-        self.new_wallet.setPlaceholderText("Cross wallet balance, e.g. 10000")
+        self.new_wallet.setPlaceholderText("Wallet balance as the exchange shows it, e.g. 10000")
         self.new_group = QGroupBox("New account")
         new_form = QFormLayout(self.new_group)
         new_form.addRow("Name", self.new_label)
+        new_form.addRow("Exchange", self.new_exchange)
         new_form.addRow("Settlement currency", self.new_settle)
         new_form.addRow("Wallet balance", self.new_wallet)
 
@@ -87,8 +101,10 @@ class LogPositionDialog(QDialog):
         self.mode.addItem("Isolated", MarginMode.ISOLATED)
         self.isolated_margin = QLineEdit()
         self.isolated_margin.setPlaceholderText("optional: default is the initial margin")
-        self.mmr = QLineEdit(str(MANUAL_DEFAULT_MMR))
-        self.mmr.setToolTip("Maintenance margin rate used for this symbol (0.005 = 0.5 %)")
+        self.mmr = QLineEdit()
+        self.mmr.setPlaceholderText("required with generic rules, e.g. 0.005 (= 0.5 %)")
+        self.mmr.setToolTip("Maintenance margin rate used for this symbol (0.005 = 0.5 %); "
+                            "accounts on a named exchange use its tier tables instead")
         self.stop = QLineEdit()
         self.target = QLineEdit()
         self.setup_edit = QLineEdit()
@@ -109,6 +125,7 @@ class LogPositionDialog(QDialog):
         form.addRow("Margin mode", self.mode)
         form.addRow("Isolated margin", self.isolated_margin)
         form.addRow("Maintenance rate", self.mmr)
+        self._form = form
         form.addRow("Stop", self.stop)
         form.addRow("Target", self.target)
         form.addRow("Setup", self.setup_edit)
@@ -127,6 +144,7 @@ class LogPositionDialog(QDialog):
         layout.addWidget(self.buttons)
 
         self.account.currentIndexChanged.connect(self._sync_enabled)
+        self.new_exchange.currentIndexChanged.connect(self._sync_enabled)
         self.mode.currentIndexChanged.connect(self._sync_enabled)
         clear_mark_on_edit(self._line_edits())
         self._sync_enabled()
@@ -136,9 +154,21 @@ class LogPositionDialog(QDialog):
                 self.entry, self.mark, self.leverage, self.isolated_margin, self.mmr, self.stop,
                 self.target]
 
+    def needs_rate(self) -> bool:
+        """Generic rules (no exchange named): the maintenance rate must be typed."""
+        chosen = self.account.currentData()
+        if chosen == NEW_ACCOUNT:
+            return self.new_exchange.currentData() is None
+        return chosen in self._generic
+
     def _sync_enabled(self) -> None:
-        self.new_group.setVisible(self.account.currentData() == NEW_ACCOUNT)
+        chosen = self.account.currentData()
+        self.new_group.setVisible(chosen == NEW_ACCOUNT)
         self.isolated_margin.setEnabled(self.mode.currentData() is MarginMode.ISOLATED)
+        self._form.setRowVisible(self.mmr, self.needs_rate())
+        lev = self._default_leverage.get(chosen) if chosen != NEW_ACCOUNT else None
+        self.leverage.setPlaceholderText(
+            f"default {lev}x (the account's)" if lev is not None else "e.g. 10")
         self.adjustSize()
 
     def show_problems(self, problems: Sequence[str]) -> None:
@@ -178,7 +208,8 @@ class LogPositionDialog(QDialog):
                 problems.append("Wallet balance: must be 0 or more")
                 mark_invalid(self.new_wallet, True)
             if label and settle.isalnum() and wallet is not None and wallet >= 0:
-                new_account = NewAccountRequest(label, settle, wallet)
+                new_account = NewAccountRequest(label, settle, wallet,
+                                                self.new_exchange.currentData())
         symbol = self.symbol.text().strip()
         mark_invalid(self.symbol, not symbol)
         if not symbol:
@@ -186,13 +217,18 @@ class LogPositionDialog(QDialog):
         number(self.contracts, "contracts", "Contracts")
         number(self.entry, "entry", "Entry price")
         number(self.mark, "mark", "Mark price", required=False)
-        number(self.leverage, "leverage", "Leverage")
+        chosen = self.account.currentData()
+        has_default = chosen != NEW_ACCOUNT and chosen in self._default_leverage
+        number(self.leverage, "leverage", "Leverage", required=not has_default)
         isolated = self.mode.currentData() is MarginMode.ISOLATED
         if isolated:
             number(self.isolated_margin, "isolated", "Isolated margin", required=False)
         else:
             values["isolated"] = None
-        number(self.mmr, "mmr", "Maintenance rate", below_one=True)
+        if self.needs_rate():
+            number(self.mmr, "mmr", "Maintenance rate", below_one=True)
+        else:
+            values["mmr"] = None
         number(self.stop, "stop", "Stop", required=False)
         number(self.target, "target", "Target", required=False)
         if problems:

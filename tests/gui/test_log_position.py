@@ -34,9 +34,13 @@ def _fill(dialog, **values: str) -> None:
 def test_a_logged_position_appears_with_the_engine_liquidation_price(window, qtbot) -> None:
     dialog = _open_dialog(window, qtbot)
     assert dialog.account.currentData() == -1  # no account yet: a new manual one
+    # the new account trades on Binance USDⓈ-M (the first choice): its published tiers,
+    # no typed or made-up maintenance rate
+    assert dialog.new_exchange.currentData() == "binanceusdm"
+    assert not dialog.needs_rate() and not dialog._form.isRowVisible(dialog.mmr)
     dialog.new_label.setText("My book")
     dialog.new_wallet.setText("10,000")
-    _fill(dialog)
+    _fill(dialog, mmr="")
     dialog.buttons.accepted.emit()
     qtbot.waitUntil(
         lambda: window.session.entry is not None
@@ -58,9 +62,11 @@ def test_a_logged_position_appears_with_the_engine_liquidation_price(window, qtb
     assert row >= 0
     lp = model.index(row, PositionColumn.LIQUIDATION).data(RAW_ROLE)
     assert lp == expected.liquidation_price and lp is not None
-    # cross long, wallet 10,000, 0.5 BTC from 60,000, MMR 0.5 %: the textbook price
-    q, w, e, mmr = Decimal("0.5"), Decimal("10000"), Decimal("60000"), Decimal("0.005")
+    # cross long, wallet 10,000, 0.5 BTC from 60,000; Binance's first BTCUSDT bracket
+    # (MMR 0.4 %, no maintenance amount, from the bundled snapshot): the textbook price
+    q, w, e, mmr = Decimal("0.5"), Decimal("10000"), Decimal("60000"), Decimal("0.004")
     assert abs(lp - (w - q * e) / (q * mmr - q)) < Decimal("1e-20")
+    assert "bundled with CrossMargin (as of 2026-09)" in window.account_detail.toolTip()
     # the account is in the list, the banner is gone, the journal holds it
     assert any(e.kind is AccountKind.JOURNAL for e in window.accounts_model.entries())
     assert not window.banner.isVisible()
@@ -68,6 +74,8 @@ def test_a_logged_position_appears_with_the_engine_liquidation_price(window, qtb
 
 def test_bad_input_is_shown_in_place_and_nothing_is_stored(window, qtbot) -> None:
     dialog = _open_dialog(window, qtbot)
+    dialog.new_exchange.setCurrentIndex(dialog.new_exchange.findData(None))  # generic rules
+    assert dialog.needs_rate() and dialog._form.isRowVisible(dialog.mmr)
     dialog.new_wallet.setText("lots")
     _fill(dialog, symbol="", contracts="-1", entry="abc", leverage="0", mmr="2")
     dialog.buttons.accepted.emit()
