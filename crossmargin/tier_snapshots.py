@@ -29,7 +29,7 @@ _RULES = {
 
 #: Exchange ids a journal account may name (first-class), with their display names.
 EXCHANGE_NAMES = {
-    "binanceusdm": "Binance USDⓈ-M", "binancecoinm": "Binance COIN-M", "bybit": "Bybit",
+    "binanceusdm": "Binance USDS-M", "binancecoinm": "Binance COIN-M", "bybit": "Bybit",
     "okx": "OKX", "gate": "Gate", "hyperliquid": "Hyperliquid",
 }
 

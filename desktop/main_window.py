@@ -638,6 +638,11 @@ class MainWindow(QMainWindow):
             return
         if self.watching_marks is not None and self.watching_marks != entry.label:
             self._unwatch_marks()
+        if self.watching_marks != entry.label:
+            # nothing heard from this account's feed yet (the demo's simulated ticks, or
+            # another account's, must not read as this one's live marks)
+            self._last_marks_at = None
+            self._marks_error = None
         self.watching_marks = entry.label
         if self.mark_feed is not None:
             self.mark_feed.watch(config, symbols)

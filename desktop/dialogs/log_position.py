@@ -169,6 +169,8 @@ class LogPositionDialog(QDialog):
         lev = self._default_leverage.get(chosen) if chosen != NEW_ACCOUNT else None
         self.leverage.setPlaceholderText(
             f"default {lev}x (the account's)" if lev is not None else "e.g. 10")
+        if not self.leverage.isModified():  # untouched: the account's default, else 10
+            self.leverage.setText("" if lev is not None else "10")
         self.adjustSize()
 
     def show_problems(self, problems: Sequence[str]) -> None:

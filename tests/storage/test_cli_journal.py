@@ -250,7 +250,7 @@ def test_fresh_exchange_account_evaluates_with_no_further_step(capsys, db: Path,
     export.write_text(BINANCE_EXPORT, encoding="utf-8")
     code, out, err = run(capsys, "journal", "account", "add", "Main", "--exchange",
                          "binanceusdm", "--leverage", "10", "--db", str(db))
-    assert code == 0 and "Binance USDⓈ-M, binance rules" in out and "10x" in out, err
+    assert code == 0 and "Binance USDS-M, binance rules" in out and "10x" in out, err
     assert run(capsys, "journal", "add", "--account", "Main", "btc", "long", "0.5", "60000",
                "--db", str(db))[0] == 0
     code, out, err = run(capsys, "import", str(export), "--account", "Main", "--preset",

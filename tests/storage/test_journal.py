@@ -190,7 +190,7 @@ def test_build_scenario_from_journal(journal: Journal, acct: int) -> None:
     assert state.tiers["BTC/USDT:USDT"] == tiers and state.betas == {"BTC/USDT:USDT": 1}
     # ETH's tiers are the bundled Binance snapshot's, and the sources say so with its date
     assert state.tiers["ETH/USDT:USDT"][0].maintenance_margin_rate == D("0.004")
-    assert any("ETH/USDT:USDT from the Binance USDⓈ-M tiers bundled with CrossMargin "
+    assert any("ETH/USDT:USDT from the Binance USDS-M tiers bundled with CrossMargin "
                "(as of 2026-09)" in line for line in inputs.sources), inputs.sources
     assert any(line.startswith("tiers: BTC/USDT:USDT from the journal")
                for line in inputs.sources)
