@@ -16,7 +16,7 @@ import math
 import random
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import ROUND_HALF_EVEN, Decimal
 from pathlib import Path
 
@@ -147,6 +147,10 @@ class History:
     t: np.ndarray
     equity: np.ndarray
     margin_ratio: np.ndarray
+    #: deposits (> 0) and withdrawals (< 0): UNIX seconds and amounts (settlement currency),
+    #: drawn as markers on the equity chart (money moved in or out is not PnL)
+    transfer_t: np.ndarray = field(default_factory=lambda: np.empty(0))
+    transfer_amount: np.ndarray = field(default_factory=lambda: np.empty(0))
 
     @classmethod
     def empty(cls) -> History:

@@ -91,7 +91,12 @@ def load_account(journal: Journal, account_id: int) -> AccountBook:
         [np.nan if s.margin_ratio is None else float(s.margin_ratio) for s in snaps],
         dtype=np.float64,
     )
-    return AccountBook(acct, state, History(t, equity, ratio), inputs.sources)
+    moves = [x for x in journal.transfers(account_id)
+             if x.currency == state.settle and x.kind in ("deposit", "withdrawal", "transfer")]
+    transfer_t = np.array([x.time.timestamp() for x in moves], dtype=np.float64)
+    transfer_amount = np.array([float(x.amount) for x in moves], dtype=np.float64)
+    return AccountBook(acct, state, History(t, equity, ratio, transfer_t, transfer_amount),
+                       inputs.sources)
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,6 +17,7 @@ from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
 
+import numpy as np
 from PySide6.QtCore import QObject, Signal
 
 from crossmargin.domain import AccountState, PositionId
@@ -111,6 +112,7 @@ class AccountSession(QObject):
         # columns: t (UNIX s), equity (settle ccy), margin ratio (fraction, NaN = none)
         self.history = SeriesBuffer(3)
         self.history_revision = 0  # bumps on every change, charts redraw when it moved
+        self.transfers: tuple[np.ndarray, np.ndarray] = (np.empty(0), np.empty(0))
         self._generation = 0
 
     def load(
@@ -124,6 +126,8 @@ class AccountSession(QObject):
         self.history.clear()
         if history is not None and len(history.t):
             self.history.extend(history.t, history.equity, history.margin_ratio)
+        self.transfers = ((history.transfer_t, history.transfer_amount) if history is not None
+                          else (np.empty(0), np.empty(0)))
         self.history_revision += 1
         self.history_changed.emit()
         self.state_changed.emit(state)

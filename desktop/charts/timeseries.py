@@ -180,6 +180,10 @@ class TimeSeriesChart(QWidget):
         self.curve.setClipToView(True)
         self.curve.setDownsampling(auto=True, method="peak")
 
+        self._markers = pg.ScatterPlotItem(size=11, pen=None, hoverable=True, tip=None)
+        self._markers.setZValue(15)
+        self._markers.sigHovered.connect(self._on_marker_hover)
+        self.plot_item.addItem(self._markers, ignoreBounds=True)
         self._vline = pg.InfiniteLine(angle=90, movable=False)
         self._hline = pg.InfiniteLine(angle=0, movable=False)
         self._dot = pg.ScatterPlotItem(size=7)
@@ -216,6 +220,26 @@ class TimeSeriesChart(QWidget):
             self._apply_span()
         if not self.readout.property("hovering"):
             self._show_readout(len(self._t) - 1)
+
+    def set_markers(self, t: np.ndarray, amount: np.ndarray) -> None:
+        """Deposits (▲, ``amount`` > 0) and withdrawals (▼) at times ``t`` on the curve,
+        each with its amount on hover: money moved in or out, not profit."""
+        if len(t) == 0 or len(self._t) == 0:
+            self._markers.setData([], [])
+            return
+        idx = np.clip(np.searchsorted(self._t, t), 0, len(self._t) - 1)
+        y = self._y[idx]
+        spots = [
+            {"pos": (float(ti), float(yi)), "symbol": "t1" if a > 0 else "t",
+             "brush": self._theme.good if a > 0 else self._theme.bad,
+             "data": f"{'Deposit' if a > 0 else 'Withdrawal'} {abs(a):,.2f} {self._unit}"}
+            for ti, yi, a in zip(t, y, amount, strict=True)
+        ]
+        self._markers.setData(spots)
+
+    def _on_marker_hover(self, _item: object, points: object, _event: object) -> None:
+        pts = list(points) if points is not None else []  # type: ignore[call-overload]
+        self.plot_widget.setToolTip("\n".join(str(p.data()) for p in pts) if pts else "")
 
     def set_unit(self, unit: str) -> None:
         """The unit shown in the read-out (the settlement currency)."""

@@ -84,6 +84,7 @@ class DashboardView(QWidget):
             self._drawn_revision = session.history_revision
             t = session.history.view(0)
             self.equity_chart.set_series(t, session.history.view(1))
+            self.equity_chart.set_markers(*session.transfers)
             self.ratio_chart.set_series(t, session.history.view(2))
         if self._snapshot_dirty:
             self._snapshot_dirty = False

@@ -163,3 +163,32 @@ def test_ratio_chart_follows_the_equity_time_window(window, settle) -> None:
     (e0, e1), _ = window.dashboard.equity_chart.view_box.viewRange()
     (r0, r1), _ = window.dashboard.ratio_chart.view_box.viewRange()
     assert (r0, r1) == pytest.approx((e0, e1))
+
+
+def test_deposits_and_withdrawals_are_marked_on_the_equity_chart(journal_window, qtbot) -> None:
+    """Money moved in or out is drawn as ▲/▼ markers with its amount, not as PnL."""
+    from datetime import UTC, datetime, timedelta
+
+    from crossmargin.storage import NewTransfer
+
+    window = journal_window
+    entry = window.session.entry
+    journal = window.journal
+    (acct,) = [a for a in journal.accounts() if a.label == entry.label]
+    now = datetime.now(UTC)
+    journal.record_equity(acct.id, Decimal(10000), time=now - timedelta(days=3))
+    journal.record_equity(acct.id, Decimal(12500), time=now - timedelta(days=1))
+    journal.add_transfers(acct.id, [
+        NewTransfer(now - timedelta(days=2), "USDT", Decimal(2500), "deposit", "d1"),
+        NewTransfer(now - timedelta(hours=12), "USDT", Decimal("-300"), "withdrawal", "w1"),
+    ])
+    window.select_account("demo")
+    qtbot.waitUntil(lambda: window.session.entry.key == "demo", timeout=10_000)
+    window.select_account(entry.key)
+    qtbot.waitUntil(lambda: window.session.entry.key == entry.key
+                    and len(window.session.transfers[0]) == 2, timeout=10_000)
+    window.dashboard.redraw()
+    spots = window.dashboard.equity_chart._markers.points()
+    assert len(spots) == 2
+    assert sorted(str(p.data()) for p in spots) == ["Deposit 2,500.00 USDT",
+                                                     "Withdrawal 300.00 USDT"]
