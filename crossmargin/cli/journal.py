@@ -21,6 +21,7 @@
     crossmargin journal transfer ACCOUNT AMOUNT [--time T] [--currency CCY] [--note TEXT]
     crossmargin journal transfers ACCOUNT [--json]
     crossmargin journal tiers ACCOUNT TIERS.json [--symbol SYMBOL[=FILE_SYMBOL] ...]
+    crossmargin journal tiers ACCOUNT --fetch [--symbol SYMBOL ...] [--endpoint URL]
     crossmargin journal instrument ACCOUNT SYMBOL [--contract-size N] [--inverse] [--beta B]
 
 Every command takes ``--db PATH`` (default: the journal in the data folder). Sizes are
@@ -168,11 +169,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     tiers = sub.add_parser(
         "tiers", parents=[db],
-        help="store maintenance-margin tiers from a ccxt fetch_leverage_tiers JSON file",
+        help="store maintenance-margin tiers from a ccxt fetch_leverage_tiers JSON file, or "
+             "fetch them from the account's exchange (--fetch; Bybit and OKX, no key)",
     )
     tiers.add_argument("account")
-    tiers.add_argument("file", type=Path,
+    tiers.add_argument("file", type=Path, nargs="?",
                        help="JSON: {symbol: [ccxt tier, ...]} (or one symbol's list with --symbol)")
+    tiers.add_argument("--fetch", action="store_true",
+                       help="fetch the published tiers of the account's symbols from its "
+                            "exchange (public endpoints, no API key; Bybit and OKX)")
+    tiers.add_argument("--endpoint", metavar="URL",
+                       help="with --fetch: a regional host or proxy for the exchange")
     tiers.add_argument(
         "--symbol", action="append", default=[], metavar="SYMBOL[=FILE_SYMBOL]",
         help="store tiers for SYMBOL (from FILE_SYMBOL in the file); default: every symbol the "
@@ -704,9 +711,44 @@ def _transfers(args: argparse.Namespace) -> int:
     return 0
 
 
+def _fetch_tiers(args: argparse.Namespace) -> int:
+    from crossmargin.sync.faults import SyncError
+    from crossmargin.sync.public import fetch_public_tiers
+
+    if args.file is not None:
+        raise InputError(f"give either FILE ({args.file}) or --fetch, not both")
+    with open_journal(args) as j:
+        acct = j.account(args.account)
+        if not acct.exchange_id:
+            raise InputError(f"account {acct.label} names no exchange; set it with `crossmargin "
+                             f"journal account edit {acct.label} --exchange bybit`")
+        symbols = [s.split("=")[0].strip() for s in args.symbol] or j.symbols(acct.id)
+        if not symbols:
+            raise InputError(f"account {acct.label} has no symbols yet; log a position first "
+                             "or name them with --symbol")
+        from crossmargin.storage.journal import canonical_or_same
+
+        try:
+            tables = fetch_public_tiers(acct.exchange_id, [canonical_or_same(s) for s in symbols],
+                                        endpoint=args.endpoint)
+        except SyncError as exc:
+            raise InputError(f"--fetch: {exc}") from None
+        j.replace_tiers(acct.id, tables)
+    print(f"Stored the {acct.exchange_id} tiers of {len(tables)} symbols on {acct.label}: "
+          f"{', '.join(sorted(tables))}.")
+    return 0
+
+
 def _tiers(args: argparse.Namespace) -> int:
     from crossmargin.margin import okx_tiers, tiers_from_ccxt
 
+    if args.fetch:
+        return _fetch_tiers(args)
+    if args.endpoint is not None:
+        raise InputError("--endpoint: only used with --fetch")
+    if args.file is None:
+        raise InputError("give a tiers FILE, or --fetch to fetch them from the account's "
+                         "exchange")
     try:
         doc = json.loads(args.file.read_text(encoding="utf-8"))
     except FileNotFoundError:

@@ -143,3 +143,45 @@ def test_bybit_isolated_and_cross_prices_match_the_published_rules(journal, port
     assert _rel(Decimal(rows["LTCUSDT|short"]["liquidation_price"]), want) < REL
     assert not any(r.flagged for r in report.reconciliation
                    if r.exchange_liquidation_price is not None)
+
+
+@pytest.mark.parametrize("exchange", ["bybit", "okx"])
+def test_journal_account_fetches_published_tiers_without_a_key(exchange, capsys, tmp_path):
+    """`journal tiers ACCOUNT --fetch` takes Bybit's and OKX's public tier tables."""
+    db = str(tmp_path / "j.sqlite3")
+    symbol = "LTCUSDT" if exchange == "bybit" else "ETH-USDT-SWAP"
+    assert main(["journal", "account", "add", "hand", "--exchange", exchange, "--leverage",
+                 "5", "--db", db]) == 0
+    assert main(["journal", "add", "--account", "hand", symbol, "long", "2", "70",
+                 "--db", db]) == 0
+    with server_for(exchange) as srv:
+        capsys.readouterr()
+        rc = main(["journal", "tiers", "hand", "--fetch", "--endpoint", srv.base_url,
+                   "--db", db])
+        out, err = capsys.readouterr()
+        assert rc == 0, err
+        paths = set(srv.paths())
+    assert "tiers of 1 symbols" in out
+    # public endpoints only: nothing signed was asked for
+    assert not any(p.startswith(("/v5/account", "/v5/position", "/api/v5/account"))
+                   for p in paths), paths
+    from crossmargin.storage import Journal
+
+    with Journal.open(db) as j:
+        (table,) = j.tiers("hand").values()
+        assert table[0].min_notional == 0 and table[0].maintenance_margin_rate > 0
+    capsys.readouterr()
+    assert main(["journal", "balance", "hand", "1000", "--db", db]) == 0
+    assert main(["whatif", "--account", "hand", "--db", db]) == 0
+    assert "from the journal" in capsys.readouterr().out
+
+
+def test_binance_tiers_are_not_public(capsys, tmp_path):
+    db = str(tmp_path / "j.sqlite3")
+    assert main(["journal", "account", "add", "b", "--exchange", "binanceusdm",
+                 "--db", db]) == 0
+    assert main(["journal", "add", "--account", "b", "BTCUSDT", "long", "1", "60000",
+                 "--leverage", "10", "--db", db]) == 0
+    capsys.readouterr()
+    assert main(["journal", "tiers", "b", "--fetch", "--db", db]) == 2
+    assert "signed requests; the bundled snapshot is used" in capsys.readouterr().err
