@@ -160,8 +160,8 @@ def _restore(args: argparse.Namespace) -> int:
             "content is saved first); add --yes to confirm"
         )
     with open_journal(args) as j:
-        j.restore(args.backup)
+        changes = j.restore(args.backup)
         n = len(j.accounts())
-    print(f"Restored {args.backup} ({n} accounts). The previous journal was saved in the "
-          "backups folder next to it.")
+    print(f"Restored {args.backup} ({n} accounts). The journal as it was before is saved "
+          f"at {changes.saved_copy}.")
     return 0

@@ -463,11 +463,12 @@ class OpChanges:
     id: int | None = None
     inserted: Mapping[str, int] = field(default_factory=dict)
     duplicates: int = 0
+    saved_copy: str | None = None  # where the operation saved the previous content (restore)
 
     @classmethod
     def everything(cls, **ids: Any) -> OpChanges:
         """Every kind of data flagged as changed (a restore, a deleted account); ``ids``:
-        optional ``account_ids``/``position_ids``/``id``."""
+        optional ``account_ids``/``position_ids``/``id``/``saved_copy``."""
         flags: dict[str, Any] = {f.name: True for f in fields(cls) if isinstance(f.default, bool)}
         return replace(cls(**ids), **flags)
 
