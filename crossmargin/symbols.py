@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 #: Quote currencies recognised at the end of a concatenated exchange id, longest first.
 QUOTES = ("FDUSD", "USDT", "USDC", "BUSD", "TUSD", "USDE", "USD", "EUR", "BTC", "ETH")
@@ -95,8 +96,10 @@ class Symbol:
         return out
 
 
+@lru_cache(maxsize=4096)
 def canonical(text: str) -> str:
-    """``Symbol.parse(text).unified``: the name the journal stores."""
+    """``Symbol.parse(text).unified``: the name the journal stores (cached: an import
+    names the same few contracts on every row)."""
     return Symbol.parse(text).unified
 
 

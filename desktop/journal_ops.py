@@ -201,6 +201,23 @@ def log_position(journal: Journal, req: LogPositionRequest) -> int:
     return account_id
 
 
+def list_journal_backups(path: Path) -> list[Any]:
+    """The journal's backups, newest first, each checked (worker thread)."""
+    from crossmargin.storage.backups import list_backups
+
+    return list_backups(path)
+
+
+def restore_journal(path: Path, journal: Journal | None, backup: Path) -> tuple[Journal, str]:
+    """Restore ``backup`` into the journal at ``path`` (opened for the restore if it could
+    not be opened, e.g. damaged); returns the journal and where its old content was saved
+    (serial worker)."""
+    if journal is None:
+        journal = Journal.open(path, allow_damaged=True)
+    changes = journal.restore(backup)
+    return journal, changes.saved_copy or ""
+
+
 def remember_marks(journal: Journal, account: str, marks: dict[str, Decimal]) -> None:
     """Store live marks on the account's open journal positions (worker thread)."""
     journal.record_marks(account, marks)

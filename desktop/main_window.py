@@ -38,6 +38,7 @@ from crossmargin import paths
 from crossmargin.domain import AccountState, MarginMode, PositionId
 from crossmargin.errors import CrossMarginError, InputError
 from crossmargin.scenario import load_scenario, save_scenario
+from crossmargin.storage.db import JournalCorruptError
 from crossmargin.tier_snapshots import exchange_name
 from desktop import formatting as fmt
 from desktop.demo import (
@@ -157,6 +158,7 @@ class MainWindow(QMainWindow):
         self._mark_feed_building = False
         self.watching_marks: str | None = None  # label of the account whose marks stream
         self._marks_saved_at: dict[str, float] = {}  # label -> monotonic time of last save
+        self._restore_dialog: Any = None  # the open "Restore from a backup" dialog
         self._marks_error: str | None = None
         self._sync_started = False
         self._closing = False
@@ -324,6 +326,12 @@ class MainWindow(QMainWindow):
         self.unlock_action.setEnabled(False)
         file_menu.addAction(self.unlock_action)
         file_menu.addAction(self.log_position_action)
+        self.restore_action = self._action(
+            "&Restore the journal from a backup…", self.restore_backup,
+            tip="Replace the journal with one of its backups (the current content is kept "
+                "aside first)",
+        )
+        file_menu.addAction(self.restore_action)
         file_menu.addSeparator()
         self.prefs_action = self._action(
             "&Preferences…", self.edit_preferences, QKeySequence.StandardKey.Preferences
@@ -727,16 +735,61 @@ class MainWindow(QMainWindow):
                 then()
 
         def failed(exc: BaseException) -> None:
-            self.message_bar.show_message(
-                "error", f"The journal at {self.journal_path} could not be opened.",
-                problems_of(exc),
-            )
+            if isinstance(exc, JournalCorruptError):
+                self.message_bar.show_message(
+                    "error", "The journal is damaged. CrossMargin has not read from it or "
+                    "changed it. Restore a backup from before the damage (File ▸ Restore the "
+                    "journal from a backup…).", list(exc.problems[:3]),
+                )
+                self.restore_backup(reason=f"The journal {self.journal_path} is damaged.")
+            else:
+                self.message_bar.show_message(
+                    "error", f"The journal at {self.journal_path} could not be opened.",
+                    problems_of(exc),
+                )
             if self._pending_key is not None:
                 self._pending_key = None
                 self.select_account(DEMO_KEY)
 
         self.tasks.submit(open_journal, self.journal_path, serial=True,
                           on_success=opened, on_error=failed)
+
+    def restore_backup(self, reason: str = "") -> None:
+        """List the journal's backups (checked on a worker), then restore the chosen one."""
+        from desktop.dialogs.restore_backup import RestoreBackupDialog
+        from desktop.journal_ops import list_journal_backups, restore_journal
+
+        def listed(backups: list[Any]) -> None:
+            if self._closing:
+                return
+            dialog = RestoreBackupDialog(backups, reason=reason, parent=self)
+            self._restore_dialog = dialog
+
+            def restored(result: tuple[Journal, str]) -> None:
+                journal, saved = result
+                self.journal = journal
+                dialog.accept()
+                self._restore_dialog = None
+                self.message_bar.show_message(
+                    "info", f"The journal was restored from {backup_name[0]}. Its content "
+                    f"before is kept at {saved}.", timeout_ms=15_000)
+                self.refresh_journal_accounts()
+
+            def refused(exc: BaseException) -> None:
+                dialog.show_problem("\n".join(problems_of(exc)))
+
+            backup_name: list[str] = [""]
+
+            def requested(path: Path) -> None:
+                backup_name[0] = path.name
+                self.tasks.submit(restore_journal, self.journal_path, self.journal, path,
+                                  serial=True, on_success=restored, on_error=refused)
+
+            dialog.restore_requested.connect(requested)
+            dialog.finished.connect(lambda _r: setattr(self, "_restore_dialog", None))
+            dialog.open()
+
+        self.tasks.submit(list_journal_backups, self.journal_path, on_success=listed)
 
     def refresh_journal_accounts(self, select: str | None = None) -> None:
         """Re-read the journal's accounts into the list (optionally select one after)."""

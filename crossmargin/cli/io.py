@@ -8,6 +8,7 @@
     crossmargin export json FILE.json
     crossmargin backup [FILE]
     crossmargin restore BACKUP --yes
+    crossmargin restore --list
 
 All take ``--db PATH``. An import is one transaction: re-importing a file adds nothing
 (duplicates by exchange trade id, or by content when the file has no ids); a file with
@@ -75,8 +76,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     rs = subparsers.add_parser("restore", parents=[db],
                                help="replace the journal with a backup (saves the current one)")
-    rs.add_argument("backup", type=Path)
+    rs.add_argument("backup", type=Path, nargs="?")
     rs.add_argument("--yes", action="store_true", help="confirm replacing the journal")
+    rs.add_argument("--list", action="store_true",
+                    help="list the journal's backups, newest first, each checked")
     rs.set_defaults(handler=_restore)
 
 
@@ -153,13 +156,39 @@ def _backup(args: argparse.Namespace) -> int:
     return 0
 
 
+def _list_backups(args: argparse.Namespace) -> int:
+    from crossmargin import paths
+    from crossmargin.cli._journal_common import local, table
+    from crossmargin.storage.backups import list_backups
+
+    db = (args.db or paths.default_journal_path()).expanduser()
+    found = list_backups(db)
+    if not found:
+        print(f"No backups of {db} yet; make one with: crossmargin backup")
+        return 0
+    print(table(["Written", "Size", "State", "File"], [
+        [local(b.written_at), f"{b.size / 1024:,.0f} KiB",
+         ("sound" if b.restorable else b.problem or "sound"), str(b.path)] for b in found
+    ], right={1}))
+    return 0
+
+
 def _restore(args: argparse.Namespace) -> int:
+    if args.list:
+        if args.backup is not None or args.yes:
+            raise InputError("--list: lists the backups; give no BACKUP and no --yes with it")
+        return _list_backups(args)
+    if args.backup is None:
+        raise InputError("give the BACKUP file to restore (crossmargin restore --list "
+                         "shows them)")
     if not args.yes:
         raise InputError(
             f"restoring replaces everything in the journal with {args.backup} (the current "
             "content is saved first); add --yes to confirm"
         )
-    with open_journal(args) as j:
+    from crossmargin.storage import Journal
+
+    with Journal.open(args.db, create=False, allow_damaged=True) as j:  # restore mends damage
         changes = j.restore(args.backup)
         n = len(j.accounts())
     print(f"Restored {args.backup} ({n} accounts). The journal as it was before is saved "

@@ -62,6 +62,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     except CrossMarginError as exc:
         print(f"crossmargin: {exc}", file=sys.stderr)
+        from crossmargin.storage.db import JournalCorruptError
+
+        if isinstance(exc, JournalCorruptError) and exc.path is not None:
+            print(f"crossmargin: `crossmargin restore --list --db {exc.path}` lists the "
+                  "backups (newest first, each checked); `crossmargin restore BACKUP --yes "
+                  f"--db {exc.path}` restores one", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("crossmargin: interrupted", file=sys.stderr)

@@ -53,7 +53,15 @@ class NotAJournalError(JournalError):
 
 
 class JournalCorruptError(JournalError):
-    """``PRAGMA integrity_check`` failed."""
+    """``PRAGMA quick_check``/``integrity_check`` failed. ``path``: the damaged file;
+    ``problems``: SQLite's lines. The message says what was refused, never which command
+    to type (the CLI and the app each add their own way out)."""
+
+    def __init__(self, message: str, *, path: Path | None = None,
+                 problems: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.path = path
+        self.problems = problems
 
 
 class MigrationError(JournalError):
@@ -242,10 +250,20 @@ def read_versions(conn: sqlite3.Connection, path: Path) -> tuple[int, int, bool]
         )
     except sqlite3.DatabaseError as exc:
         raise NotAJournalError(
-            f"{path} is not a CrossMargin journal (SQLite says: {exc}); "
-            "choose the right file with --db"
+            f"{path} cannot be read as a CrossMargin journal: it is damaged or another kind "
+            f"of file (SQLite says: {exc})"
         ) from None
     return app_id, version, has_tables
+
+
+def quick_problems(conn: sqlite3.Connection, limit: int = 5) -> list[str]:
+    """Lines from ``PRAGMA quick_check`` (empty when sound): the O(N) check run at every
+    open (it skips the index-content cross-check of ``integrity_check``)."""
+    try:
+        rows = [r[0] for r in conn.execute(f"PRAGMA quick_check({int(limit)})")]
+    except sqlite3.DatabaseError as exc:
+        return [str(exc)]
+    return [] if rows == ["ok"] else rows
 
 
 def integrity_problems(conn: sqlite3.Connection, limit: int = 20) -> list[str]:
@@ -298,6 +316,12 @@ def backup_file(db_path: Path, dest: Path) -> Path:
 
         if app_id != APPLICATION_ID or not has_tables:
             raise NotAJournalError(f"{db_path} is not a CrossMargin journal")
+        damage = quick_problems(src)
+        if damage:
+            raise JournalCorruptError(
+                f"{db_path} is damaged ({'; '.join(damage[:2])}); a backup of it would copy "
+                "the damage, so none was written; restore a backup from before the damage",
+                path=db_path, problems=tuple(damage))
         return backup_to(src, dest)
     finally:
         src.close()
@@ -347,8 +371,8 @@ def migrate(
     if damage:
         raise JournalCorruptError(
             f"{db_path} is damaged ({'; '.join(damage)}); it was not upgraded to schema "
-            f"v{target} and was not changed; restore your latest backup with `crossmargin "
-            f"restore BACKUP --db {db_path}` (automatic backups sit next to the journal)"
+            f"v{target} and was not changed; restore a backup from before the damage",
+            path=db_path, problems=tuple(damage),
         )
     backup = backup_to(conn, migration_backup_path(db_path, version))
     conn.execute("BEGIN EXCLUSIVE")

@@ -19,6 +19,7 @@ import sqlite3
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -244,7 +245,8 @@ def restore_into(journal: Journal, source: Path) -> OpChanges:
         candidate = _rehearse_restore(source, work / "candidate.sqlite3")
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
         backups = paths.ensure(journal.path.parent / "backups")
-        safety = journal.backup(backups / f"{journal.path.stem}-before-restore-{stamp}.sqlite3")
+        safety = journal.backup(backups / f"{journal.path.stem}-before-restore-{stamp}.sqlite3",
+                                allow_damaged=True)
         with journal._write_lock:
             src = dbmod.connect(candidate, readonly=True)
             dest = dbmod.connect(journal.path)
@@ -259,6 +261,7 @@ def restore_into(journal: Journal, source: Path) -> OpChanges:
             finally:
                 dest.close()
                 src.close()
+        journal.info = replace(journal.info, damage=())
         journal._finish_upgrade()
     finally:
         shutil.rmtree(work, ignore_errors=True)

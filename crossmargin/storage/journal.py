@@ -434,6 +434,8 @@ class OpenInfo:
     migration_backup: Path | None
     unclean_shutdown: bool
     integrity_checked: bool
+    #: what ``PRAGMA quick_check`` found at open (only when opened with ``allow_damaged``)
+    damage: tuple[str, ...] = ()
 
 
 class Journal:
@@ -458,12 +460,16 @@ class Journal:
     # ------------------------------------------------------------------ lifecycle
 
     @classmethod
-    def open(cls, path: Path | str | None = None, *, create: bool = True) -> Journal:
+    def open(cls, path: Path | str | None = None, *, create: bool = True,
+             allow_damaged: bool = False) -> Journal:
         """Open (or create) a journal; see :mod:`crossmargin.storage.db` for the safety rules.
 
-        Raises JournalLockedError (open elsewhere), SchemaTooNewError, NotAJournalError,
-        JournalCorruptError, MigrationError — all :class:`CrossMarginError` with a message
-        that says what to do.
+        Every open runs ``PRAGMA quick_check``: a damaged journal raises
+        JournalCorruptError, or with ``allow_damaged`` opens for reading and restoring
+        only (``info.damage`` lists what SQLite found; every write but :meth:`restore` is
+        refused, so the damage never spreads). Raises JournalLockedError (open elsewhere),
+        SchemaTooNewError, NotAJournalError, JournalCorruptError, MigrationError — all
+        :class:`CrossMarginError` with a message that says what to do.
         """
         p = Path(path) if path is not None else paths.default_journal_path()
         p = p.expanduser().resolve()
@@ -482,7 +488,7 @@ class Journal:
         try:
             if not p.exists():  # a new journal is private to its owner from the first byte
                 os.close(os.open(p, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
-            info = cls._prepare_file(p, lock.last_shutdown_unclean)
+            info = cls._prepare_file(p, lock.last_shutdown_unclean, allow_damaged)
             engine = create_engine(
                 f"sqlite:///{p}",
                 poolclass=NullPool,
@@ -502,7 +508,7 @@ class Journal:
             raise
 
     @staticmethod
-    def _prepare_file(p: Path, unclean: bool) -> OpenInfo:
+    def _prepare_file(p: Path, unclean: bool, allow_damaged: bool = False) -> OpenInfo:
         conn = dbmod.connect(p)
         try:
             app_id, version, has_tables = dbmod.read_versions(conn, p)
@@ -519,16 +525,18 @@ class Journal:
                     f"{p} is an SQLite file but not a CrossMargin journal; choose the journal "
                     "file with --db"
                 )
-            checked = False
-            if unclean:
-                problems = dbmod.integrity_problems(conn)
-                checked = True
-                if problems:
+            checked = unclean
+            problems = (dbmod.integrity_problems(conn) if unclean
+                        else dbmod.quick_problems(conn))
+            if problems:
+                when = " after an unclean shutdown" if unclean else ""
+                if not allow_damaged:
                     raise dbmod.JournalCorruptError(
-                        f"{p} is damaged after an unclean shutdown ({'; '.join(problems[:3])}); "
-                        "restore your latest backup with `crossmargin restore BACKUP --db "
-                        f"{p}` (automatic backups sit next to the journal)"
+                        f"{p} is damaged{when} ({'; '.join(problems[:3])}); nothing was read "
+                        "from or written to it; restore a backup from before the damage",
+                        path=p, problems=tuple(problems),
                     )
+                return OpenInfo(False, None, None, unclean, checked, tuple(problems))
             conn.execute("PRAGMA journal_mode = WAL")
             outcome = dbmod.migrate(conn, p, target=schema.SCHEMA_VERSION, steps=migrations.STEPS)
             return OpenInfo(
@@ -588,6 +596,12 @@ class Journal:
         """
         if self._closed:
             raise dbmod.JournalError("the journal is closed")
+        if self.info.damage:
+            raise dbmod.JournalCorruptError(
+                f"{self.path} is damaged ({'; '.join(self.info.damage[:2])}); writes are "
+                "refused so the damage cannot spread; restore a backup from before the damage",
+                path=self.path, problems=self.info.damage,
+            )
         try:
             with self._write_lock, self._engine.connect() as conn:
                 conn.exec_driver_sql("BEGIN IMMEDIATE")
@@ -2878,17 +2892,29 @@ class Journal:
             name, preset, parsed.rows, len(new_ids), dups, parsed.rejected, preview, False, changes
         )
 
-    def backup(self, dest: Path | str | None = None) -> Path:
+    def backup(self, dest: Path | str | None = None, *, allow_damaged: bool = False) -> Path:
         """A consistent copy of the journal (SQLite online backup; safe while in use).
 
-        Default destination: ``<data dir>/backups/journal-<UTC time>.sqlite3``.
+        Default destination: ``<data dir>/backups/journal-<UTC time>.sqlite3``. The journal
+        is checked first (``quick_check``): a damaged one is not copied (a backup of damage
+        would pass for a good one later), unless ``allow_damaged`` (the copy kept before a
+        restore replaces a damaged journal: its name says ``damaged``).
         """
-        if dest is None:
-            stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-            dest = paths.ensure(self.path.parent / "backups") / f"{self.path.stem}-{stamp}.sqlite3"
         with self._write_lock:
             src = dbmod.connect(self.path, readonly=True)
             try:
+                damage = dbmod.quick_problems(src)
+                if damage and not allow_damaged:
+                    raise dbmod.JournalCorruptError(
+                        f"{self.path} is damaged ({'; '.join(damage[:2])}); a backup of it "
+                        "would copy the damage, so none was written; restore a backup from "
+                        "before the damage", path=self.path, problems=tuple(damage))
+                if dest is None:
+                    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+                    dest = paths.ensure(self.path.parent / "backups") / (
+                        f"{self.path.stem}-{stamp}.sqlite3")
+                if damage:
+                    dest = Path(dest).with_name(f"{Path(dest).stem}-damaged.sqlite3")
                 return dbmod.backup_to(src, Path(dest))
             finally:
                 src.close()
@@ -2896,12 +2922,16 @@ class Journal:
     def restore(self, source: Path | str) -> OpChanges:
         """Replace this journal's content with a backup file (checked first).
 
-        The current content is backed up next to the journal before it is overwritten.
-        Backups from an older schema are upgraded; newer ones are refused.
+        The current content is backed up next to the journal before it is overwritten
+        (``OpChanges.saved_copy``). Backups from an older schema are upgraded; newer ones
+        are refused. Works on a journal opened with ``allow_damaged`` (that is what it is
+        for), and clears its damaged state.
         """
         from crossmargin.storage.export import restore_into
 
-        return restore_into(self, Path(source))
+        changes = restore_into(self, Path(source))
+        self.info = replace(self.info, damage=())
+        return changes
 
     def meta(self) -> dict[str, str]:
         """Facts about the file (created_by, created_at)."""

@@ -103,6 +103,17 @@ def main() -> None:
         print(f"open + list newest 500 positions: {statistics.median(total) * 1000:7.1f} ms "
               f"median of 5 (list alone {list_only * 1000:.1f} ms; target <= 100 ms)")
 
+        import sqlite3
+
+        def quick_check() -> None:
+            conn = sqlite3.connect(db)
+            assert conn.execute("PRAGMA quick_check").fetchone()[0] == "ok"
+            conn.close()
+
+        _q, t_check = timed(quick_check, repeat=5)
+        print(f"PRAGMA quick_check (run at every open): {statistics.median(t_check) * 1000:7.1f}"
+              " ms median of 5 (included in open + list above)")
+
         jj = Journal.open(db)
         stats, t_stats = timed(jj.statistics, repeat=5)
         jj.close()

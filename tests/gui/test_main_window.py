@@ -246,3 +246,35 @@ def test_preferences_switch_the_theme_and_are_saved(qapp, services, qtbot) -> No
     assert qapp.palette().color(QPalette.ColorRole.Window).name() == LIGHT.window
     qapp.crossmargin_apply_theme = None
     window.close()
+
+
+def test_a_damaged_journal_is_said_and_a_backup_restored(qtbot, services, open_window,
+                                                         tmp_path) -> None:
+    """The app opens on a damaged journal without reading it, says so with the way out
+    (no CLI flag in sight) and restores the backup the user picks."""
+    from crossmargin import paths
+    from crossmargin.storage import Journal
+
+    db = paths.default_journal_path()
+    db.parent.mkdir(parents=True, exist_ok=True)
+    with Journal.open(db) as j:
+        j.create_account("Kept")
+        for i in range(300):
+            j.record_balance("Kept", Decimal(1000 + i))
+        good = j.backup()
+    data = bytearray(db.read_bytes())
+    mid = len(data) // 2
+    data[mid - 4096: mid + 4096] = bytes(b ^ 0xFF for b in data[mid - 4096: mid + 4096])
+    db.write_bytes(bytes(data))
+    window = open_window(services, start_demo=True)
+    qtbot.waitUntil(lambda: window._restore_dialog is not None, timeout=20_000)
+    text = window.message_bar.message()
+    assert "The journal is damaged" in text and "--db" not in text and "crossmargin " not in text
+    dialog = window._restore_dialog
+    assert dialog.chosen() == good  # the newest sound backup is preselected
+    dialog.submit()
+    qtbot.waitUntil(lambda: window._restore_dialog is None, timeout=20_000)
+    qtbot.waitUntil(lambda: any(e.label == "Kept" for e in window.accounts_model.entries()),
+                    timeout=20_000)
+    assert "restored from" in window.message_bar.message()
+    assert window.journal is not None and not window.journal.info.damage

@@ -467,9 +467,10 @@ def test_damaged_old_file_is_not_upgraded(tmp_path: Path) -> None:
     path = copy_oldest(tmp_path)
     _damage(path)
     before = path.read_bytes()
-    with pytest.raises(JournalCorruptError, match="not upgraded") as e:
-        Journal.open(path)
-    assert "restore your latest backup" in str(e.value)
+    with pytest.raises(JournalCorruptError, match="nothing was read from or written") as e:
+        Journal.open(path)  # the check at open finds it before any upgrade step
+    assert "restore a backup from before the damage" in str(e.value)
+    assert e.value.path == path.resolve() and e.value.problems
     assert path.read_bytes() == before and version(path) == 1
     assert not list(tmp_path.glob("*backup*"))
 
