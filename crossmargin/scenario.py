@@ -66,6 +66,8 @@ from crossmargin.domain import (
     Tier,
 )
 from crossmargin.errors import InputError
+from crossmargin.inputs import JSON_LIMIT, read_text
+from crossmargin.numbers import NumberError, check_bounds, plain, show
 
 __all__ = [
     "FORMAT",
@@ -129,11 +131,12 @@ def format_decimal(value: Decimal) -> str:
 
 
 def _show(value: object) -> str:
-    """How a bad value is quoted back to the user."""
+    """How a bad value is quoted back to the user (never expanded to a billion digits,
+    never longer than a line)."""
     if isinstance(value, Decimal):
-        return format_decimal(value) if value.is_finite() else str(value)
+        return plain(value) if value.is_finite() else str(value)
     if isinstance(value, str):
-        return f"'{value}'"
+        return show(value, 40)
     if value is None:
         return "null"
     if isinstance(value, bool):
@@ -188,6 +191,11 @@ class _Problems:
             return None
         if not value.is_finite():
             self.add(where, f"must be a finite number, got {_show(raw)}")
+            return None
+        try:
+            check_bounds(value, _show(value))
+        except NumberError as exc:
+            self.add(where, str(exc))
             return None
         predicate, text = check
         if not predicate(value):
@@ -348,17 +356,7 @@ def load_scenario(path: str | os.PathLike[str]) -> AccountState:
     Raises :class:`InputError` (file missing or unreadable, malformed JSON, invalid fields).
     """
     p = Path(path)
-    try:
-        data = p.read_bytes()
-    except FileNotFoundError:
-        raise InputError(f"{p}: file not found") from None
-    except IsADirectoryError:
-        raise InputError(f"{p}: is a folder, not a scenario file") from None
-    except PermissionError:
-        raise InputError(f"{p}: permission denied (cannot read the file)") from None
-    except OSError as exc:
-        raise InputError(f"{p}: cannot read the file ({exc.strerror or exc})") from None
-    return loads_scenario(data, source=str(p))
+    return loads_scenario(read_text(p, limit=JSON_LIMIT, what="scenario file"), source=str(p))
 
 
 def parse_scenario(data: object) -> AccountState:

@@ -499,7 +499,7 @@ def test_file_errors(tmp_path: Path) -> None:
     binary.write_bytes(b"\xff\xfe\x00garbage")
     with pytest.raises(InputError) as info:
         load_scenario(binary)
-    assert "not a text file in UTF-8" in info.value.problems[0]
+    assert "not UTF-8 text" in info.value.problems[0]
 
 
 def test_utf8_bom_and_unicode_label(tmp_path: Path) -> None:

@@ -49,6 +49,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     imp.add_argument("--tz", default="UTC",
                      help="zone of times written without one: UTC (default), +08:00, "
                           "Asia/Singapore...")
+    imp.add_argument("--decimal", choices=(".", ","), default=None,
+                     help="the file's decimal separator (default: detected once from its "
+                          "numbers; a number that could be read both ways is never guessed)")
     imp.add_argument("--json", action="store_true", help="print the report as JSON")
     imp.set_defaults(handler=_import)
 
@@ -94,6 +97,7 @@ def _import(args: argparse.Namespace) -> int:
         rep = j.import_fills_csv(
             args.account, args.file, preset=args.preset, mapping=mapping or None,
             dry_run=args.dry_run, strict=not args.skip_bad_rows, naive_tz=zone,
+            decimal=args.decimal,
         )
     if args.json:
         print(dump_json(rep))
@@ -101,6 +105,8 @@ def _import(args: argparse.Namespace) -> int:
     verb = "Would import" if rep.dry_run else "Imported"
     print(f"{verb} {rep.new} new fills from {rep.file} ({rep.rows} rows; {rep.duplicates} "
           f"already in the journal; {len(rep.rejected)} rejected).")
+    if rep.decimal_reason and rep.decimal_reason != "given":
+        print(f"Numbers read with a {rep.decimal_reason}.")
     if rep.rejected:
         print("Rejected rows:")
         for r in rep.rejected[:200]:

@@ -749,12 +749,13 @@ def _tiers(args: argparse.Namespace) -> int:
     if args.file is None:
         raise InputError("give a tiers FILE, or --fetch to fetch them from the account's "
                          "exchange")
+    from crossmargin.inputs import JSON_LIMIT, read_text
+
+    text = read_text(args.file, limit=JSON_LIMIT, what="tier table")
     try:
-        doc = json.loads(args.file.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError(f"{args.file}: file not found") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InputError(f"{args.file}: not a JSON file ({exc})") from None
+        doc = json.loads(text, parse_float=str, parse_int=str)
+    except (json.JSONDecodeError, RecursionError) as exc:
+        raise InputError(f"{args.file}: not a JSON file ({str(exc)[:120]})") from None
     if isinstance(doc, list):
         if len(args.symbol) != 1:
             raise InputError(f"{args.file} holds one symbol's tiers; name it with --symbol SYMBOL")

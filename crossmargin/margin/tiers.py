@@ -17,6 +17,7 @@ from typing import Any
 
 from crossmargin.domain import ZERO, Tier
 from crossmargin.errors import InputError
+from crossmargin.numbers import NumberError, check_bounds, show
 
 
 def derive_maintenance_amounts(tiers: Sequence[Tier]) -> tuple[Tier, ...]:
@@ -127,13 +128,17 @@ class TierTable:
 def _dec(value: Any, where: str) -> Decimal:
     if value is None or isinstance(value, bool):
         raise InputError(f"{where}: missing")
+    text = str(value)
     try:
-        result = Decimal(str(value))
+        result = Decimal(text) if len(text) <= 80 else Decimal("NaN")
     except Exception as exc:  # decimal.InvalidOperation and friends
-        raise InputError(f"{where}: not a number: {value!r}") from exc
+        raise InputError(f"{where}: not a number: {show(text)}") from exc
     if not result.is_finite():
-        raise InputError(f"{where}: must be a finite number, got {value!r}")
-    return result
+        raise InputError(f"{where}: must be a finite number, got {show(text)}")
+    try:
+        return check_bounds(result, show(text))
+    except NumberError as exc:
+        raise InputError(f"{where}: {exc}") from None
 
 
 def _opt_dec(value: Any, where: str) -> Decimal | None:

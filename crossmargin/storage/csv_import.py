@@ -41,6 +41,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from crossmargin.errors import InputError
+from crossmargin.numbers import MAX_TEXT, NumberError, check_bounds, parse_decimal, show
 from crossmargin.storage.records import NewFill, RejectedRow
 from crossmargin.symbols import SymbolError, canonical
 
@@ -227,35 +228,54 @@ def parse_time(text: str, naive_tz: tzinfo = UTC) -> datetime:
     return read_time(text, naive=naive_tz).astimezone(UTC)
 
 
-def parse_number(text: str, name: str, decimal_comma: bool = False) -> tuple[Decimal, str]:
-    """A decimal with an optional currency suffix ("0.01 USDT" → (0.01, "USDT")).
-
-    ``decimal_comma`` (semicolon-separated files, European style): "1.234,5" is 1234.5.
-    Otherwise a comma is a thousands separator ("1,234.5"), except "0,5"-like values with
-    other than three digits after the comma, which can only be decimal commas.
+def parse_number(text: str, name: str, decimal: str = ".") -> tuple[Decimal, str]:
+    """A decimal with an optional currency suffix ("0.01 USDT" → (0.01, "USDT")), read
+    with ``decimal`` as the file's decimal separator (the other one may only group
+    thousands): :func:`crossmargin.numbers.parse_decimal`, the CLI's and the app's reading.
     """
     m = _NUM_SUFFIX.match(text)
     if not m:
-        raise ValueError(f"{name}: not a number: {text!r}")
+        raise ValueError(f"{name}: not a number: {show(text)}")
     digits, suffix = m.group(1), m.group(2).upper()
-    if decimal_comma and "," in digits:
-        digits = digits.replace(".", "").replace(",", ".")
-    elif "," in digits:
-        if (
-            "." not in digits
-            and re.fullmatch(r"[-+]?\d+,\d+", digits)
-            and len(digits.split(",")[1]) != 3
-        ):
-            digits = digits.replace(",", ".")  # decimal comma (e.g. "0,5")
-        else:
-            digits = digits.replace(",", "")  # thousands separators ("1,234.5")
     try:
-        value = Decimal(digits)
-    except InvalidOperation:
-        raise ValueError(f"{name}: not a number: {text!r}") from None
-    if not value.is_finite():
-        raise ValueError(f"{name}: not a finite number: {text!r}")
+        value = parse_decimal(digits, decimal=decimal, thousands="," if decimal == "." else ".")
+    except NumberError as exc:
+        raise ValueError(f"{name}: {exc}") from None
     return value, suffix
+
+
+#: A number that can only be read with a decimal point / a decimal comma.
+_DOT_ONLY = re.compile(r"^[-+]?(\d*\.\d{1,2}|\d*\.\d{4,}|\d{1,3}(,\d{3})+\.\d*|\d+\.\d+\.\d*)"
+                       r"([eE][-+]?\d+)?$")
+_COMMA_ONLY = re.compile(r"^[-+]?(\d*,\d{1,2}|\d*,\d{4,}|\d{1,3}(\.\d{3})+,\d*)$")
+
+
+def detect_decimal(cells: Iterable[tuple[int, str]]) -> tuple[str | None, str]:
+    """The decimal separator a file's number cells prove, once per file.
+
+    ``cells``: (line, text). A cell proves '.' (``0.5``, ``1,234.56``, ``3000.1234``) or
+    ',' (``0,5``, ``1.234,56``) when it can be read only one way; ``1,234`` or ``0.123``
+    prove nothing. Returns (separator or None when nothing decides, how it was decided);
+    raises InputError when cells prove both (naming a line of each)."""
+    dot = comma = None
+    for line, text in cells:
+        m = _NUM_SUFFIX.match(text)
+        digits = m.group(1) if m else text.strip()
+        if dot is None and _DOT_ONLY.match(digits):
+            dot = (line, digits)
+        elif comma is None and _COMMA_ONLY.match(digits):
+            comma = (line, digits)
+        if dot and comma:
+            raise InputError(
+                f"the file mixes decimal separators: line {dot[0]} reads {dot[1]!r} with a "
+                f"decimal point, line {comma[0]} reads {comma[1]!r} with a decimal comma; "
+                "fix the file, or choose one with --decimal . or --decimal ,"
+            )
+    if dot:
+        return ".", f"decimal point (line {dot[0]}: {dot[1]})"
+    if comma:
+        return ",", f"decimal comma (line {comma[0]}: {comma[1]})"
+    return None, "no number in the file needs a decimal separator"
 
 
 @dataclass(frozen=True, slots=True)
@@ -265,17 +285,33 @@ class ParsedCsv:
     fills: tuple[tuple[int, NewFill], ...]
     rejected: tuple[RejectedRow, ...]
     rows: int
+    decimal: str = "."  # the decimal separator every cell was read with ("" if undecided)
+    decimal_reason: str = ""  # how it was chosen (shown by the import preview)
 
 
-def _number(text: str, name: str, decimal_comma: bool = False) -> tuple[Decimal, str]:
-    """Fast path: a plain number is one Decimal() call; the rest goes through parse_number."""
-    try:
-        value = Decimal(text)
-    except InvalidOperation:
-        return parse_number(text, name, decimal_comma)
-    if not value.is_finite():
-        raise ValueError(f"{name}: not a finite number: {text!r}")
-    return value, ""
+def _number(text: str, name: str, decimal: str | None = ".") -> tuple[Decimal, str]:
+    """One cell, read with the file's decimal separator (``None``: the file proves none,
+    so a cell whose reading depends on it is refused rather than guessed). Fast path: a
+    plain integer or dotted number is one Decimal() call."""
+    if decimal is None:  # no cell decided: any separator here could be read two ways
+        if "," in text or "." in text:
+            raise ValueError(
+                f"{name}: {show(text)} can be read with a decimal point or a decimal comma, "
+                "and no other number in the file says which; give --decimal . or --decimal ,"
+            )
+        decimal = "."
+    if decimal == "." and "," not in text and len(text) <= MAX_TEXT:
+        try:
+            value = Decimal(text)
+        except InvalidOperation:
+            return parse_number(text, name, decimal)
+        if not value.is_finite():
+            raise ValueError(f"{name}: not a finite number: {show(text)}")
+        try:
+            return check_bounds(value, show(text)), ""
+        except NumberError as exc:
+            raise ValueError(f"{name}: {exc}") from None
+    return parse_number(text, name, decimal)
 
 
 def _row_to_fill(
@@ -283,7 +319,7 @@ def _row_to_fill(
     idx: tuple[int, ...],
     preset: Preset,
     naive_tz: tzinfo = UTC,
-    decimal_comma: bool = False,
+    decimal: str | None = ".",
 ) -> NewFill:
     n = len(row)
     (
@@ -325,7 +361,7 @@ def _row_to_fill(
                 problems.append(f"{name}: empty")
             continue
         try:
-            values[name], suffixes[name] = _number(text, name, decimal_comma)
+            values[name], suffixes[name] = _number(text, name, decimal)
         except ValueError as exc:
             problems.append(str(exc))
     price = values.get("price")
@@ -363,6 +399,10 @@ def _row_to_fill(
     )
 
 
+#: The fields read as numbers (their cells decide the file's decimal separator).
+_NUMERIC = ("price", "amount", "fee", "realized_pnl")
+
+
 def parse_fills_rows(
     rows: Iterable[list[str]],
     *,
@@ -370,33 +410,46 @@ def parse_fills_rows(
     mapping: Mapping[str, str] | None = None,
     first_line: int = 1,
     naive_tz: tzinfo = UTC,
-    decimal_comma: bool = False,
+    decimal: str | None = None,
 ) -> ParsedCsv:
-    """Parse rows (the first is the header) into fills and rejected rows."""
+    """Parse rows (the first is the header) into fills and rejected rows.
+
+    ``decimal``: the file's decimal separator ('.' or ','); ``None`` detects it once from
+    the number cells (:func:`detect_decimal`). Every cell is then read with it; a cell
+    that does not fit, or that could be read both ways when nothing decides, is a
+    rejected row naming its line."""
     chosen = PRESETS.get(preset)
     if chosen is None:
         raise InputError(f"--preset {preset}: unknown preset; choose one of {', '.join(PRESETS)}")
+    if decimal not in (None, ".", ","):
+        raise InputError(f"--decimal: '.' or ',' (the file's decimal separator), got {decimal!r}")
     it = iter(rows)
     header = next(it, None)
     if header is None or not any(h.strip() for h in header):
         raise InputError("the CSV file is empty (no header row)")
     cols = resolve_columns(header, chosen, mapping)
     idx = tuple(cols.get(name, -1) for name in FIELDS)
-    good: list[tuple[int, NewFill]] = []
-    bad: list[RejectedRow] = []
-    count = 0
+    numeric = [cols[n] for n in _NUMERIC if n in cols]
+    body: list[tuple[int, list[str]]] = []
     line = first_line
     reader_line = getattr(rows, "line_num", None)
     for row in it:
         line = rows.line_num if reader_line is not None else line + 1  # type: ignore[attr-defined]
-        if not row or not any(c.strip() for c in row):
-            continue
-        count += 1
+        if row and any(c.strip() for c in row):
+            body.append((line, row))
+    how = "given"
+    if decimal is None:
+        decimal, how = detect_decimal(
+            (ln, row[i].strip()) for ln, row in body for i in numeric if i < len(row)
+        )
+    good: list[tuple[int, NewFill]] = []
+    bad: list[RejectedRow] = []
+    for ln, row in body:
         try:
-            good.append((line, _row_to_fill(row, idx, chosen, naive_tz, decimal_comma)))
+            good.append((ln, _row_to_fill(row, idx, chosen, naive_tz, decimal)))
         except ValueError as exc:
-            bad.append(RejectedRow(line, str(exc)))
-    return ParsedCsv(tuple(good), tuple(bad), count)
+            bad.append(RejectedRow(ln, str(exc)))
+    return ParsedCsv(tuple(good), tuple(bad), len(body), decimal or "", how)
 
 
 def parse_fills_csv(
@@ -405,29 +458,21 @@ def parse_fills_csv(
     preset: str = "generic",
     mapping: Mapping[str, str] | None = None,
     naive_tz: tzinfo = UTC,
+    decimal: str | None = None,
 ) -> ParsedCsv:
-    """Read a CSV file (UTF-8, BOM tolerated; delimiter sniffed among , ; tab; a
-    semicolon-separated file is read with decimal commas)."""
+    """Read a CSV file (UTF-8, BOM tolerated, at most :data:`~crossmargin.inputs.CSV_LIMIT`;
+    delimiter sniffed among , ; tab; the decimal separator detected once for the whole
+    file, or ``decimal``)."""
+    from crossmargin.inputs import CSV_LIMIT, read_text
+
     p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise InputError(f"{p}: file not found") from None
-    except UnicodeDecodeError as exc:
-        raise InputError(f"{p}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
-    except OSError as exc:
-        raise InputError(f"{p}: cannot read ({exc.strerror})") from None
+    text = read_text(p, limit=CSV_LIMIT, what="CSV export")
     first = text.split("\n", 1)[0]
     delimiter = max((",", ";", "\t"), key=first.count)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     try:
-        return parse_fills_rows(
-            reader,
-            preset=preset,
-            mapping=mapping,
-            naive_tz=naive_tz,
-            decimal_comma=delimiter == ";",
-        )
+        return parse_fills_rows(reader, preset=preset, mapping=mapping, naive_tz=naive_tz,
+                                decimal=decimal)
     except csv.Error as exc:
         raise InputError(f"{p}: line {reader.line_num}: malformed CSV ({exc})") from None
 

@@ -2832,8 +2832,12 @@ class Journal:
         preview_rows: int = 10,
         strict: bool = False,
         naive_tz: tzinfo = UTC,
+        decimal: str | None = None,
     ) -> ImportReport:
         """Import fills from a CSV file in one transaction (see :mod:`.csv_import`).
+
+        ``decimal``: the file's decimal separator ('.' or ','); None detects it once for
+        the whole file (a number that could be read both ways is never guessed).
 
         Bad rows are reported (line + reason) and skipped; duplicates (already stored, by
         exchange trade id or content) are counted and skipped, so re-importing a file adds
@@ -2844,7 +2848,8 @@ class Journal:
         """
         from crossmargin.storage.csv_import import parse_fills_csv
 
-        parsed = parse_fills_csv(file, preset=preset, mapping=mapping, naive_tz=naive_tz)
+        parsed = parse_fills_csv(file, preset=preset, mapping=mapping, naive_tz=naive_tz,
+                                 decimal=decimal)
         name = Path(file).name
         if strict and parsed.rejected and not dry_run:
             raise InputError(
@@ -2860,7 +2865,8 @@ class Journal:
                 keys = self._existing_keys(conn, acct.id)
             fresh, dup = _split_new(_numbered_keys(fills), keys)
             return ImportReport(
-                name, preset, parsed.rows, len(fresh), dup, parsed.rejected, preview, True
+                name, preset, parsed.rows, len(fresh), dup, parsed.rejected, preview, True,
+                decimal=parsed.decimal, decimal_reason=parsed.decimal_reason,
             )
         with self._tx() as conn:
             acct = self._account(conn, acct.id)
@@ -2889,7 +2895,8 @@ class Journal:
             )
         changes = _fill_changes(acct.id, new_ids, dups, touched, batch_id)
         return ImportReport(
-            name, preset, parsed.rows, len(new_ids), dups, parsed.rejected, preview, False, changes
+            name, preset, parsed.rows, len(new_ids), dups, parsed.rejected, preview, False, changes,
+            decimal=parsed.decimal, decimal_reason=parsed.decimal_reason,
         )
 
     def backup(self, dest: Path | str | None = None, *, allow_damaged: bool = False) -> Path:

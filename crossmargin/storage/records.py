@@ -517,3 +517,5 @@ class ImportReport:
     preview: tuple[NewFill, ...]
     dry_run: bool
     changes: OpChanges | None = None
+    decimal: str = "."  # the file's decimal separator, as every number was read
+    decimal_reason: str = ""  # how it was decided (a line that proves it, or "given")

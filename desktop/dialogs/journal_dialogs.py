@@ -311,9 +311,11 @@ class ImportDialog(QDialog):
 
     def show_preview(self, report: ImportReport) -> None:
         self.report = report
+        how = (f" Numbers read with a {report.decimal_reason}."
+               if report.decimal_reason and report.decimal_reason != "given" else "")
         self.summary.setText(
             f"{report.rows} rows: {report.new} new fills, {report.duplicates} already stored, "
-            f"{len(report.rejected)} rejected. Nothing is written until you press Import."
+            f"{len(report.rejected)} rejected.{how} Nothing is written until you press Import."
         )
         self.table.setRowCount(len(report.preview))
         for r, fill in enumerate(report.preview):

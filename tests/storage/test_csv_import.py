@@ -185,10 +185,14 @@ def test_number_formats() -> None:
     from crossmargin.storage.csv_import import parse_number
 
     assert parse_number("1,234.5", "p") == (D("1234.5"), "")
-    assert parse_number("0,5", "p") == (D("0.5"), "")
-    assert parse_number("1.234,5", "p", decimal_comma=True) == (D("1234.5"), "")
-    assert parse_number("0,123", "p", decimal_comma=True) == (D("0.123"), "")
-    assert parse_number("0.5", "p", decimal_comma=True) == (D("0.5"), "")
+    assert parse_number("1,234", "p") == (D("1234"), "")  # a '.' file: ',' groups thousands
+    assert parse_number("0,5", "p", decimal=",") == (D("0.5"), "")
+    with pytest.raises(ValueError, match="ambiguous"):
+        parse_number("0,5", "p")  # never guessed in a '.' file
+    assert parse_number("1.234,5", "p", decimal=",") == (D("1234.5"), "")
+    assert parse_number("0,123", "p", decimal=",") == (D("0.123"), "")
+    with pytest.raises(ValueError, match="ambiguous"):
+        parse_number("0.5", "p", decimal=",")
     assert parse_number("0.001BTC", "fee") == (D("0.001"), "BTC")
     assert parse_number("1e-8", "amount") == (D("1E-8"), "")
     for bad in ("1.2.3", "abc", "1 2", "--1"):
@@ -201,3 +205,37 @@ def test_semicolon_files_use_decimal_commas(tmp_path) -> None:
                            "2024-03-01 00:00;ETHUSDT;buy;3.000,25;0,123;0,5\n")
     ((_, f),) = parse_fills_csv(path).fills
     assert (f.price, f.amount, f.fee) == (D("3000.25"), D("0.123"), D("0.5"))
+
+
+@pytest.mark.parametrize(("text", "want"), [
+    # tab-separated, decimal commas (the file): read once per file, never x1000
+    ("time\tsymbol\tside\tprice\tamount\n2024-03-01 00:00\tETHUSDT\tbuy\t43567,125\t0,123\n"
+     "2024-03-01 01:00\tETHUSDT\tsell\t43600,5\t0,123\n", (D("43567.125"), D("0.123"))),
+    # quoted decimal commas in a comma file
+    ('time,symbol,side,price,amount\n2024-03-01 00:00,ETHUSDT,buy,"43567,125","0,12"\n',
+     (D("43567.125"), D("0.12"))),
+    # a dot file where a comma groups thousands
+    ('time,symbol,side,price,amount\n2024-03-01 00:00,BTCUSDT,buy,"43,567.5",0.123\n',
+     (D("43567.5"), D("0.123"))),
+])
+def test_decimal_separator_is_detected_once_per_file(tmp_path, text, want) -> None:
+    parsed = parse_fills_csv(write(tmp_path, text))
+    (_line, f), *_ = parsed.fills
+    assert not parsed.rejected and (f.price, f.amount) == want
+    assert parsed.decimal in (".", ",") and parsed.decimal_reason
+
+
+def test_mixed_or_undecidable_separators_are_never_guessed(tmp_path) -> None:
+    mixed = ("time,symbol,side,price,amount\n2024-03-01 00:00,ETHUSDT,buy,3000.25,1\n"
+             '2024-03-01 01:00,ETHUSDT,sell,"3000,25",1\n')
+    with pytest.raises(InputError, match=r"mixes decimal separators: line 2 .* line 3"):
+        parse_fills_csv(write(tmp_path, mixed))
+    # nothing decides: "43,567" may be 43567 or 43.567: that row is refused, by line
+    undecided = ('time,symbol,side,price,amount\n2024-03-01 00:00,ETHUSDT,buy,"43,567",1\n'
+                 "2024-03-01 01:00,ETHUSDT,buy,43000,2\n")
+    parsed = parse_fills_csv(write(tmp_path, undecided))
+    assert [r.line for r in parsed.rejected] == [2] and len(parsed.fills) == 1
+    assert "--decimal" in parsed.rejected[0].reason
+    # told which: read that way
+    (_, f), _ = parse_fills_csv(write(tmp_path, undecided), decimal=",").fills
+    assert f.price == D("43.567")
