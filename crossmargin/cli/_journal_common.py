@@ -29,6 +29,29 @@ def db_parent() -> argparse.ArgumentParser:
     return p
 
 
+#: The largest id SQLite stores (a signed 64-bit integer).
+MAX_ID = 2**63 - 1
+
+
+def record_id(text: str) -> int:
+    """An argparse ``type`` for position and fill ids: a whole number from 1 to 2**63-1."""
+    s = text.strip()
+    if not s.isdigit() or len(s) > 19 or not 1 <= int(s) <= MAX_ID:
+        shown = s if len(s) <= 24 else s[:24] + "…"
+        raise argparse.ArgumentTypeError(
+            f"{shown!r} is not an id (a whole number such as 12; `crossmargin journal list` "
+            "shows them)")
+    return int(s)
+
+
+def count_arg(text: str) -> int:
+    """An argparse ``type`` for page sizes and page numbers: 1 to 1,000,000."""
+    s = text.strip()
+    if not s.isdigit() or len(s) > 7 or not 1 <= int(s) <= 1_000_000:
+        raise argparse.ArgumentTypeError(f"{s[:24]!r}: a whole number from 1 to 1000000")
+    return int(s)
+
+
 def open_journal(args: argparse.Namespace, *, create: bool = False) -> Any:
     from crossmargin.storage import Journal
 

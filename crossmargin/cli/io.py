@@ -154,9 +154,13 @@ def _backup(args: argparse.Namespace) -> int:
 
     db = (args.db or paths.default_journal_path()).expanduser()
     out = args.out
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    if out is not None and not str(out).strip():
+        raise InputError("backup: the file name is empty; give one, or none for the default")
     if out is None:
-        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
         out = paths.ensure(db.resolve().parent / "backups") / f"{db.stem}-{stamp}.sqlite3"
+    elif out.is_dir():  # a folder: the backup goes inside it, under the usual name
+        out = out / f"{db.stem}-{stamp}.sqlite3"
     dest = backup_file(db, out)
     print(f"Backed up {db} to {dest}.")
     return 0

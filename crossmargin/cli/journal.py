@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from crossmargin.cli._journal_common import (
+    count_arg,
     db_parent,
     dec,
     dump_json,
@@ -46,6 +47,7 @@ from crossmargin.cli._journal_common import (
     money,
     num,
     open_journal,
+    record_id,
     table,
     when,
 )
@@ -119,14 +121,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     fill.set_defaults(handler=_fill)
 
     close = sub.add_parser("close", parents=[db], help="close a position (or part of it)")
-    close.add_argument("id", type=int)
+    close.add_argument("id", type=record_id)
     close.add_argument("price")
     close.add_argument("--size", help="contracts to close (default: all)")
     _fee_time(close)
     close.set_defaults(handler=_close)
 
     edit = sub.add_parser("edit", parents=[db], help="change a position's notes, stop, tags...")
-    edit.add_argument("id", type=int)
+    edit.add_argument("id", type=record_id)
     _annotation_args(edit)
     edit.add_argument("--mark", help="last mark price (for what-if)")
     edit.add_argument("--tags", help="replace the tags: comma-separated ('' clears)")
@@ -135,19 +137,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     edit.set_defaults(handler=_edit)
 
     rm = sub.add_parser("delete", parents=[db], help="delete a position and its fills")
-    rm.add_argument("id", type=int)
+    rm.add_argument("id", type=record_id)
     rm.add_argument("--yes", action="store_true", help="confirm the deletion")
     rm.set_defaults(handler=_delete)
 
     ls = sub.add_parser("list", parents=[db], help="list positions, newest first")
     _filters(ls)
-    ls.add_argument("--limit", type=int, default=50, help="rows per page (default 50)")
-    ls.add_argument("--page", type=int, default=1)
+    ls.add_argument("--limit", type=count_arg, default=50, help="rows per page (default 50)")
+    ls.add_argument("--page", type=count_arg, default=1)
     ls.add_argument("--json", action="store_true")
     ls.set_defaults(handler=_list)
 
     show = sub.add_parser("show", parents=[db], help="one position with its fills and funding")
-    show.add_argument("id", type=int)
+    show.add_argument("id", type=record_id)
     show.add_argument("--json", action="store_true")
     show.set_defaults(handler=_show)
 

@@ -23,6 +23,7 @@ COMMAND_MODULES: tuple[str, ...] = ("whatif", "journal", "io", "accounts", "sync
 EXIT_OK = 0
 EXIT_FAILURE = 1
 EXIT_USAGE = 2
+EXIT_BUG = 1  # an unexpected error (a bug): one line on stderr, details in the log
 
 
 class _Parser(argparse.ArgumentParser):
@@ -74,6 +75,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return EXIT_OK
+    except OSError as exc:  # the file system or the OS refused: say what, no traceback
+        where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
+        print(f"crossmargin: {where}{exc.strerror or exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except Exception as exc:  # a bug: one line for the user, the details in the log
+        import logging
+
+        logging.getLogger("crossmargin").exception("unexpected error in %s", args.command)
+        print(f"crossmargin: unexpected error ({type(exc).__name__}: {str(exc)[:200]}); this "
+              "is a bug in CrossMargin, please report it with the command you ran",
+              file=sys.stderr)
+        return EXIT_BUG
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -48,6 +48,7 @@ from crossmargin.margin import (
     shock_point,
     switched_liquidation_prices,
 )
+from crossmargin.numbers import show
 from crossmargin.scenario import format_decimal, load_scenario
 
 RESULT_FORMAT = "crossmargin.result/1"
@@ -195,8 +196,12 @@ def _resolve_file(name: str) -> Path:
     Raises InputError when nothing is found, listing the bundled examples for a bare name.
     """
     path = Path(name)
-    if path.exists():
-        return path
+    try:
+        if path.exists():
+            return path
+    except OSError as exc:  # e.g. a name longer than the file system allows
+        raise InputError(f"{show(name, 40)}: not a file name this system can open "
+                         f"({exc.strerror or exc})") from None
     bare = "/" not in name and "\\" not in name
     if bare:
         bundled = _bundled_scenarios()

@@ -111,18 +111,25 @@ def _text(value: Any) -> str:
 @contextmanager
 def _atomic_text(dest: Path) -> Iterator[IO[str]]:
     dest = Path(dest)
+    if dest.is_dir():
+        raise InputError(f"{dest} is a folder; give a file name, e.g. {dest / 'export.csv'}")
     tmp = dest.with_name(dest.name + ".partial")
     try:
         dest.parent.mkdir(parents=True, exist_ok=True)
         fh_ = open(tmp, "w", encoding="utf-8", newline="")  # noqa: SIM115 - closed below
     except OSError as exc:
-        raise InputError(f"{dest}: cannot write ({exc.strerror})") from None
+        raise InputError(f"{dest}: cannot write ({exc.strerror or exc})") from None
     try:
         with fh_ as fh:
             yield fh
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, dest)
+    except OSError as exc:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+        raise InputError(f"{dest}: cannot write ({exc.strerror or exc}); nothing was written") \
+            from None
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
