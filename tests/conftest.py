@@ -29,6 +29,19 @@ def _isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest
     return home
 
 
+#: The suite's scrypt cost for the encrypted key file: the lowest the file format accepts
+#: (the real default, RFC 7914's N=2**20, costs ~3 s and 1 GiB per unlock; it is checked
+#: by tests/sync/test_secrets.py and measured by tests/benchmarks/bench_secrets.py).
+TEST_SCRYPT = {"n": 2**14, "r": 8, "p": 1}
+
+
+@pytest.fixture(autouse=True)
+def _fast_scrypt(monkeypatch: pytest.MonkeyPatch) -> None:
+    from crossmargin.sync import secrets
+
+    monkeypatch.setattr(secrets, "_SCRYPT", dict(TEST_SCRYPT))
+
+
 @pytest.fixture
 def fixtures_dir() -> Path:
     return FIXTURES

@@ -154,6 +154,11 @@ def read_credentials(exchange: str, *, from_env: bool,
 
 def _passphrase_prompt(confirm: bool) -> Callable[[], str]:
     def ask() -> str:
+        if not sys.stdin.isatty():
+            from crossmargin.sync.secrets import PASSPHRASE_ENV
+
+            raise InputError(f"secrets passphrase: no terminal to ask on; set {PASSPHRASE_ENV} "
+                             "to unlock the encrypted key file")
         first = _ask("Passphrase for the encrypted key file: ")
         if confirm:
             again = _ask("Repeat the passphrase: ")
@@ -200,9 +205,11 @@ def _add(args: argparse.Namespace) -> int:
     if store is not None:
         store.put(cfg.label, creds)
     registry.add(cfg)
-    where = {"keyring": "the OS keyring", "file": "the encrypted key file",
-             "memory": "nowhere (you will be asked again on every run)"}[store_kind]
-    print(f"Added {cfg.label!r} ({cfg.exchange}, {cfg.network}); keys stored in {where}.")
+    where = {"keyring": "keys stored in the OS keyring",
+             "file": "keys stored in the encrypted key file",
+             "memory": "keys kept in memory only: not written anywhere; you will be asked "
+                       "for them again on every run"}[store_kind]
+    print(f"Added {cfg.label!r} ({cfg.exchange}, {cfg.network}); {where}.")
     print(f"Check it with: crossmargin accounts test {cfg.label!r}")
     return 0
 

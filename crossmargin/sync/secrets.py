@@ -4,10 +4,14 @@
   Secret Service/KWallet on Linux) through ``keyring``.
 * :class:`EncryptedFileStore`: when no usable keyring backend exists (headless Linux):
   ``config_dir()/secrets.enc``, a JSON envelope whose entries are AES-256-GCM sealed
-  with a key derived from the user's passphrase by scrypt (n=2**15, r=8, p=1, 16-byte
-  salt). Each entry's label is authenticated data, so entries cannot be swapped. The
-  passphrase is never stored; ``CROSSMARGIN_SECRETS_PASSPHRASE`` may supply it for
-  unattended runs.
+  with a key derived from the user's passphrase by scrypt with the cost RFC 7914 gives
+  for file encryption (N=2**20, r=8, p=1: about 3 s and 1 GiB once per unlock; 16-byte
+  salt). Each entry's label is authenticated data, so entries cannot be swapped; the
+  passphrase check entry also authenticates the scrypt parameters and salt, which are
+  bounded before use (a forged huge N is refused, not run), and a file without its check
+  is refused. Files of format /1 (N=2**15, unauthenticated parameters) are re-sealed at
+  the new cost on their first unlock. The passphrase is never stored;
+  ``CROSSMARGIN_SECRETS_PASSPHRASE`` may supply it for unattended runs.
 * :class:`MemoryStore`: nothing written anywhere; gone when the process exits.
 
 Secrets are never written in plain text, never logged, and never part of an exception
@@ -34,8 +38,43 @@ from crossmargin.sync.files import write_private_text
 SERVICE = "CrossMargin"
 PASSPHRASE_ENV = "CROSSMARGIN_SECRETS_PASSPHRASE"
 STORE_KINDS = ("keyring", "file", "memory")
-_SCRYPT = {"n": 2**15, "r": 8, "p": 1}
+_SCRYPT = {"n": 2**20, "r": 8, "p": 1}  # RFC 7914 §2: file encryption
+#: The parameters a file may carry (anything else is damage or tampering, never run).
+_N_RANGE = (2**14, 2**21)
+_R_RANGE = (1, 16)
+_P_RANGE = (1, 4)
+_SALT_RANGE = (16, 64)
 _CHECK = "__passphrase_check__"
+FORMAT = "crossmargin.secrets/2"
+_FORMATS = ("crossmargin.secrets/1", FORMAT)
+
+
+def _kdf_params(kdf: object, where: Path) -> tuple[bytes, int, int, int]:
+    """(salt, n, r, p) of a file header, checked against the bounds."""
+    bad = InputError(f"{where}: the encrypted key file's header is damaged or was altered; "
+                     "restore the file from a backup, or remove it and add the keys again")
+    if not isinstance(kdf, dict) or kdf.get("name") != "scrypt":
+        raise bad
+    try:
+        salt = base64.b64decode(str(kdf["salt"]), validate=True)
+        n, r, p = (kdf[k] for k in ("n", "r", "p"))
+    except (KeyError, ValueError, TypeError):
+        raise bad from None
+    if not all(isinstance(v, int) and not isinstance(v, bool) for v in (n, r, p)):
+        raise bad
+    if not (_N_RANGE[0] <= n <= _N_RANGE[1] and n & (n - 1) == 0
+            and _R_RANGE[0] <= r <= _R_RANGE[1] and _P_RANGE[0] <= p <= _P_RANGE[1]
+            and _SALT_RANGE[0] <= len(salt) <= _SALT_RANGE[1]):
+        raise bad
+    return salt, n, r, p
+
+
+def _check_aad(fmt: str, salt: bytes, n: int, r: int, p: int) -> str:
+    """Authenticated data of the passphrase check: in format /2 it binds the scrypt
+    parameters and salt, so a changed header fails the check instead of being used."""
+    if fmt == "crossmargin.secrets/1":
+        return _CHECK
+    return f"{_CHECK}|{fmt}|scrypt|{n}|{r}|{p}|{base64.b64encode(salt).decode()}"
 
 
 class SecretStore(Protocol):
@@ -155,28 +194,55 @@ class EncryptedFileStore:
         self.path = path or secrets_file_path()
         self._lock = threading.Lock()
         doc = self._read()
-        if doc is None:
-            salt = _pysecrets.token_bytes(16)
-            doc = {"format": "crossmargin.secrets/1", "kdf": {"name": "scrypt", **_SCRYPT,
-                   "salt": base64.b64encode(salt).decode()}, "entries": {}}
-        kdf = doc.get("kdf") or {}
-        try:
-            salt = base64.b64decode(kdf["salt"])
-            self._key = self._derive(passphrase, salt, int(kdf["n"]), int(kdf["r"]),
-                                     int(kdf["p"]))
-        except (KeyError, ValueError, TypeError):
-            raise InputError(f"{self.path}: damaged secrets file header") from None
-        self._doc = doc
-        if _CHECK in doc["entries"]:
-            try:
-                self._open(_CHECK, doc["entries"][_CHECK])
-            except InputError:
-                raise InputError(
-                    f"{self.path}: wrong passphrase for the encrypted secrets file"
-                ) from None
-        else:
-            doc["entries"][_CHECK] = self._seal(_CHECK, "ok")
+        if doc is None:  # a new file at today's cost
+            self._doc = self._new_doc()
+            self._key = self._derive(passphrase, *_kdf_params(self._doc["kdf"], self.path))
+            self._doc["entries"][_CHECK] = self._seal_check()
             self._write()
+            return
+        fmt = doc.get("format")
+        if fmt not in _FORMATS:
+            raise InputError(f"{self.path}: not a CrossMargin key file this version reads "
+                             f"(format {str(fmt)[:40]!r})")
+        salt, n, r, p = _kdf_params(doc.get("kdf"), self.path)
+        check = doc["entries"].get(_CHECK)
+        if not isinstance(check, dict):
+            raise InputError(
+                f"{self.path}: the passphrase check is missing, so no passphrase can be "
+                "verified: the file is damaged or was altered; restore it from a backup, or "
+                "remove it and add the keys again")
+        self._key = self._derive(passphrase, salt, n, r, p)
+        self._doc = doc
+        try:
+            self._open(_check_aad(fmt, salt, n, r, p), check)
+        except InputError:
+            raise InputError(
+                f"{self.path}: wrong passphrase for the encrypted key file (or its header "
+                "was altered)") from None
+        if fmt != FORMAT:
+            self._reseal(passphrase)
+
+    @staticmethod
+    def _new_doc() -> dict:
+        salt = _pysecrets.token_bytes(16)
+        return {"format": FORMAT, "kdf": {"name": "scrypt", **_SCRYPT,
+                "salt": base64.b64encode(salt).decode()}, "entries": {}}
+
+    def _seal_check(self) -> dict[str, str]:
+        salt, n, r, p = _kdf_params(self._doc["kdf"], self.path)
+        return self._seal(_check_aad(self._doc["format"], salt, n, r, p), "ok")
+
+    def _reseal(self, passphrase: str) -> None:
+        """Re-encrypt every entry under a new salt at today's cost and format (an older
+        file, unlocked with the right passphrase)."""
+        plain = {label: self._open(label, entry)
+                 for label, entry in self._doc["entries"].items() if label != _CHECK}
+        self._doc = self._new_doc()
+        self._key = self._derive(passphrase, *_kdf_params(self._doc["kdf"], self.path))
+        self._doc["entries"][_CHECK] = self._seal_check()
+        for label, text in plain.items():
+            self._doc["entries"][label] = self._seal(label, text)
+        self._write()
 
     @staticmethod
     def _derive(passphrase: str, salt: bytes, n: int, r: int, p: int) -> bytes:
@@ -206,8 +272,10 @@ class EncryptedFileStore:
         if not self.path.exists():
             return None
         try:
+            if self.path.stat().st_size > 4 * 1024 * 1024:
+                raise ValueError("too large")
             doc = json.loads(self.path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+        except (OSError, ValueError, RecursionError):
             raise InputError(f"{self.path}: unreadable secrets file") from None
         if not isinstance(doc, dict) or not isinstance(doc.get("entries"), dict):
             raise InputError(f"{self.path}: not a CrossMargin secrets file")
@@ -254,8 +322,8 @@ def open_store(
         phrase = os.environ.get(PASSPHRASE_ENV) or (passphrase() if passphrase else "")
         if not phrase:
             raise InputError(
-                f"secrets passphrase: needed to unlock {secrets_file_path()} "
-                f"(enter it when asked, or set {PASSPHRASE_ENV})"
+                f"secrets passphrase: needed to unlock {secrets_file_path()}, and there is "
+                f"no terminal to ask on: set {PASSPHRASE_ENV} for unattended runs"
             )
         return EncryptedFileStore(phrase)
     if kind == "memory":

@@ -191,3 +191,91 @@ def test_credential_resolver_opens_each_store_once(tmp_path, monkeypatch):
     assert res(m) == Credentials("km", "sm")
     assert res(AccountConfig("zz", "bybit", secret_store="file")) is None
     assert asked == [1]
+
+
+def test_the_default_cost_is_rfc7914s_for_files():
+    """N=2**20, r=8, p=1 (RFC 7914 §2, file encryption); the suite itself runs at the
+    lowest accepted cost (tests/conftest.py), unlock time: tests/benchmarks/bench_secrets.py."""
+    import importlib
+
+    import crossmargin.sync.secrets as mod
+
+    fresh = importlib.reload(mod)
+    try:
+        assert fresh._SCRYPT == {"n": 2**20, "r": 8, "p": 1}
+    finally:
+        importlib.reload(mod)
+
+
+@pytest.mark.parametrize(("field", "value"), [
+    ("n", 2**40), ("n", 2**30), ("n", 1000), ("n", 2**13), ("n", "16384"), ("r", 10**6),
+    ("p", 0), ("p", 2**20), ("salt", "c2hvcnQ="), ("salt", "!!!"), ("name", "pbkdf2"),
+])
+def test_forged_or_damaged_parameters_are_refused_not_run(tmp_path, field, value):
+    path = tmp_path / "secrets.enc"
+    EncryptedFileStore("pass phrase 1", path).put("acct", Credentials("k", "s"))
+    doc = json.loads(path.read_text())
+    doc["kdf"][field] = value
+    path.write_text(json.dumps(doc))
+    with pytest.raises(InputError, match="header is damaged or was altered"):
+        EncryptedFileStore("pass phrase 1", path)
+
+
+def test_parameters_are_authenticated_by_the_check(tmp_path):
+    """A header changed within the bounds (weaker r, another salt) fails the check."""
+    path = tmp_path / "secrets.enc"
+    EncryptedFileStore("pass phrase 1", path).put("acct", Credentials("k", "s"))
+    doc = json.loads(path.read_text())
+    doc["kdf"]["r"] = 1
+    path.write_text(json.dumps(doc))
+    with pytest.raises(InputError, match="wrong passphrase .*header was altered"):
+        EncryptedFileStore("pass phrase 1", path)
+
+
+def test_a_file_without_its_check_is_refused(tmp_path):
+    path = tmp_path / "secrets.enc"
+    EncryptedFileStore("pass phrase 1", path).put("acct", Credentials("k", "s"))
+    doc = json.loads(path.read_text())
+    del doc["entries"]["__passphrase_check__"]
+    path.write_text(json.dumps(doc))
+    with pytest.raises(InputError, match="passphrase check is missing"):
+        EncryptedFileStore("any passphrase at all", path)
+
+
+def test_a_format_1_file_is_resealed_at_the_new_cost(tmp_path):
+    """A file written by the previous version (N=2**15, unauthenticated header) still
+    unlocks, and is re-sealed as format /2 with a new salt."""
+    import base64
+
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+    from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
+
+    salt = b"0123456789abcdef"
+    key = Scrypt(salt=salt, length=32, n=2**15, r=8, p=1).derive(b"old phrase")
+
+    def seal(label: str, text: str) -> dict:
+        nonce = b"n" * 12
+        ct = AESGCM(key).encrypt(nonce, text.encode(), label.encode())
+        return {"nonce": base64.b64encode(nonce).decode(), "ct": base64.b64encode(ct).decode()}
+
+    path = tmp_path / "secrets.enc"
+    path.write_text(json.dumps({
+        "format": "crossmargin.secrets/1",
+        "kdf": {"name": "scrypt", "n": 2**15, "r": 8, "p": 1,
+                "salt": base64.b64encode(salt).decode()},
+        "entries": {"__passphrase_check__": seal("__passphrase_check__", "ok"),
+                    "acct": seal("acct", json.dumps({"k": "key1", "s": "sec1", "p": None}))},
+    }))
+    store = EncryptedFileStore("old phrase", path)
+    assert store.get("acct") == Credentials("key1", "sec1")
+    doc = json.loads(path.read_text())
+    assert doc["format"] == "crossmargin.secrets/2" and doc["kdf"]["salt"] != \
+        base64.b64encode(salt).decode()
+    assert EncryptedFileStore("old phrase", path).get("acct") == Credentials("key1", "sec1")
+
+
+def test_no_terminal_and_no_passphrase_names_the_variable(monkeypatch, capsys, tmp_path):
+    monkeypatch.delenv("CROSSMARGIN_SECRETS_PASSPHRASE", raising=False)
+    monkeypatch.setattr("sys.stdin.isatty", lambda: False, raising=False)
+    with pytest.raises(InputError, match="CROSSMARGIN_SECRETS_PASSPHRASE"):
+        open_store("file", passphrase=None)
