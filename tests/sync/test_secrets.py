@@ -228,7 +228,7 @@ def test_parameters_are_authenticated_by_the_check(tmp_path):
     doc = json.loads(path.read_text())
     doc["kdf"]["r"] = 1
     path.write_text(json.dumps(doc))
-    with pytest.raises(InputError, match="wrong passphrase .*header was altered"):
+    with pytest.raises(InputError, match=r"wrong passphrase .*header was altered"):
         EncryptedFileStore("pass phrase 1", path)
 
 
