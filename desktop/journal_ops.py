@@ -48,8 +48,9 @@ def canonical_symbol(text: str) -> str:
         return text
 
 def open_journal(path: Path) -> Journal:
-    """Open (or create) the journal at ``path`` (worker thread)."""
-    return Journal.open(path)
+    """Open (or create) the journal at ``path`` for this window (worker thread): one window
+    per journal; the CLI may read and write beside it."""
+    return Journal.open(path, exclusive=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,7 +214,7 @@ def restore_journal(path: Path, journal: Journal | None, backup: Path) -> tuple[
     not be opened, e.g. damaged); returns the journal and where its old content was saved
     (serial worker)."""
     if journal is None:
-        journal = Journal.open(path, allow_damaged=True)
+        journal = Journal.open(path, allow_damaged=True, exclusive=True)
     changes = journal.restore(backup)
     return journal, changes.saved_copy or ""
 

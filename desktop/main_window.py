@@ -84,6 +84,10 @@ SCENARIO_FILTER = "CrossMargin scenario (*.json);;All files (*)"
 TAB_NAMES = ("Dashboard", "Positions", "What-if", "Journal")
 
 
+#: How often the window checks for writes by other processes (ms).
+JOURNAL_WATCH_MS = 2000
+
+
 def problems_of(exc: BaseException) -> list[str]:
     """The user-facing lines of an error (InputError problems, or its message)."""
     if isinstance(exc, InputError):
@@ -389,6 +393,10 @@ class MainWindow(QMainWindow):
         self._clock = QTimer(self)
         self._clock.setInterval(1000)
         self._clock.timeout.connect(self._update_marks_label)
+        self._journal_watch = QTimer(self)  # outside writes (the CLI beside the app)
+        self._journal_watch.setInterval(JOURNAL_WATCH_MS)
+        self._journal_watch.timeout.connect(self._watch_journal)
+        self._journal_watch.start()
         self._clock.start()
 
     # ------------------------------------------------------------------ accounts
@@ -1247,6 +1255,22 @@ class MainWindow(QMainWindow):
         self._log_dialog = dialog
         dialog.open()
 
+    def _watch_journal(self) -> None:
+        """Timer: did another process write to the journal (the CLI beside the app)? If
+        so, show the new content. One PRAGMA on a read-only WAL connection (readers never
+        wait for writers), so it runs here rather than flashing the busy label."""
+        journal = self.journal
+        if journal is None or self._closing or journal.info.damage:
+            return
+        try:
+            changed = journal.outside_change()
+        except CrossMarginError:
+            return
+        if changed:
+            self._journal_changed()
+            self.statusBar().showMessage(
+                "The journal was changed outside this window; showing the new content", 6000)
+
     def _journal_changed(self) -> None:
         """A journal write from the Journal tab: re-evaluate the account, recount the list."""
         entry = self.session.entry
@@ -1401,6 +1425,7 @@ class MainWindow(QMainWindow):
         self.save_ui_state()
         self._stop_feed()
         self._clock.stop()
+        self._journal_watch.stop()
         self._closing = True
         if self.mark_feed is not None:
             self.mark_feed.stop()

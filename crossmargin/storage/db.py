@@ -132,9 +132,8 @@ class FileLock:
             pid = _field(holder, "pid")
             who = f" (process {pid})" if pid else ""
             raise JournalLockedError(
-                f"this journal is already open in another window{who}: {self.path.parent}; "
-                "close the other CrossMargin window or command, or open a different file "
-                "with --db"
+                f"this journal is already open in another CrossMargin window{who}: "
+                f"{self.path.parent}; switch to that window, or close it first"
             ) from None
         fh.seek(0)
         self.previous_state = fh.read().strip()
@@ -172,6 +171,28 @@ class FileLock:
             _os_unlock(self._fh)
         self._fh.close()
         self._fh = None
+
+
+class NoLock:
+    """What a shared (non-exclusive) opener holds: nothing. It never sees the window's
+    lock, so it reports a clean last shutdown (``quick_check`` runs at every open)."""
+
+    def __init__(self, db_path: Path) -> None:
+        self.path = _lock_path(db_path)
+        self.previous_state = ""
+
+    def acquire(self) -> None:
+        return None
+
+    def write(self, state: str) -> None:
+        return None
+
+    @property
+    def last_shutdown_unclean(self) -> bool:
+        return False
+
+    def release(self, clean: bool = True) -> None:
+        return None
 
 
 def _field(text: str, name: str) -> str:
@@ -214,7 +235,8 @@ def configure_connection(conn: sqlite3.Connection) -> None:
 def connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
     """A raw configured connection (``readonly`` opens with ``mode=ro``)."""
     if readonly:
-        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30,
+                               check_same_thread=False)
         conn.isolation_level = None
         conn.execute("PRAGMA busy_timeout = 30000")
         return conn
@@ -376,6 +398,9 @@ def migrate(
         )
     backup = backup_to(conn, migration_backup_path(db_path, version))
     conn.execute("BEGIN EXCLUSIVE")
+    if _pragma_int(conn, "user_version") != version:  # another process upgraded meanwhile
+        conn.execute("COMMIT")
+        return MigrationOutcome(version, target, backup)
     try:
         for v in range(version, target):
             steps[v](conn)

@@ -444,7 +444,8 @@ class Journal:
     Create with :meth:`Journal.open`; close with :meth:`close` (or use ``with``).
     """
 
-    def __init__(self, path: Path, engine: Engine, lock: dbmod.FileLock, info: OpenInfo) -> None:
+    def __init__(self, path: Path, engine: Engine, lock: dbmod.FileLock | dbmod.NoLock,
+                 info: OpenInfo) -> None:
         self.path = path
         self._engine = engine
         self._lock = lock
@@ -456,18 +457,31 @@ class Journal:
         # (connections are not pooled); the WAL is checkpointed at close() instead.
         self._keeper = dbmod.connect(path, readonly=True)
         self._keeper.execute("SELECT count(*) FROM sqlite_master").fetchall()  # maps the WAL
+        # PRAGMA data_version on the keeper moves with every commit by another connection:
+        # ours (noted right after each commit) or another process's (outside_change)
+        self._keeper_lock = threading.Lock()
+        self._seen_version = self._data_version()
+        self._own_version = self._seen_version
 
     # ------------------------------------------------------------------ lifecycle
 
     @classmethod
     def open(cls, path: Path | str | None = None, *, create: bool = True,
-             allow_damaged: bool = False) -> Journal:
+             allow_damaged: bool = False, exclusive: bool = False) -> Journal:
         """Open (or create) a journal; see :mod:`crossmargin.storage.db` for the safety rules.
 
         Every open runs ``PRAGMA quick_check``: a damaged journal raises
         JournalCorruptError, or with ``allow_damaged`` opens for reading and restoring
         only (``info.damage`` lists what SQLite found; every write but :meth:`restore` is
-        refused, so the damage never spreads). Raises JournalLockedError (open elsewhere),
+        refused, so the damage never spreads).
+
+        ``exclusive`` (the desktop app): one window per journal: a second exclusive open,
+        in this or another process, raises JournalLockedError; the window's lock also
+        tells the next session whether this one closed cleanly (then it runs the full
+        integrity check). Without it (the CLI, scripts) any number of processes share the
+        journal, the app's window included: SQLite serialises their writes (each waits up
+        to 30 s for the others) and WAL keeps every read consistent, so nothing is ever
+        half-written. Raises JournalLockedError (open in another window),
         SchemaTooNewError, NotAJournalError, JournalCorruptError, MigrationError — all
         :class:`CrossMarginError` with a message that says what to do.
         """
@@ -475,7 +489,7 @@ class Journal:
         p = p.expanduser().resolve()
         if not p.exists() and not create:
             raise dbmod.JournalError(f"no journal at {p}; check the path given with --db")
-        lock = dbmod.FileLock(p)
+        lock = dbmod.FileLock(p) if exclusive else dbmod.NoLock(p)
         if not p.exists():
             try:
                 paths.ensure(p.parent)
@@ -567,8 +581,25 @@ class Journal:
                 self._rebuild(conn, self._account(conn, account_id), keys)
             conn.execute(delete(meta_t).where(meta_t.c.key == "rederive"))
 
+    def _data_version(self) -> int:
+        with self._keeper_lock:
+            return int(self._keeper.execute("PRAGMA data_version").fetchone()[0])
+
+    def outside_change(self) -> bool:
+        """True once for each batch of commits made by another process (the CLI while the
+        app runs, say) since the last call; this process's own writes do not count. Cheap
+        (one PRAGMA): a window polls it on a timer and refreshes what it shows."""
+        if self._closed:
+            return False
+        version = self._data_version()
+        if version == self._seen_version:
+            return False
+        self._seen_version = version
+        return version != self._own_version
+
     def close(self) -> None:
-        """Checkpoint the WAL and release the file (marks the shutdown as clean)."""
+        """Checkpoint the WAL and release the file (marks the shutdown as clean). Any
+        thread may close the journal (the app closes it at quit, on the GUI thread)."""
         if self._closed:
             return
         self._closed = True
@@ -611,6 +642,10 @@ class Journal:
                     conn.exec_driver_sql("ROLLBACK")
                     raise
                 conn.exec_driver_sql("COMMIT")
+                own = self._data_version()
+                if self._seen_version == self._own_version:
+                    self._seen_version = own  # nothing from outside was pending: ours only
+                self._own_version = own
         except SQLAlchemyError as exc:
             raise dbmod.storage_error(exc, writing=True) from exc
 

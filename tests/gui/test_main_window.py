@@ -278,3 +278,39 @@ def test_a_damaged_journal_is_said_and_a_backup_restored(qtbot, services, open_w
                     timeout=20_000)
     assert "restored from" in window.message_bar.message()
     assert window.journal is not None and not window.journal.info.damage
+
+
+def test_the_cli_writes_beside_the_app_and_the_app_shows_it(journal_window, qtbot) -> None:
+    """The journal is shared with the CLI while the window is open (no "already open"),
+    and the window notices the outside write and shows it."""
+    from crossmargin.cli.main import main
+
+    window = journal_window
+    db = str(window.journal.path)
+    assert main(["journal", "account", "add", "From the shell", "--exchange", "bybit",
+                 "--db", db]) == 0
+    window._watch_journal()  # the timer's tick, without waiting 2 s
+    qtbot.waitUntil(lambda: any(e.label == "From the shell"
+                                for e in window.accounts_model.entries()), timeout=10_000)
+
+
+def test_quit_closes_the_journal_quickly_and_quietly(open_window, services, qtbot,
+                                                    caplog) -> None:
+    import logging
+    import time as _time
+
+    from crossmargin.storage import Journal
+
+    with Journal.open() as j:
+        j.create_account("Book")
+    window = open_window(services, start_demo=True)
+    qtbot.waitUntil(lambda: window.journal is not None, timeout=10_000)
+    journal = window.journal
+    caplog.set_level(logging.WARNING)
+    t0 = _time.perf_counter()
+    window.close()
+    elapsed = _time.perf_counter() - t0
+    assert journal._closed
+    assert not [r for r in caplog.records if "ProgrammingError" in r.getMessage()
+                or "thread" in r.getMessage().lower()]
+    print(f"quit with an open journal: {elapsed * 1000:.0f} ms")

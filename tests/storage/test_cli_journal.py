@@ -105,11 +105,18 @@ def test_bad_input_exits_2_naming_the_field_and_writes_nothing(capsys, db: Path)
     assert code == 2 and "no journal at" in err and not missing.exists()
 
 
-def test_locked_journal_is_a_clear_error(capsys, db: Path) -> None:
+def test_the_cli_works_beside_the_app(capsys, db: Path) -> None:
+    """While a window holds the journal, every command reads and writes it."""
     setup_account(capsys, db)
-    with Journal.open(db):
-        code, _, err = run(capsys, "journal", "list", "--db", str(db))
-    assert code == 2 and "already open in another window" in err
+    with Journal.open(db, exclusive=True) as window:
+        code, out, err = run(capsys, "journal", "add", "--account", "Main", "BTCUSDT",
+                             "long", "0.5", "60000", "--leverage", "10", "--db", str(db))
+        assert code == 0, err
+        code, out, err = run(capsys, "journal", "list", "--db", str(db))
+        assert code == 0 and "BTCUSDT" in out, err
+        assert run(capsys, "backup", "--db", str(db))[0] == 0
+        assert window.outside_change()
+        assert window.positions().total == 1
 
 
 def test_import_dry_run_bad_rows_and_reimport(capsys, db: Path, tmp_path: Path) -> None:

@@ -27,7 +27,7 @@ RUNS = 20
 WRITER = r"""
 import sys, time
 from crossmargin.storage import Journal
-j = Journal.open(sys.argv[1])
+j = Journal.open(sys.argv[1], exclusive=True)
 print("begin", flush=True)
 t = time.perf_counter()
 report = j.import_fills_csv("Main", sys.argv[2])
@@ -114,7 +114,7 @@ def test_sigkill_during_import_never_leaves_partial_data(tmp_path: Path) -> None
             shutil.copyfile(base, db)
     print(f"{killed_mid_import} kills mid-import in {attempts} runs; import takes {duration:.2f} s")
 
-    with Journal.open(db) as j:
+    with Journal.open(db, exclusive=True) as j:
         if code == -signal.SIGKILL:
             assert j.info.unclean_shutdown and j.info.integrity_checked
         report = j.import_fills_csv("Main", csv_path)

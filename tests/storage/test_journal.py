@@ -263,30 +263,45 @@ def test_apply_sync_batch_is_atomic_and_idempotent(journal: Journal) -> None:
     assert journal.exchange_positions(acct) == []
 
 
-def test_second_process_is_refused(journal: Journal, tmp_path: Path) -> None:
-    with pytest.raises(JournalLockedError, match="already open in another window"):
-        Journal.open(journal.path)  # same process, second handle: the OS lock says no too
+def test_a_second_window_is_refused_but_not_the_cli(tmp_path: Path) -> None:
+    path = tmp_path / "j.sqlite3"
+    window = Journal.open(path, exclusive=True)
+    try:
+        with pytest.raises(JournalLockedError, match="already open in another CrossMargin"):
+            Journal.open(path, exclusive=True)  # same process, second window: refused
+        with Journal.open(path) as cli:  # the CLI beside the window: shares the file
+            cli.create_account("From the CLI")
+        assert [a.label for a in window.accounts()] == ["From the CLI"]
+        assert window.outside_change() and not window.outside_change()
+        window.create_account("From the window")
+        assert not window.outside_change()  # its own writes are not "outside"
+    finally:
+        window.close()
+    window = Journal.open(path, exclusive=True)
+    journal = window
     code = (
         "import sys\n"
         "from crossmargin.storage import Journal\n"
         "from crossmargin.errors import CrossMarginError\n"
         "try:\n"
-        f"    Journal.open({str(journal.path)!r})\n"
+        f"    Journal.open({str(journal.path)!r}, exclusive=True)\n"
         "except CrossMarginError as e:\n"
         "    print(e); sys.exit(3)\n"
     )
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     assert r.returncode == 3, r.stderr
-    assert "already open in another window" in r.stdout and "process" in r.stdout
+    assert "already open in another CrossMargin window" in r.stdout and "process" in r.stdout
+    window.close()
 
 
 def test_unclean_shutdown_runs_integrity_check(tmp_path: Path) -> None:
+    """A window (the exclusive opener) that crashed: the next window runs the full check."""
     path = tmp_path / "j.sqlite3"
     code = (
         "import os\n"
         "from decimal import Decimal\n"
         "from crossmargin.storage import Journal\n"
-        f"j = Journal.open({str(path)!r})\n"
+        f"j = Journal.open({str(path)!r}, exclusive=True)\n"
         "j.create_account('A')\n"
         "os._exit(0)\n"  # no close(): like a crash
     )
@@ -296,16 +311,16 @@ def test_unclean_shutdown_runs_integrity_check(tmp_path: Path) -> None:
     for f in tmp_path.glob("j.sqlite3*"):
         if not f.name.endswith(".lock"):  # a copy without its lock file: the WAL tells
             (copy / f.name).write_bytes(f.read_bytes())
-    with Journal.open(copy / "j.sqlite3") as c:
+    with Journal.open(copy / "j.sqlite3", exclusive=True) as c:
         assert c.info.unclean_shutdown and c.info.integrity_checked
         assert [a.label for a in c.accounts()] == ["A"]
-    j = Journal.open(path)
+    j = Journal.open(path, exclusive=True)
     try:
         assert j.info.unclean_shutdown and j.info.integrity_checked
         assert [a.label for a in j.accounts()] == ["A"]
     finally:
         j.close()
-    j = Journal.open(path)
+    j = Journal.open(path, exclusive=True)
     assert not j.info.unclean_shutdown and not j.info.integrity_checked
     j.close()
 
