@@ -249,9 +249,18 @@ def test_json_if_switched_is_the_engine_switch(capsys: pytest.CaptureFixture[str
         assert sw["margin_mode"] == state.position(pid).margin_mode.other.value
         assert _same(sw["liquidation_price"], after.position(pid).liquidation_price)
         assert _same(sw["liquidation_price"], fast[pid])
-        assert set(sw["others"]) == {p.id for p in state.positions} - {pid}
-        for other, price in sw["others"].items():
-            assert _same(price, after.position(other).liquidation_price)
+        # bounded: the effect on the others is a summary, not N prices (O(N) JSON)
+        assert "others" not in sw
+        eff = sw["effect"]
+        assert eff["moving"] == sum(1 for q in after.positions
+                                    if q.id != pid and q.margin_mode.value == "cross")
+        assert _same(eff["margin_ratio"], after.margin_ratio)
+        assert eff["cross_liquidated"] is after.cross_liquidated
+        if eff["nearest"] is not None:
+            near = eff["nearest"]
+            got, want = Decimal(near["liquidation_price_after"]), \
+                after.position(near["id"]).liquidation_price
+            assert abs(got - want) <= abs(want) * Decimal("1e-30")
     # "never" is null: bnb-long in cross is never liquidated.
     bnb = next(i for i in doc["positions"] if i["id"] == "bnb-long")
     assert bnb["if_switched"]["liquidation_price"] is None
@@ -277,6 +286,8 @@ def test_json_describes_the_state_after_the_switch(capsys: pytest.CaptureFixture
     before = evaluate(state)
     assert _same(btc["if_switched"]["liquidation_price"],
                  before.position("btc-long").liquidation_price)
+    # a position named with --switch carries the full list of the others' prices
+    assert set(btc["if_switched"]["others"]) == {p.id for p in state.positions} - {"btc-long"}
     for other, price in btc["if_switched"]["others"].items():
         assert _same(price, before.position(other).liquidation_price), other
 
@@ -560,3 +571,14 @@ def test_account_errors(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> N
         "give a scenario FILE (e.g. resources/scenarios/demo.json, or just: demo) or "
         "--account NAME from the journal"
     ]
+
+
+def test_json_others_flag_lists_every_price(capsys: pytest.CaptureFixture[str]) -> None:
+    doc = run_json(capsys, str(DEMO), "--others")
+    state = load_scenario(DEMO)
+    for item in doc["positions"]:
+        assert set(item["if_switched"]["others"]) == {p.id for p in state.positions} - {
+            item["id"]}
+    from crossmargin.cli.main import main
+
+    assert main(["whatif", str(DEMO), "--others"]) == 0  # without --json: the usual table

@@ -29,7 +29,7 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from pathlib import Path
 from typing import Any, TextIO
 
-from crossmargin.domain import ONE, ZERO, AccountState, MarginMode
+from crossmargin.domain import ONE, ZERO, AccountState, MarginMode, PositionId
 from crossmargin.errors import InputError
 from crossmargin.margin import (
     AccountRisk,
@@ -38,6 +38,7 @@ from crossmargin.margin import (
     ClosePosition,
     ShockPoint,
     ShockProfile,
+    SwitchEffect,
     SwitchMode,
     WhatIfOp,
     WhatIfResult,
@@ -46,6 +47,7 @@ from crossmargin.margin import (
     compare_whatif,
     liquidation_prices,
     shock_point,
+    switch_effects,
     switched_liquidation_prices,
 )
 from crossmargin.numbers import show
@@ -173,7 +175,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="with --shock: PCT is the BTC move and each symbol moves its beta (from the "
         "scenario's betas; 1 when absent) times PCT",
     )
-    p.add_argument("--json", action="store_true", help="print crossmargin.result/1 JSON")
+    p.add_argument("--json", action="store_true",
+                   help="print crossmargin.result/1 JSON: per position its price if switched "
+                        "and a bounded summary of the effect on the others (O(N) in all); "
+                        "the full list of others for the positions named with --switch")
+    p.add_argument("--others", action="store_true",
+                   help="with --json: the full list of every other position's price after "
+                        "switching each position (grows with the square of the positions)")
     p.set_defaults(handler=run, ops=[])
 
 
@@ -332,26 +340,32 @@ class WhatIfReport:
     ops: tuple[WhatIfOp, ...]
     result: WhatIfResult
     shock: ShockReport | None
-    if_switched: Mapping[str, tuple[MarginMode, Decimal | None, dict[str, Decimal | None]]] = (
-        field(default_factory=dict)
-    )
+    if_switched: Mapping[str, SwitchEffect] = field(default_factory=dict)
+    #: every other position's price after switching this one: for the positions named
+    #: with --switch, or all with --others (O(N²): opt-in)
+    others: Mapping[str, dict[str, Decimal | None]] = field(default_factory=dict)
 
     @property
     def has_ops(self) -> bool:
         return bool(self.ops)
 
 
-def if_switched(
-    state: AccountState,
-) -> dict[str, tuple[MarginMode, Decimal | None, dict[str, Decimal | None]]]:
-    """For each position: its other mode, its own liquidation price after switching it
-    alone (with the engine's default isolated margin), and every other position's
-    liquidation price after that switch. O(N) evaluations of the account."""
-    out: dict[str, tuple[MarginMode, Decimal | None, dict[str, Decimal | None]]] = {}
-    for p in state.positions:
-        prices = liquidation_prices(apply_whatif(state, [SwitchMode(p.id)]))
-        own = prices.pop(p.id)
-        out[p.id] = (p.margin_mode.other, own, prices)
+def if_switched(state: AccountState) -> dict[str, SwitchEffect]:
+    """For each position, what switching it alone does (:func:`switch_effects`): its own
+    price, how many others move, the cross margin ratio and the nearest other position's
+    new price. O(N) for the whole account (and so is the JSON)."""
+    return switch_effects(state)
+
+
+def others_after_switch(state: AccountState, ids: Sequence[str]) -> dict[str, dict[str,
+                                                                                 Decimal | None]]:
+    """Every other position's liquidation price after switching each of ``ids`` alone:
+    one evaluation per id (O(N) each)."""
+    out: dict[str, dict[str, Decimal | None]] = {}
+    for pid in ids:
+        prices = liquidation_prices(apply_whatif(state, [SwitchMode(PositionId(pid))]))
+        prices.pop(pid, None)
+        out[pid] = prices
     return out
 
 
@@ -362,6 +376,7 @@ def compute(
     shock: str | None = None,
     beta: bool = False,
     with_others: bool = True,
+    all_others: bool = False,
     source: str = "the scenario",
 ) -> WhatIfReport:
     """Run the what-if. ``raw_ops`` as parsed from the command line (option, values)."""
@@ -381,7 +396,10 @@ def compute(
         point = shock_point(after, profile, t, casc)
         report_shock = ShockReport(pct, t, "beta" if beta else "uniform", casc, point)
     switched = if_switched(after) if with_others else {}
-    return WhatIfReport(source, state, tuple(ops), result, report_shock, switched)
+    named = [str(op.position_id) for op in ops if isinstance(op, SwitchMode)]
+    wanted = [p.id for p in after.positions] if all_others else list(dict.fromkeys(named))
+    others = others_after_switch(after, wanted) if with_others and wanted else {}
+    return WhatIfReport(source, state, tuple(ops), result, report_shock, switched, others)
 
 
 # --------------------------------------------------------------------------- JSON
@@ -414,12 +432,35 @@ def _account_json(a: AccountRisk) -> dict[str, str | None]:
     }
 
 
+def _switch_json(eff: SwitchEffect, others: Mapping[str, Decimal | None] | None
+                 ) -> dict[str, Any]:
+    """One position's ``if_switched`` block: bounded size (O(1)) unless ``others`` (the
+    full list, for positions named with --switch or with --others)."""
+    out: dict[str, Any] = {
+        "margin_mode": eff.margin_mode.value,
+        "liquidation_price": _s(eff.liquidation_price),
+        "effect": {
+            "moving": eff.moving,
+            "margin_ratio": _s(eff.margin_ratio),
+            "cross_liquidated": eff.cross_liquidated,
+            "nearest": None if eff.nearest_id is None else {
+                "id": eff.nearest_id,
+                "liquidation_price_before": _s(eff.nearest_before),
+                "liquidation_price_after": _s(eff.nearest_after),
+            },
+        },
+    }
+    if others is not None:
+        out["others"] = {k: _s(v) for k, v in others.items()}
+    return out
+
+
 def result_json(report: WhatIfReport) -> dict[str, Any]:
     """The ``crossmargin.result/1`` document (state after the what-if, if any)."""
     after = report.result.after
     positions = []
     for p in after.positions:
-        mode, own, others = report.if_switched[p.id]
+        eff = report.if_switched[p.id]
         positions.append(
             {
                 "id": p.id,
@@ -432,11 +473,7 @@ def result_json(report: WhatIfReport) -> dict[str, Any]:
                 "liquidation_price": _s(p.liquidation_price),
                 "liquidation_distance": _s(p.liquidation_distance),
                 "exchange_liquidation_price": _s(p.exchange_liquidation_price),
-                "if_switched": {
-                    "margin_mode": mode.value,
-                    "liquidation_price": _s(own),
-                    "others": {k: _s(v) for k, v in others.items()},
-                },
+                "if_switched": _switch_json(eff, report.others.get(p.id)),
             }
         )
     shock: dict[str, Any] | None = None
@@ -769,6 +806,7 @@ def run(args: argparse.Namespace, *, out: TextIO | None = None) -> int:
         shock=args.shock,
         beta=args.beta,
         with_others=bool(args.json),
+        all_others=bool(args.json and args.others),
         source=source,
     )
     if args.json:

@@ -13,9 +13,11 @@ from crossmargin.margin.risk import (
     ENGINE_CONTEXT,
     AccountRisk,
     PositionRisk,
+    SwitchEffect,
     evaluate,
     liquidation_prices,
     margin_function,
+    switch_effects,
     switched_liquidation_prices,
 )
 from crossmargin.margin.shock import (
@@ -62,6 +64,7 @@ __all__ = [
     "ShockPoint",
     "ShockProfile",
     "SweepResult",
+    "SwitchEffect",
     "SwitchMode",
     "TierTable",
     "VectorBook",
@@ -79,6 +82,7 @@ __all__ = [
     "shock_point",
     "shock_state",
     "sweep",
+    "switch_effects",
     "switched_liquidation_prices",
     "tiers_from_ccxt",
     "validate_tiers",

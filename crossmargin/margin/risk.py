@@ -293,6 +293,84 @@ def switched_liquidation_prices(state: AccountState) -> dict[str, Decimal | None
         }
 
 
+@dataclass(frozen=True, slots=True)
+class SwitchEffect:
+    """What switching one position alone to its other margin mode does, in O(1) per
+    position once the account is evaluated (so a whole account's effects cost O(N)).
+
+    ``liquidation_price``: its own price after the switch (None = never). ``moving``: how
+    many *other* cross positions' prices move (the cross pool changes under all of them).
+    ``margin_ratio``: the cross account's margin ratio after the switch (None: no cross
+    position left, or already liquidated); ``cross_liquidated``: the cross account would
+    be liquidated at once. ``nearest_id``/``nearest_before``/``nearest_after``: the other
+    cross position nearest its liquidation now (the one a trader watches), and its
+    liquidation price before and after the switch (exact).
+    """
+
+    margin_mode: MarginMode
+    liquidation_price: Decimal | None
+    moving: int
+    margin_ratio: Decimal | None
+    cross_liquidated: bool
+    nearest_id: PositionId | None = None
+    nearest_before: Decimal | None = None
+    nearest_after: Decimal | None = None
+
+
+def switch_effects(state: AccountState) -> dict[str, SwitchEffect]:
+    """:class:`SwitchEffect` of every position (each switched alone). O(N) in all."""
+    with localcontext(ENGINE_CONTEXT):
+        book = Book(state)
+        cross_legs = [leg for leg in book.legs if not leg.isolated]
+        # the other cross symbol nearest its liquidation, and the next one (for its own)
+        distance: list[tuple[Decimal, str]] = []
+        before: dict[str, Decimal | None] = {}
+        for symbol, legs in book.cross_by_symbol.items():
+            x = book.cross_liquidation_x(symbol)
+            price = _price(x, legs[0].position.inverse)
+            before[symbol] = price
+            mark = book.marks[symbol]
+            if price is not None:
+                distance.append((abs(price - mark) / mark, symbol))
+        distance.sort()
+        nearest = [s for _d, s in distance[:2]]
+        out: dict[str, SwitchEffect] = {}
+        for i, leg in enumerate(book.legs):
+            p = leg.position
+            u = book.upnl[i]
+            if leg.isolated:
+                as_cross = build_leg(state, p, book.table_cache, mode=MarginMode.CROSS)
+                m = as_cross.maintenance(leg.x_mark)
+                wallet = book.wallet + leg.margin
+                g_delta = u - m
+                mm = book.cross_mm + m
+                mb = wallet + book.cross_upnl + u
+                others = len(cross_legs)
+            else:
+                wallet = book.wallet - p.entry_initial_margin
+                g_delta = -(u - book.mm[i])
+                mm = book.cross_mm - book.mm[i]
+                mb = wallet + book.cross_upnl - u
+                others = len(cross_legs) - 1
+            has_cross = others > 0 or leg.isolated
+            ratio = mm / mb if has_cross and mb > 0 else None
+            liquidated = has_cross and mb <= mm
+            own = _price(book.switched_liquidation_x(leg), p.inverse)
+            pick = next((s for s in nearest if s != leg.symbol), None)
+            after = None
+            if pick is not None:
+                legs = book.cross_by_symbol[pick]
+                k = book.cross_k(pick) + (wallet - book.wallet) + g_delta
+                after = _price(solve(legs, k, legs[0].x_mark), legs[0].position.inverse)
+            out[leg.id] = SwitchEffect(
+                p.margin_mode.other, own, others, ratio, liquidated,
+                PositionId(next((lg.id for lg in book.cross_by_symbol[pick]), "")) if pick
+                else None,
+                before.get(pick) if pick else None, after,
+            )
+        return out
+
+
 def margin_function(state: AccountState, position_id: str, price: Decimal) -> Decimal:
     """``margin balance − maintenance margin`` seen by one position at ``price``.
 

@@ -167,6 +167,8 @@ def compare_whatif(state: AccountState, ops: Sequence[WhatIfOp]) -> WhatIfResult
     """Figures before and after ``ops``; ``liquidated_at_once`` lists positions that
     are healthy now but at or past liquidation right after the what-if."""
     before = evaluate(state)
+    if not ops:  # nothing to try: the account after is the account now (one evaluation)
+        return WhatIfResult(before=before, after=before, state=state, liquidated_at_once=())
     after_state = apply_whatif(state, ops)
     after = evaluate(after_state)
     was_liquidated = {p.id for p in before.positions if p.liquidated}

@@ -12,6 +12,8 @@ Exchange sync writes one cycle with ``journal.apply_sync_batch(account, SyncBatc
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from crossmargin.storage.db import (
     JournalCorruptError,
     JournalError,
@@ -22,7 +24,6 @@ from crossmargin.storage.db import (
     StorageError,
     backup_file,
 )
-from crossmargin.storage.journal import Journal, OpenInfo
 from crossmargin.storage.records import (
     Account,
     AccountKind,
@@ -49,6 +50,20 @@ from crossmargin.storage.records import (
     SyncBatch,
     Transfer,
 )
+
+if TYPE_CHECKING:
+    from crossmargin.storage.journal import Journal, OpenInfo
+
+
+def __getattr__(name: str) -> Any:
+    """``Journal`` and ``OpenInfo`` load SQLAlchemy: imported on first use only, so the
+    CLI's parser, ``whatif`` on a file and the readers stay fast (PEP 562)."""
+    if name in ("Journal", "OpenInfo"):
+        from crossmargin.storage import journal
+
+        return getattr(journal, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "Account",
