@@ -742,7 +742,8 @@ def _render_shock(report: WhatIfReport, out: TextIO) -> None:
 # --------------------------------------------------------------------------- command
 
 
-def _load_account(args: argparse.Namespace) -> tuple[AccountState, tuple[str, ...]]:
+def _load_account(args: argparse.Namespace
+                  ) -> tuple[AccountState, tuple[str, ...], dict[str, Decimal]]:
     """The scenario of a journal account (``--account``), validated like a file, and
     where its inputs came from (one line each)."""
     from crossmargin.scenario import validate_state
@@ -757,6 +758,7 @@ def _load_account(args: argparse.Namespace) -> tuple[AccountState, tuple[str, ..
         inputs = journal.account_inputs(args.account, wallet_balance=wallet,
                                         source=args.source, settle=args.settle)
         state = inputs.state
+        ledger = journal.wallet_ledger(args.account, state.settle)
         held = journal.settlements(args.account, source=args.source)
     others = {c: n for c, n in held.items() if c != state.settle}
     if others and not state.positions:
@@ -767,10 +769,11 @@ def _load_account(args: argparse.Namespace) -> tuple[AccountState, tuple[str, ..
     problems = validate_state(state)
     if problems:
         raise InputError([f"account {state.label}: {line}" for line in problems])
-    return state, inputs.sources
+    return state, inputs.sources, ledger
 
 
-def load_input(args: argparse.Namespace) -> tuple[AccountState, str, tuple[str, ...]]:
+def load_input(args: argparse.Namespace
+               ) -> tuple[AccountState, str, tuple[str, ...], dict[str, Decimal] | None]:
     """The account to work on, how to name it, and where a journal account's inputs
     came from: a scenario file or a journal account."""
     journal_only = [
@@ -783,8 +786,8 @@ def load_input(args: argparse.Namespace) -> tuple[AccountState, str, tuple[str, 
             raise InputError(
                 f"give either FILE ({args.file}) or --account {args.account}, not both"
             )
-        state, sources = _load_account(args)
-        return state, f"account {state.label}", sources
+        state, sources, ledger = _load_account(args)
+        return state, f"account {state.label}", sources, ledger
     if journal_only:
         raise InputError(f"{', '.join(journal_only)}: only used with --account NAME")
     if args.file is None:
@@ -793,13 +796,13 @@ def load_input(args: argparse.Namespace) -> tuple[AccountState, str, tuple[str, 
             "or --account NAME from the journal"
         )
     path = _resolve_file(args.file)
-    return load_scenario(path), str(path), ()
+    return load_scenario(path), str(path), (), None
 
 
 def run(args: argparse.Namespace, *, out: TextIO | None = None) -> int:
     """Handler of ``crossmargin whatif``; returns the exit code (0)."""
     out = out or sys.stdout
-    state, source, sources = load_input(args)
+    state, source, sources, ledger = load_input(args)
     report = compute(
         state,
         args.ops or [],
@@ -811,6 +814,10 @@ def run(args: argparse.Namespace, *, out: TextIO | None = None) -> int:
     )
     if args.json:
         doc = result_json(report)
+        if ledger is not None:
+            # what the journal holds for the wallet: wallet = transfers + realised + fees
+            # + funding (+ whatever happened before the synced history)
+            doc["ledger"] = {k: _s(v) for k, v in ledger.items()}
         if sources:
             doc["sources"] = list(sources)
         out.write(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")

@@ -2045,6 +2045,13 @@ class Journal:
         in it, + Σ funding and Σ transfers in it. Between two syncs the wallet must move by
         exactly the change of this figure (``wallet = transfers + realised + fees +
         funding``); fees in a third currency (BNB) move that currency's wallet instead."""
+        return sum(self.wallet_ledger(account, currency).values(), ZERO)
+
+    def wallet_ledger(self, account: AccountRef, currency: str | None = None
+                      ) -> dict[str, Decimal]:
+        """:meth:`wallet_explained` by kind: ``transfers``, ``realized_pnl``, ``fees``
+        (negative: paid) and ``funding`` (settlement currency unless ``currency``)."""
+        out = {"transfers": ZERO, "realized_pnl": ZERO, "fees": ZERO, "funding": ZERO}
         with self._read() as conn:
             acct = self._account(conn, account)
             cur = (currency or acct.settle).strip().upper()
@@ -2053,13 +2060,12 @@ class Journal:
                 .where(position_t.c.account_id == acct.id)
             ).all()
             specs = self._specs(conn, ((acct.id, r.symbol) for r in rows))
-            total = sum(
-                (r.realized_pnl - r.fees for r in rows
-                 if specs[(acct.id, r.symbol)].settle.upper() == cur),
-                ZERO,
-            )
-            for table in (funding_t, transfer_t):
-                total += sum(
+            for r in rows:
+                if specs[(acct.id, r.symbol)].settle.upper() == cur:
+                    out["realized_pnl"] += r.realized_pnl
+                    out["fees"] -= r.fees
+            for key, table in (("funding", funding_t), ("transfers", transfer_t)):
+                out[key] = sum(
                     (a for (a,) in conn.execute(
                         select(table.c.amount).where(
                             table.c.account_id == acct.id, table.c.currency == cur
@@ -2067,7 +2073,7 @@ class Journal:
                     )),
                     ZERO,
                 )
-        return total
+        return out
 
     def record_balance(
         self,

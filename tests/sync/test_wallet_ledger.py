@@ -29,7 +29,7 @@ def _ledger() -> BinanceLedger:
     return book
 
 
-def test_transfers_realized_pnl_and_the_wallet_check(journal, port):
+def test_transfers_realized_pnl_and_the_wallet_check(journal, port, capsys):
     book = _ledger()
     with server_for("binanceusdm", book.data) as srv:
         cfg = config_for("binanceusdm", srv)
@@ -60,6 +60,20 @@ def test_transfers_realized_pnl_and_the_wallet_check(journal, port):
                 assert -v.as_tuple().exponent <= 8, p
         # the journal explains the whole wallet: opening balance 0 + everything since
         assert journal.wallet_explained(cfg.label) == book.wallet
+        # and whatif --account --json says so, beside the exchange's wallet
+        import json
+
+        from crossmargin.cli.main import main
+
+        capsys.readouterr()
+        assert main(["whatif", "--account", cfg.label, "--json"]) == 0
+        doc = json.loads(capsys.readouterr().out)
+        ledger = {k: D(v) for k, v in doc["ledger"].items()}
+        assert ledger["transfers"] == D("10000") - D("2500") + D("0.12345678")
+        assert ledger["realized_pnl"] == sum((D(f["realizedPnl"]) for f in book.data.fills), D(0))
+        assert ledger["fees"] == -sum((D(f["commission"]) for f in book.data.fills), D(0))
+        total = D(doc["account"]["total_wallet_balance"])
+        assert sum(ledger.values(), D(0)) == book.wallet == total
 
         # a second cycle: new trades, funding and a deposit (just now, after the cursors);
         # the wallet moved by exactly them
