@@ -378,12 +378,12 @@ def edit_position(journal: Journal, position_id: int, changes: dict[str, object]
     return previous
 
 
-def preview_import(journal: Journal, account_id: int, path: Path, preset: str = "generic"):
+def preview_import(journal: Journal, account_id: int, path: Path, preset: str = "auto"):
     """Dry run of a CSV fills import (nothing written): an ImportReport with a preview."""
     return journal.import_fills_csv(account_id, path, preset=preset, dry_run=True,
                                     preview_rows=20)
 
 
-def run_import(journal: Journal, account_id: int, path: Path, preset: str = "generic"):
+def run_import(journal: Journal, account_id: int, path: Path, preset: str = "auto"):
     """Import a CSV of fills in one transaction; bad rows are skipped and reported."""
     return journal.import_fills_csv(account_id, path, preset=preset)

@@ -39,8 +39,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     imp.add_argument("file", type=Path)
     imp.add_argument("--account", required=True, help="journal account label or id")
-    imp.add_argument("--preset", default="generic", choices=sorted(PRESETS),
-                     help="column names to expect (default generic)")
+    imp.add_argument("--preset", default="auto", choices=["auto", *sorted(PRESETS)],
+                     help="column names to expect (default auto: detected from the header, "
+                          "and said which)")
     imp.add_argument("--map", action="append", default=[], metavar="FIELD=COLUMN",
                      help=f"use COLUMN for FIELD (fields: {', '.join(FIELDS)})")
     imp.add_argument("--dry-run", action="store_true", help="show what would happen; write nothing")
@@ -105,6 +106,8 @@ def _import(args: argparse.Namespace) -> int:
     verb = "Would import" if rep.dry_run else "Imported"
     print(f"{verb} {rep.new} new fills from {rep.file} ({rep.rows} rows; {rep.duplicates} "
           f"already in the journal; {len(rep.rejected)} rejected).")
+    if rep.preset_reason and rep.preset_reason != "given":
+        print(f"Columns read as the {rep.preset_reason} export.")
     if rep.decimal_reason and rep.decimal_reason != "given":
         print(f"Numbers read with a {rep.decimal_reason}.")
     if rep.rejected:

@@ -76,7 +76,10 @@ _GENERIC = {
     "symbol": ("symbol", "pair", "market", "instrument", "contract", "contracts"),
     "side": ("side", "direction", "action"),
     "price": ("price", "fill price", "filled price", "exec price", "avg price"),
-    "amount": ("amount", "qty", "quantity", "size", "filled qty", "filled", "executed"),
+    # a size, never a quote value: "amount" only when no size column exists (Binance's
+    # "Amount" is price × quantity); see resolve_columns
+    "amount": ("quantity", "qty", "size", "filled qty", "filled quantity", "filled",
+               "executed", "amount"),
     "fee": ("fee", "fees", "commission", "trading fee"),
     "fee_currency": (
         "fee_currency",
@@ -119,17 +122,22 @@ PRESETS: dict[str, Preset] = {
             "time": (
                 "trade time(utc)",
                 "trade time(utc+0)",
+                "trade time",
                 "filled time",
                 "transaction time",
                 "exec time",
+                "timestamp (utc)",
+                "update time",
+                "create time",
                 "date(utc)",
                 "time",
             ),
             "symbol": ("contracts", "symbol", "pair"),
             "side": ("side", "direction", "trade type"),
-            "price": ("filled price", "exec price", "trade price", "price"),
-            "amount": ("filled qty", "exec qty", "qty", "quantity"),
-            "fee": ("trading fee", "exec fee", "fee"),
+            "price": ("filled price", "exec price", "trade price", "avg. fill price",
+                      "avg fill price", "price"),
+            "amount": ("filled qty", "filled quantity", "exec qty", "qty", "quantity"),
+            "fee": ("trading fee", "exec fee", "fees", "fee"),
             "fee_currency": ("fee currency", "fee asset", "fee coin"),
             "trade_id": ("transaction id", "exec id", "trade id"),
             "order_id": ("order no.", "order id", "order number"),
@@ -179,6 +187,26 @@ def _norm(header: str) -> str:
     return " ".join(header.replace("\ufeff", "").strip().lower().split())
 
 
+#: Header names only one exchange's export uses (normalised), for :func:`detect_preset`.
+_SIGNATURES = {
+    "binance": ("realized profit", "fee coin", "quote asset", "date(utc)", "quantity"),
+    "bybit": ("contracts", "filled price", "filled qty", "exec fee", "avg. fill price",
+              "filled quantity", "trade time(utc)", "order no.", "exec type"),
+    "okx": ("instrument", "action", "fee unit", "fill price", "fill size", "instrument id"),
+}
+
+
+def detect_preset(headers: list[str]) -> tuple[str, str]:
+    """(preset, why) for a file's header: the exchange whose export's own column names
+    it carries most (at least two), else ``generic``."""
+    names = {_norm(h) for h in headers}
+    scores = {p: sorted(names & set(sig)) for p, sig in _SIGNATURES.items()}
+    best = max(scores, key=lambda p: len(scores[p]))
+    if len(scores[best]) >= 2:
+        return best, f"{best} (its columns {', '.join(scores[best][:4])})"
+    return "generic", "generic (no exchange's export columns recognised)"
+
+
 def resolve_columns(
     headers: list[str], preset: Preset, mapping: Mapping[str, str] | None
 ) -> dict[str, int]:
@@ -204,6 +232,7 @@ def resolve_columns(
             if alias in normalized and normalized.index(alias) not in out.values():
                 out[name] = normalized.index(alias)
                 break
+
     for name in REQUIRED:
         if name not in out and not (mapping and name in mapping):
             problems.append(
@@ -287,6 +316,8 @@ class ParsedCsv:
     rows: int
     decimal: str = "."  # the decimal separator every cell was read with ("" if undecided)
     decimal_reason: str = ""  # how it was chosen (shown by the import preview)
+    preset: str = ""  # the preset the columns were read with (auto: the one detected)
+    preset_reason: str = ""  # "given", or what in the header picked it
 
 
 def _number(text: str, name: str, decimal: str | None = ".") -> tuple[Decimal, str]:
@@ -406,7 +437,7 @@ _NUMERIC = ("price", "amount", "fee", "realized_pnl")
 def parse_fills_rows(
     rows: Iterable[list[str]],
     *,
-    preset: str = "generic",
+    preset: str = "auto",
     mapping: Mapping[str, str] | None = None,
     first_line: int = 1,
     naive_tz: tzinfo = UTC,
@@ -418,15 +449,19 @@ def parse_fills_rows(
     the number cells (:func:`detect_decimal`). Every cell is then read with it; a cell
     that does not fit, or that could be read both ways when nothing decides, is a
     rejected row naming its line."""
-    chosen = PRESETS.get(preset)
-    if chosen is None:
-        raise InputError(f"--preset {preset}: unknown preset; choose one of {', '.join(PRESETS)}")
+    if preset != "auto" and preset not in PRESETS:
+        raise InputError(f"--preset {preset}: unknown preset; choose auto or one of "
+                         f"{', '.join(PRESETS)}")
     if decimal not in (None, ".", ","):
         raise InputError(f"--decimal: '.' or ',' (the file's decimal separator), got {decimal!r}")
     it = iter(rows)
     header = next(it, None)
     if header is None or not any(h.strip() for h in header):
         raise InputError("the CSV file is empty (no header row)")
+    preset_reason = "given"
+    if preset == "auto":
+        preset, preset_reason = detect_preset(header)
+    chosen = PRESETS[preset]
     cols = resolve_columns(header, chosen, mapping)
     idx = tuple(cols.get(name, -1) for name in FIELDS)
     numeric = [cols[n] for n in _NUMERIC if n in cols]
@@ -449,13 +484,14 @@ def parse_fills_rows(
             good.append((ln, _row_to_fill(row, idx, chosen, naive_tz, decimal)))
         except ValueError as exc:
             bad.append(RejectedRow(ln, str(exc)))
-    return ParsedCsv(tuple(good), tuple(bad), len(body), decimal or "", how)
+    return ParsedCsv(tuple(good), tuple(bad), len(body), decimal or "", how, preset,
+                     preset_reason)
 
 
 def parse_fills_csv(
     path: Path | str,
     *,
-    preset: str = "generic",
+    preset: str = "auto",
     mapping: Mapping[str, str] | None = None,
     naive_tz: tzinfo = UTC,
     decimal: str | None = None,

@@ -2867,7 +2867,7 @@ class Journal:
         account: AccountRef,
         file: Path | str,
         *,
-        preset: str = "generic",
+        preset: str = "auto",
         mapping: Mapping[str, str] | None = None,
         dry_run: bool = False,
         preview_rows: int = 10,
@@ -2906,8 +2906,9 @@ class Journal:
                 keys = self._existing_keys(conn, acct.id)
             fresh, dup = _split_new(_numbered_keys(fills), keys)
             return ImportReport(
-                name, preset, parsed.rows, len(fresh), dup, parsed.rejected, preview, True,
-                decimal=parsed.decimal, decimal_reason=parsed.decimal_reason,
+                name, parsed.preset, parsed.rows, len(fresh), dup, parsed.rejected, preview,
+                True, decimal=parsed.decimal, decimal_reason=parsed.decimal_reason,
+                preset_reason=parsed.preset_reason,
             )
         with self._tx() as conn:
             acct = self._account(conn, acct.id)
@@ -2916,7 +2917,7 @@ class Journal:
                     import_batch_t.insert().values(
                         account_id=acct.id,
                         file_name=name,
-                        preset=preset,
+                        preset=parsed.preset,
                         imported_at=_now(),
                         rows_total=parsed.rows,
                         rows_inserted=0,
@@ -2936,8 +2937,9 @@ class Journal:
             )
         changes = _fill_changes(acct.id, new_ids, dups, touched, batch_id)
         return ImportReport(
-            name, preset, parsed.rows, len(new_ids), dups, parsed.rejected, preview, False, changes,
-            decimal=parsed.decimal, decimal_reason=parsed.decimal_reason,
+            name, parsed.preset, parsed.rows, len(new_ids), dups, parsed.rejected, preview,
+            False, changes, decimal=parsed.decimal, decimal_reason=parsed.decimal_reason,
+            preset_reason=parsed.preset_reason,
         )
 
     def backup(self, dest: Path | str | None = None, *, allow_damaged: bool = False) -> Path:

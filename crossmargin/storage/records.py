@@ -519,3 +519,4 @@ class ImportReport:
     changes: OpChanges | None = None
     decimal: str = "."  # the file's decimal separator, as every number was read
     decimal_reason: str = ""  # how it was decided (a line that proves it, or "given")
+    preset_reason: str = ""  # "given", or what in the header picked ``preset`` (auto)

@@ -264,12 +264,14 @@ class ImportDialog(QDialog):
         self.resize(760, 460)
         self.path = path
         self.preset = QComboBox()
-        self.preset.addItems(PRESETS)
+        self.preset.addItems(["auto", *PRESETS])  # auto: detected from the header
+        self.preset.setToolTip("Which exchange's export this is; 'auto' reads the header "
+                               "and says which it picked")
         self.preset.currentTextChanged.connect(self._request_preview)
         self.summary = QLabel(f"Reading {path.name}…")
         self.summary.setWordWrap(True)
         self.table = QTableWidget(0, 6)
-        self.table.setHorizontalHeaderLabels(["Time", "Symbol", "Side", "Price", "Amount", "Fee"])
+        self.table.setHorizontalHeaderLabels(["Time", "Symbol", "Side", "Price", "Size", "Fee"])
         self.table.verticalHeader().setVisible(False)
         self.table.horizontalHeader().setStretchLastSection(True)
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
@@ -313,6 +315,8 @@ class ImportDialog(QDialog):
         self.report = report
         how = (f" Numbers read with a {report.decimal_reason}."
                if report.decimal_reason and report.decimal_reason != "given" else "")
+        if report.preset_reason and report.preset_reason != "given":
+            how = f" Columns read as the {report.preset_reason} export.{how}"
         self.summary.setText(
             f"{report.rows} rows: {report.new} new fills, {report.duplicates} already stored, "
             f"{len(report.rejected)} rejected.{how} Nothing is written until you press Import."

@@ -239,3 +239,33 @@ def test_mixed_or_undecidable_separators_are_never_guessed(tmp_path) -> None:
     # told which: read that way
     (_, f), _ = parse_fills_csv(write(tmp_path, undecided), decimal=",").fills
     assert f.price == D("43.567")
+
+
+# Headers of the exchanges' derivatives trade-history exports, as their export screens are
+# described publicly (reconstructed, NOT checked against a file exported this year: no
+# such file was available here; replace with a real header when one is):
+# Binance USDⓈ-M "Trade History" export (binance.com, Orders > Trade History > Export)
+BINANCE_HEADER = "Date(UTC),Symbol,Side,Price,Quantity,Amount,Fee,Realized Profit"
+# Bybit derivatives "Trade History" export (bybit.com, Orders > Derivatives > Trade History)
+BYBIT_HEADER = ("Contracts,Trade Type,Filled Quantity,Avg. Fill Price,Fees,Order No.,"
+                "Trade Time(UTC+0)")
+# OKX trading-history export (okx.com, Assets > Order center > Trading history)
+OKX_HEADER = "Instrument,Action,Fill Price,Fill Size,Fee,Fee unit,Trade ID,Time"
+
+
+@pytest.mark.parametrize(("header", "row", "preset", "size"), [
+    (BINANCE_HEADER, "2024-03-01 10:00:00,ETHUSDT,BUY,3000,2,6000,2.4 USDT,0", "binance", D(2)),
+    (BYBIT_HEADER, "ETHUSDT,Buy,2,3000,1.2,o1,2024-03-01 10:00:00", "bybit", D(2)),
+    (OKX_HEADER, "ETH-USDT-SWAP,buy,3000,2,-0.6,USDT,t1,2024-03-01T10:00:00Z", "okx", D(2)),
+])
+def test_the_preset_is_detected_and_a_quote_amount_never_read_as_size(tmp_path, header, row,
+                                                                      preset, size):
+    parsed = parse_fills_csv(write(tmp_path, f"{header}\n{row}\n"))
+    assert parsed.preset == preset and preset in parsed.preset_reason
+    ((_, f),) = parsed.fills
+    assert f.amount == size  # Binance's Amount (6,000 = price × quantity) is not the size
+    assert f.symbol == "ETH/USDT:USDT" and f.price == D(3000)
+    # generic, the size column wins over an "Amount" column too
+    ((_, g),) = parse_fills_csv(write(tmp_path, f"{header}\n{row}\n"), preset="generic").fills \
+        if preset == "binance" else (((0, f),))
+    assert g.amount == size
