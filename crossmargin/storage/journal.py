@@ -2656,12 +2656,7 @@ class Journal:
         with self._read() as conn:
             acct = self._account(conn, account)
             currency = (settle or acct.settle).strip().upper()
-            instruments = {
-                r.symbol: _instrument_from_row(r)
-                for r in conn.execute(
-                    select(instrument_t).where(instrument_t.c.account_id == acct.id)
-                )
-            }
+            instruments = _instrument_map(conn, acct.id)
             tiers = self._tiers(conn, acct.id)
             if wallet_balance is None:
                 snap = self._latest_balance(conn, acct, currency)
@@ -2755,12 +2750,7 @@ class Journal:
         out: dict[str, int] = {}
         with self._read() as conn:
             acct = self._account(conn, account)
-            instruments = {
-                r.symbol: _instrument_from_row(r)
-                for r in conn.execute(
-                    select(instrument_t).where(instrument_t.c.account_id == acct.id)
-                )
-            }
+            instruments = _instrument_map(conn, acct.id)
             for p in self._scenario_positions(conn, acct, source, {}, instruments, []):
                 cur = _settle_of(p.symbol, instruments, acct.settle)
                 out[cur] = out.get(cur, 0) + 1
@@ -3244,6 +3234,14 @@ def _account_from_row(r: Any) -> Account:
         positions_synced_at=r.positions_synced_at,
         default_leverage=r.default_leverage,
     )
+
+
+def _instrument_map(conn: Connection, account_id: int) -> dict[str, Instrument]:
+    """The account's stored contract specs by symbol."""
+    return {
+        r.symbol: _instrument_from_row(r)
+        for r in conn.execute(select(instrument_t).where(instrument_t.c.account_id == account_id))
+    }
 
 
 def _settle_of(symbol: str, instruments: Mapping[str, Instrument], default: str) -> str:
