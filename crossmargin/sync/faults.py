@@ -48,7 +48,17 @@ class FaultKind(StrEnum):
 
 
 #: Exchange error codes that are really transient although ccxt maps them to ExchangeError.
-TRANSIENT_CODES = frozenset({"10016", "-1001", "50013", "50026", "-1007"})
+#: Venue codes that mean "busy, try again": Bybit 10016, Binance -1001 (internal error),
+#: -1007 (timeout), -1008 (server overloaded, HTTP 503), OKX 50013/50026 (system busy).
+TRANSIENT_CODES = frozenset({"10016", "-1001", "50013", "50026", "-1007", "-1008"})
+
+#: Binance's published request-weight budget per IP and minute (USDⓈ-M and COIN-M
+#: ``exchangeInfo.rateLimits``: REQUEST_WEIGHT 2400 / MINUTE); the replies say how much of
+#: it is used in ``X-MBX-USED-WEIGHT-1M``.
+BINANCE_WEIGHT_PER_MINUTE = 2400
+#: Pause when this share of the minute's budget is used (the rest is left for the app's
+#: other calls and for the exchange's own accounting lag).
+WEIGHT_HEADROOM = 0.8
 
 
 class SyncError(CrossMarginError):
@@ -187,6 +197,8 @@ class RetryPolicy:
     rate_limit_delay: float = 5.0
     ban_delay: float = 60.0
     clock_resyncs: int = 2
+    #: longest pause when the venue says the minute's request budget is nearly used
+    weight_pause: float = 60.0
 
     def delay(self, kind: FaultKind, attempt: int, *, banned: bool = False) -> float:
         if kind is FaultKind.RATE_LIMIT:
@@ -273,6 +285,7 @@ class Caller:
             try:
                 result = fn()
                 self.network_seconds += time.perf_counter() - t0
+                self._respect_weight(what)
                 return result
             except Cancelled:
                 raise
@@ -295,6 +308,24 @@ class Caller:
                 self._event(what, kind, attempt + 1, delay, str(err))
                 attempt += 1
                 self.cancel.sleep(delay)
+
+    def _respect_weight(self, what: str) -> None:
+        """Go as fast as the venue allows: no fixed pacing, but when a reply says the
+        minute's request weight is nearly spent (Binance ``X-MBX-USED-WEIGHT-1M``), wait
+        for the next minute (at most ``weight_pause``) instead of running into a 429."""
+        headers = getattr(self.exchange, "last_response_headers", None) or {}
+        try:
+            used = next((int(v) for k, v in headers.items()
+                         if str(k).lower() == "x-mbx-used-weight-1m"), None)
+        except (TypeError, ValueError, AttributeError):
+            return
+        if used is None or used < BINANCE_WEIGHT_PER_MINUTE * WEIGHT_HEADROOM:
+            return
+        pause = min(self.policy.weight_pause, 60.0 - time.time() % 60.0 + 0.5)
+        self._event(what, FaultKind.RATE_LIMIT, 0, pause,
+                    f"request weight {used}/{BINANCE_WEIGHT_PER_MINUTE} used this minute; "
+                    "pausing until the next one")
+        self.cancel.sleep(pause)
 
     def _event(self, what: str, kind: FaultKind, attempt: int, delay: float, msg: str) -> None:
         ev = RetryEvent(what, kind, attempt, delay, msg)

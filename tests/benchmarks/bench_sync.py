@@ -36,7 +36,7 @@ def _serve(exchange: str, fills: int, queue: mp.Queue, stop: mp.Event) -> None: 
         queue.put(len(srv.log))
 
 
-def bench(exchange: str, fills: int) -> dict[str, float]:
+def bench(exchange: str, fills: int, rate_limit: bool = False) -> dict[str, float]:
     from crossmargin.storage.journal import Journal
     from crossmargin.sync.config import AccountConfig, Credentials
     from crossmargin.sync.cycle import AccountClient, run_cycle
@@ -52,7 +52,7 @@ def bench(exchange: str, fills: int) -> dict[str, float]:
     os.environ["CROSSMARGIN_HOME"] = home
     journal = Journal.open()
     try:
-        cfg = AccountConfig(f"bench-{exchange}", exchange, endpoint=base, rate_limit=False,
+        cfg = AccountConfig(f"bench-{exchange}", exchange, endpoint=base, rate_limit=rate_limit,
                             timeout_ms=30_000,
                             history_start=int(time.time() * 1000) - 21 * 86_400_000).validate()
         client = AccountClient(cfg, Credentials(KEY, SECRET, PASSPHRASE))
@@ -79,6 +79,9 @@ def bench(exchange: str, fills: int) -> dict[str, float]:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--fills", type=int, default=20_000)
+    ap.add_argument("--rate-limit", action="store_true",
+                    help="as a user runs it: the app's pacing on (Binance: the venue's own "
+                         "weight count; the others: ccxt's throttle)")
     ap.add_argument("--exchange", default="binanceusdm",
                     choices=("binanceusdm", "bybit", "okx", "all"))
     args = ap.parse_args()
@@ -87,7 +90,7 @@ def main() -> int:
 
     print(f"ccxt {ccxt.__version__}, Python {sys.version.split()[0]}, {args.fills} fills")
     for ex in exchanges:
-        r = bench(ex, args.fills)
+        r = bench(ex, args.fills, args.rate_limit)
         total = r["total"]
         parts = {k: r[k] for k in ("http", "ccxt", "convert", "reconcile", "storage")}
         other = max(0.0, total - sum(parts.values()))

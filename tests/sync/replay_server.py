@@ -571,7 +571,9 @@ class _Handler(BaseHTTPRequestHandler):
         except ApiError as exc:
             status, payload = exc.status, exc.body
         srv.record(method, parts.path, query, status)
-        self._send(status, json.dumps(payload))
+        # a "delay" fault may carry headers for the normal answer (e.g. a rate-limit count)
+        extra = fault.headers if fault is not None and fault.kind == "delay" else None
+        self._send(status, json.dumps(payload), headers=extra)
 
     def _send(self, status: int, text: str, ctype: str | None = None,
               headers: dict[str, str] | None = None) -> None:

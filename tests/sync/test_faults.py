@@ -55,6 +55,13 @@ TRANSIENT = {
                       FaultKind.NETWORK),
     "http 503 empty": (BN, "/fapi/v1/userTrades", {"kind": "status", "status": 503},
                        FaultKind.NETWORK),
+    "http 503 -1008 overloaded": (BN, "/fapi/v1/income",
+                                  {"kind": "status", "status": 503,
+                                   "body": json.dumps({"code": -1008, "msg": "Server is "
+                                                       "currently overloaded with other "
+                                                       "requests. Please try again in a few "
+                                                       "minutes."})},
+                                  FaultKind.NETWORK),
     "http 429": (BN, "/fapi/v1/income",
                  {"kind": "status", "status": 429,
                   "body": json.dumps({"code": -1003, "msg": "Too many requests"})},
@@ -306,3 +313,22 @@ def test_cancel_stops_a_cycle_and_stores_nothing(journal, port):
         assert svc.status.get(cfg.label).message == "cancelled"
         assert _state(journal, cfg.label).get("cursors", {}) == {}
         svc.stop()
+
+
+def test_binance_pauses_when_its_minute_weight_is_nearly_used(port):
+    """No fixed pacing; a reply saying 2,300 of 2,400 weight is used makes the cycle wait
+    for the next minute (capped by the policy here) and then carry on."""
+    from dataclasses import replace as dc_replace
+
+    with server_for(BN) as srv:
+        cfg = config_for(BN, srv, rate_limit=True)
+        client = AccountClient(cfg, KEYS[BN])
+        assert client.exchange.enableRateLimit is False  # the venue's own count paces
+        srv.inject(path="/fapi/v1/income", kind="delay", delay=0.0,
+                   headers={"X-MBX-USED-WEIGHT-1M": "2300"})
+        events = []
+        report = run_cycle(client, port, policy=dc_replace(FAST, weight_pause=0.05),
+                           on_retry=events.append)
+        assert report is not None
+        (pause,) = [e for e in events if "request weight" in e.message]
+        assert pause.kind is FaultKind.RATE_LIMIT and pause.delay == pytest.approx(0.05)
