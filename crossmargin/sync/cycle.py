@@ -10,6 +10,7 @@ the lock for its whole duration, so the instance is never used from two threads.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -25,6 +26,7 @@ from crossmargin.sync.faults import (
     Caller,
     CancelToken,
     FaultKind,
+    PartialHistory,
     RetryEvent,
     RetryPolicy,
     SyncError,
@@ -32,8 +34,15 @@ from crossmargin.sync.faults import (
     to_sync_error,
 )
 from crossmargin.sync.fetchers import DAY_MS, Fetcher, fetcher_for
-from crossmargin.sync.model import InstrumentRecord, SyncBatch, TierTableRecord
+from crossmargin.sync.model import (
+    InstrumentRecord,
+    SnapshotCompleteness,
+    SyncBatch,
+    TierTableRecord,
+)
 from crossmargin.sync.reconcile import ReconRow, reconcile_with_risk
+
+log = logging.getLogger(__name__)
 
 #: Leverage tiers are refreshed when older than this (ms), or when a new symbol appears.
 TIER_REFRESH_MS = DAY_MS
@@ -182,6 +191,25 @@ def _step(fetcher: Fetcher, reloaded: list[bool], fn: Callable[[], Any]) -> Any:
         return fn()
 
 
+def _store_partial(journal: JournalPort, account_id: int, cfg: AccountConfig,
+                   fetched_at: int, part: PartialHistory, secrets: Sequence[str]) -> None:
+    """Store the symbols a failed history step fetched completely, with their cursors, in
+    one transaction (positions and balances untouched): the next cycle resumes after
+    them. If even that cannot be stored, the cycle's own error is what the user sees."""
+    if not part.fills and not part.cursors:
+        return
+    batch = SyncBatch(
+        account=cfg.label, exchange=cfg.exchange, fetched_at=fetched_at, settle=cfg.settle,
+        positions_complete=SnapshotCompleteness.UNKNOWN, fills=part.fills,
+        cursors=dict(part.cursors),
+    )
+    try:
+        journal.apply(account_id, batch)
+    except Exception as exc:  # the original failure is the one to report
+        log.warning("could not keep the fills fetched before the failure: %s",
+                    scrub(str(exc), secrets))
+
+
 def run_cycle(
     client: AccountClient,
     journal: JournalPort,
@@ -230,7 +258,11 @@ def _run(client: AccountClient, journal: JournalPort, policy: RetryPolicy,
         progress("positions")
         positions, complete = _step(f, reloaded, f.positions)
         held = {p.symbol for p in positions}
-        history = f.history(held, lambda fn: _step(f, reloaded, fn))
+        try:
+            history = f.history(held, lambda fn: _step(f, reloaded, fn))
+        except PartialHistory as part:
+            _store_partial(journal, account_id, cfg, fetched_at, part, client.secrets)
+            raise part.error from None
         fills, funding = history.fills, history.funding
         new_cursors: dict[str, str] = dict(history.cursors)
         pos_symbols = sorted(held)

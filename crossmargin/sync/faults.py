@@ -73,6 +73,18 @@ class SyncError(CrossMarginError):
         super().__init__(message)
 
 
+class PartialHistory(SyncError):
+    """A history step failed part-way: ``fills`` and ``cursors`` are the symbols fetched
+    completely before the failure (``error``), safe to store on their own so the next
+    cycle resumes after them instead of starting a long first sync again."""
+
+    def __init__(self, error: SyncError, fills: tuple[Any, ...], cursors: dict[str, str]):
+        super().__init__(error.kind, str(error), transient=error.transient)
+        self.error = error
+        self.fills = fills
+        self.cursors = cursors
+
+
 class Cancelled(SyncError):
     def __init__(self) -> None:
         super().__init__(FaultKind.CANCELLED, "sync cancelled", transient=True)

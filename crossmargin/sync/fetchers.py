@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 
 from crossmargin.domain import MarginMode, Side, Tier
 from crossmargin.sync.config import AccountConfig
-from crossmargin.sync.faults import Caller, FaultKind, SyncError
+from crossmargin.sync.faults import Caller, Cancelled, FaultKind, PartialHistory, SyncError
 from crossmargin.sync.model import (
     BalanceRecord,
     FillRecord,
@@ -564,32 +564,45 @@ class BinanceFetcher(Fetcher):
         out: list[FillRecord] = []
         cursors: dict[str, str] = {}
         start = self.history_start()
-        for symbol in sorted(set(symbols)):
-            name = f"fills:{symbol}"
-            last_id = self.cursor_int(name)
-            from_id = 0 if last_id is None else last_id + 1
-            while True:
-                params = {"fromId": from_id}
-                trades, raw = self.checked(
-                    f"fills {symbol}",
-                    partial(self.ex.fetch_my_trades, symbol, None, self.page, params),
-                    lambda t: (t, _need_list(self.json())),
-                )
-                t0 = time.perf_counter()
-                for t in trades:
-                    if int(t.get("timestamp") or 0) < start and last_id is None:
-                        continue
-                    out.append(self._fill(t))
-                ids = [int(r["id"]) for r in raw]
-                self.convert_seconds += time.perf_counter() - t0
-                self.progress(f"fills {symbol}: {len(out)}")
-                if ids:
-                    last_id = max(ids + ([last_id] if last_id is not None else []))
-                    cursors[name] = str(last_id)
-                if len(raw) < self.page:
-                    break
-                from_id = max(ids) + 1
+        for completed, symbol in enumerate(sorted(set(symbols))):
+            done = len(out)
+            try:
+                self._symbol_fills(symbol, start, out, cursors)
+            except SyncError as exc:
+                if completed and not isinstance(exc, Cancelled):
+                    # keep the symbols fetched completely (fills + their cursors)
+                    kept = {k: v for k, v in cursors.items() if k != f"fills:{symbol}"}
+                    raise PartialHistory(exc, tuple(out[:done]), kept) from None
+                raise
         return tuple(out), cursors
+
+    def _symbol_fills(self, symbol: str, start: int, out: list[FillRecord],
+                      cursors: dict[str, str]) -> None:
+        """One symbol's fills after its cursor, paged by ``fromId``, onto ``out``."""
+        name = f"fills:{symbol}"
+        last_id = self.cursor_int(name)
+        from_id = 0 if last_id is None else last_id + 1
+        while True:
+            params = {"fromId": from_id}
+            trades, raw = self.checked(
+                f"fills {symbol}",
+                partial(self.ex.fetch_my_trades, symbol, None, self.page, params),
+                lambda t: (t, _need_list(self.json())),
+            )
+            t0 = time.perf_counter()
+            for t in trades:
+                if int(t.get("timestamp") or 0) < start and last_id is None:
+                    continue
+                out.append(self._fill(t))
+            ids = [int(r["id"]) for r in raw]
+            self.convert_seconds += time.perf_counter() - t0
+            self.progress(f"fills {symbol}: {len(out)}")
+            if ids:
+                last_id = max(ids + ([last_id] if last_id is not None else []))
+                cursors[name] = str(last_id)
+            if len(raw) < self.page:
+                break
+            from_id = max(ids) + 1
 
     def _fill(self, t: Mapping[str, Any]) -> FillRecord:
         info = t.get("info") or {}

@@ -13,6 +13,7 @@ from crossmargin.sync.faults import FaultKind, RetryPolicy, SyncError
 from crossmargin.sync.service import SyncService
 from crossmargin.sync.status import StatusBoard, SyncState
 from tests.sync.conftest import FAST, KEYS, config_for, server_for
+from tests.sync.replay_server import generate_history, recorded_data
 
 BN = "binanceusdm"
 
@@ -332,3 +333,30 @@ def test_binance_pauses_when_its_minute_weight_is_nearly_used(port):
         assert report is not None
         (pause,) = [e for e in events if "request weight" in e.message]
         assert pause.kind is FaultKind.RATE_LIMIT and pause.delay == pytest.approx(0.05)
+
+
+def test_a_late_failure_keeps_the_symbols_already_fetched(journal, port):
+    """A first sync that fails on its last symbol keeps the others (fills and cursors);
+    the next cycle fetches only what is missing, and ends where an uninterrupted one does."""
+    data = generate_history(recorded_data(BN), fills=1500, days=5)
+    with server_for(BN, data) as srv:
+        cfg = config_for(BN, srv)
+        client = AccountClient(cfg, KEYS[BN])
+        symbols = sorted({r["symbol"] for r in data.fills})
+        srv.inject(path="/fapi/v1/userTrades", kind="status", status=500, count=1000,
+                   skip=len(symbols) - 1,  # the first symbols go through (one page each)
+                   body=json.dumps({"code": -1001, "msg": "Internal error"}))
+        with pytest.raises(SyncError):
+            run_cycle(client, port, policy=FAST)
+        kept = journal.fills(account=cfg.label, limit=5000).items
+        cursors = journal.sync_cursors(cfg.label)
+        assert kept and any(k.startswith("fills:") for k in cursors)
+        assert not journal.exchange_positions(cfg.label)  # positions came with no batch
+        srv.clear_faults()
+        before = srv.paths().count("/fapi/v1/userTrades")
+        report = run_cycle(client, port, policy=FAST)
+        again = srv.paths().count("/fapi/v1/userTrades") - before
+        total = journal.fills(account=cfg.label, limit=5000).total
+        assert total == len(data.fills) and report.inserted["fills"] == total - len(kept)
+        assert again <= len(symbols) + 2, again  # resumed: done symbols ask one page each
+        assert journal.exchange_positions(cfg.label)
