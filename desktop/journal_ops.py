@@ -322,6 +322,17 @@ def edit_fill(journal: Journal, fill_id: int, changes: dict[str, object]) -> dic
     return previous
 
 
+def close_position(journal: Journal, position_id: int, values: dict[str, Any]) -> int:
+    """Close (part of) a position with one reducing fill; return that fill's id (undo
+    deletes it again)."""
+    changes = journal.close_position(
+        position_id, values["price"], contracts=values.get("contracts"),
+        time=values.get("time"), fee=values.get("fee") or Decimal(0),
+    )
+    assert changes.id is not None
+    return int(changes.id)
+
+
 def delete_fill(journal: Journal, fill_id: int) -> Fill:
     """Delete a fill (its positions are re-derived); return it (undo stores it again)."""
     before = journal.fill(fill_id)

@@ -36,6 +36,7 @@ from PySide6.QtWidgets import (
 
 from desktop import formatting as fmt
 from desktop.charts.timeseries import CompactDateAxis
+from desktop.dialogs.close_position import ClosePositionDialog
 from desktop.dialogs.journal_dialogs import EditFillDialog, EditPositionDialog, ImportDialog
 from desktop.models.journal import FillsTableModel, JournalPositionsTableModel, PagedTableModel
 from desktop.tasks import TaskRunner
@@ -164,6 +165,31 @@ class DeleteFillCommand(JournalWriteCommand):
                          (view.fill_ids, memo, fill_id))
 
 
+def _close_position(journal: Journal, ids: FillIds, memo: dict[str, Any], position_id: int,
+                    values: dict[str, Any]) -> None:
+    fill_id = _ops().close_position(journal, position_id, values)
+    first = memo.setdefault("first_fill_id", fill_id)
+    ids.set(first, fill_id)
+
+
+def _reopen_position(journal: Journal, ids: FillIds, memo: dict[str, Any],
+                     position_id: int) -> None:
+    first = memo.get("first_fill_id")
+    if first is not None:
+        _ops().delete_fill(journal, ids.get(first))
+
+
+class ClosePositionCommand(JournalWriteCommand):
+    """Close (part of) a position: one reducing fill; undo deletes that fill again (redo
+    stores a new one, which the command follows by its first id)."""
+
+    def __init__(self, view: JournalView, position_id: int, values: dict[str, Any]) -> None:
+        memo: dict[str, Any] = {}
+        what = "part of " if values.get("contracts") else ""
+        super().__init__(view, f"Close {what}position #{position_id}", _close_position,
+                         _reopen_position, (view.fill_ids, memo, position_id), (values,))
+
+
 class JournalView(QWidget):
     """The Journal tab. ``changed()`` after a write; ``problem(str, list)`` for the bar;
     ``notice(str)`` for a success line (an export written)."""
@@ -188,6 +214,7 @@ class JournalView(QWidget):
         self.fills_model.more_requested.connect(self._fetch_fills)
         self.import_dialog: ImportDialog | None = None
         self.fill_dialog: EditFillDialog | None = None
+        self.close_dialog: ClosePositionDialog | None = None
         self.fill_ids = FillIds()  # first id -> id after an undone delete (worker side)
         self._fitted: set[int] = set()
 
@@ -231,6 +258,14 @@ class JournalView(QWidget):
             bar.addWidget(button)
 
         self.table = self._make_table(self.model, self.edit_selected)
+        self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.table.customContextMenuRequested.connect(self._positions_menu)
+        close = QAction("Close position…", self.table)
+        close.setShortcut(QKeySequence("Ctrl+Shift+X"))
+        close.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
+        close.triggered.connect(self.close_selected)
+        self.table.addAction(close)
+        self.positions_menu: QMenu | None = None
         self.fills_table = self._make_table(self.fills_model, self.edit_selected_fill)
         self.fills_table.installEventFilter(self)  # the Delete key deletes the fill
         self.tables = QTabWidget()
@@ -489,6 +524,45 @@ class JournalView(QWidget):
         dialog = EditPositionDialog(position, parent=self)
         if dialog.exec() and dialog.changes():
             self.apply_edit(int(position.id), dialog.changes())
+
+    def close_selected(self) -> ClosePositionDialog | None:
+        """Close the selected open position at a price and time (all or part; undoable)."""
+        position = self.selected_position()
+        if position is None or not position.is_open:
+            return None
+        dialog = ClosePositionDialog(position, mark=position.mark_price, parent=self)
+        pid = int(position.id)
+
+        def finished(result: int) -> None:
+            self.close_dialog = None
+            if result:
+                self.apply_close(pid, dialog.values())
+
+        dialog.finished.connect(finished)
+        self.close_dialog = dialog
+        dialog.open()
+        return dialog
+
+    def apply_close(self, position_id: int, values: dict[str, Any]) -> None:
+        """Store a close as one undoable step."""
+        self.undo_stack.push(ClosePositionCommand(self, position_id, values))
+
+    def _positions_menu(self, pos: Any) -> None:
+        """Right click on a position: edit, close, show its fills."""
+        index = self.table.indexAt(pos)
+        if index.isValid():
+            self.table.setCurrentIndex(index)
+        position = self.selected_position()
+        if position is None:
+            return
+        menu = QMenu(self.table)
+        menu.addAction("Edit notes and plan…", self.edit_selected)
+        close = menu.addAction("Close position…", self.close_selected)
+        close.setEnabled(position.is_open)
+        menu.addSeparator()
+        menu.addAction(self.undo_action)
+        menu.popup(self.table.viewport().mapToGlobal(pos))
+        self.positions_menu = menu
 
     def apply_edit(self, position_id: int, changes: dict[str, Any]) -> None:
         """Store ``changes`` to a position as one undoable step."""

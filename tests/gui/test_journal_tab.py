@@ -93,3 +93,52 @@ def test_csv_with_the_wrong_format_says_why(journal_window, qtbot, tmp_path: Pat
 def test_journal_model_passes_qtmodeltester(journal_window, qtmodeltester) -> None:
     qtmodeltester.check(journal_window.journal_view.model, force_py=True)
     qtmodeltester.check(JournalPositionsTableModel(), force_py=True)
+
+
+def test_a_position_is_closed_from_the_app_partly_then_fully_and_undone(journal_window,
+                                                                       qtbot) -> None:
+    """Right click ▸ Close position…: the fields are checked as they are typed, a partial
+    close leaves the rest open, Ctrl+Z reopens it, the full close ends the position."""
+    view = journal_window.journal_view
+    journal: Journal = journal_window.journal
+    journal_window.tabs.setCurrentWidget(view)
+    view.table.setCurrentIndex(view.model.index(0, 0))
+    pid = int(view.model.position_at(0).id)
+    view._positions_menu(view.table.visualRect(view.model.index(0, 0)).center())
+    titles = [a.text() for a in view.positions_menu.actions()]
+    assert "Close position…" in titles and "Edit notes and plan…" in titles
+    view.positions_menu.close()
+    dialog = view.close_selected()
+    assert dialog is not None
+    # checked as typed: no price, too large a size, a time before the open
+    dialog.price.setText("")
+    assert not dialog.close_button.isEnabled() and "Exit price" in dialog.problems.text()
+    dialog.price.setText("62000")
+    dialog.size.setText("5")
+    assert not dialog.close_button.isEnabled() and "only 0.5 are open" in dialog.problems.text()
+    dialog.size.setText("0.2")
+    dialog.time.setText("2001-01-01 00:00:00")
+    assert "before the position opened" in dialog.problems.text()
+    dialog.time.setText("2099-01-01 00:00:00")
+    assert dialog.close_button.isEnabled()
+    dialog.close_button.click()
+    qtbot.waitUntil(lambda: journal.position(pid).contracts == Decimal("0.3"), timeout=10_000)
+    view.undo_action.trigger()
+    qtbot.waitUntil(lambda: journal.position(pid).contracts == Decimal("0.5"), timeout=10_000)
+    view.redo_action.trigger()
+    qtbot.waitUntil(lambda: journal.position(pid).contracts == Decimal("0.3"), timeout=10_000)
+    qtbot.waitUntil(lambda: view.model.rowCount() >= 1 and view.model.position_at(0)
+                    is not None and view.model.position_at(0).contracts == Decimal("0.3"),
+                    timeout=10_000)
+    view.table.setCurrentIndex(view.model.index(0, 0))
+    full = view.close_selected()
+    full.price.setText("63000")
+    full.time.setText("2099-01-02 00:00:00")
+    full.close_button.click()
+    qtbot.waitUntil(lambda: not journal.position(pid).is_open, timeout=10_000)
+    closed = journal.position(pid)
+    assert closed.realized_pnl == Decimal("0.2") * 2000 + Decimal("0.3") * 3000
+    qtbot.waitUntil(lambda: view.model.position_at(0) is not None
+                    and not view.model.position_at(0).is_open, timeout=10_000)
+    view.table.setCurrentIndex(view.model.index(0, 0))
+    assert view.close_selected() is None  # a closed position cannot be closed again
