@@ -134,6 +134,8 @@ class LogPositionRequest:
     stop_price: Decimal | None = None
     target_price: Decimal | None = None
     maintenance_margin_rate: Decimal | None = None
+    opened_at: datetime | None = None  # None: now
+    fee: Decimal | None = None  # the opening fee, settlement currency
     setup: str = ""
     notes: str = ""
     tags: tuple[str, ...] = field(default_factory=tuple)
@@ -190,7 +192,7 @@ def log_position(journal: Journal, req: LogPositionRequest) -> int:
                 annotations[name] = value
         journal.add_position(
             account_id, req.symbol, req.side, req.contracts, req.entry_price,
-            tags=req.tags, **annotations,
+            time=req.opened_at, fee=req.fee or Decimal(0), tags=req.tags, **annotations,
         )
     except BaseException:
         if created is not None:

@@ -10,6 +10,7 @@ it) or :meth:`accept`.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from decimal import Decimal
 
 from PySide6.QtCore import Signal
@@ -28,6 +29,7 @@ from PySide6.QtWidgets import (
 from crossmargin.domain import MarginMode, RuleSet, Side
 from crossmargin.tier_snapshots import EXCHANGE_NAMES
 from desktop.dialogs.forms import clear_mark_on_edit, mark_invalid, problem_label
+from desktop.dialogs.journal_dialogs import parse_local_time
 from desktop.journal_ops import (
     AccountSummary,
     LogPositionRequest,
@@ -105,6 +107,10 @@ class LogPositionDialog(QDialog):
         self.mmr.setPlaceholderText("required with generic rules, e.g. 0.005 (= 0.5 %)")
         self.mmr.setToolTip("Maintenance margin rate used for this symbol (0.005 = 0.5 %); "
                             "accounts on a named exchange use its tier tables instead")
+        self.opened = QLineEdit(datetime.now().astimezone().strftime("%Y-%m-%d %H:%M:%S"))
+        self.opened.setToolTip("When the position was opened (local time)")
+        self.fee = QLineEdit()
+        self.fee.setPlaceholderText("optional: the opening fee, in the settlement currency")
         self.stop = QLineEdit()
         self.target = QLineEdit()
         self.setup_edit = QLineEdit()
@@ -126,6 +132,8 @@ class LogPositionDialog(QDialog):
         form.addRow("Isolated margin", self.isolated_margin)
         form.addRow("Maintenance rate", self.mmr)
         self._form = form
+        form.addRow("Opened", self.opened)
+        form.addRow("Fee", self.fee)
         form.addRow("Stop", self.stop)
         form.addRow("Target", self.target)
         form.addRow("Setup", self.setup_edit)
@@ -151,8 +159,8 @@ class LogPositionDialog(QDialog):
 
     def _line_edits(self) -> list[QLineEdit]:
         return [self.new_label, self.new_settle, self.new_wallet, self.symbol, self.contracts,
-                self.entry, self.mark, self.leverage, self.isolated_margin, self.mmr, self.stop,
-                self.target]
+                self.entry, self.mark, self.leverage, self.isolated_margin, self.mmr,
+                self.opened, self.fee, self.stop, self.target]
 
     def needs_rate(self) -> bool:
         """Generic rules (no exchange named): the maintenance rate must be typed."""
@@ -233,6 +241,25 @@ class LogPositionDialog(QDialog):
             values["mmr"] = None
         number(self.stop, "stop", "Stop", required=False)
         number(self.target, "target", "Target", required=False)
+        number(self.fee, "fee", "Fee", required=False, positive=False)
+        opened, problem = parse_local_time(self.opened.text())
+        mark_invalid(self.opened, problem is not None)
+        if problem:
+            problems.append(problem.replace("Time:", "Opened:"))
+        entry, long_ = values.get("entry"), Side(self.side.currentData()) is Side.LONG
+        for key, edit, name, below in (("stop", self.stop, "Stop", True),
+                                       ("target", self.target, "Target", False)):
+            level = values.get(key)
+            if level is None or entry is None:
+                continue
+            # a long's stop is below its entry and its target above; a short's the reverse
+            wrong = (level >= entry) if (below == long_) else (level <= entry)
+            if wrong:
+                side = "long" if long_ else "short"
+                where = "below" if below == long_ else "above"
+                problems.append(f"{name}: a {side}'s {name.lower()} is {where} the entry "
+                                f"({entry}), got {level}")
+                mark_invalid(edit, True)
         if problems:
             return None, problems
         account_id = self.account.currentData()
@@ -251,6 +278,8 @@ class LogPositionDialog(QDialog):
             stop_price=values["stop"],
             target_price=values["target"],
             maintenance_margin_rate=values["mmr"],  # type: ignore[arg-type]
+            opened_at=opened,
+            fee=values["fee"],
             setup=self.setup_edit.text().strip(),
             notes=self.notes.toPlainText().strip(),
             tags=tags,

@@ -147,3 +147,28 @@ def test_typed_numbers_follow_the_locale_and_refuse_ambiguity() -> None:
         assert value is None and "ambiguous" in problem
     finally:
         SEPARATORS.update(saved)
+
+
+def test_stop_and_target_on_the_wrong_side_are_refused_and_time_and_fee_kept(window,
+                                                                            qtbot) -> None:
+    dialog = _open_dialog(window, qtbot)
+    dialog.new_wallet.setText("10000")
+    _fill(dialog, mmr="")
+    dialog.stop.setText("61000")  # a long's stop above its entry of 60,000
+    dialog.target.setText("59000")
+    dialog.buttons.accepted.emit()
+    text = dialog.problems.text()
+    assert "Stop: a long's stop is below the entry" in text
+    assert "Target: a long's target is above the entry" in text
+    assert {dialog.stop, dialog.target} <= set(dialog.invalid_fields())
+    dialog.stop.setText("58000")
+    dialog.target.setText("65000")
+    dialog.opened.setText("2026-11-30 09:15:00")
+    dialog.fee.setText("12.5")
+    dialog.buttons.accepted.emit()
+    qtbot.waitUntil(lambda: window.journal is not None and bool(window.journal.accounts())
+                    and bool(window.journal.open_positions(window.journal.accounts()[0].id)),
+                    timeout=10_000)
+    (pos,) = window.journal.open_positions(window.journal.accounts()[0].id)
+    assert pos.fees == Decimal("12.5") and pos.stop_price == 58000
+    assert pos.opened_at.astimezone().strftime("%Y-%m-%d %H:%M") == "2026-11-30 09:15"
