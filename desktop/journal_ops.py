@@ -335,6 +335,19 @@ def close_position(journal: Journal, position_id: int, values: dict[str, Any]) -
     return int(changes.id)
 
 
+def add_fill_to(journal: Journal, position_id: int, values: dict[str, Any]) -> int:
+    """Store one fill on a position's contract and leg (scale in or reduce); return its id."""
+    pos = journal.position(position_id)
+    changes = journal.add_fill(pos.account_id, NewFill(
+        symbol=pos.symbol, side=values["side"], price=values["price"],
+        amount=values["amount"], time=values["time"], fee=values.get("fee") or Decimal(0),
+        leg=pos.leg,
+    ))
+    if changes.id is None:
+        raise InputError("an identical fill is already stored; nothing was changed")
+    return int(changes.id)
+
+
 def delete_fill(journal: Journal, fill_id: int) -> Fill:
     """Delete a fill (its positions are re-derived); return it (undo stores it again)."""
     before = journal.fill(fill_id)

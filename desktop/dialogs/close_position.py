@@ -1,4 +1,5 @@
-"""Close a journal position (all of it or part) at a price and time: one reducing fill.
+"""Close a journal position (all of it or part) at a price and time: one reducing fill;
+or add a fill to it (scale in, or reduce without closing).
 
 Every field is checked as it is typed; Close stays disabled while anything is wrong, and
 the problems are listed under the form. The dialog only collects: the Journal tab stores
@@ -12,6 +13,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtWidgets import (
+    QComboBox,
     QDialog,
     QDialogButtonBox,
     QFormLayout,
@@ -104,6 +106,78 @@ class ClosePositionDialog(QDialog):
 
     def values(self) -> dict[str, Any]:
         """price, contracts (None = all), time, fee (None = 0): valid after accept."""
+        return dict(self._values)
+
+    def _accept_if_valid(self) -> None:
+        if self.validate():
+            self.accept()
+
+
+class AddFillDialog(QDialog):
+    """A fill on a position's contract and leg: side (default: the position's, i.e. scale
+    in), size, price, time, fee; checked as typed."""
+
+    def __init__(self, position: JournalPosition, *, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.position = position
+        self.setWindowTitle(f"Add a fill to #{position.id} {position.symbol}")
+        self.setMinimumWidth(420)
+        self.side = QComboBox()
+        same = "buy" if position.side.value == "long" else "sell"
+        other = "sell" if same == "buy" else "buy"
+        self.side.addItem(f"{same.capitalize()} (scale in)", same)
+        self.side.addItem(f"{other.capitalize()} (reduce)", other)
+        self.size = QLineEdit()
+        self.size.setPlaceholderText("contracts")
+        self.price = QLineEdit("" if position.mark_price is None else plain(position.mark_price))
+        self.time = QLineEdit(datetime.now().astimezone().strftime("%Y-%m-%d %H:%M:%S"))
+        self.fee = QLineEdit()
+        self.fee.setPlaceholderText(f"optional, in {position.settle}")
+        form = QFormLayout()
+        form.addRow("Side", self.side)
+        form.addRow("Contracts", self.size)
+        form.addRow("Price", self.price)
+        form.addRow("Time", self.time)
+        form.addRow("Fee", self.fee)
+        self.problems = problem_label()
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
+        self.add_button = self.buttons.addButton("Add fill",
+                                                 QDialogButtonBox.ButtonRole.AcceptRole)
+        self.buttons.accepted.connect(self._accept_if_valid)
+        self.buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(self.problems)
+        layout.addWidget(self.buttons)
+        for edit in (self.size, self.price, self.time, self.fee):
+            edit.textChanged.connect(self.validate)
+        self._values: dict[str, Any] = {}
+        self.validate()
+
+    def validate(self) -> bool:
+        problems: list[str] = []
+        values: dict[str, Any] = {"side": self.side.currentData()}
+        for edit, key, name, kw in ((self.size, "amount", "Contracts", {}),
+                                    (self.price, "price", "Price", {}),
+                                    (self.fee, "fee", "Fee",
+                                     {"required": False, "positive": False})):
+            value, problem = parse_decimal_field(edit.text(), name, **kw)
+            mark_invalid(edit, problem is not None)
+            if problem:
+                problems.append(problem)
+            values[key] = value
+        when, problem = parse_local_time(self.time.text())
+        mark_invalid(self.time, problem is not None)
+        if problem:
+            problems.append(problem)
+        values["time"] = when
+        self.problems.setText("\n".join(f"• {p}" for p in problems))
+        self.problems.setVisible(bool(problems))
+        self.add_button.setEnabled(not problems)
+        self._values = values if not problems else {}
+        return not problems
+
+    def values(self) -> dict[str, Any]:
         return dict(self._values)
 
     def _accept_if_valid(self) -> None:

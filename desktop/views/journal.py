@@ -36,7 +36,7 @@ from PySide6.QtWidgets import (
 
 from desktop import formatting as fmt
 from desktop.charts.timeseries import CompactDateAxis
-from desktop.dialogs.close_position import ClosePositionDialog
+from desktop.dialogs.close_position import AddFillDialog, ClosePositionDialog
 from desktop.dialogs.journal_dialogs import EditFillDialog, EditPositionDialog, ImportDialog
 from desktop.models.journal import FillsTableModel, JournalPositionsTableModel, PagedTableModel
 from desktop.tasks import TaskRunner
@@ -179,6 +179,21 @@ def _reopen_position(journal: Journal, ids: FillIds, memo: dict[str, Any],
         _ops().delete_fill(journal, ids.get(first))
 
 
+def _add_fill(journal: Journal, ids: FillIds, memo: dict[str, Any], position_id: int,
+              values: dict[str, Any]) -> None:
+    fill_id = _ops().add_fill_to(journal, position_id, values)
+    ids.set(memo.setdefault("first_fill_id", fill_id), fill_id)
+
+
+class AddFillCommand(JournalWriteCommand):
+    """Add a fill to a position; undo deletes it (redo stores it again)."""
+
+    def __init__(self, view: JournalView, position_id: int, values: dict[str, Any]) -> None:
+        memo: dict[str, Any] = {}
+        super().__init__(view, f"Add a fill to #{position_id}", _add_fill, _reopen_position,
+                         (view.fill_ids, memo, position_id), (values,))
+
+
 class ClosePositionCommand(JournalWriteCommand):
     """Close (part of) a position: one reducing fill; undo deletes that fill again (redo
     stores a new one, which the command follows by its first id)."""
@@ -214,7 +229,7 @@ class JournalView(QWidget):
         self.fills_model.more_requested.connect(self._fetch_fills)
         self.import_dialog: ImportDialog | None = None
         self.fill_dialog: EditFillDialog | None = None
-        self.close_dialog: ClosePositionDialog | None = None
+        self.close_dialog: ClosePositionDialog | AddFillDialog | None = None
         self.fill_ids = FillIds()  # first id -> id after an undone delete (worker side)
         self._fitted: set[int] = set()
 
@@ -543,6 +558,24 @@ class JournalView(QWidget):
         dialog.open()
         return dialog
 
+    def add_fill_selected(self) -> AddFillDialog | None:
+        """Add a fill (scale in or reduce) to the selected position (undoable)."""
+        position = self.selected_position()
+        if position is None:
+            return None
+        dialog = AddFillDialog(position, parent=self)
+        pid = int(position.id)
+
+        def finished(result: int) -> None:
+            self.close_dialog = None
+            if result:
+                self.undo_stack.push(AddFillCommand(self, pid, dialog.values()))
+
+        dialog.finished.connect(finished)
+        self.close_dialog = dialog
+        dialog.open()
+        return dialog
+
     def apply_close(self, position_id: int, values: dict[str, Any]) -> None:
         """Store a close as one undoable step."""
         self.undo_stack.push(ClosePositionCommand(self, position_id, values))
@@ -559,6 +592,7 @@ class JournalView(QWidget):
         menu.addAction("Edit notes and plan…", self.edit_selected)
         close = menu.addAction("Close position…", self.close_selected)
         close.setEnabled(position.is_open)
+        menu.addAction("Add a fill…", self.add_fill_selected)
         menu.addSeparator()
         menu.addAction(self.undo_action)
         menu.popup(self.table.viewport().mapToGlobal(pos))

@@ -142,3 +142,24 @@ def test_a_position_is_closed_from_the_app_partly_then_fully_and_undone(journal_
                     and not view.model.position_at(0).is_open, timeout=10_000)
     view.table.setCurrentIndex(view.model.index(0, 0))
     assert view.close_selected() is None  # a closed position cannot be closed again
+
+
+def test_a_fill_is_added_from_the_app_and_undone(journal_window, qtbot) -> None:
+    view = journal_window.journal_view
+    journal: Journal = journal_window.journal
+    journal_window.tabs.setCurrentWidget(view)
+    view.table.setCurrentIndex(view.model.index(0, 0))
+    pid = int(view.model.position_at(0).id)
+    dialog = view.add_fill_selected()
+    assert dialog is not None and dialog.side.currentData() == "buy"  # scale in a long
+    dialog.size.setText("-1")
+    assert not dialog.add_button.isEnabled()
+    dialog.size.setText("0.5")
+    dialog.price.setText("62000")
+    dialog.time.setText("2099-01-01 00:00:00")
+    assert dialog.add_button.isEnabled()
+    dialog.add_button.click()
+    qtbot.waitUntil(lambda: journal.position(pid).contracts == Decimal(1), timeout=10_000)
+    assert journal.position(pid).entry_price == Decimal(61000)
+    view.undo_action.trigger()
+    qtbot.waitUntil(lambda: journal.position(pid).contracts == Decimal("0.5"), timeout=10_000)
