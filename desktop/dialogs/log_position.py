@@ -155,6 +155,12 @@ class LogPositionDialog(QDialog):
         self.new_exchange.currentIndexChanged.connect(self._sync_enabled)
         self.mode.currentIndexChanged.connect(self._sync_enabled)
         clear_mark_on_edit(self._line_edits())
+        # once Save has shown the problems, every keystroke checks the form again, so a
+        # fixed field clears and a new mistake shows at once
+        self._checked = False
+        for edit in self._line_edits():
+            edit.textChanged.connect(self._recheck)
+        self.side.currentIndexChanged.connect(self._recheck)
         self._sync_enabled()
 
     def _line_edits(self) -> list[QLineEdit]:
@@ -286,7 +292,13 @@ class LogPositionDialog(QDialog):
         )
         return request, []
 
+    def _recheck(self, *_: object) -> None:
+        if self._checked and self.buttons.isEnabled():  # not while the journal is storing it
+            _request, problems = self.build_request()
+            self.show_problems(problems)
+
     def submit(self) -> None:
+        self._checked = True
         request, problems = self.build_request()
         if request is None:
             self.show_problems(problems)

@@ -161,8 +161,10 @@ def test_stop_and_target_on_the_wrong_side_are_refused_and_time_and_fee_kept(win
     assert "Stop: a long's stop is below the entry" in text
     assert "Target: a long's target is above the entry" in text
     assert {dialog.stop, dialog.target} <= set(dialog.invalid_fields())
-    dialog.stop.setText("58000")
+    dialog.stop.setText("58000")  # checked again as it is typed: the stop's problem goes
+    assert "Stop:" not in dialog.problems.text() and "Target:" in dialog.problems.text()
     dialog.target.setText("65000")
+    assert not dialog.problems.isVisible()
     dialog.opened.setText("2026-11-30 09:15:00")
     dialog.fee.setText("12.5")
     dialog.buttons.accepted.emit()
