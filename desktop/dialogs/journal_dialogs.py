@@ -43,7 +43,8 @@ PRESETS = ("generic", "binance", "bybit", "okx")
 
 
 class EditPositionDialog(QDialog):
-    """Stop, target, setup, rating, tags and notes of one journal position.
+    """Leverage, margin mode, isolated margin, stop, target, setup, rating, tags and notes
+    of one journal position.
 
     ``changes()`` returns only the fields the user changed (journal field names).
     """
@@ -54,6 +55,15 @@ class EditPositionDialog(QDialog):
                             f"#{position.id}")
         self.setMinimumWidth(420)
         self._position = position
+        self.leverage = QLineEdit("" if position.leverage is None else str(position.leverage))
+        self.leverage.setPlaceholderText("empty: the account's default")
+        self.mode = QComboBox()
+        self.mode.addItem("Cross", "cross")
+        self.mode.addItem("Isolated", "isolated")
+        self.mode.setCurrentIndex(self.mode.findData(str(position.margin_mode)))
+        self.isolated_margin = QLineEdit("" if position.isolated_margin is None
+                                         else str(position.isolated_margin))
+        self.isolated_margin.setPlaceholderText("empty: the initial margin at entry")
         self.stop = QLineEdit("" if position.stop_price is None else str(position.stop_price))
         self.target = QLineEdit("" if position.target_price is None
                                 else str(position.target_price))
@@ -66,6 +76,9 @@ class EditPositionDialog(QDialog):
         self.notes = QPlainTextEdit(position.notes)
         self.notes.setMinimumHeight(90)
         form = QFormLayout()
+        form.addRow("Leverage", self.leverage)
+        form.addRow("Margin mode", self.mode)
+        form.addRow("Isolated margin", self.isolated_margin)
         form.addRow("Stop", self.stop)
         form.addRow("Target", self.target)
         form.addRow("Setup", self.setup_edit)
@@ -78,7 +91,7 @@ class EditPositionDialog(QDialog):
         )
         self.buttons.accepted.connect(self._accept)
         self.buttons.rejected.connect(self.reject)
-        clear_mark_on_edit((self.stop, self.target))
+        clear_mark_on_edit((self.leverage, self.isolated_margin, self.stop, self.target))
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addWidget(self.problems)
@@ -92,7 +105,10 @@ class EditPositionDialog(QDialog):
         problems: list[str] = []
         changes: dict[str, object] = {}
         p = self._position
-        for edit, name, label, old in ((self.stop, "stop_price", "Stop", p.stop_price),
+        for edit, name, label, old in ((self.leverage, "leverage", "Leverage", p.leverage),
+                                       (self.isolated_margin, "isolated_margin",
+                                        "Isolated margin", p.isolated_margin),
+                                       (self.stop, "stop_price", "Stop", p.stop_price),
                                        (self.target, "target_price", "Target", p.target_price)):
             value, problem = parse_decimal_field(edit.text(), label, required=False)
             mark_invalid(edit, problem is not None)
@@ -104,6 +120,8 @@ class EditPositionDialog(QDialog):
             self.problems.setText("\n".join(f"• {x}" for x in problems))
             self.problems.setVisible(True)
             return
+        if self.mode.currentData() != str(p.margin_mode):
+            changes["margin_mode"] = self.mode.currentData()
         if self.setup_edit.text().strip() != p.setup:
             changes["setup"] = self.setup_edit.text().strip()
         rating = self.rating.value() or None

@@ -163,3 +163,29 @@ def test_a_fill_is_added_from_the_app_and_undone(journal_window, qtbot) -> None:
     assert journal.position(pid).entry_price == Decimal(61000)
     view.undo_action.trigger()
     qtbot.waitUntil(lambda: journal.position(pid).contracts == Decimal("0.5"), timeout=10_000)
+
+
+def test_leverage_and_margin_mode_are_edited_in_the_app_and_undone(journal_window, qtbot):
+    from desktop.dialogs.journal_dialogs import EditPositionDialog
+
+    view = journal_window.journal_view
+    journal: Journal = journal_window.journal
+    position = view.model.position_at(0)
+    pid = int(position.id)
+    dialog = EditPositionDialog(position)
+    dialog.leverage.setText("0")
+    dialog._accept()
+    assert not dialog.problems.isHidden() and "Leverage" in dialog.problems.text()
+    dialog.leverage.setText("25")
+    dialog.mode.setCurrentIndex(dialog.mode.findData("isolated"))
+    dialog.isolated_margin.setText("1500")
+    dialog._accept()
+    assert dialog.changes() == {"leverage": Decimal(25), "margin_mode": "isolated",
+                                "isolated_margin": Decimal(1500)}
+    view.apply_edit(pid, dialog.changes())
+    qtbot.waitUntil(lambda: journal.position(pid).leverage == 25
+                    and str(journal.position(pid).margin_mode) == "isolated", timeout=10_000)
+    assert journal.position(pid).isolated_margin == 1500
+    view.undo_action.trigger()
+    qtbot.waitUntil(lambda: journal.position(pid).leverage == 10
+                    and str(journal.position(pid).margin_mode) == "cross", timeout=10_000)
