@@ -393,9 +393,10 @@ def _account_list(args: argparse.Namespace) -> int:
         b = balances[a.id]
         rows.append([str(a.id), a.label, a.kind.value, a.exchange_id or "-", a.rules.value,
                      a.settle, a.margin_mode_default.value,
+                     f"{num(a.default_leverage)}x" if a.default_leverage else "-",
                      money(b.wallet_balance, a.settle) if b else "-"])
-    print(table(["ID", "Label", "Kind", "Exchange", "Rules", "Settle", "Mode", "Wallet"], rows,
-                right={0, 7}))
+    print(table(["ID", "Label", "Kind", "Exchange", "Rules", "Settle", "Mode", "Leverage",
+                 "Wallet"], rows, right={0, 7, 8}))
     return 0
 
 
