@@ -49,6 +49,7 @@ def test_every_argument_list_ends_in_a_message(command, args, capsys, monkeypatc
     home = tmp_path / "home"
     home.mkdir(exist_ok=True)
     monkeypatch.setenv("CROSSMARGIN_HOME", str(home))
+    monkeypatch.chdir(tmp_path)  # relative paths the fuzzer types land here, not in the repo
     db = home / "data" / "journal.sqlite3"
     if not db.exists():  # a journal with something in it, so ids and labels can hit
         assert main(["journal", "account", "add", "Main", "--exchange", "binanceusdm"]) == 0
