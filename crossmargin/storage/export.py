@@ -1,4 +1,4 @@
-"""Exports (CSV per kind, the whole journal as JSON) and restoring a backup.
+"""Exports: CSV per kind, and the whole journal as JSON (restoring a backup is :mod:`.restore`).
 
 Every file is written to a temporary name and renamed into place, so a failed export
 never leaves a truncated file under the requested name. Decimals are written exactly
@@ -14,12 +14,8 @@ import contextlib
 import csv
 import json
 import os
-import shutil
-import sqlite3
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -27,11 +23,9 @@ from typing import IO, TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
-from crossmargin import paths
 from crossmargin.errors import InputError
-from crossmargin.storage import db as dbmod
-from crossmargin.storage import migrations, schema
-from crossmargin.storage.records import OpChanges, PositionFilter
+from crossmargin.storage import schema
+from crossmargin.storage.records import PositionFilter
 
 if TYPE_CHECKING:
     from crossmargin.storage.journal import Journal
@@ -168,7 +162,7 @@ def export_fills_csv(journal: Journal, dest: Path, account: int | str | None = N
     acct_id = journal.account(account).id if account is not None else None
     labels = {a.id: a.label for a in journal.accounts()}
     n = 0
-    with _atomic_text(dest) as fh, journal._read() as conn:
+    with _atomic_text(dest) as fh, journal.read() as conn:
         w = csv.writer(fh)
         w.writerow(FILL_COLUMNS)
         t = schema.fill_t
@@ -208,7 +202,7 @@ def export_json(journal: Journal, dest: Path) -> dict[str, int]:
     "tables": {name: [{column: value}]}}`` with Decimals and times as strings.
     """
     counts: dict[str, int] = {}
-    with _atomic_text(dest) as fh, journal._read() as conn:
+    with _atomic_text(dest) as fh, journal.read() as conn:
         fh.write('{"format": "crossmargin-journal", ')
         fh.write(f'"schema_version": {schema.SCHEMA_VERSION}, ')
         fh.write(f'"exported_at": {json.dumps(datetime.now(UTC).isoformat())}, "tables": {{')
@@ -230,100 +224,3 @@ def _json_value(v: Any) -> Any:
     if v is None or isinstance(v, (bool, int, str)):
         return v
     return _text(v)
-
-
-def restore_into(journal: Journal, source: Path) -> OpChanges:
-    """Replace the journal's content with the backup ``source`` (see Journal.restore).
-
-    Nothing touches the live journal until the candidate has passed every check on a
-    private copy: it is an SQLite file of CrossMargin's, not from a newer version, sound
-    (``integrity_check``), and its upgrade to this version's schema has been run for real
-    on the copy. Only then is the live journal saved (``backups/…-before-restore-…``) and
-    its content replaced in one transaction (SQLite's backup API into the live file), so a
-    refused or failed restore leaves the journal byte for byte as it was.
-    """
-    source = Path(source).expanduser()
-    if not source.is_file():
-        raise InputError(f"{source}: backup file not found")
-    if source.resolve() == journal.path:
-        raise InputError(f"{source} is the open journal itself; choose a backup file")
-    work = Path(tempfile.mkdtemp(prefix=".restore-", dir=journal.path.parent))
-    try:
-        candidate = _rehearse_restore(source, work / "candidate.sqlite3")
-        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
-        backups = paths.ensure(journal.path.parent / "backups")
-        safety = journal.backup(backups / f"{journal.path.stem}-before-restore-{stamp}.sqlite3",
-                                allow_damaged=True)
-        with journal._write_lock:
-            src = dbmod.connect(candidate, readonly=True)
-            dest = dbmod.connect(journal.path)
-            try:
-                src.backup(dest)  # one write transaction on the live file: all or nothing
-                dest.execute("PRAGMA journal_mode = WAL")
-            except Exception as exc:
-                raise dbmod.JournalError(
-                    f"restoring {source} failed ({exc}); your journal was not changed; a copy "
-                    f"of it as it was is saved at {safety}"
-                ) from exc
-            finally:
-                dest.close()
-                src.close()
-        journal.info = replace(journal.info, damage=())
-        journal._finish_upgrade()
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
-    return OpChanges.everything(saved_copy=str(safety))
-
-
-def _rehearse_restore(source: Path, candidate: Path) -> Path:
-    """Copy ``source`` to ``candidate`` and bring the copy to this version's schema, or
-    raise a JournalError saying why the backup cannot be restored ("nothing was
-    restored": the live journal is not touched here)."""
-    refused = "; nothing was restored and your journal was not changed"
-    try:
-        src = dbmod.connect(source, readonly=True)
-    except (OSError, sqlite3.Error, UnicodeDecodeError) as exc:
-        raise dbmod.NotAJournalError(f"{source} cannot be read as a journal ({exc}){refused}") \
-            from None
-    try:
-        try:
-            app_id, version, has_tables = dbmod.read_versions(src, source)
-        except dbmod.NotAJournalError:
-            raise dbmod.NotAJournalError(
-                f"{source} is not a CrossMargin journal backup (or is too damaged to tell)"
-                f"{refused}") from None
-        if app_id != schema.APPLICATION_ID or not has_tables:
-            raise dbmod.NotAJournalError(f"{source} is not a CrossMargin journal backup{refused}")
-        if version > schema.SCHEMA_VERSION:
-            raise dbmod.SchemaTooNewError(
-                f"{source} comes from a newer CrossMargin (schema v{version}; this version "
-                f"understands up to v{schema.SCHEMA_VERSION}){refused}"
-            )
-        problems = dbmod.integrity_problems(src)
-        if problems:
-            raise dbmod.JournalCorruptError(
-                f"{source} is damaged ({'; '.join(problems[:3])}){refused}"
-            )
-        dbmod.backup_to(src, candidate)
-    except (sqlite3.Error, UnicodeDecodeError) as exc:
-        raise dbmod.JournalCorruptError(f"{source} cannot be read ({exc}){refused}") from None
-    finally:
-        src.close()
-    conn = dbmod.connect(candidate)
-    try:
-        dbmod.migrate(conn, candidate, target=schema.SCHEMA_VERSION, steps=migrations.STEPS)
-        problems = dbmod.integrity_problems(conn)
-        if problems:
-            raise dbmod.JournalCorruptError(
-                f"{source} upgraded to schema v{schema.SCHEMA_VERSION} is not sound "
-                f"({'; '.join(problems[:3])}){refused}")
-    except dbmod.MigrationError as exc:
-        raise dbmod.MigrationError(
-            f"{source} (schema v{version}) cannot be brought to this version's schema "
-            f"v{schema.SCHEMA_VERSION}: {str(exc).split('; ')[0]}{refused}") from None
-    except (sqlite3.Error, UnicodeDecodeError) as exc:
-        raise dbmod.JournalCorruptError(f"{source} cannot be upgraded ({exc}){refused}") \
-            from None
-    finally:
-        conn.close()
-    return candidate
