@@ -68,19 +68,6 @@ class RuleSet(StrEnum):
     GENERIC = "generic"
 
 
-class TierBasis(StrEnum):
-    """What a tier's bounds measure.
-
-    ``notional``: position value in the settlement currency (Binance, Bybit, Gate,
-    Hyperliquid; quote for linear, coin for inverse). ``size``: position size ``Q``
-    (contracts × contract size), which is how OKX publishes its tiers after the
-    contracts have been converted (see :func:`crossmargin.margin.tiers.okx_tiers`).
-    """
-
-    NOTIONAL = "notional"
-    SIZE = "size"
-
-
 @dataclass(frozen=True, slots=True)
 class Tier:
     """One maintenance-margin bracket.

@@ -34,7 +34,7 @@ Format
   ordered and contiguous from 0; only the last may have ``max_notional: null``.
   Bounds are notional in the settlement currency, except under the ``okx`` rules,
   where they are position sizes (contracts × contract size; see
-  :func:`crossmargin.margin.okx_tiers`). A missing ``maintenance_amount`` is
+  :func:`crossmargin.sync.tier_tables.okx_tiers`). A missing ``maintenance_amount`` is
   derived with Binance's recursion.
 
 Loading validates everything and reports *all* problems at once, one line each,

@@ -864,9 +864,6 @@ class MainWindow(QMainWindow):
             AccountStatus.STATIC, "Scenario file · marks as saved", path.resolve(),
         )
 
-    def current_entry(self) -> AccountEntry | None:
-        return self.session.entry
-
     def select_account(self, key: str) -> None:
         row = self.accounts_model.row_of(key)
         if row < 0:

@@ -169,12 +169,6 @@ class AccountSession(QObject):
         self.state = with_marks(self.state, marks)
         self.refresh()
 
-    def replace_state(self, state: AccountState) -> None:
-        """Same account, edited book (e.g. a position added); re-evaluates."""
-        self.state = state
-        self.state_changed.emit(state)
-        self.refresh()
-
     def refresh(self) -> None:
         """Re-evaluate the current state on a worker (latest wins)."""
         if self.state is None:

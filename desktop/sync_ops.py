@@ -43,8 +43,8 @@ def test_connection(config: AccountConfig, credentials: Credentials) -> Connecti
     """Load the markets and read the balance once (read-only); never raises for the
     exchange's answer, only for an invalid ``config`` (InputError)."""
     from crossmargin.sync.cycle import AccountClient
+    from crossmargin.sync.exchanges import fetcher_for
     from crossmargin.sync.faults import Caller, RetryPolicy, SyncError, to_sync_error
-    from crossmargin.sync.fetchers import fetcher_for
 
     config.validate()
     try:

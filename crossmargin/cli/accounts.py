@@ -269,8 +269,8 @@ def credentials_for(cfg, *, memory_store=None):  # -> Credentials | None
 def _test(args: argparse.Namespace) -> int:
     from crossmargin.sync.config import AccountRegistry
     from crossmargin.sync.cycle import AccountClient
+    from crossmargin.sync.exchanges import fetcher_for
     from crossmargin.sync.faults import Caller, RetryPolicy, SyncError, to_sync_error
-    from crossmargin.sync.fetchers import fetcher_for
 
     cfg = AccountRegistry().get(args.label)
     creds = credentials_for(cfg)

@@ -743,7 +743,7 @@ def _fetch_tiers(args: argparse.Namespace) -> int:
 
 
 def _tiers(args: argparse.Namespace) -> int:
-    from crossmargin.margin import okx_tiers, tiers_from_ccxt
+    from crossmargin.sync.tier_tables import okx_tiers, tiers_from_ccxt
 
     if args.fetch:
         return _fetch_tiers(args)

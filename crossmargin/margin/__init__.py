@@ -34,8 +34,6 @@ from crossmargin.margin.shock import (
 from crossmargin.margin.tiers import (
     TierTable,
     derive_maintenance_amounts,
-    okx_tiers,
-    tiers_from_ccxt,
     validate_tiers,
 )
 from crossmargin.margin.vectorised import VectorBook, liquidation_prices_array
@@ -78,12 +76,10 @@ __all__ = [
     "liquidation_prices",
     "liquidation_prices_array",
     "margin_function",
-    "okx_tiers",
     "shock_point",
     "shock_state",
     "sweep",
     "switch_effects",
     "switched_liquidation_prices",
-    "tiers_from_ccxt",
     "validate_tiers",
 ]

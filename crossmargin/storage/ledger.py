@@ -35,8 +35,7 @@ position open on their key when they were paid: ``opened_at <= t < closed_at``.
 
 from __future__ import annotations
 
-import bisect
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import ROUND_HALF_EVEN, Context, Decimal, localcontext
@@ -300,17 +299,3 @@ def _open(f: LedgerFill, side: Side, contracts: Decimal) -> Segment:
         entry_price=f.price,
         fill_ids=[f.id],
     )
-
-
-def attribute_funding(segments: Sequence[Segment], times: Sequence[datetime]) -> list[int | None]:
-    """Index of the segment open at each time (``opened_at <= t < closed_at``), or None."""
-    opens = [s.opened_at for s in segments]
-    out: list[int | None] = []
-    for t in times:
-        i = bisect.bisect_right(opens, t) - 1
-        # positions on one key never overlap, so only the latest opened one can be open at t
-        closed_at = segments[i].closed_at if i >= 0 else None
-        if closed_at is not None and t >= closed_at:
-            i = -1
-        out.append(i if i >= 0 else None)
-    return out

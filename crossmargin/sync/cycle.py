@@ -22,6 +22,7 @@ from crossmargin.domain import Tier
 from crossmargin.errors import InputError
 from crossmargin.numbers import plain, signed
 from crossmargin.sync.config import AccountConfig, Credentials
+from crossmargin.sync.exchanges import DAY_MS, Fetcher, fetcher_for
 from crossmargin.sync.faults import (
     Caller,
     CancelToken,
@@ -33,7 +34,6 @@ from crossmargin.sync.faults import (
     scrub,
     to_sync_error,
 )
-from crossmargin.sync.fetchers import DAY_MS, Fetcher, fetcher_for
 from crossmargin.sync.model import (
     InstrumentRecord,
     SnapshotCompleteness,
@@ -163,7 +163,7 @@ class CycleReport:
 
 def instruments_for(exchange: Any, symbols: set[str]) -> tuple[InstrumentRecord, ...]:
     """Contract specs of ``symbols`` from the loaded ccxt markets (unknown ones skipped)."""
-    from crossmargin.sync.fetchers import dec
+    from crossmargin.sync.exchanges import dec
 
     out = []
     for s in sorted(symbols):

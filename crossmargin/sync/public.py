@@ -29,7 +29,7 @@ def fetch_public_tiers(
     :class:`SyncError` (a message for the user) when the exchange cannot be reached."""
     from crossmargin.sync.client import create_exchange
     from crossmargin.sync.config import AccountConfig
-    from crossmargin.sync.fetchers import fetcher_for
+    from crossmargin.sync.exchanges import fetcher_for
 
     exchange_id = exchange_id.strip().lower()
     if exchange_id not in PUBLIC_TIERS:

@@ -25,6 +25,7 @@ from typing import Any, Protocol
 
 from crossmargin.sync.config import AccountConfig, Credentials
 from crossmargin.sync.cycle import AccountClient, CycleReport, JournalPort, run_cycle
+from crossmargin.sync.exchanges import fetcher_for
 from crossmargin.sync.faults import (
     Caller,
     CancelToken,
@@ -35,7 +36,6 @@ from crossmargin.sync.faults import (
     scrub,
     to_sync_error,
 )
-from crossmargin.sync.fetchers import fetcher_for
 from crossmargin.sync.status import AccountStatus, StatusBoard, SyncState, utcnow
 
 log = logging.getLogger("crossmargin.sync")
@@ -116,14 +116,6 @@ class SyncService:
         if self.status.get(config.label).state is SyncState.NEEDS_ATTENTION:
             self.status.update(config.label, state=SyncState.NEVER, message="")
         self._wake.set()
-
-    def remove_account(self, label: str) -> None:
-        with self._lock:
-            acc = self._accounts.pop(label, None)
-        if acc is not None:
-            acc.cancel.cancel()
-            if acc.client is not None and (acc.future is None or acc.future.done()):
-                acc.client.close()
 
     def accounts(self) -> list[AccountConfig]:
         with self._lock:

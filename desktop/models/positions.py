@@ -285,9 +285,6 @@ class PositionsTableModel(ColumnTableModel):
     def position_at(self, row: int) -> PositionRisk:
         return self._rows[row].risk
 
-    def switched_at(self, row: int) -> Decimal | None:
-        return self._rows[row].switched
-
     def formats(self) -> fmt.InstrumentFormats:
         return self._formats
 
@@ -452,5 +449,3 @@ class PositionsSortProxy(QSortFilterProxyModel):
         else:  # pragma: no cover - not used with other models
             super().sort(column, order)
 
-    def current_sort(self) -> tuple[int, Qt.SortOrder]:
-        return self._sort_column, self._sort_order

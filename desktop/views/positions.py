@@ -168,12 +168,6 @@ class PositionsView(QWidget):
             self.table.setColumnWidth(int(column), width)
 
     # -- menu -------------------------------------------------------------------
-    def selected_position_id(self) -> str | None:
-        index = self.table.currentIndex()
-        if not index.isValid():
-            return None
-        return str(index.data(ID_ROLE))
-
     def _on_double_click(self, index: QModelIndex) -> None:
         if index.isValid() and self._can_edit:
             self.edit_requested.emit(str(index.data(ID_ROLE)))

@@ -331,9 +331,6 @@ class WhatIfBookTableModel(ColumnTableModel):
     def row_of(self, position_id: str) -> int:
         return self._index.get(PositionId(position_id), -1)
 
-    def error_at(self, row: int, column: int) -> str | None:
-        return self._errors.get((self._rows[row][0].id, column))
-
     def formats(self) -> fmt.InstrumentFormats:
         return self._formats
 
@@ -856,9 +853,6 @@ class CascadeTableModel(ColumnTableModel):
     def set_theme(self, theme: Theme) -> None:
         self._brush = _brushes(theme)
         self._emit_all_changed()
-
-    def row_at(self, row: int) -> CascadeRow:
-        return self._rows[row]
 
     def _on_snapshot(self, snapshot: WhatIfSnapshot) -> None:
         if snapshot.book is self._book:

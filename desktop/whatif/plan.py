@@ -145,9 +145,6 @@ class WhatIfPlan:
         lo, hi = self.shock_mode.axis_range
         return replace(self, shock=min(hi, max(lo, shock)))
 
-    def with_shock_mode(self, mode: ShockMode) -> WhatIfPlan:
-        return replace(self, shock_mode=mode)
-
     def with_weight(self, symbol: str, weight: Decimal) -> WhatIfPlan:
         weights = dict(self.weights)
         weights[symbol] = weight

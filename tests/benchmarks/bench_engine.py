@@ -36,8 +36,8 @@ from crossmargin.margin import (
     liquidation_prices,
     liquidation_prices_array,
     sweep,
-    tiers_from_ccxt,
 )
+from crossmargin.sync.tier_tables import tiers_from_ccxt
 
 TIERS = (
     Path(__file__).resolve().parents[1] / "fixtures" / "tiers" / "binance_usdm_leverage_tiers.json"

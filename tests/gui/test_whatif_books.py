@@ -14,7 +14,8 @@ from functools import cache
 from pathlib import Path
 
 from crossmargin.domain import AccountState, MarginMode, Position, PositionId, RuleSet, Side
-from crossmargin.margin import evaluate, tiers_from_ccxt
+from crossmargin.margin import evaluate
+from crossmargin.sync.tier_tables import tiers_from_ccxt
 
 TIERS_FILE = Path(__file__).resolve().parents[1] / "fixtures" / "tiers" / (
     "binance_usdm_leverage_tiers.json"

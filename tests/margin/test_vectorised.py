@@ -46,10 +46,10 @@ from crossmargin.margin import (
     shock_point,
     shock_state,
     sweep,
-    tiers_from_ccxt,
 )
 from crossmargin.margin.risk import ENGINE_CONTEXT
 from crossmargin.margin.rules import build_legs
+from crossmargin.sync.tier_tables import tiers_from_ccxt
 
 D = Decimal
 REL = 1e-9

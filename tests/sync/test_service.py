@@ -13,8 +13,8 @@ from crossmargin.errors import InputError
 from crossmargin.sync.client import apply_endpoint, create_exchange
 from crossmargin.sync.config import AccountConfig, AccountRegistry
 from crossmargin.sync.cycle import AccountClient
+from crossmargin.sync.exchanges import dec
 from crossmargin.sync.faults import FaultKind, SyncError
-from crossmargin.sync.fetchers import dec
 from crossmargin.sync.service import MarkFeed, SyncService
 from crossmargin.sync.status import StatusBoard, SyncState
 from tests.sync.conftest import FAST, KEYS, config_for, server_for
@@ -250,8 +250,8 @@ def test_history_generation_is_paged_by_the_server():
     data = generate_history(recorded_data("bybit"), fills=250, days=3)
     with server_for("bybit", data) as srv:
         cfg = config_for("bybit", srv, history_start=int(time.time() * 1000) - 4 * 86_400_000)
+        from crossmargin.sync.exchanges import BybitFetcher
         from crossmargin.sync.faults import Caller
-        from crossmargin.sync.fetchers import BybitFetcher
 
         client = AccountClient(cfg, KEYS["bybit"])
         f = BybitFetcher(client.exchange, cfg, Caller(client.exchange, FAST), {})

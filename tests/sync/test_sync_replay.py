@@ -258,7 +258,7 @@ def test_generic_fetcher_syncs_what_ccxt_supports(journal, port, monkeypatch):
     import time
 
     from crossmargin.sync import cycle
-    from crossmargin.sync.fetchers import Fetcher
+    from crossmargin.sync.exchanges import Fetcher
 
     monkeypatch.setattr(cycle, "fetcher_for", lambda _id: Fetcher)
     data = generate_history(recorded_data("bybit"), fills=30, funding=5, days=3)

@@ -1,0 +1,165 @@
+"""OKX (swap): positions, balance, fills, funding bills and position tiers (in contracts).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from decimal import Decimal
+from functools import partial
+from typing import Any
+
+from crossmargin.domain import MarginMode, Side
+from crossmargin.sync.exchanges.base import DAY_MS, LEG, Fetcher, bad_reply, dec, envelope, req_dec
+from crossmargin.sync.model import (
+    BalanceRecord,
+    FillRecord,
+    FundingRecord,
+    PositionRecord,
+    SnapshotCompleteness,
+    TierTableRecord,
+)
+
+# --------------------------------------------------------------------------- okx
+
+
+class OkxFetcher(Fetcher):
+    """OKX v5 trading account, perpetual swaps."""
+
+    page = 100
+    retention_ms = 90 * DAY_MS
+
+    def _check_any(self, what: str, _result: Any) -> list[Any]:
+        return self._check(what)
+
+    def _check(self, what: str) -> list[Any]:
+        data: list[Any] = envelope(self.json(), what, "code", "data", list)
+        return data
+
+    def balances(self) -> tuple[BalanceRecord, ...]:
+        data = self.checked("balance", lambda: self.ex.fetch_balance({"type": "trading"}),
+                            lambda _: self._check("balance"))
+        if not data:
+            raise bad_reply("balance", "empty data")
+        out = []
+        for i, d in enumerate(data[0].get("details") or []):
+            where = f"balance.details[{i}]"
+            wallet = req_dec(d.get("cashBal"), f"{where}.cashBal")
+            out.append(BalanceRecord(
+                currency=str(d.get("ccy")), wallet_balance=wallet,
+                margin_balance=dec(d.get("eq"), f"{where}.eq"),
+                unrealized_pnl=dec(d.get("upl"), f"{where}.upl"),
+                free=dec(d.get("availBal"), f"{where}.availBal"),
+                used=dec(d.get("frozenBal"), f"{where}.frozenBal"),
+            ))
+        return tuple(out)
+
+    def positions(self) -> tuple[tuple[PositionRecord, ...], SnapshotCompleteness]:
+        data = self.checked("positions",
+                            lambda: self.ex.fetch_positions(None, {"instType": "SWAP"}),
+                            lambda _: self._check("positions"))
+        out = []
+        for i, r in enumerate(data):
+            where = f"positions[{i}]"
+            pos = req_dec(r.get("pos"), f"{where}.pos")
+            if pos == 0:
+                continue
+            symbol = self.ex.safe_symbol(r.get("instId"), None, None, "swap")
+            m = self.market(symbol) or {}
+            pside = r.get("posSide")
+            if pside in ("long", "short"):
+                side = Side(pside)
+            else:
+                side = Side.LONG if pos > 0 else Side.SHORT
+            isolated = r.get("mgnMode") == "isolated"
+            liq = dec(r.get("liqPx"), f"{where}.liqPx")
+            out.append(PositionRecord(
+                key=str(r.get("posId") or f"{symbol}|{side.value}|{r.get('mgnMode')}"),
+                symbol=symbol, side=side,
+                margin_mode=MarginMode.ISOLATED if isolated else MarginMode.CROSS,
+                contracts=abs(pos),
+                contract_size=dec(m.get("contractSize"), "contractSize") or Decimal(1),
+                entry_price=req_dec(r.get("avgPx"), f"{where}.avgPx"),
+                mark_price=dec(r.get("markPx"), f"{where}.markPx"),
+                leverage=dec(r.get("lever"), f"{where}.lever"),
+                liquidation_price=liq if liq else None,
+                unrealized_pnl=dec(r.get("upl"), f"{where}.upl"),
+                settle=str(r.get("ccy") or m.get("settle") or self.config.settle),
+                inverse=bool(m.get("inverse")),
+                isolated_margin=dec(r.get("margin"), f"{where}.margin") if isolated else None,
+                maintenance_margin=dec(r.get("mmr"), f"{where}.mmr"),
+                initial_margin=dec(r.get("imr"), f"{where}.imr"),
+                notional=dec(r.get("notionalUsd"), f"{where}.notionalUsd"),
+                timestamp=int(r["uTime"]) if str(r.get("uTime", "")).isdigit() else None,
+            ))
+        return tuple(out), SnapshotCompleteness.FULL
+
+    def _paged(self, what: str, method: Callable[..., Any], cursor_name: str,
+               ) -> tuple[list[tuple[dict[str, Any], dict[str, Any]]], dict[str, str]]:
+        start = self.cursor_int(cursor_name) or self.history_start()
+        begin = max(start, self.now_ms() - self.retention_ms + 60_000)
+        rows: list[tuple[dict[str, Any], dict[str, Any]]] = []
+        after = ""
+        while True:
+            params: dict[str, Any] = {"type": "swap", "begin": begin, "limit": self.page}
+            if after:
+                params["after"] = after
+            items, raw = self.checked(what, partial(method, None, None, None, params),
+                                      lambda t: (t, self._check(what)))
+            by_bill = {str(r.get("billId")): r for r in raw}
+            for u in items:
+                info = u.get("info") or {}
+                rows.append((u, by_bill.get(str(info.get("billId")), info)))
+            self.progress(f"{what}: {len(rows)}")
+            if len(raw) < self.page:
+                break
+            after = str(min(int(r["billId"]) for r in raw))
+        last = max((int(r.get("ts") or 0) for _, r in rows), default=None)
+        return rows, {cursor_name: str(self.next_time_cursor(last, start))}
+
+    def fills(self) -> tuple[tuple[FillRecord, ...], dict[str, str]]:
+        pairs, cur = self._paged("fills", self.ex.fetch_my_trades, "fills")
+        t0 = time.perf_counter()
+        out = []
+        for u, r in pairs:
+            where = f"fill {u.get('id')}"
+            fee = dec(r.get("fee"), f"{where}.fee") or Decimal(0)
+            out.append(FillRecord(
+                trade_id=str(u.get("id")), order_id=u.get("order"),
+                symbol=u.get("symbol") or "", side=str(u.get("side")),
+                amount=req_dec(r.get("fillSz"), f"{where}.fillSz"),
+                price=req_dec(r.get("fillPx"), f"{where}.fillPx"),
+                fee=-fee,  # OKX: negative fee = charged
+                fee_currency=r.get("feeCcy"), timestamp=int(r.get("ts") or 0),
+                taker=r.get("execType") == "T",
+                realized_pnl=dec(r.get("fillPnl"), f"{where}.fillPnl"),
+                leg=LEG.get(str(r.get("posSide") or "").upper(), "net"),
+            ))
+        self.convert_seconds += time.perf_counter() - t0
+        return tuple(out), cur
+
+    def funding(self) -> tuple[tuple[FundingRecord, ...], dict[str, str]]:
+        pairs, cur = self._paged("funding", self.ex.fetch_funding_history, "funding")
+        out = []
+        for u, r in pairs:
+            where = f"funding {u.get('id')}"
+            out.append(FundingRecord(
+                funding_id=str(u.get("id")), symbol=u.get("symbol") or "",
+                currency=u.get("code") or str(r.get("ccy")),
+                amount=req_dec(r.get("balChg"), f"{where}.balChg"),
+                timestamp=int(r.get("ts") or 0),
+            ))
+        return tuple(out), cur
+
+    def tiers(self, symbols: Iterable[str]) -> tuple[TierTableRecord, ...]:
+        from crossmargin.sync.tier_tables import okx_tiers
+
+        out = []
+        for s in sorted(set(symbols)):
+            raw = self.checked(f"tiers {s}",
+                               partial(self.ex.fetch_market_leverage_tiers, s),
+                               partial(self._check_any, f"tiers {s}"))
+            size = dec((self.market(s) or {}).get("contractSize"), "contractSize") or Decimal(1)
+            out.append(TierTableRecord(s, okx_tiers(raw, size)))
+        return tuple(out)
+
