@@ -181,7 +181,7 @@ def log_position(journal: Journal, req: LogPositionRequest) -> int:
                 Instrument(symbol, base, quote, settle,
                            maintenance_margin_rate=req.maintenance_margin_rate),
             )
-        annotations: dict[str, object] = {
+        annotations: dict[str, Any] = {
             "margin_mode": req.margin_mode,
             "setup": req.setup,
             "notes": req.notes,

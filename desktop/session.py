@@ -71,7 +71,8 @@ def compute_snapshot(state: AccountState, at: float) -> RiskSnapshot:
     """Evaluate ``state`` (pure; runs on a worker thread)."""
     risk = evaluate(state)
     switched = switched_liquidation_prices(state) if state.positions else {}
-    return RiskSnapshot(state=state, risk=risk, switched=dict(switched), at=at)
+    return RiskSnapshot(state=state, risk=risk,
+                        switched={PositionId(k): v for k, v in switched.items()}, at=at)
 
 
 def with_marks(state: AccountState, marks: Mapping[str, Decimal]) -> AccountState:

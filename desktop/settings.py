@@ -59,7 +59,8 @@ class Preferences:
             theme = default.theme
         notifications = _as_bool(settings.value("preferences/notifications", True))
         try:
-            interval = int(settings.value("preferences/feed_interval_ms", default.feed_interval_ms))
+            interval = int(str(settings.value("preferences/feed_interval_ms",
+                                              default.feed_interval_ms)))
         except (TypeError, ValueError):
             interval = default.feed_interval_ms
         interval = min(10_000, max(100, interval))
@@ -85,7 +86,7 @@ def recent_scenarios(settings: QSettings) -> list[Path]:
     if isinstance(raw, str):
         raw = [raw]
     out: list[Path] = []
-    for item in raw or []:
+    for item in raw if isinstance(raw, list) else []:
         path = Path(str(item))
         if path.is_file() and path not in out:
             out.append(path)

@@ -104,9 +104,9 @@ class AccountsDialog(QDialog):
         form.addRow("Secret", self.secret)
         form.addRow("Passphrase", self.password)
 
-        self.result = QLabel("")
-        self.result.setWordWrap(True)
-        self.result.setVisible(False)
+        self.result_label = QLabel("")
+        self.result_label.setWordWrap(True)
+        self.result_label.setVisible(False)
         self.test_button = QPushButton("Test connection")
         self.test_button.clicked.connect(self._test)
         self.buttons = QDialogButtonBox(
@@ -122,17 +122,18 @@ class AccountsDialog(QDialog):
         layout.addLayout(form)
         layout.addWidget(self.storage_note)
         layout.addWidget(self.advanced)
-        layout.addWidget(self.result)
+        layout.addWidget(self.result_label)
         layout.addWidget(self.buttons)
 
     def _toggle_advanced(self, on: bool) -> None:
         for w in (self.endpoint, self.poll, self.history_days):
             w.setVisible(on)
         layout = self.advanced.layout()
-        for i in range(layout.count()):
-            item = layout.itemAt(i)
-            if item.widget() is not None and isinstance(item.widget(), QLabel):
-                item.widget().setVisible(on)
+        for i in range(layout.count() if layout is not None else 0):
+            item = layout.itemAt(i) if layout is not None else None
+            label = item.widget() if item is not None else None
+            if isinstance(label, QLabel):
+                label.setVisible(on)
         self.adjustSize()
 
     def exchange_id(self) -> str:
@@ -191,12 +192,12 @@ class AccountsDialog(QDialog):
 
     def _show(self, tone: str, text: str) -> None:
         colour = {"ok": "good", "error": "bad", "info": "muted"}[tone]
-        self.result.setObjectName("FieldProblem" if tone == "error" else "ChartReadout")
-        self.result.setProperty("tone", colour)
-        self.result.setText(text)
-        self.result.setVisible(True)
-        self.result.style().unpolish(self.result)
-        self.result.style().polish(self.result)
+        self.result_label.setObjectName("FieldProblem" if tone == "error" else "ChartReadout")
+        self.result_label.setProperty("tone", colour)
+        self.result_label.setText(text)
+        self.result_label.setVisible(True)
+        self.result_label.style().unpolish(self.result_label)
+        self.result_label.style().polish(self.result_label)
 
     def show_test_result(self, ok: bool, message: str) -> None:
         self.test_button.setEnabled(True)
@@ -208,4 +209,4 @@ class AccountsDialog(QDialog):
         self._show("error", "\n".join(f"• {p}" for p in problems))
 
     def result_text(self) -> str:
-        return self.result.text()
+        return self.result_label.text()

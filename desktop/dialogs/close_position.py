@@ -128,20 +128,20 @@ class ClosePositionDialog(_FillFormDialog):
                            f"{plain(position.entry_price)}")
         self.price = QLineEdit("" if mark is None else plain(mark))
         self.price.setPlaceholderText("exit price")
-        self.size = QLineEdit()
-        self.size.setPlaceholderText(f"all {plain(open_size)} (or less: a partial close)")
+        self.contracts = QLineEdit()
+        self.contracts.setPlaceholderText(f"all {plain(open_size)} (or less: a partial close)")
         self._finish_layout(
-            [("", self.info), ("Exit price", self.price), ("Contracts", self.size),
+            [("", self.info), ("Exit price", self.price), ("Contracts", self.contracts),
              ("Time", self.time), ("Fee", self.fee)],
-            (self.price, self.size, self.time, self.fee))
+            (self.price, self.contracts, self.time, self.fee))
 
     def _check(self, problems: list[str], values: dict[str, Any]) -> None:
         self._number(self.price, "price", "Exit price", problems, values)
-        self._number(self.size, "contracts", "Contracts", problems, values, required=False)
+        self._number(self.contracts, "contracts", "Contracts", problems, values, required=False)
         size = values.get("contracts")
         if size is not None and size > self.position.contracts:
             problems.append(f"Contracts: only {plain(self.position.contracts)} are open")
-            mark_invalid(self.size, True)
+            mark_invalid(self.contracts, True)
 
 
 class AddFillDialog(_FillFormDialog):
@@ -157,15 +157,15 @@ class AddFillDialog(_FillFormDialog):
         other = "sell" if same == "buy" else "buy"
         self.side.addItem(f"{same.capitalize()} (scale in)", same)
         self.side.addItem(f"{other.capitalize()} (reduce)", other)
-        self.size = QLineEdit()
-        self.size.setPlaceholderText("contracts")
+        self.contracts = QLineEdit()
+        self.contracts.setPlaceholderText("contracts")
         self.price = QLineEdit("" if position.mark_price is None else plain(position.mark_price))
         self._finish_layout(
-            [("Side", self.side), ("Contracts", self.size), ("Price", self.price),
+            [("Side", self.side), ("Contracts", self.contracts), ("Price", self.price),
              ("Time", self.time), ("Fee", self.fee)],
-            (self.size, self.price, self.time, self.fee))
+            (self.contracts, self.price, self.time, self.fee))
 
     def _check(self, problems: list[str], values: dict[str, Any]) -> None:
         values["side"] = self.side.currentData()
-        self._number(self.size, "amount", "Contracts", problems, values)
+        self._number(self.contracts, "amount", "Contracts", problems, values)
         self._number(self.price, "price", "Price", problems, values)

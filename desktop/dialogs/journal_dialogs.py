@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
@@ -96,7 +96,7 @@ class EditPositionDialog(QDialog):
         layout.addLayout(form)
         layout.addWidget(self.problems)
         layout.addWidget(self.buttons)
-        self._changes: dict[str, object] = {}
+        self._changes: dict[str, Any] = {}
 
     def changes(self) -> dict[str, object]:
         return dict(self._changes)
@@ -218,7 +218,7 @@ class EditFillDialog(QDialog):
     def _accept(self) -> None:
         f = self._fill
         problems: list[str] = []
-        values: dict[str, object] = {}
+        values: dict[str, Any] = {}
         when, problem = parse_local_time(self.time.text())
         mark_invalid(self.time, problem is not None)
         if problem:

@@ -277,13 +277,13 @@ class LogPositionDialog(QDialog):
             side=self.side.currentData(),
             contracts=values["contracts"],  # type: ignore[arg-type]
             entry_price=values["entry"],  # type: ignore[arg-type]
-            leverage=values["leverage"],  # type: ignore[arg-type]
+            leverage=values["leverage"],
             margin_mode=self.mode.currentData(),
             isolated_margin=values["isolated"],
             mark_price=values["mark"],
             stop_price=values["stop"],
             target_price=values["target"],
-            maintenance_margin_rate=values["mmr"],  # type: ignore[arg-type]
+            maintenance_margin_rate=values["mmr"],
             opened_at=opened,
             fee=values["fee"],
             setup=self.setup_edit.text().strip(),

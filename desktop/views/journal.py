@@ -43,7 +43,14 @@ from desktop.tasks import TaskRunner
 from desktop.theme import LIGHT, Theme
 
 if TYPE_CHECKING:  # the journal (SQLAlchemy) loads on first use, not at start-up
-    from crossmargin.storage import Fill, Journal, JournalPosition, Page, Statistics
+    from crossmargin.storage import (
+        Fill,
+        ImportReport,
+        Journal,
+        JournalPosition,
+        Page,
+        Statistics,
+    )
     from desktop.journal_ops import JournalPage
 
 
@@ -340,7 +347,7 @@ class JournalView(QWidget):
         self._show_account(False)
         self.apply_theme(self._theme)
 
-    def _make_table(self, model: PagedTableModel, on_edit: Callable[[], None]) -> QTableView:
+    def _make_table(self, model: PagedTableModel, on_edit: Callable[[], object]) -> QTableView:
         table = QTableView()
         table.setModel(model)
         table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
@@ -706,13 +713,17 @@ class JournalView(QWidget):
             on_error=lambda exc: dialog.show_problems(_problems(exc))))
         dialog.import_requested.connect(lambda p, preset: self._tasks.submit(
             _ops().run_import, journal, account_id, p, preset, serial=True,
-            on_success=lambda report: (dialog.show_done(report), self.reload(),
-                                       self.changed.emit()),
+            on_success=lambda report: self._imported(dialog, report),
             on_error=lambda exc: dialog.show_problems(_problems(exc))))
         self.import_dialog = dialog
         dialog.open()
         dialog.start()
         return dialog
+
+    def _imported(self, dialog: ImportDialog, report: ImportReport) -> None:
+        dialog.show_done(report)
+        self.reload()
+        self.changed.emit()
 
     def apply_theme(self, theme: Theme) -> None:
         self._theme = theme

@@ -249,7 +249,7 @@ def _events_by_position(cascade: Cascade) -> dict[PositionId, tuple[tuple[Decima
     return {pid: tuple(events) for pid, events in out.items()}
 
 
-def _markers(sw: SweepResult, labels_of: Mapping[str, str]) -> Markers:
+def _markers(sw: SweepResult, labels_of: Mapping[PositionId, str]) -> Markers:
     events = sw.cascade.events
     if not events:
         empty = np.empty(0)
@@ -264,7 +264,7 @@ def _markers(sw: SweepResult, labels_of: Mapping[str, str]) -> Markers:
         y = np.zeros_like(x)
     labels = tuple(
         f"#{e.order} {float(e.shock) * 100:+.1f} % · "
-        + ", ".join(labels_of.get(pid, pid) for pid in e.position_ids)
+        + ", ".join(labels_of.get(PositionId(pid), pid) for pid in e.position_ids)
         + f" ({e.kind})"
         for e in events
     )

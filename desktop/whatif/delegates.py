@@ -24,7 +24,7 @@ class ValidatingLineDelegate(QStyledItemDelegate):
     feedback = Signal(str)
 
     def __init__(
-        self, check: Callable[[ModelIndex, str], str | None], parent: QWidget | None = None
+        self, check: Callable[[QModelIndex, str], str | None], parent: QWidget | None = None
     ) -> None:
         super().__init__(parent)
         self._check = check
@@ -68,7 +68,9 @@ class ValidatingLineDelegate(QStyledItemDelegate):
         editor.setGeometry(option.rect)
 
     def _live_check(self, editor: QLineEdit, index: QPersistentModelIndex, text: str) -> None:
-        problem = self._check(QModelIndex(index), text) if index.isValid() else None
+        # the check takes a plain index: the persistent one's current row and column
+        plain = index.model().index(index.row(), index.column(), index.parent())
+        problem = self._check(plain, text) if index.isValid() else None
         if problem:
             editor.setStyleSheet(
                 f"QLineEdit {{ border: 2px solid {self._theme.bad}; "
