@@ -268,7 +268,7 @@ def check_desktop(report: SelfTestReport, timeout_s: float = GUI_TIMEOUT_S) -> b
     from PySide6.QtCore import QtMsgType, qInstallMessageHandler, qVersion
     from PySide6.QtGui import QGuiApplication, QImageReader
 
-    from desktop import app as desktop_app
+    from desktop import startup as desktop_app
 
     def on_message(kind: QtMsgType, _context: object, message: str) -> None:
         if kind in (QtMsgType.QtDebugMsg, QtMsgType.QtInfoMsg):
@@ -308,7 +308,6 @@ def check_desktop(report: SelfTestReport, timeout_s: float = GUI_TIMEOUT_S) -> b
         finally:
             window.close()
             services.tasks.shutdown()
-            qapp.crossmargin_apply_theme = None  # type: ignore[attr-defined]
     finally:
         qInstallMessageHandler(previous)
         fatal = [m for m in report.qt_messages if m.startswith(("[QtCriticalMsg]", "[QtFatalMsg]"))]
@@ -319,20 +318,20 @@ def check_desktop(report: SelfTestReport, timeout_s: float = GUI_TIMEOUT_S) -> b
 def _check_window(report: SelfTestReport, window: Any, timeout_s: float) -> bool:
     """The demo book's figures, then one rendered image per tab and of the whole window."""
     from crossmargin.margin import evaluate
-    from desktop.session import AccountKind
+    from desktop.session import EntryKind
 
     t0 = time.perf_counter()
     if not wait_until(lambda: window.session.snapshot is not None, timeout_s):
         report.add("demo account", False,
                    f"no figures from the engine within {timeout_s:.0f} s of start-up")
         return False
-    if window.feed is not None:  # freeze the simulated prices: render one steady book
-        window.feed.stop()
+    if window.marks.simulated is not None:  # freeze the simulated prices: one steady book
+        window.marks.simulated.stop()
     wait_until(lambda: not window.tasks.is_busy(), timeout_s)  # the synthetic history
     snap = window.session.snapshot
     entry = window.session.entry
     problems = []
-    if entry is None or entry.kind is not AccountKind.DEMO:
+    if entry is None or entry.kind is not EntryKind.DEMO:
         problems.append("the window did not open the demo account")
     if not snap.state.positions:
         problems.append("the demo account has no positions")

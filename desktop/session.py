@@ -26,14 +26,14 @@ from desktop.demo import History, SeriesBuffer
 from desktop.tasks import TaskRunner
 
 
-class AccountKind(StrEnum):
+class EntryKind(StrEnum):
     DEMO = "demo"
     SCENARIO = "scenario"
     JOURNAL = "journal"
     EXCHANGE = "exchange"
 
 
-class AccountStatus(StrEnum):
+class EntryStatus(StrEnum):
     LIVE = "live"  # simulated or synced feed running
     STATIC = "static"  # a file: marks as saved
     STALE = "stale"
@@ -45,11 +45,22 @@ class AccountEntry:
     """One row of the accounts list. ``key`` is unique (``demo``, ``scenario:<path>``...)."""
 
     key: str
-    kind: AccountKind
+    kind: EntryKind
     label: str
-    status: AccountStatus = AccountStatus.STATIC
+    status: EntryStatus = EntryStatus.STATIC
     status_text: str = ""
     path: Path | None = None
+
+    @property
+    def journal_id(self) -> int | None:
+        """The journal account id of a journal or exchange row (``None`` otherwise)."""
+        kind, _, rest = self.key.partition(":")
+        return int(rest) if kind == "journal" and rest.isdigit() else None
+
+
+def journal_key(account_id: int) -> str:
+    """The accounts-list key of journal account ``account_id`` (``journal:<id>``)."""
+    return f"journal:{int(account_id)}"
 
 
 @dataclass(frozen=True, slots=True)

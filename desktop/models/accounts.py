@@ -17,7 +17,7 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QColor, QFont, QPainter
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem, QWidget
 
-from desktop.session import AccountEntry, AccountKind, AccountStatus
+from desktop.session import AccountEntry, EntryKind, EntryStatus
 from desktop.theme import LIGHT, Theme
 
 ENTRY_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -25,10 +25,10 @@ KIND_ROLE = Qt.ItemDataRole.UserRole + 2
 STATUS_ROLE = Qt.ItemDataRole.UserRole + 3
 
 KIND_TEXT = {
-    AccountKind.DEMO: "DEMO",
-    AccountKind.SCENARIO: "FILE",
-    AccountKind.JOURNAL: "JOURNAL",
-    AccountKind.EXCHANGE: "EXCHANGE",
+    EntryKind.DEMO: "DEMO",
+    EntryKind.SCENARIO: "FILE",
+    EntryKind.JOURNAL: "JOURNAL",
+    EntryKind.EXCHANGE: "EXCHANGE",
 }
 
 ModelIndex = QModelIndex | QPersistentModelIndex
@@ -138,7 +138,7 @@ class AccountDelegate(QStyledItemDelegate):
         badge = KIND_TEXT.get(entry.kind, str(entry.kind).upper())
         bw = bfm.horizontalAdvance(badge) + 10
         bh = bfm.height() + 2
-        badge_colour = t.warn if entry.kind is AccountKind.DEMO else t.muted
+        badge_colour = t.warn if entry.kind is EntryKind.DEMO else t.muted
         badge_rect = QRect(x, top + (fm.height() - bh) // 2, bw, bh)
         painter.setPen(Qt.PenStyle.NoPen)
         painter.setBrush(QColor(badge_colour))
@@ -158,10 +158,10 @@ class AccountDelegate(QStyledItemDelegate):
         )
         # status dot + text
         status_colour = {
-            AccountStatus.LIVE: t.good,
-            AccountStatus.STATIC: t.muted,
-            AccountStatus.STALE: t.warn,
-            AccountStatus.ATTENTION: t.bad,
+            EntryStatus.LIVE: t.good,
+            EntryStatus.STATIC: t.muted,
+            EntryStatus.STALE: t.warn,
+            EntryStatus.ATTENTION: t.bad,
         }[entry.status]
         y2 = top + fm.height() + 4
         painter.setPen(Qt.PenStyle.NoPen)

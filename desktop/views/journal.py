@@ -38,6 +38,7 @@ from desktop import formatting as fmt
 from desktop.charts.timeseries import CompactDateAxis
 from desktop.dialogs.close_position import AddFillDialog, ClosePositionDialog
 from desktop.dialogs.journal_dialogs import EditFillDialog, EditPositionDialog, ImportDialog
+from desktop.errors import problems_of
 from desktop.models.journal import FillsTableModel, JournalPositionsTableModel, PagedTableModel
 from desktop.tasks import TaskRunner
 from desktop.theme import LIGHT, Theme
@@ -406,7 +407,7 @@ class JournalView(QWidget):
             on_success=lambda page: self._on_page(page) if account_id == self._account_id
             else None,
             on_error=lambda exc: self.problem.emit("The journal could not be read.",
-                                                   _problems(exc)),
+                                                   problems_of(exc)),
         )
 
     def _on_page(self, page: JournalPage) -> None:
@@ -433,7 +434,7 @@ class JournalView(QWidget):
         self._tasks.submit(_ops().pnl_curve, self._journal, account_id, serial=True,
                            key="journal.curve", with_context=True, on_success=arrived,
                            on_error=lambda exc: self.problem.emit(
-                               "The PnL curve could not be read.", _problems(exc)))
+                               "The PnL curve could not be read.", problems_of(exc)))
 
     def _fit_columns(self, table: QTableView, model: PagedTableModel) -> None:
         if id(model) in self._fitted or not model.rowCount():
@@ -480,7 +481,7 @@ class JournalView(QWidget):
 
         def failed(exc: BaseException) -> None:
             model.fetch_failed()
-            self.problem.emit(f"More {what} could not be read.", _problems(exc))
+            self.problem.emit(f"More {what} could not be read.", problems_of(exc))
 
         if what == "fills":
             self._tasks.submit(ops.fills_page, self._journal, account_id, offset, serial=True,
@@ -527,7 +528,7 @@ class JournalView(QWidget):
 
         self._tasks.submit(fn, self._journal, *args, serial=True, on_success=done,
                            on_error=lambda exc: self.problem.emit("The change was not saved.",
-                                                                  _problems(exc)))
+                                                                  problems_of(exc)))
 
     def selected_position(self) -> JournalPosition | None:
         index = self.table.currentIndex()
@@ -692,7 +693,7 @@ class JournalView(QWidget):
             _ops().export, self._journal, kind, path, account_id, serial=True,
             on_success=self.notice.emit,
             on_error=lambda exc: self.problem.emit(
-                f"The export to “{path.name}” failed; no file was written.", _problems(exc)),
+                f"The export to “{path.name}” failed; no file was written.", problems_of(exc)),
         )
 
     # -- import -------------------------------------------------------------------
@@ -710,11 +711,11 @@ class JournalView(QWidget):
         dialog.preview_requested.connect(lambda p, preset: self._tasks.submit(
             _ops().preview_import, journal, account_id, p, preset, serial=True,
             key="journal.preview", on_success=dialog.show_preview,
-            on_error=lambda exc: dialog.show_problems(_problems(exc))))
+            on_error=lambda exc: dialog.show_problems(problems_of(exc))))
         dialog.import_requested.connect(lambda p, preset: self._tasks.submit(
             _ops().run_import, journal, account_id, p, preset, serial=True,
             on_success=lambda report: self._imported(dialog, report),
-            on_error=lambda exc: dialog.show_problems(_problems(exc))))
+            on_error=lambda exc: dialog.show_problems(problems_of(exc))))
         self.import_dialog = dialog
         dialog.open()
         dialog.start()
@@ -744,9 +745,4 @@ def _export_kinds() -> dict[str, tuple[str, str, str]]:
         "funding": ("Funding CSV", "CSV files (*.csv)", ".csv"),
         "journal": ("Whole journal (JSON)", "JSON files (*.json)", ".json"),
     }
-
-
-def _problems(exc: BaseException) -> list[str]:
-    problems = getattr(exc, "problems", None)
-    return list(problems) if problems else [str(exc) or type(exc).__name__]
 

@@ -118,8 +118,8 @@ def settle(qtbot):
     """Stop the simulated feed and wait until the figures match the current state."""
 
     def run(window) -> None:
-        if window.feed is not None:
-            window.feed.stop()
+        if window.marks.simulated is not None:
+            window.marks.simulated.stop()
         window.session.refresh()
         qtbot.waitUntil(lambda: not window.tasks.is_busy(), timeout=10_000)
         qtbot.waitUntil(
@@ -134,17 +134,17 @@ def settle(qtbot):
 @pytest.fixture
 def journal_window(window, qtbot):
     """The window with a manual journal account holding one logged BTC long."""
-    from desktop.session import AccountKind
+    from desktop.session import EntryKind
 
     window.log_position()
-    qtbot.waitUntil(lambda: window._log_dialog is not None, timeout=10_000)
-    dialog = window._log_dialog
+    qtbot.waitUntil(lambda: window.journals.log_dialog is not None, timeout=10_000)
+    dialog = window.journals.log_dialog
     dialog.new_wallet.setText("10000")
     for name, text in {"symbol": "BTC/USDT:USDT", "contracts": "0.5", "entry": "60000",
                        "leverage": "10", "mmr": "0.005"}.items():
         getattr(dialog, name).setText(text)
     dialog.buttons.accepted.emit()
     qtbot.waitUntil(lambda: window.session.entry is not None
-                    and window.session.entry.kind is AccountKind.JOURNAL
+                    and window.session.entry.kind is EntryKind.JOURNAL
                     and window.journal_view.model.rowCount() == 1, timeout=10_000)
     return window

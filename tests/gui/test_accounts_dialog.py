@@ -9,8 +9,7 @@ import pytest
 from crossmargin.sync.config import AccountRegistry, registry_path
 from desktop import sync_ops
 from desktop.models.positions import RAW_ROLE
-from desktop.session import AccountKind
-from desktop.session import AccountStatus as EntryStatus
+from desktop.session import EntryKind, EntryStatus
 from tests.sync.conftest import KEYS, server_for
 
 pytestmark = pytest.mark.gui
@@ -24,9 +23,9 @@ def _memory_keys(monkeypatch):
 
 def _open(window, qtbot):
     window.add_exchange_account()
-    qtbot.waitUntil(lambda: window.accounts_dialog is not None
-                    and window.accounts_dialog.isVisible(), timeout=10_000)
-    return window.accounts_dialog
+    qtbot.waitUntil(lambda: window.sync.accounts_dialog is not None
+                    and window.sync.accounts_dialog.isVisible(), timeout=10_000)
+    return window.sync.accounts_dialog
 
 
 def _closed_port() -> int:
@@ -88,13 +87,13 @@ def test_saving_registers_the_account_without_writing_keys_to_disk(window, qtbot
     assert "APIKEY-1234567890" not in stored and "SECRET-abcdefghijklmnop" not in stored
     (account,) = window.journal.accounts()
     assert str(account.kind) == "exchange" and account.label == "binance main"
-    qtbot.waitUntil(lambda: any(e.kind is AccountKind.EXCHANGE
+    qtbot.waitUntil(lambda: any(e.kind is EntryKind.EXCHANGE
                                 for e in window.accounts_model.entries()), timeout=10_000)
     # the first sync runs at once and fails against the closed port: stale, with the reason
     qtbot.waitUntil(lambda: next(e for e in window.accounts_model.entries()
-                                 if e.kind is AccountKind.EXCHANGE).status_text
+                                 if e.kind is EntryKind.EXCHANGE).status_text
                     .startswith(("Stale", "Needs attention")), timeout=60_000)
-    entry = next(e for e in window.accounts_model.entries() if e.kind is AccountKind.EXCHANGE)
+    entry = next(e for e in window.accounts_model.entries() if e.kind is EntryKind.EXCHANGE)
     assert entry.status_text.startswith(("Stale since never", "Needs attention"))
     assert "SECRET-abcdefghijklmnop" not in entry.status_text
     # the same name again is refused in place
@@ -123,7 +122,7 @@ def test_an_exchange_account_tests_syncs_and_shows_exchange_prices(window, qtbot
         qtbot.waitUntil(lambda: dialog.result_text().startswith(("✓", "✗")), timeout=60_000)
         assert dialog.result_text().startswith("✓ Connected:"), dialog.result_text()
         dialog.buttons.accepted.emit()
-        qtbot.waitUntil(lambda: str(getattr(window._sync_status.get("binance replay"), "state",
+        qtbot.waitUntil(lambda: str(getattr(window.sync.statuses.get("binance replay"), "state",
                                             "")) == "ok", timeout=90_000)
         entry = next(e for e in window.accounts_model.entries() if e.label == "binance replay")
         assert entry.status is EntryStatus.LIVE and entry.status_text.startswith("Synced")
@@ -136,8 +135,8 @@ def test_an_exchange_account_tests_syncs_and_shows_exchange_prices(window, qtbot
                         and window.session.snapshot is not None
                         and window.session.snapshot.state == window.session.state,
                         timeout=30_000)
-    window.sync_service.stop(wait=True)
-    window.sync_service = None
+    window.sync.service.stop(wait=True)
+    window.sync.service = None
     (position,) = window.session.state.positions
     assert position.exchange_liquidation_price is not None
     assert not window.positions.table.isColumnHidden(13)  # PositionColumn.EXCHANGE_LIQUIDATION

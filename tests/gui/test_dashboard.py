@@ -57,7 +57,7 @@ def test_dashboard_charts_get_the_session_arrays(window, qtbot, settle) -> None:
     assert len(bars.x) > 0
     # a live tick is appended to the equity series
     before = len(window.session.history)
-    window.feed.step()
+    window.marks.simulated.step()
     qtbot.waitUntil(lambda: len(window.session.history) == before + 1, timeout=5000)
     window.dashboard.redraw()
     assert len(window.dashboard.equity_chart.series()[0]) == before + 1

@@ -15,8 +15,7 @@ from crossmargin.storage import AccountKind as JournalAccountKind
 from crossmargin.storage import Journal
 from crossmargin.sync.config import AccountRegistry
 from crossmargin.sync.secrets import PASSPHRASE_ENV, EncryptedFileStore, secrets_file_path
-from desktop.session import AccountKind
-from desktop.session import AccountStatus as EntryStatus
+from desktop.session import EntryKind, EntryStatus
 from tests.sync.conftest import KEYS, config_for, server_for
 
 pytestmark = pytest.mark.gui
@@ -45,12 +44,12 @@ def vault_window(replay, services, open_window, monkeypatch):
     services.mark_interval = 0.2
     window = open_window(services, start_demo=True)
     yield window
-    if window.sync_service is not None:
-        window.sync_service.stop(wait=True)
-        window.sync_service = None
-    if window.mark_feed is not None:
-        window.mark_feed.stop()
-        window.mark_feed = None
+    if window.sync.service is not None:
+        window.sync.service.stop(wait=True)
+        window.sync.service = None
+    if window.marks.feed is not None:
+        window.marks.feed.stop()
+        window.marks.feed = None
 
 
 def _entry(window):
@@ -58,9 +57,9 @@ def _entry(window):
 
 
 def _unlock_dialog(window, qtbot):
-    qtbot.waitUntil(lambda: window.unlock_dialog is not None
-                    and window.unlock_dialog.isVisible(), timeout=20_000)
-    return window.unlock_dialog
+    qtbot.waitUntil(lambda: window.sync.unlock_dialog is not None
+                    and window.sync.unlock_dialog.isVisible(), timeout=20_000)
+    return window.sync.unlock_dialog
 
 
 def test_locked_keys_ask_for_the_passphrase_and_a_wrong_one_is_refused_in_place(
@@ -68,7 +67,7 @@ def test_locked_keys_ask_for_the_passphrase_and_a_wrong_one_is_refused_in_place(
     window = vault_window
     dialog = _unlock_dialog(window, qtbot)
     entry = _entry(window)
-    assert entry.kind is AccountKind.EXCHANGE and entry.status is EntryStatus.ATTENTION
+    assert entry.kind is EntryKind.EXCHANGE and entry.status is EntryStatus.ATTENTION
     assert entry.status_text.startswith("Keys locked")
     assert window.unlock_action.isEnabled()
     assert dialog.passphrase.echoMode() == dialog.passphrase.EchoMode.Password
@@ -82,12 +81,12 @@ def test_locked_keys_ask_for_the_passphrase_and_a_wrong_one_is_refused_in_place(
     assert dialog.isVisible() and dialog.passphrase.property("invalid")
     assert dialog.unlock_button.isEnabled()
     assert secrets_file_path().read_bytes() == before  # nothing rewritten
-    assert not window._keys().file_unlocked
+    assert not window.sync.keys().file_unlocked
     # nothing was sent to the exchange's private endpoints
     assert not any("/fapi/v2/account" in path or "/fapi/v1/userTrades" in path
                    for _, path, *_ in replay.log)
     dialog.reject()
-    qtbot.waitUntil(lambda: window.unlock_dialog is None, timeout=5_000)
+    qtbot.waitUntil(lambda: window.sync.unlock_dialog is None, timeout=5_000)
     assert _entry(window).status_text.startswith("Keys locked")
     # Ctrl+U asks again
     window.unlock_action.trigger()
@@ -101,10 +100,10 @@ def test_unlocked_account_syncs_and_its_marks_stream_live(vault_window, qtbot, r
     before = secrets_file_path().read_bytes()
     dialog.passphrase.setText(PASSPHRASE)
     dialog.buttons.accepted.emit()
-    qtbot.waitUntil(lambda: window.unlock_dialog is None, timeout=20_000)
+    qtbot.waitUntil(lambda: window.sync.unlock_dialog is None, timeout=20_000)
     assert dialog.passphrase.text() == ""  # the typed passphrase is not kept
-    assert window._keys().file_unlocked and not window.unlock_action.isEnabled()
-    qtbot.waitUntil(lambda: str(getattr(window._sync_status.get(LABEL), "state", "")) == "ok",
+    assert window.sync.keys().file_unlocked and not window.unlock_action.isEnabled()
+    qtbot.waitUntil(lambda: str(getattr(window.sync.statuses.get(LABEL), "state", "")) == "ok",
                     timeout=90_000)
     assert secrets_file_path().read_bytes() == before
     entry = _entry(window)
@@ -119,7 +118,7 @@ def test_unlocked_account_syncs_and_its_marks_stream_live(vault_window, qtbot, r
                     and window.session.entry.key == entry.key
                     and window.session.state is not None
                     and bool(window.session.state.positions), timeout=30_000)
-    qtbot.waitUntil(lambda: window.watching_marks == LABEL, timeout=10_000)
+    qtbot.waitUntil(lambda: window.marks.watching == LABEL, timeout=10_000)
     replay.data.marks = {k: "70123.5" for k in replay.data.marks}
     qtbot.waitUntil(lambda: all(p.mark_price == Decimal("70123.5")
                                 for p in window.session.state.positions), timeout=30_000)
@@ -142,15 +141,15 @@ def test_unlocked_account_syncs_and_its_marks_stream_live(vault_window, qtbot, r
     assert all(p.mark_price == Decimal("70123.5") for p in window.session.state.positions)
     # another account: the stream stops following it
     window.select_account("demo")
-    qtbot.waitUntil(lambda: window.watching_marks is None, timeout=10_000)
-    assert LABEL not in window.mark_feed._watch
+    qtbot.waitUntil(lambda: window.marks.watching is None, timeout=10_000)
+    assert LABEL not in window.marks.feed._watch
 
 
 def test_sync_shows_a_progress_bar_while_running(vault_window, qtbot) -> None:
     window = vault_window
-    window._on_sync_started(LABEL)
+    window.sync._on_started(LABEL)
     assert window.sync_progress.isVisible() and LABEL in window.sync_progress.toolTip()
-    window._on_sync_failed(LABEL, "network down")
+    window.sync._on_failed(LABEL, "network down")
     assert not window.sync_progress.isVisible()
     _unlock_dialog(window, qtbot).reject()
 
@@ -171,9 +170,9 @@ def journal_market_window(replay, services, open_window):
     services.public_endpoints = {"binanceusdm": replay.base_url}
     window = open_window(services, start_demo=True)
     yield window
-    if window.mark_feed is not None:
-        window.mark_feed.stop()
-        window.mark_feed = None
+    if window.marks.feed is not None:
+        window.marks.feed.stop()
+        window.marks.feed = None
 
 
 def test_a_hand_logged_position_follows_its_exchange_marks(journal_market_window, qtbot,
@@ -183,7 +182,7 @@ def test_a_hand_logged_position_follows_its_exchange_marks(journal_market_window
                     timeout=20_000)
     entry = next(e for e in window.accounts_model.entries() if e.label == "hand book")
     window.select_account(entry.key)
-    qtbot.waitUntil(lambda: window.watching_marks == "hand book", timeout=20_000)
+    qtbot.waitUntil(lambda: window.marks.watching == "hand book", timeout=20_000)
     replay.data.marks = {k: "65432.1" for k in replay.data.marks}
     qtbot.waitUntil(lambda: window.session.state is not None and all(
         p.mark_price == Decimal("65432.1") for p in window.session.state.positions),

@@ -32,7 +32,7 @@ def test_demo_banner_is_one_compact_line(window, qtbot) -> None:
 def test_cascade_gives_who_the_room_when_narrow(window, qtbot, settle) -> None:
     window.resize(1280, 800)
     settle(window)
-    window.tabs.setCurrentWidget(window._whatif_host)
+    window.tabs.setCurrentWidget(window.whatif_tab)
     panel = window.ensure_whatif_panel()
     view = panel.cascade_view
     qtbot.waitUntil(lambda: panel.cascade_model.rowCount() > 0, timeout=20_000)

@@ -9,16 +9,16 @@ import pytest
 from crossmargin.margin import evaluate
 from crossmargin.storage import Journal
 from desktop.models.positions import RAW_ROLE, PositionColumn
-from desktop.session import AccountKind
+from desktop.session import EntryKind
 
 pytestmark = pytest.mark.gui
 
 
 def _open_dialog(window, qtbot):
     window.log_position()
-    qtbot.waitUntil(lambda: window._log_dialog is not None and window._log_dialog.isVisible(),
-                    timeout=10_000)
-    return window._log_dialog
+    qtbot.waitUntil(lambda: window.journals.log_dialog is not None
+                    and window.journals.log_dialog.isVisible(), timeout=10_000)
+    return window.journals.log_dialog
 
 
 def _fill(dialog, **values: str) -> None:
@@ -44,7 +44,7 @@ def test_a_logged_position_appears_with_the_engine_liquidation_price(window, qtb
     dialog.buttons.accepted.emit()
     qtbot.waitUntil(
         lambda: window.session.entry is not None
-        and window.session.entry.kind is AccountKind.JOURNAL
+        and window.session.entry.kind is EntryKind.JOURNAL
         and window.session.snapshot is not None
         and window.session.snapshot.state == window.session.state,
         timeout=10_000,
@@ -66,9 +66,9 @@ def test_a_logged_position_appears_with_the_engine_liquidation_price(window, qtb
     # (MMR 0.4 %, no maintenance amount, from the bundled snapshot): the textbook price
     q, w, e, mmr = Decimal("0.5"), Decimal("10000"), Decimal("60000"), Decimal("0.004")
     assert abs(lp - (w - q * e) / (q * mmr - q)) < Decimal("1e-20")
-    assert "bundled with CrossMargin (as of 2026-09)" in window.account_detail.toolTip()
+    assert "bundled with CrossMargin (as of 2026-09)" in window.header.detail.toolTip()
     # the account is in the list, the banner is gone, the journal holds it
-    assert any(e.kind is AccountKind.JOURNAL for e in window.accounts_model.entries())
+    assert any(e.kind is EntryKind.JOURNAL for e in window.accounts_model.entries())
     assert not window.banner.isVisible()
 
 
@@ -101,7 +101,7 @@ def test_a_refused_position_keeps_the_dialog_open_and_stores_nothing(window, qtb
     dialog.buttons.accepted.emit()
     qtbot.waitUntil(lambda: not dialog.isVisible(), timeout=10_000)
     qtbot.waitUntil(lambda: window.session.entry is not None
-                    and window.session.entry.kind is AccountKind.JOURNAL, timeout=10_000)
+                    and window.session.entry.kind is EntryKind.JOURNAL, timeout=10_000)
     journal: Journal = window.journal
     (account,) = journal.accounts()
     before = journal.open_positions(account.id)

@@ -11,22 +11,22 @@ import pytest
 from crossmargin.margin import evaluate, switched_liquidation_prices
 from crossmargin.scenario import load_scenario
 from desktop.models.positions import RAW_ROLE, PositionColumn
-from desktop.session import AccountKind
+from desktop.session import EntryKind
 
 pytestmark = pytest.mark.gui
 
 
 def test_app_starts_on_the_demo_account(window) -> None:
     entry = window.session.entry
-    assert entry is not None and entry.kind is AccountKind.DEMO
-    assert window.account_title.text() == "Demo account"
-    assert window.account_badge.text() == "DEMO"
+    assert entry is not None and entry.kind is EntryKind.DEMO
+    assert window.header.title.text() == "Demo account"
+    assert window.header.badge.text() == "DEMO"
     assert window.accounts_model.entries()[0].label == "Demo account"
     assert window.banner.isVisible()
     # figures are filled in from the engine, and the simulated feed is running
     risk = window.session.snapshot.risk
     assert window.figures.equity.value.text().endswith(risk.settle)
-    assert window.feed is not None and window.feed.is_running()
+    assert window.marks.simulated is not None and window.marks.simulated.is_running()
     assert window.positions.model.rowCount() == len(window.session.state.positions) > 0
     assert [window.tabs.tabText(i) for i in range(2)] == ["Dashboard", "Positions"]
 
@@ -56,7 +56,7 @@ def test_main_entry_point_starts_on_the_demo_account(qapp, qtbot, monkeypatch) -
     monkeypatch.setattr(desktop_app, "run_event_loop", drive)
     assert desktop_app.main(["--demo", "--theme", "dark"]) == 0
     entry = seen["entry"]
-    assert entry is not None and entry.kind is AccountKind.DEMO  # type: ignore[union-attr]
+    assert entry is not None and entry.kind is EntryKind.DEMO  # type: ignore[union-attr]
     assert seen["dark"] is True and seen["icon"] is True
     assert seen["figure"] != "—"
 
@@ -92,7 +92,7 @@ def test_mark_ticks_update_rows_without_resetting_the_model(window, qtbot, settl
     model.modelAboutToBeReset.connect(lambda: resets.append(1))
     model.dataChanged.connect(lambda a, b, _roles: changed.append((a.row(), b.row())))
     before = window.session.snapshot
-    window.feed.step()
+    window.marks.simulated.step()
     qtbot.waitUntil(lambda: window.session.snapshot is not before, timeout=10_000)
     assert resets == []
     assert changed, "a mark tick must emit dataChanged"
@@ -110,7 +110,7 @@ def test_open_scenario_with_a_bad_file_shows_the_problem_and_changes_nothing(
     entries_before = window.accounts_model.entries()
     state_before = window.session.state
     entry_before = window.session.entry
-    window.open_scenario(bad)
+    window.scenarios.open(bad)
     qtbot.waitUntil(window.message_bar.isVisible, timeout=10_000)
     assert window.message_bar.level() == "error"
     text = window.message_bar.message()
@@ -124,26 +124,26 @@ def test_open_scenario_with_a_bad_file_shows_the_problem_and_changes_nothing(
     garbage = tmp_path / "garbage.json"
     garbage.write_bytes(b"\x00\xff not json")
     window.message_bar.dismiss()
-    window.open_scenario(garbage)
+    window.scenarios.open(garbage)
     qtbot.waitUntil(window.message_bar.isVisible, timeout=10_000)
     assert "garbage.json" in window.message_bar.message()
     window.message_bar.dismiss()
-    window.open_scenario(tmp_path / "missing.json")
+    window.scenarios.open(tmp_path / "missing.json")
     qtbot.waitUntil(window.message_bar.isVisible, timeout=10_000)
     assert "file not found" in window.message_bar.message()
     assert window.accounts_model.entries() == entries_before
 
 
 def test_open_scenario_adds_the_account_and_shows_it(window, qtbot, book_path: Path) -> None:
-    window.open_scenario(book_path)
+    window.scenarios.open(book_path)
     qtbot.waitUntil(
         lambda: window.session.entry is not None
-        and window.session.entry.kind is AccountKind.SCENARIO
+        and window.session.entry.kind is EntryKind.SCENARIO
         and window.session.snapshot is not None
         and window.session.snapshot.state == window.session.state,
         timeout=10_000,
     )
-    assert window.feed is None  # a file has no live prices
+    assert window.marks.simulated is None  # a file has no live prices
     keys = [e.key for e in window.accounts_model.entries()]
     assert keys[0] == "demo" and keys[1] == f"scenario:{book_path.resolve()}"
     assert window.session.state == load_scenario(book_path)
@@ -159,7 +159,7 @@ def test_open_scenario_adds_the_account_and_shows_it(window, qtbot, book_path: P
 def test_save_scenario_round_trips_the_current_book(window, qtbot, tmp_path: Path, settle) -> None:
     settle(window)
     target = tmp_path / "saved.json"
-    window.save_scenario(target)
+    window.scenarios.save(window.session.state, target)
     qtbot.waitUntil(lambda: target.exists() and not window.tasks.is_busy(), timeout=10_000)
     assert load_scenario(target) == window.session.state
     assert window.accounts_model.row_of(f"scenario:{target.resolve()}") >= 0
@@ -202,7 +202,7 @@ def test_margin_alert_fires_once_when_the_ratio_crosses_it(window, qtbot, settle
     ratio = window.session.snapshot.risk.margin_ratio
     assert ratio is not None
     fired: list[str] = []
-    window.alert.crossed.connect(lambda label, _r: fired.append(label))
+    window.alerts.alert.crossed.connect(lambda label, _r: fired.append(label))
     window.apply_preferences(Preferences(margin_alert=Decimal("0.01"), notifications=True))
     window.session.refresh()
     qtbot.waitUntil(lambda: bool(fired), timeout=10_000)
@@ -220,7 +220,7 @@ def test_whatif_tab_is_built_on_first_use_with_the_current_book(window, settle) 
         pytest.skip("the What-if panel is not part of this build")
     settle(window)
     assert window.whatif_panel is None
-    window.tabs.setCurrentIndex(window.tabs.indexOf(window._whatif_host))
+    window.tabs.setCurrentIndex(window.tabs.indexOf(window.whatif_tab))
     panel = window.whatif_panel
     assert panel is not None and panel.isVisible()
     assert panel.viewmodel.base == window.session.state
@@ -244,7 +244,6 @@ def test_preferences_switch_the_theme_and_are_saved(qapp, services, qtbot) -> No
     assert window.dashboard.ratio_chart.alert_line.label.format == "Alert 60 %"
     window.apply_preferences(Preferences(theme="light"))
     assert qapp.palette().color(QPalette.ColorRole.Window).name() == LIGHT.window
-    qapp.crossmargin_apply_theme = None
     window.close()
 
 
@@ -267,13 +266,13 @@ def test_a_damaged_journal_is_said_and_a_backup_restored(qtbot, services, open_w
     data[mid - 4096: mid + 4096] = bytes(b ^ 0xFF for b in data[mid - 4096: mid + 4096])
     db.write_bytes(bytes(data))
     window = open_window(services, start_demo=True)
-    qtbot.waitUntil(lambda: window._restore_dialog is not None, timeout=20_000)
+    qtbot.waitUntil(lambda: window.journals.restore_dialog is not None, timeout=20_000)
     text = window.message_bar.message()
     assert "The journal is damaged" in text and "--db" not in text and "crossmargin " not in text
-    dialog = window._restore_dialog
+    dialog = window.journals.restore_dialog
     assert dialog.chosen() == good  # the newest sound backup is preselected
     dialog.submit()
-    qtbot.waitUntil(lambda: window._restore_dialog is None, timeout=20_000)
+    qtbot.waitUntil(lambda: window.journals.restore_dialog is None, timeout=20_000)
     qtbot.waitUntil(lambda: any(e.label == "Kept" for e in window.accounts_model.entries()),
                     timeout=20_000)
     assert "restored from" in window.message_bar.message()
@@ -289,7 +288,7 @@ def test_the_cli_writes_beside_the_app_and_the_app_shows_it(journal_window, qtbo
     db = str(window.journal.path)
     assert main(["journal", "account", "add", "From the shell", "--exchange", "bybit",
                  "--db", db]) == 0
-    window._watch_journal()  # the timer's tick, without waiting 2 s
+    window.journals.check_outside()  # the timer's tick, without waiting 2 s
     qtbot.waitUntil(lambda: any(e.label == "From the shell"
                                 for e in window.accounts_model.entries()), timeout=10_000)
 

@@ -45,7 +45,7 @@ def test_switch_from_the_menu_stages_it_in_the_whatif_tab(window, qtbot, settle)
     cross = next(p for p in window.session.state.positions if p.margin_mode is MarginMode.CROSS)
     menu = window.positions.build_menu(cross.id)
     next(a for a in menu.actions() if a.objectName() == "switch").trigger()
-    assert window.tabs.currentWidget() is window._whatif_host
+    assert window.tabs.currentWidget() is window.whatif_tab
     assert panel.isVisible()
     assert panel.viewmodel.plan.edit(cross.id).mode is MarginMode.ISOLATED
     window.route_whatif("switch", cross.id)  # a second switch undoes the first

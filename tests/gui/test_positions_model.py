@@ -20,7 +20,7 @@ from desktop.models.positions import (
     PositionsTableModel,
     risk_level,
 )
-from desktop.session import AccountEntry, AccountKind, with_marks
+from desktop.session import AccountEntry, EntryKind, with_marks
 
 pytestmark = pytest.mark.gui
 
@@ -55,8 +55,8 @@ def test_empty_model_passes_qtmodeltester(qtmodeltester, qapp) -> None:
 
 def test_accounts_model_passes_qtmodeltester(qtmodeltester, qapp) -> None:
     m = AccountsListModel()
-    m.set_entries([AccountEntry("demo", AccountKind.DEMO, "Demo account")])
-    m.upsert(AccountEntry("scenario:/x.json", AccountKind.SCENARIO, "x"))
+    m.set_entries([AccountEntry("demo", EntryKind.DEMO, "Demo account")])
+    m.upsert(AccountEntry("scenario:/x.json", EntryKind.SCENARIO, "x"))
     qtmodeltester.check(m, force_py=True)
 
 

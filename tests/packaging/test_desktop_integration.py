@@ -42,7 +42,7 @@ def test_desktop_entry_launches_the_gui_script_in_the_finance_category() -> None
     assert entry["Icon"] == "crossmargin"
     assert entry["Terminal"] == "false"
     # Wayland matches windows to this file through QGuiApplication.desktopFileName
-    app_source = (REPO / "desktop" / "app.py").read_text(encoding="utf-8")
+    app_source = (REPO / "desktop" / "startup.py").read_text(encoding="utf-8")
     assert f'setDesktopFileName("{DESKTOP.stem}")' in app_source
 
 

@@ -228,8 +228,10 @@ def test_pnl_is_path_independent_and_size_is_conserved(raw, mark_cents) -> None:
     realized = sum((s.realized_pnl for s in result.segments), D(0))
     unrealized = sum((s.contracts * s.side.sign * (mark - s.entry_price) for s in open_segs), D(0))
     half_quantum = D("5e-9")
+    # each segment's PnL is rounded to 8 decimals (half a quantum each); the sums here
+    # run in a 28-digit context, which adds its own last-digit rounding (1e-20 is ample)
     assert abs(realized + unrealized - (cash + net * mark)) <= half_quantum * len(
-        result.segments)
+        result.segments) + D("1e-20")
     for s in result.segments:
         assert -s.realized_pnl.as_tuple().exponent <= 8 and -s.fees.as_tuple().exponent <= 8
     # every fill is placed, flips link consecutive positions

@@ -1,0 +1,80 @@
+"""The accounts list on the left of the main window (demo, journal and exchange
+accounts, scenario files), with each row's status."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt, Signal
+from PySide6.QtWidgets import QLabel, QListView, QVBoxLayout, QWidget
+
+from desktop.models.accounts import ENTRY_ROLE, AccountDelegate, AccountsListModel
+from desktop.session import AccountEntry, EntryKind
+from desktop.theme import Theme
+
+
+class AccountsSidebar(QWidget):
+    """``entry_selected(AccountEntry)`` when the user (or :meth:`select`) picks a row."""
+
+    entry_selected = Signal(object)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.model = AccountsListModel(self)
+        self.view = QListView()
+        self.view.setObjectName("AccountsList")
+        self.view.setModel(self.model)
+        self.delegate = AccountDelegate(self.view)
+        self.view.setItemDelegate(self.delegate)
+        self.view.setMouseTracking(True)
+        self.view.setUniformItemSizes(True)
+        self.view.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.view.selectionModel().currentChanged.connect(self._on_current_changed)
+        title = QLabel("ACCOUNTS")
+        title.setObjectName("SidebarTitle")
+        self.setMinimumWidth(170)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(8, 8, 0, 8)
+        layout.setSpacing(4)
+        layout.addWidget(title)
+        layout.addWidget(self.view, 1)
+
+    def current(self) -> AccountEntry | None:
+        entry = self.view.currentIndex().data(ENTRY_ROLE)
+        return entry if isinstance(entry, AccountEntry) else None
+
+    def set_entries(self, entries: Sequence[AccountEntry], keep: str | None) -> None:
+        """Show ``entries``, keeping row ``keep`` selected without a new selection signal
+        (its book may still be loading)."""
+        blocker = self.view.selectionModel().blockSignals(True)
+        self.model.set_entries(entries)
+        row = self.model.row_of(keep) if keep is not None else -1
+        if row >= 0:
+            self.view.selectionModel().setCurrentIndex(
+                self.model.index(row), QItemSelectionModel.SelectionFlag.ClearAndSelect)
+        self.view.selectionModel().blockSignals(blocker)
+
+    def scenarios(self) -> list[AccountEntry]:
+        return [e for e in self.model.entries() if e.kind is EntryKind.SCENARIO]
+
+    def user_accounts(self) -> int:
+        """Rows that are not the demo."""
+        return sum(1 for e in self.model.entries() if e.kind is not EntryKind.DEMO)
+
+    def has(self, key: str) -> bool:
+        return self.model.row_of(key) >= 0
+
+    def select(self, key: str) -> None:
+        row = self.model.row_of(key)
+        if row >= 0:
+            self.view.selectionModel().setCurrentIndex(
+                self.model.index(row), QItemSelectionModel.SelectionFlag.ClearAndSelect)
+
+    def set_theme(self, theme: Theme) -> None:
+        self.delegate.set_theme(theme)
+        self.view.viewport().update()
+
+    def _on_current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        entry = current.data(ENTRY_ROLE) if current.isValid() else None
+        if isinstance(entry, AccountEntry):
+            self.entry_selected.emit(entry)

@@ -1,0 +1,33 @@
+"""The permanent right-hand part of the status bar: sync progress, "Computing…", and
+where the marks shown come from."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import QLabel, QProgressBar, QStatusBar
+
+
+class StatusLine:
+    def __init__(self, bar: QStatusBar) -> None:
+        self.busy = QLabel("")
+        self.busy.setObjectName("ChartReadout")
+        self.marks = QLabel("")
+        self.marks.setObjectName("ChartReadout")
+        self.sync = QProgressBar()
+        self.sync.setObjectName("SyncProgress")
+        self.sync.setRange(0, 0)  # busy: a cycle reports steps, not fractions
+        self.sync.setMaximumSize(160, 14)
+        self.sync.setTextVisible(False)
+        self.sync.setVisible(False)
+        for widget in (self.sync, self.busy, self.marks):
+            bar.addPermanentWidget(widget)
+
+    def set_busy(self, busy: bool) -> None:
+        self.busy.setText("Computing…" if busy else "")
+
+    def set_marks(self, text: str, tip: str) -> None:
+        self.marks.setText(text)
+        self.marks.setToolTip(tip)
+
+    def set_syncing(self, busy: bool, tip: str) -> None:
+        self.sync.setVisible(busy)
+        self.sync.setToolTip(tip)
