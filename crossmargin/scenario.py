@@ -393,39 +393,9 @@ def parse_scenario(data: object) -> AccountState:
         data, "taker_fee_rate", "", _RATE, required=False, default=ZERO
     )
 
-    betas: dict[str, Decimal] = {}
-    raw_betas = data.get("betas")
-    if raw_betas is not None:
-        if not isinstance(raw_betas, Mapping):
-            problems.add("betas", f"must be an object {{symbol: beta}}, got {_show(raw_betas)}")
-        else:
-            for symbol, raw in raw_betas.items():
-                value = problems.number_at(raw, f"betas[{_quote(symbol)}]")
-                if value is not None:
-                    betas[symbol] = value
-
-    tiers: dict[str, tuple[Tier, ...]] = {}
+    betas = _parse_betas(problems, data.get("betas"))
     raw_tiers = data.get("tiers")
-    tables_given: set[str] = set()
-    if raw_tiers is not None:
-        if not isinstance(raw_tiers, Mapping):
-            problems.add(
-                "tiers", f"must be an object {{symbol: [tier, ...]}}, got {_show(raw_tiers)}"
-            )
-        else:
-            tables_given.update(raw_tiers)
-            for symbol, table in raw_tiers.items():
-                parsed = _parse_tier_table(problems, symbol, table)
-                if parsed is not None:
-                    tiers[symbol] = parsed
-                    if rules_name == RuleSet.HYPERLIQUID.value:
-                        for j, tier in enumerate(parsed):
-                            if tier.max_leverage is None:
-                                problems.add(
-                                    f"{_tier_path(symbol)}[{j}].max_leverage",
-                                    "missing: the hyperliquid rules take maintenance from "
-                                    "the max leverage (half the initial margin at max leverage)",
-                                )
+    tiers, tables_given = _parse_tiers(problems, raw_tiers, rules_name)
 
     positions: list[Position] = []
     parsed_fields: list[tuple[int, dict[str, Any]]] = []
@@ -464,6 +434,45 @@ def parse_scenario(data: object) -> AccountState:
         betas=betas,
         label=label,
     )
+
+
+def _parse_betas(problems: _Problems, raw_betas: object) -> dict[str, Decimal]:
+    betas: dict[str, Decimal] = {}
+    if raw_betas is None:
+        return betas
+    if not isinstance(raw_betas, Mapping):
+        problems.add("betas", f"must be an object {{symbol: beta}}, got {_show(raw_betas)}")
+        return betas
+    for symbol, raw in raw_betas.items():
+        value = problems.number_at(raw, f"betas[{_quote(symbol)}]")
+        if value is not None:
+            betas[symbol] = value
+    return betas
+
+
+def _parse_tiers(problems: _Problems, raw_tiers: object, rules_name: str | None
+                 ) -> tuple[dict[str, tuple[Tier, ...]], set[str]]:
+    """The tier tables by symbol, and the symbols given a table (readable or not)."""
+    tiers: dict[str, tuple[Tier, ...]] = {}
+    if raw_tiers is None:
+        return tiers, set()
+    if not isinstance(raw_tiers, Mapping):
+        problems.add("tiers", f"must be an object {{symbol: [tier, ...]}}, got {_show(raw_tiers)}")
+        return tiers, set()
+    for symbol, table in raw_tiers.items():
+        parsed = _parse_tier_table(problems, symbol, table)
+        if parsed is None:
+            continue
+        tiers[symbol] = parsed
+        if rules_name == RuleSet.HYPERLIQUID.value:
+            for j, tier in enumerate(parsed):
+                if tier.max_leverage is None:
+                    problems.add(
+                        f"{_tier_path(symbol)}[{j}].max_leverage",
+                        "missing: the hyperliquid rules take maintenance from the max "
+                        "leverage (half the initial margin at max leverage)",
+                    )
+    return tiers, set(raw_tiers)
 
 
 def _quote(key: str) -> str:

@@ -21,9 +21,9 @@ def test_ruff_clean() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_core_is_typed() -> None:
-    """The core package type-checks cleanly (configuration in pyproject.toml)."""
-    result = _run(sys.executable, "-m", "mypy", "crossmargin")
+def test_both_packages_are_typed() -> None:
+    """The core and the desktop app type-check cleanly (configuration in pyproject.toml)."""
+    result = _run(sys.executable, "-m", "mypy")
     assert result.returncode == 0, result.stdout + result.stderr
 
 

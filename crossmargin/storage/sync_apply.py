@@ -124,60 +124,7 @@ def apply_sync_batch(store: Store, account: AccountRef, batch: SyncBatch) -> OpC
     the matching open journal positions; see ``replace_exchange_positions`` for a
     cross + isolated pair on one journal position) and finally the cursors.
     """
-    problems: list[str] = []
-    batch = replace(
-        batch,
-        fills=tuple(canon_all(batch.fills, "batch.fills", problems)),
-        funding=tuple(canon_all(batch.funding, "batch.funding", problems)),
-        instruments=tuple(canon_all(batch.instruments, "batch.instruments", problems)),
-        tiers={canon(s, f"batch.tiers[{s!r}]", problems): t for s, t in batch.tiers.items()},
-        positions=None if batch.positions is None
-        else tuple(canon_all(batch.positions, "batch.positions", problems)),
-    )
-    datetime_field(batch.fetched_at, "batch.fetched_at", problems)
-    for i, f in enumerate(batch.fills):
-        validate_fill(f, f"batch.fills[{i}]", problems)
-    for i, p in enumerate(batch.funding):
-        validate_funding(p, f"batch.funding[{i}]", problems)
-    for i, t in enumerate(batch.transfers):
-        validate_transfer(t, f"batch.transfers[{i}]", problems)
-    first_symbol: dict[str, int] = {}
-    for i, ins in enumerate(batch.instruments):
-        validate_instrument(ins, f"batch.instruments[{i}]", problems)
-        if isinstance(ins.symbol, str) and ins.symbol in first_symbol:
-            problems.append(
-                f"batch.instruments[{i}]: {ins.symbol} is listed twice (first at "
-                f"batch.instruments[{first_symbol[ins.symbol]}]); send one spec per symbol"
-            )
-        first_symbol.setdefault(ins.symbol, i)
-    for symbol, table in batch.tiers.items():
-        validate_tiers(symbol, table, problems, "batch.tiers")
-    first_currency: dict[str, int] = {}
-    for i, b in enumerate(batch.balances):
-        w = f"batch.balances[{i}]"
-        if currency_or_none(b.currency, f"{w}.currency", problems, required=True):
-            cur = b.currency.strip().upper()
-            if cur in first_currency:
-                problems.append(
-                    f"{w}: a second {cur} balance (first at "
-                    f"batch.balances[{first_currency[cur]}]); one balance per currency"
-                )
-            first_currency.setdefault(cur, i)
-        dec_required(b.wallet_balance, f"{w}.wallet_balance", problems, False)
-        dec_or_none(b.available, f"{w}.available", problems, False)
-        dec_or_none(b.unrealized_pnl, f"{w}.unrealized_pnl", problems, False)
-    validate_exchange_positions(batch.positions or (), problems)
-    if batch.equity is not None:
-        e = batch.equity
-        currency_or_none(e.currency, "batch.equity.currency", problems, required=True)
-        dec_required(e.equity, "batch.equity.equity", problems, False)
-        for name in ("wallet_balance", "unrealized_pnl", "margin_ratio"):
-            dec_or_none(getattr(e, name), f"batch.equity.{name}", problems, False)
-    for endpoint, value in batch.cursors.items():
-        if not isinstance(endpoint, str) or not endpoint or not isinstance(value, str):
-            problems.append(f"batch.cursors[{endpoint!r}]: endpoint and text value required")
-    if problems:
-        raise InputError(problems)
+    batch = checked_batch(batch)
     at = batch.fetched_at
     with store.tx() as conn:
         acct = account_row(conn, account)
@@ -329,3 +276,63 @@ def replace_exchange_positions(
                 values["leverage"] = found[0].leverage
         conn.execute(sa_update(position_t).where(position_t.c.id == pid).values(**values))
     return set(matches)
+
+
+def checked_batch(batch: SyncBatch) -> SyncBatch:
+    """``batch`` with canonical symbols, or InputError listing every bad record and every
+    key repeated inside the batch (nothing is written then)."""
+    problems: list[str] = []
+    batch = replace(
+        batch,
+        fills=tuple(canon_all(batch.fills, "batch.fills", problems)),
+        funding=tuple(canon_all(batch.funding, "batch.funding", problems)),
+        instruments=tuple(canon_all(batch.instruments, "batch.instruments", problems)),
+        tiers={canon(s, f"batch.tiers[{s!r}]", problems): t for s, t in batch.tiers.items()},
+        positions=None if batch.positions is None
+        else tuple(canon_all(batch.positions, "batch.positions", problems)),
+    )
+    datetime_field(batch.fetched_at, "batch.fetched_at", problems)
+    for i, f in enumerate(batch.fills):
+        validate_fill(f, f"batch.fills[{i}]", problems)
+    for i, p in enumerate(batch.funding):
+        validate_funding(p, f"batch.funding[{i}]", problems)
+    for i, t in enumerate(batch.transfers):
+        validate_transfer(t, f"batch.transfers[{i}]", problems)
+    first_symbol: dict[str, int] = {}
+    for i, ins in enumerate(batch.instruments):
+        validate_instrument(ins, f"batch.instruments[{i}]", problems)
+        if isinstance(ins.symbol, str) and ins.symbol in first_symbol:
+            problems.append(
+                f"batch.instruments[{i}]: {ins.symbol} is listed twice (first at "
+                f"batch.instruments[{first_symbol[ins.symbol]}]); send one spec per symbol"
+            )
+        first_symbol.setdefault(ins.symbol, i)
+    for symbol, table in batch.tiers.items():
+        validate_tiers(symbol, table, problems, "batch.tiers")
+    first_currency: dict[str, int] = {}
+    for i, b in enumerate(batch.balances):
+        w = f"batch.balances[{i}]"
+        if currency_or_none(b.currency, f"{w}.currency", problems, required=True):
+            cur = b.currency.strip().upper()
+            if cur in first_currency:
+                problems.append(
+                    f"{w}: a second {cur} balance (first at "
+                    f"batch.balances[{first_currency[cur]}]); one balance per currency"
+                )
+            first_currency.setdefault(cur, i)
+        dec_required(b.wallet_balance, f"{w}.wallet_balance", problems, False)
+        dec_or_none(b.available, f"{w}.available", problems, False)
+        dec_or_none(b.unrealized_pnl, f"{w}.unrealized_pnl", problems, False)
+    validate_exchange_positions(batch.positions or (), problems)
+    if batch.equity is not None:
+        e = batch.equity
+        currency_or_none(e.currency, "batch.equity.currency", problems, required=True)
+        dec_required(e.equity, "batch.equity.equity", problems, False)
+        for name in ("wallet_balance", "unrealized_pnl", "margin_ratio"):
+            dec_or_none(getattr(e, name), f"batch.equity.{name}", problems, False)
+    for endpoint, value in batch.cursors.items():
+        if not isinstance(endpoint, str) or not endpoint or not isinstance(value, str):
+            problems.append(f"batch.cursors[{endpoint!r}]: endpoint and text value required")
+    if problems:
+        raise InputError(problems)
+    return batch

@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -306,53 +306,75 @@ def check_account_fields(**fields: Any) -> None:
     account_values(**fields)
 
 
+def _text(value: Any) -> str:
+    if not isinstance(value, str):
+        raise ValueError(f"must be text, got {value!r}")
+    return value
+
+
+def _label(value: Any) -> str:
+    value = _text(value).strip()
+    if not value:
+        raise ValueError("must not be empty")
+    if value.isdigit():
+        raise ValueError("must not be only digits (ids and labels would clash)")
+    return value
+
+
+def _settle(value: Any) -> str:
+    value = _text(value).strip().upper()
+    if not value:
+        raise ValueError("must not be empty")
+    return value
+
+
+def _fee_rate(value: Any) -> Decimal:
+    if not isinstance(value, Decimal) or not value.is_finite() or value < 0:
+        raise ValueError(f"must be a Decimal >= 0, got {value!r}")
+    return value
+
+
+def _exchange_id(value: Any) -> str | None:
+    if value is not None and not isinstance(value, str):
+        raise ValueError(f"must be text or None, got {value!r}")
+    return (value.strip() or None) if value is not None else None
+
+
+def _leverage(value: Any) -> Decimal | None:
+    if value is not None and (
+        not isinstance(value, Decimal) or not value.is_finite() or value <= 0 or value > 1000
+    ):
+        raise ValueError(f"must be a leverage > 0 (at most 1000), got {value!r}")
+    return value
+
+
+#: each account field's check: returns the value to store, or raises ValueError
+_ACCOUNT_FIELDS: dict[str, Callable[[Any], Any]] = {
+    "label": _label,
+    "kind": lambda v: AccountKind(v).value,
+    "rules": lambda v: RuleSet(v).value,
+    "margin_mode_default": lambda v: MarginMode(v).value,
+    "position_mode": lambda v: PositionMode(v).value,
+    "settle": _settle,
+    "taker_fee_rate": _fee_rate,
+    "exchange_id": _exchange_id,
+    "default_leverage": _leverage,
+    "notes": _text,
+}
+
+
 def account_values(**kw: Any) -> dict[str, Any]:
+    """The account fields in ``kw`` as stored, or InputError with one line per bad field."""
     problems: list[str] = []
     out: dict[str, Any] = {}
-    for name, raw in kw.items():
-        value = raw
+    for name, value in kw.items():
+        check = _ACCOUNT_FIELDS.get(name)
         try:
-            if name in ("label", "settle", "notes") and not isinstance(value, str):
-                raise ValueError(f"must be text, got {value!r}")
-            if name == "exchange_id" and value is not None and not isinstance(value, str):
-                raise ValueError(f"must be text or None, got {value!r}")
-            if name == "label":
-                value = str(value).strip()
-                if not value:
-                    raise ValueError("must not be empty")
-                if value.isdigit():
-                    raise ValueError("must not be only digits (ids and labels would clash)")
-            elif name == "kind":
-                value = AccountKind(value).value
-            elif name == "rules":
-                value = RuleSet(value).value
-            elif name in ("margin_mode_default",):
-                value = MarginMode(value).value
-            elif name == "position_mode":
-                value = PositionMode(value).value
-            elif name == "settle":
-                value = str(value).strip().upper()
-                if not value:
-                    raise ValueError("must not be empty")
-            elif name == "taker_fee_rate":
-                if not isinstance(value, Decimal) or not value.is_finite() or value < 0:
-                    raise ValueError(f"must be a Decimal >= 0, got {value!r}")
-            elif name == "exchange_id":
-                value = (str(value).strip() or None) if value is not None else None
-            elif name == "default_leverage":
-                if value is not None and (
-                    not isinstance(value, Decimal) or not value.is_finite() or value <= 0
-                    or value > 1000
-                ):
-                    raise ValueError(f"must be a leverage > 0 (at most 1000), got {value!r}")
-            elif name == "notes":
-                value = str(value)
-            else:
+            if check is None:
                 raise ValueError("not an account field")
+            out[name] = check(value)
         except ValueError as exc:
             problems.append(f"account.{name}: {exc}")
-            continue
-        out[name] = value
     if problems:
         raise InputError(problems)
     return out

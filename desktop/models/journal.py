@@ -23,7 +23,7 @@ from desktop.models.base import ID_ROLE, RAW_ROLE, ColumnTableModel, ModelIndex
 from desktop.theme import LIGHT, Theme
 
 if TYPE_CHECKING:
-    from crossmargin.storage import Fill, JournalPosition
+    from crossmargin.domain import Fill, JournalPosition
 
 __all__ = [  # the roles are re-exported: views and tests read them from here
     "FILL_HEADERS",
