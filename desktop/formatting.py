@@ -110,6 +110,17 @@ def short_symbol(symbol: str) -> str:
     return symbol
 
 
+def coin_label(symbol: str) -> str:
+    """Compact label for charts: ``BTC/USDT:USDT`` -> ``BTC``; a dated future keeps its
+    expiry (``BTC/USD:BTC-270326`` -> ``BTC-270326``); ``BTCUSDT`` stays. Full symbols
+    go in tooltips."""
+    base, _, rest = symbol.partition("/")
+    if not rest:
+        return symbol.split(":", 1)[0]
+    expiry = rest.partition(":")[2].partition("-")[2]
+    return f"{base}-{expiry}" if expiry else base
+
+
 def money(value: Decimal | None, settle: str, *, sign: bool = False, unit: bool = False) -> str:
     """An amount in the settlement currency, e.g. ``12,345.67`` or ``+0.001234 BTC``."""
     if value is None:

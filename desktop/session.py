@@ -78,7 +78,7 @@ class RiskSnapshot:
     at: float = 0.0
 
 
-def compute_snapshot(state: AccountState, at: float) -> RiskSnapshot:
+def risk_snapshot(state: AccountState, at: float) -> RiskSnapshot:
     """Evaluate ``state`` (pure; runs on a worker thread)."""
     risk = evaluate(state)
     switched = switched_liquidation_prices(state) if state.positions else {}
@@ -187,7 +187,7 @@ class AccountSession(QObject):
             return
         generation = self._generation
         self._tasks.submit(
-            compute_snapshot,
+            risk_snapshot,
             self.state,
             time.time(),
             key="session.evaluate",

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from crossmargin.margin import AccountRisk
+from desktop.formatting import coin_label
 
 BAR_WIDTH = 0.62
 MM_WIDTH = 0.28
@@ -46,11 +47,6 @@ class MarginBlocks:
         return cls(z, z, z, z, (), (), ())
 
 
-def short_symbol(symbol: str) -> str:
-    """``BTC/USDT:USDT`` -> ``BTC``; ``BTCUSDT`` stays."""
-    return symbol.split("/", maxsplit=1)[0] if "/" in symbol else symbol
-
-
 def margin_blocks(risk: AccountRisk | None) -> MarginBlocks:
     """The per-position margin chart's rectangles for ``risk`` (see :class:`MarginBlocks`)."""
     if risk is None or not risk.positions:
@@ -83,7 +79,7 @@ def margin_blocks(risk: AccountRisk | None) -> MarginBlocks:
             mm = float(p.maintenance_margin)
             rect(0.0, bottom, im, BAR_WIDTH, "cross", str(p.id))
             rect(0.0, bottom, min(mm, im) if im > 0 else mm, MM_WIDTH, "cross_mm", str(p.id))
-            labels.append((0.0, bottom + im / 2.0, short_symbol(p.symbol)))
+            labels.append((0.0, bottom + im / 2.0, coin_label(p.symbol)))
             bottom += im
         free = float(risk.margin_balance) - bottom
         if free > 0:
@@ -100,7 +96,7 @@ def margin_blocks(risk: AccountRisk | None) -> MarginBlocks:
         rect(x, 0.0, own, BAR_WIDTH, "isolated", str(p.id))
         rect(x, 0.0, min(mm, own) if own > 0 else mm, MM_WIDTH, "isolated_mm", str(p.id))
         heights.append(max(own, mm))
-        ticks.append((x, short_symbol(p.symbol)))
+        ticks.append((x, coin_label(p.symbol)))
         column += 1
     top = max(heights) if heights else 0.0
     # only name segments at least 7 % of the tallest column (otherwise they overlap)

@@ -10,7 +10,7 @@ Two layers, so the slider stays fast:
   shock profile, not on the slider: :func:`crossmargin.margin.compare_whatif`,
   a :func:`~crossmargin.margin.sweep` of the current and of the what-if book over
   the whole shock axis, and both liquidation cascades.
-* :func:`compute_snapshot` — reuses a :class:`BookAnswer` when only the slider
+* :func:`whatif_snapshot` — reuses a :class:`BookAnswer` when only the slider
   moved, and evaluates both books at the slider's shock with
   :func:`~crossmargin.margin.shock_point` (Decimal, exact, cascade-aware, O(N)).
 
@@ -41,6 +41,7 @@ from crossmargin.margin import (
     shock_point,
     sweep,
 )
+from desktop.formatting import coin_label
 
 from .plan import ShockMode, WhatIfPlan
 
@@ -218,17 +219,6 @@ def _book_key(plan: WhatIfPlan) -> WhatIfPlan:
     return replace(plan, shock=Decimal(0))
 
 
-def short_symbol(symbol: str) -> str:
-    """Compact label: ``BTC/USDT:USDT`` -> ``BTC``; a dated future keeps its expiry
-    (``BTC/USD:BTC-270326`` -> ``BTC-270326``). Full symbols are in tooltips."""
-    base, _, rest = symbol.partition("/")
-    if not rest:
-        return symbol.split(":", 1)[0]
-    settle_part = rest.partition(":")[2]
-    expiry = settle_part.partition("-")[2]
-    return f"{base}-{expiry}" if expiry else base
-
-
 def display_symbol(symbol: str) -> str:
     """Table label: the ccxt symbol without a perpetual's ``:SETTLE`` suffix
     (``BTC/USDT:USDT`` -> ``BTC/USDT``); dated futures keep theirs."""
@@ -237,7 +227,7 @@ def display_symbol(symbol: str) -> str:
 
 
 def _label(symbol: str, side: Side) -> str:
-    return f"{short_symbol(symbol)} {side.value}"
+    return f"{coin_label(symbol)} {side.value}"
 
 
 def _events_by_position(cascade: Cascade) -> dict[PositionId, tuple[tuple[Decimal, str], ...]]:
@@ -387,7 +377,7 @@ def _hit(events: tuple[tuple[Decimal, str], ...], t: Decimal) -> bool:
     )
 
 
-def compute_snapshot(
+def whatif_snapshot(
     live: AccountState,
     plan: WhatIfPlan,
     axis: np.ndarray,

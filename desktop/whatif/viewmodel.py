@@ -36,8 +36,8 @@ from .compute import (
     BookAnswer,
     Superseded,
     WhatIfSnapshot,
-    compute_snapshot,
     shock_axis,
+    whatif_snapshot,
 )
 from .plan import (
     MAX_BETA,
@@ -364,7 +364,7 @@ class WhatIfViewModel(QObject):
         cached: BookAnswer | None = self._snapshot.book if self._snapshot else None
         self._pending = True
         self._tasks.submit(
-            compute_snapshot,
+            whatif_snapshot,
             base,
             self._plan,
             self.axis,

@@ -18,7 +18,7 @@ from crossmargin.margin import (
     shock_point,
     sweep,
 )
-from desktop.whatif.compute import Superseded, compute_book, compute_snapshot, shock_axis
+from desktop.whatif.compute import Superseded, compute_book, shock_axis, whatif_snapshot
 from desktop.whatif.plan import (
     PositionEdit,
     ShockMode,
@@ -89,7 +89,7 @@ def test_snapshot_is_the_engines_answer(state):
     plan = WhatIfPlan().with_edit(cross.id, PositionEdit(mode=MarginMode.ISOLATED))
     plan = plan.with_shock(Decimal("-0.07"))
     axis = shock_axis()
-    snap = compute_snapshot(state, plan, axis)
+    snap = whatif_snapshot(state, plan, axis)
     expected = compare_whatif(state, [SwitchMode(cross.id)])
     assert snap.book.whatif.after == expected.after
     for p in expected.after.positions:
@@ -102,9 +102,9 @@ def test_snapshot_is_the_engines_answer(state):
 
 def test_unchanged_work_is_reused(state):
     axis = shock_axis()
-    first = compute_snapshot(state, WhatIfPlan(), axis)
+    first = whatif_snapshot(state, WhatIfPlan(), axis)
     # the slider alone: the whole book answer is reused
-    moved = compute_snapshot(state, WhatIfPlan().with_shock(Decimal("0.1")), axis,
+    moved = whatif_snapshot(state, WhatIfPlan().with_shock(Decimal("0.1")), axis,
                              cached=first.book)
     assert moved.book is first.book
     # an edit: the current book's sweep is reused, the what-if one is new
@@ -123,4 +123,4 @@ def test_a_superseded_recompute_stops_early(state):
         cancelled = True
 
     with pytest.raises(Superseded):
-        compute_snapshot(state, WhatIfPlan(), shock_axis(), ctx=Cancelled())
+        whatif_snapshot(state, WhatIfPlan(), shock_axis(), ctx=Cancelled())
