@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import numpy as np
 
@@ -27,6 +27,7 @@ from crossmargin.storage import (
     Journal,
     JournalPosition,
     NewFill,
+    OpChanges,
     Page,
     PositionFilter,
     PositionStatus,
@@ -314,29 +315,42 @@ def fills_page(journal: Journal, account_id: int, offset: int,
 
 FILL_EDITABLE = ("time", "side", "price", "amount", "fee", "fee_currency", "note")
 
+V = TypeVar("V")
 
-def edit_fill(journal: Journal, fill_id: int, changes: dict[str, object]) -> dict[str, object]:
-    """Apply ``changes`` to a fill (its positions are re-derived); return the previous
-    values of the changed fields (for undo)."""
+
+@dataclass(frozen=True, slots=True)
+class Written(Generic[V]):
+    """A write's outcome: what undo needs (``value``) and what the journal says changed
+    (``changes``, passed up to the views so each refreshes only what concerns it)."""
+
+    value: V
+    changes: OpChanges
+
+
+def edit_fill(journal: Journal, fill_id: int, changes: dict[str, object]
+              ) -> Written[dict[str, object]]:
+    """Apply ``changes`` to a fill (its positions are re-derived); the value is the
+    previous values of the changed fields (for undo)."""
     before = journal.fill(fill_id)
     previous = {name: getattr(before, name) for name in changes}
-    journal.edit_fill(fill_id, **changes)
-    return previous
+    return Written(previous, journal.edit_fill(fill_id, **changes))
 
 
-def close_position(journal: Journal, position_id: int, values: dict[str, Any]) -> int:
-    """Close (part of) a position with one reducing fill; return that fill's id (undo
-    deletes it again)."""
+def close_position(journal: Journal, position_id: int, values: dict[str, Any]
+                   ) -> Written[int]:
+    """Close (part of) a position with one reducing fill; the value is that fill's id
+    (undo deletes it again)."""
     changes = journal.close_position(
         position_id, values["price"], contracts=values.get("contracts"),
         time=values.get("time"), fee=values.get("fee") or Decimal(0),
     )
     assert changes.id is not None
-    return int(changes.id)
+    return Written(int(changes.id), changes)
 
 
-def add_fill_to(journal: Journal, position_id: int, values: dict[str, Any]) -> int:
-    """Store one fill on a position's contract and leg (scale in or reduce); return its id."""
+def add_fill_to(journal: Journal, position_id: int, values: dict[str, Any]) -> Written[int]:
+    """Store one fill on a position's contract and leg (scale in or reduce); the value is
+    its id."""
     pos = journal.position(position_id)
     changes = journal.add_fill(pos.account_id, NewFill(
         symbol=pos.symbol, side=values["side"], price=values["price"],
@@ -345,18 +359,19 @@ def add_fill_to(journal: Journal, position_id: int, values: dict[str, Any]) -> i
     ))
     if changes.id is None:
         raise InputError("an identical fill is already stored; nothing was changed")
-    return int(changes.id)
+    return Written(int(changes.id), changes)
 
 
-def delete_fill(journal: Journal, fill_id: int) -> Fill:
-    """Delete a fill (its positions are re-derived); return it (undo stores it again)."""
+def delete_fill(journal: Journal, fill_id: int) -> Written[Fill]:
+    """Delete a fill (its positions are re-derived); the value is the fill (undo stores it
+    again)."""
     before = journal.fill(fill_id)
-    journal.delete_fill(fill_id)
-    return before
+    return Written(before, journal.delete_fill(fill_id))
 
 
-def restore_fill(journal: Journal, fill: Fill) -> int:
-    """Store a deleted fill again (same fields, trade id and source); return its new id."""
+def restore_fill(journal: Journal, fill: Fill) -> Written[int]:
+    """Store a deleted fill again (same fields, trade id and source); the value is its new
+    id."""
     new = NewFill(symbol=fill.symbol, side=fill.side, price=fill.price, amount=fill.amount,
                   time=fill.time, fee=fill.fee, fee_currency=fill.fee_currency,
                   trade_id=fill.trade_id, order_id=fill.order_id, leg=fill.leg, note=fill.note)
@@ -364,7 +379,7 @@ def restore_fill(journal: Journal, fill: Fill) -> int:
     if changes.id is None:
         raise InputError("the deleted fill could not be stored again: an identical fill "
                          "is already in the journal")
-    return int(changes.id)
+    return Written(int(changes.id), changes)
 
 
 def export(journal: Journal, kind: str, dest: Path, account_id: int | None) -> str:
@@ -394,14 +409,15 @@ def export(journal: Journal, kind: str, dest: Path, account_id: int | None) -> s
 EDITABLE = ("stop_price", "target_price", "setup", "notes", "rating", "tags")
 
 
-def edit_position(journal: Journal, position_id: int, changes: dict[str, object]) -> dict:
-    """Apply ``changes`` to a position's own fields; return the previous values (for undo)."""
+def edit_position(journal: Journal, position_id: int, changes: dict[str, object]
+                  ) -> Written[dict[str, object]]:
+    """Apply ``changes`` to a position's own fields; the value is the previous values (for
+    undo)."""
     before = journal.position(position_id)
     previous = {name: getattr(before, name) for name in changes}
     if "tags" in previous:
         previous["tags"] = list(before.tags)
-    journal.edit_position(position_id, **changes)
-    return previous
+    return Written(previous, journal.edit_position(position_id, **changes))
 
 
 def preview_import(journal: Journal, account_id: int, path: Path, preset: str = "auto"):

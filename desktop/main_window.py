@@ -19,6 +19,7 @@ from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import QMainWindow, QSplitter, QTabWidget, QVBoxLayout, QWidget
 
 from crossmargin.domain import AccountState
+from crossmargin.storage.records import OpChanges
 from crossmargin.tier_snapshots import exchange_name
 from desktop import ui_state
 from desktop.controllers.alerts import RiskAlerts
@@ -415,15 +416,20 @@ class MainWindow(WindowActions, QMainWindow):
             self._pending_key = None
             self.select_account(DEMO_KEY)
 
-    def _journal_written(self) -> None:
-        """A journal write from the Journal tab: re-evaluate the account, recount the list."""
+    def _journal_written(self, changes: OpChanges | None = None) -> None:
+        """A journal write (``changes``: what the journal says it changed; ``None`` when
+        unknown, another process wrote): re-evaluate the shown account if the write
+        touched it, and re-read the accounts list if its counts or names may have moved."""
+        everything = changes is None or not changes.account_ids
         entry = self.session.entry
-        if entry is not None and entry.journal_id is not None:
+        if entry is not None and entry.journal_id is not None and (
+                everything or (changes is not None and entry.journal_id in changes.account_ids)):
             self.journals.load(entry)
-        self.journals.refresh_accounts()
+        if changes is None or changes.accounts or changes.fills:  # names, open counts
+            self.journals.refresh_accounts()
 
     def _journal_changed_outside(self) -> None:
-        self._journal_written()
+        self._journal_written(None)
         if self.tabs.currentWidget() is self.journal_view:
             self.journal_view.reload()
         self.statusBar().showMessage(

@@ -15,6 +15,11 @@ CPython 3.12 made these singletons immortal (PEP 683), which makes the lost
 references harmless. :func:`protect_none` emulates that on older interpreters by
 giving ``None``, ``True`` and ``False`` a reference count no session can drain.
 It changes nothing else and does nothing on 3.12+.
+
+``pyproject.toml`` excludes PySide6 6.12.0, so a normal install never has the defect;
+this is the guarded fallback for a build that does (a distribution's package, a frozen
+bundle): :func:`guard` measures whether the running binding drops references and only
+then applies the protection.
 """
 
 from __future__ import annotations
@@ -23,6 +28,42 @@ import ctypes
 import sys
 
 _HEADROOM = 1 << 60
+
+
+def none_references_lost(calls: int = 2000) -> int:
+    """How many references to ``None`` the binding drops over ``calls`` calls of a Python
+    ``data()`` override that answers ``None`` through C++ (0 on a sound build; about
+    ``calls`` on the defective one)."""
+    from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, Qt
+
+    class _AnswersNone(QAbstractListModel):
+        def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()  # noqa: B008
+                     ) -> int:
+            return 1
+
+        def data(self, index: QModelIndex | QPersistentModelIndex,
+                 role: int = Qt.ItemDataRole.DisplayRole) -> None:
+            return None
+
+    model = _AnswersNone()
+    index = model.index(0, 0)
+    before = sys.getrefcount(None)
+    for _ in range(calls):
+        index.data(Qt.ItemDataRole.DecorationRole)
+    lost = max(0, before - sys.getrefcount(None))
+    for _ in range(lost):  # the probe itself must not bring None closer to zero
+        ctypes.pythonapi.Py_IncRef(ctypes.py_object(None))
+    return lost
+
+
+def guard() -> bool:
+    """Protect ``None``/``True``/``False`` if (and only if) this binding drops their
+    references; returns True when the protection is in place."""
+    if sys.version_info >= (3, 12) or sys.implementation.name != "cpython":
+        return False
+    if none_references_lost() < 1000:
+        return False
+    return protect_none()
 
 
 def protect_none() -> bool:

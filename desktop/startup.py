@@ -14,9 +14,10 @@ from PySide6.QtWidgets import QApplication
 
 from crossmargin import __version__
 from crossmargin.resources import resource_path
+from desktop import qtcompat
 from desktop.controllers.theme import ThemeController
+from desktop.gc_guard import MainThreadCollector
 from desktop.main_window import MainWindow
-from desktop.qtcompat import protect_none
 from desktop.services import Services
 from desktop.settings import Preferences, open_settings
 from desktop.tasks import TaskRunner
@@ -58,7 +59,7 @@ def app_icon() -> QIcon:
 
 def create_application(argv: Sequence[str] | None = None) -> QApplication:
     """The QApplication (reuses an existing one, e.g. under pytest-qt)."""
-    protect_none()  # PySide6 6.12 + CPython 3.11 refcount defect, see desktop/qtcompat.py
+    qtcompat.guard()  # PySide6 6.12.0 + CPython 3.11 refcount defect, see desktop/qtcompat.py
     locale = QLocale.system()  # typed numbers follow the user's separators
     use_locale_separators(locale.decimalPoint(), locale.groupSeparator())
     existing = QApplication.instance()
@@ -74,6 +75,8 @@ def create_application(argv: Sequence[str] | None = None) -> QApplication:
     app.setApplicationDisplayName(APPLICATION)
     app.setApplicationVersion(__version__)
     app.setDesktopFileName("crossmargin-desktop")
+    # Qt objects are only ever collected here, never on a worker (see desktop.gc_guard)
+    MainThreadCollector(app)  # owned by the application
     return app
 
 

@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from crossmargin.storage.records import OpChanges
 from desktop import formatting as fmt
 from desktop.charts.timeseries import CompactDateAxis
 from desktop.dialogs.close_position import AddFillDialog, ClosePositionDialog
@@ -67,16 +68,22 @@ def _ops():
 # still undoes exactly that write.
 
 
+# Each returns the journal's OpChanges (None: nothing was written), which the view passes on.
+
+
 def _edit_position(journal: Journal, memo: dict[str, Any], position_id: int,
-                   changes: dict[str, Any]) -> None:
-    previous = _ops().edit_position(journal, position_id, changes)
-    memo.setdefault("previous", previous)
+                   changes: dict[str, Any]) -> OpChanges:
+    written = _ops().edit_position(journal, position_id, changes)
+    memo.setdefault("previous", written.value)
+    return written.changes
 
 
-def _revert_position(journal: Journal, memo: dict[str, Any], position_id: int) -> None:
+def _revert_position(journal: Journal, memo: dict[str, Any], position_id: int
+                     ) -> OpChanges | None:
     previous = memo.get("previous")
-    if previous is not None:
-        _ops().edit_position(journal, position_id, dict(previous))
+    if previous is None:
+        return None
+    return _ops().edit_position(journal, position_id, dict(previous)).changes
 
 
 class JournalWriteCommand(QUndoCommand):
@@ -134,25 +141,35 @@ class FillIds:
 
 
 def _edit_fill(journal: Journal, ids: FillIds, memo: dict[str, Any], first_id: int,
-               changes: dict[str, Any]) -> None:
-    previous = _ops().edit_fill(journal, ids.get(first_id), changes)
-    memo.setdefault("previous", previous)
+               changes: dict[str, Any]) -> OpChanges:
+    written = _ops().edit_fill(journal, ids.get(first_id), changes)
+    memo.setdefault("previous", written.value)
+    return written.changes
 
 
-def _revert_fill(journal: Journal, ids: FillIds, memo: dict[str, Any], first_id: int) -> None:
+def _revert_fill(journal: Journal, ids: FillIds, memo: dict[str, Any], first_id: int
+                 ) -> OpChanges | None:
     previous = memo.get("previous")
-    if previous is not None:
-        _ops().edit_fill(journal, ids.get(first_id), dict(previous))
+    if previous is None:
+        return None
+    return _ops().edit_fill(journal, ids.get(first_id), dict(previous)).changes
 
 
-def _delete_fill(journal: Journal, ids: FillIds, memo: dict[str, Any], first_id: int) -> None:
-    memo["fill"] = _ops().delete_fill(journal, ids.get(first_id))
+def _delete_fill(journal: Journal, ids: FillIds, memo: dict[str, Any], first_id: int
+                 ) -> OpChanges:
+    written = _ops().delete_fill(journal, ids.get(first_id))
+    memo["fill"] = written.value
+    return written.changes
 
 
-def _restore_fill(journal: Journal, ids: FillIds, memo: dict[str, Any], first_id: int) -> None:
+def _restore_fill(journal: Journal, ids: FillIds, memo: dict[str, Any], first_id: int
+                  ) -> OpChanges | None:
     fill = memo.pop("fill", None)
-    if fill is not None:
-        ids.set(first_id, _ops().restore_fill(journal, fill))
+    if fill is None:
+        return None
+    written = _ops().restore_fill(journal, fill)
+    ids.set(first_id, written.value)
+    return written.changes
 
 
 class EditFillCommand(JournalWriteCommand):
@@ -174,23 +191,26 @@ class DeleteFillCommand(JournalWriteCommand):
 
 
 def _close_position(journal: Journal, ids: FillIds, memo: dict[str, Any], position_id: int,
-                    values: dict[str, Any]) -> None:
-    fill_id = _ops().close_position(journal, position_id, values)
-    first = memo.setdefault("first_fill_id", fill_id)
-    ids.set(first, fill_id)
+                    values: dict[str, Any]) -> OpChanges:
+    written = _ops().close_position(journal, position_id, values)
+    first = memo.setdefault("first_fill_id", written.value)
+    ids.set(first, written.value)
+    return written.changes
 
 
 def _reopen_position(journal: Journal, ids: FillIds, memo: dict[str, Any],
-                     position_id: int) -> None:
+                     position_id: int) -> OpChanges | None:
     first = memo.get("first_fill_id")
-    if first is not None:
-        _ops().delete_fill(journal, ids.get(first))
+    if first is None:
+        return None
+    return _ops().delete_fill(journal, ids.get(first)).changes
 
 
 def _add_fill(journal: Journal, ids: FillIds, memo: dict[str, Any], position_id: int,
-              values: dict[str, Any]) -> None:
-    fill_id = _ops().add_fill_to(journal, position_id, values)
-    ids.set(memo.setdefault("first_fill_id", fill_id), fill_id)
+              values: dict[str, Any]) -> OpChanges:
+    written = _ops().add_fill_to(journal, position_id, values)
+    ids.set(memo.setdefault("first_fill_id", written.value), written.value)
+    return written.changes
 
 
 class AddFillCommand(JournalWriteCommand):
@@ -214,10 +234,11 @@ class ClosePositionCommand(JournalWriteCommand):
 
 
 class JournalView(QWidget):
-    """The Journal tab. ``changed()`` after a write; ``problem(str, list)`` for the bar;
-    ``notice(str)`` for a success line (an export written)."""
+    """The Journal tab. ``changed(OpChanges)`` after a write (what the journal says it
+    changed: the window re-reads only what that touches); ``problem(str, list)`` for the
+    bar; ``notice(str)`` for a success line (an export written)."""
 
-    changed = Signal()
+    changed = Signal(object)
     problem = Signal(str, object)
     notice = Signal(str)
     log_requested = Signal()
@@ -523,8 +544,8 @@ class JournalView(QWidget):
         def done(result: Any) -> None:
             if on_done is not None:
                 on_done(result)
-            self.reload()
-            self.changed.emit()
+            if isinstance(result, OpChanges):
+                self._changed(result)  # None: the undo had nothing to write back
 
         self._tasks.submit(fn, self._journal, *args, serial=True, on_success=done,
                            on_error=lambda exc: self.problem.emit("The change was not saved.",
@@ -723,8 +744,14 @@ class JournalView(QWidget):
 
     def _imported(self, dialog: ImportDialog, report: ImportReport) -> None:
         dialog.show_done(report)
-        self.reload()
-        self.changed.emit()
+        if report.changes is not None:
+            self._changed(report.changes)
+
+    def _changed(self, changes: OpChanges) -> None:
+        """Re-read this tab if the write touched its account, then pass the change on."""
+        if changes.any and (not changes.account_ids or self._account_id in changes.account_ids):
+            self.reload()
+        self.changed.emit(changes)
 
     def apply_theme(self, theme: Theme) -> None:
         self._theme = theme

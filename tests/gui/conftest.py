@@ -17,11 +17,13 @@ if os.environ.get("QT_QPA_PLATFORM", "offscreen") == "offscreen":
 
 from PySide6.QtCore import QtMsgType, qInstallMessageHandler  # noqa: E402
 
-from desktop.qtcompat import protect_none  # noqa: E402
+from desktop import qtcompat  # noqa: E402
+from desktop.gc_guard import MainThreadCollector  # noqa: E402
 
-# PySide6 6.12 on CPython 3.11 leaks references to None from every item model;
-# the app applies this in create_application(), the tests once here.
-protect_none()
+# PySide6 6.12.0 on CPython 3.11 drops references to None from every item model; the
+# app guards against it in create_application() (when the build has the defect), the
+# tests once here.
+qtcompat.guard()
 
 # Typed numbers follow the user's locale (create_application reads QLocale.system());
 # the tests are an English-locale user: '.' decimals, ',' thousands.
@@ -34,6 +36,15 @@ REPO = Path(__file__).resolve().parents[2]
 # Messages the offscreen platform plugin itself prints for every top-level window
 # (not a problem of the code under test). Everything else at warning level fails.
 PLATFORM_NOISE = ("This plugin does not support",)
+
+
+@pytest.fixture(autouse=True)
+def _collect_on_the_gui_thread(qapp) -> Iterator[None]:
+    """As in the app: garbage (Qt wrappers in it) is collected on the GUI thread only,
+    never by a sync or task worker (see desktop.gc_guard)."""
+    collector = MainThreadCollector()
+    yield
+    collector.stop()
 
 
 @pytest.fixture(autouse=True)

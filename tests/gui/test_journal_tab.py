@@ -189,3 +189,42 @@ def test_leverage_and_margin_mode_are_edited_in_the_app_and_undone(journal_windo
     view.undo_action.trigger()
     qtbot.waitUntil(lambda: journal.position(pid).leverage == 10
                     and str(journal.position(pid).margin_mode) == "cross", timeout=10_000)
+
+
+def test_writes_pass_the_journals_change_descriptor_to_the_window(journal_window, qtbot,
+                                                                   monkeypatch) -> None:
+    """A notes edit touches this account's positions only: the book is re-read, the
+    accounts list is not; a closing fill moves the open count: both are."""
+    view = journal_window.journal_view
+    journal: Journal = journal_window.journal
+    pid = int(view.model.position_at(0).id)
+    account_id = journal.position(pid).account_id
+    seen = []
+    view.changed.connect(seen.append)
+    calls = {"accounts": 0, "books": 0}
+    real_refresh, real_load = journal_window.journals.refresh_accounts, journal_window.journals.load
+
+    def refresh() -> None:
+        calls["accounts"] += 1
+        real_refresh()
+
+    def load(entry) -> None:
+        calls["books"] += 1
+        real_load(entry)
+
+    monkeypatch.setattr(journal_window.journals, "refresh_accounts", refresh)
+    monkeypatch.setattr(journal_window.journals, "load", load)
+    view.apply_edit(pid, {"notes": "only a note"})
+    qtbot.waitUntil(lambda: len(seen) == 1, timeout=10_000)
+    changes = seen[0]
+    assert changes.positions and not changes.fills and changes.account_ids == {account_id}
+    assert calls == {"accounts": 0, "books": 1}
+    view.table.setCurrentIndex(view.model.index(0, 0))
+    dialog = view.close_selected()
+    assert dialog is not None
+    dialog.price.setText("61000")
+    dialog.time.setText("2099-01-01 00:00:00")
+    dialog.close_button.click()
+    qtbot.waitUntil(lambda: len(seen) == 2, timeout=10_000)
+    assert seen[1].fills and seen[1].position_ids
+    assert calls == {"accounts": 1, "books": 2}

@@ -1,35 +1,32 @@
-"""The PySide6 None-refcount work-around keeps long GUI sessions alive."""
+"""The PySide6 6.12.0 reference-count defect: detected where present, guarded there."""
 
 from __future__ import annotations
 
 import sys
 
 import pytest
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt
 
-from desktop.qtcompat import protect_none
+from desktop import qtcompat
 
 pytestmark = pytest.mark.gui
 
 
-class _NoneModel(QAbstractTableModel):
-    def rowCount(self, parent=QModelIndex()) -> int:  # noqa: B008
-        return 1
+def test_the_probe_measures_the_binding_not_the_shim(qapp) -> None:
+    """The probe counts references the binding drops; protecting ``None`` changes the
+    count's level, not its fall, so it answers the same before and after."""
+    lost = qtcompat.none_references_lost(4000)
+    defective = lost > 2000
+    import PySide6
 
-    def columnCount(self, parent=QModelIndex()) -> int:  # noqa: B008
-        return 1
-
-    def data(self, index, role=Qt.ItemDataRole.DisplayRole):
-        return None
+    if defective:  # the release pyproject.toml excludes, installed by other means
+        assert PySide6.__version__ == "6.12.0", f"{PySide6.__version__} drops {lost} refs"
+    assert lost < 50 or defective  # a sound build loses none (a little noise allowed)
 
 
 @pytest.mark.skipif(sys.version_info >= (3, 12), reason="None is immortal on CPython 3.12+")
-def test_none_survives_a_model_answering_none_millions_of_times(qapp) -> None:
-    assert protect_none()
-    model = _NoneModel()
-    index = model.index(0, 0)
-    for _ in range(20_000):  # each call through C++ may drop a reference to None
-        index.data(Qt.ItemDataRole.DecorationRole)
-    assert sys.getrefcount(None) > 1 << 59
-    assert sys.getrefcount(True) > 1 << 59 and sys.getrefcount(False) > 1 << 59
-    assert protect_none()  # idempotent
+def test_the_guard_protects_where_the_defect_is(qapp) -> None:
+    defective = qtcompat.none_references_lost() >= 1000
+    assert qtcompat.guard() is defective
+    if defective:  # the app's start-up applied it: a long session cannot drain None
+        assert sys.getrefcount(None) > 1 << 59
+        assert sys.getrefcount(True) > 1 << 59 and sys.getrefcount(False) > 1 << 59
