@@ -7,7 +7,7 @@ when a client is created. Public pieces:
   override, poll interval), :class:`AccountRegistry`, :class:`Credentials`.
 * :mod:`.secrets`: keyring / encrypted-file / memory secret stores.
 * :mod:`.client`: :func:`create_exchange` (the real ccxt class, no hidden calls).
-* :mod:`.model`: :class:`SyncBatch` and its Decimal records.
+* :mod:`.model`: :class:`FetchedCycle` and its Decimal records.
 * :mod:`.cycle`: :func:`run_cycle` (one atomic cycle for one account).
 * :mod:`.service`: :class:`SyncService` (worker threads, polling, status) and
   :class:`MarkFeed` (live public mark prices).

@@ -1,4 +1,4 @@
-"""One sync cycle for one account: fetch everything, build a :class:`SyncBatch`, commit it.
+"""One sync cycle for one account: fetch everything, build a :class:`FetchedCycle`, commit it.
 
 The journal is reached through :class:`JournalPort` (see :mod:`.journal_port` for the
 adapter over the real journal). A cycle either commits the whole batch (rows and
@@ -35,9 +35,9 @@ from crossmargin.sync.faults import (
     to_sync_error,
 )
 from crossmargin.sync.model import (
+    FetchedCycle,
     InstrumentRecord,
     SnapshotCompleteness,
-    SyncBatch,
     TierTableRecord,
 )
 from crossmargin.sync.reconcile import ReconRow, reconcile_with_risk
@@ -60,7 +60,7 @@ class JournalPort(Protocol):
     def tiers(self, account_id: int, symbols: Sequence[str]) -> Mapping[str, Sequence[Tier]]:
         """Stored tier tables for ``symbols`` (for reconciliation between refreshes)."""
 
-    def apply(self, account_id: int, batch: SyncBatch) -> Mapping[str, int]:
+    def apply(self, account_id: int, batch: FetchedCycle) -> Mapping[str, int]:
         """Apply ``batch`` atomically; return counts of inserted rows per kind."""
 
     def wallet_ledger(self, account_id: int, currency: str) -> tuple[Decimal | None, Decimal]:
@@ -140,7 +140,7 @@ class AccountClient:
 class CycleReport:
     """The outcome of one committed cycle (timings in seconds)."""
 
-    batch: SyncBatch
+    batch: FetchedCycle
     inserted: Mapping[str, int]
     reconciliation: tuple[ReconRow, ...]
     retries: list[RetryEvent] = field(default_factory=list)
@@ -198,7 +198,7 @@ def _store_partial(journal: JournalPort, account_id: int, cfg: AccountConfig,
     them. If even that cannot be stored, the cycle's own error is what the user sees."""
     if not part.fills and not part.cursors:
         return
-    batch = SyncBatch(
+    batch = FetchedCycle(
         account=cfg.label, exchange=cfg.exchange, fetched_at=fetched_at, settle=cfg.settle,
         positions_complete=SnapshotCompleteness.UNKNOWN, fills=part.fills,
         cursors=dict(part.cursors),
@@ -300,7 +300,7 @@ def _run(client: AccountClient, journal: JournalPort, policy: RetryPolicy,
         raise to_sync_error(exc, client.secrets, cfg.label) from None
     t_fetch = time.perf_counter()
     symbols = held | {x.symbol for x in fills} | {x.symbol for x in funding}
-    batch = SyncBatch(
+    batch = FetchedCycle(
         account=cfg.label, exchange=cfg.exchange, fetched_at=fetched_at, settle=cfg.settle,
         balances=balances, positions=positions, positions_complete=complete,
         fills=fills, funding=funding, transfers=history.transfers, tiers=tiers, marks=marks,

@@ -1,4 +1,4 @@
-"""The bridge from a sync :class:`~crossmargin.sync.model.SyncBatch` to the journal.
+"""The bridge from a sync :class:`~crossmargin.sync.model.FetchedCycle` to the journal.
 
 :class:`JournalAdapter` implements :class:`~crossmargin.sync.cycle.JournalPort` over
 :class:`crossmargin.storage.journal.Journal`: it creates the exchange account on first
@@ -18,7 +18,7 @@ from typing import Any
 from crossmargin.domain import ONE, Tier
 from crossmargin.errors import InputError
 from crossmargin.sync.config import AccountConfig
-from crossmargin.sync.model import SnapshotCompleteness, SyncBatch
+from crossmargin.sync.model import FetchedCycle, SnapshotCompleteness
 
 
 def ms_to_dt(ms: int) -> datetime:
@@ -26,7 +26,7 @@ def ms_to_dt(ms: int) -> datetime:
     return datetime.fromtimestamp(ms / 1000, tz=UTC)
 
 
-def to_journal_batch(batch: SyncBatch) -> Any:
+def to_journal_batch(batch: FetchedCycle) -> Any:
     """The journal's ``SyncBatch`` for ``batch`` (imports storage records lazily)."""
     from crossmargin.storage.records import (
         BalanceIn,
@@ -37,7 +37,7 @@ def to_journal_batch(batch: SyncBatch) -> Any:
         NewFunding,
         NewTransfer,
     )
-    from crossmargin.storage.records import SyncBatch as JournalBatch
+    from crossmargin.storage.records import SyncBatch as JournalBatch  # the journal's
 
     positions = None
     if batch.positions_complete is SnapshotCompleteness.FULL:
@@ -137,7 +137,7 @@ class JournalAdapter:
         explained = self.journal.wallet_explained(account_id, currency)
         return (None if last is None else last.wallet_balance), explained
 
-    def apply(self, account_id: int, batch: SyncBatch) -> Mapping[str, int]:
+    def apply(self, account_id: int, batch: FetchedCycle) -> Mapping[str, int]:
         if any(f.leg != "net" for f in batch.fills):
             from crossmargin.storage.records import PositionMode
 

@@ -155,8 +155,12 @@ class SnapshotCompleteness(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
-class SyncBatch:
-    """Everything one successful cycle learnt about one account, applied atomically.
+class FetchedCycle:
+    """Everything one successful cycle learnt about one account, as the exchange said it
+    (epoch-ms times, its free balance and margin balance, whether the position list is
+    complete, marks, what the venue does not offer). Reconciliation and the cycle report
+    read it; :func:`crossmargin.sync.journal_port.to_journal_batch` turns it into the
+    journal's :class:`crossmargin.storage.SyncBatch`, applied atomically.
 
     ``cursors`` maps a cursor name (e.g. ``fills:BTC/USDT:USDT``) to its new value; the
     journal stores them in the same transaction as the rows, so an interrupted cycle

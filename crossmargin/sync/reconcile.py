@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from crossmargin.account_state import assemble_account
 from crossmargin.domain import ZERO, AccountState, MarginMode, Position, PositionId, RuleSet, Tier
-from crossmargin.sync.model import PositionRecord, SyncBatch
+from crossmargin.sync.model import FetchedCycle, PositionRecord
 
 if TYPE_CHECKING:
     from crossmargin.margin import AccountRisk
@@ -63,7 +63,7 @@ def _domain_position(p: PositionRecord, mark: Decimal) -> Position:
 
 
 def account_states(
-    batch: SyncBatch, rules: RuleSet, tiers: Mapping[str, Sequence[Tier]], *, label: str = ""
+    batch: FetchedCycle, rules: RuleSet, tiers: Mapping[str, Sequence[Tier]], *, label: str = ""
 ) -> dict[str, AccountState]:
     """One engine input per settlement currency that has positions in ``batch``.
 
@@ -90,7 +90,7 @@ def account_states(
 
 
 def reconcile(
-    batch: SyncBatch, rules: RuleSet, tiers: Mapping[str, Sequence[Tier]],
+    batch: FetchedCycle, rules: RuleSet, tiers: Mapping[str, Sequence[Tier]],
     *, tolerance: Decimal = TOLERANCE,
 ) -> tuple[ReconRow, ...]:
     """Compare every position's exchange liquidation price with the engine's."""
@@ -98,7 +98,7 @@ def reconcile(
 
 
 def reconcile_with_risk(
-    batch: SyncBatch, rules: RuleSet, tiers: Mapping[str, Sequence[Tier]],
+    batch: FetchedCycle, rules: RuleSet, tiers: Mapping[str, Sequence[Tier]],
     *, tolerance: Decimal = TOLERANCE,
 ) -> tuple[tuple[ReconRow, ...], dict[str, AccountRisk]]:
     """:func:`reconcile` plus the engine's :class:`AccountRisk` per settlement currency."""

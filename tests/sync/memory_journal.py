@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 
 from crossmargin.domain import Tier
 from crossmargin.sync.config import AccountConfig
-from crossmargin.sync.model import SyncBatch
+from crossmargin.sync.model import FetchedCycle
 
 
 class MemoryJournal:
@@ -46,7 +46,7 @@ class MemoryJournal:
             g.amount for g in st["funding"].values() if g.currency == currency)
         return (None if bal is None else bal.wallet_balance), Decimal(explained)
 
-    def apply(self, account_id: int, batch: SyncBatch) -> Mapping[str, int]:
+    def apply(self, account_id: int, batch: FetchedCycle) -> Mapping[str, int]:
         with self.lock:
             if self.fail_next_apply:
                 self.fail_next_apply = False

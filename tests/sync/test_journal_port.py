@@ -12,10 +12,10 @@ from crossmargin.sync.config import AccountConfig
 from crossmargin.sync.journal_port import JournalAdapter, to_journal_batch
 from crossmargin.sync.model import (
     BalanceRecord,
+    FetchedCycle,
     FillRecord,
     PositionRecord,
     SnapshotCompleteness,
-    SyncBatch,
 )
 
 T = 1_700_000_000_000  # ms
@@ -32,8 +32,9 @@ def _pos(mode: MarginMode, contracts: str, liq: str, side: Side = Side.LONG) -> 
 
 
 def _batch(*positions: PositionRecord, complete: SnapshotCompleteness = SnapshotCompleteness.FULL,
-           fills: tuple[FillRecord, ...] = (), cursors: dict[str, str] | None = None) -> SyncBatch:
-    return SyncBatch(
+           fills: tuple[FillRecord, ...] = (), cursors: dict[str, str] | None = None,
+           ) -> FetchedCycle:
+    return FetchedCycle(
         account="okx-main", exchange="okx", fetched_at=T, settle="BTC",
         balances=(BalanceRecord("BTC", D("1.5")),), positions=positions,
         positions_complete=complete, fills=fills, cursors=cursors or {},

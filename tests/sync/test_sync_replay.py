@@ -302,7 +302,7 @@ def test_reconciliation_flags_differences_over_half_a_percent():
     from dataclasses import replace
 
     from crossmargin.domain import RuleSet, Tier
-    from crossmargin.sync.model import BalanceRecord, PositionRecord, SyncBatch
+    from crossmargin.sync.model import BalanceRecord, FetchedCycle, PositionRecord
     from crossmargin.sync.reconcile import reconcile
 
     pos = PositionRecord(
@@ -312,7 +312,7 @@ def test_reconciliation_flags_differences_over_half_a_percent():
         unrealized_pnl=None, settle="USDT", isolated_margin=Decimal(3000),
     )
     tiers = {"BTC/USDT:USDT": (Tier(Decimal(0), None, Decimal("0.004"), Decimal(0)),)}
-    batch = SyncBatch(account="a", exchange="binanceusdm", fetched_at=0, settle="USDT",
+    batch = FetchedCycle(account="a", exchange="binanceusdm", fetched_at=0, settle="USDT",
                       balances=(BalanceRecord("USDT", Decimal(10000)),), positions=(pos,))
     (row,) = reconcile(batch, RuleSet.BINANCE, tiers)
     engine = row.engine_liquidation_price
