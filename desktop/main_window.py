@@ -10,11 +10,10 @@ state is kept in the :class:`QSettings` INI given by :class:`Services`
 
 from __future__ import annotations
 
-import logging
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import QMainWindow, QSplitter, QTabWidget, QVBoxLayout, QWidget
 
@@ -28,7 +27,7 @@ from desktop.controllers.journal import JournalController
 from desktop.controllers.marks import MarksController
 from desktop.controllers.scenarios import ScenarioFiles
 from desktop.controllers.sync import SyncController
-from desktop.demo import DEMO_LABEL, History
+from desktop.demo import DEMO_LABEL
 from desktop.dialogs.about import AboutDialog
 from desktop.dialogs.preferences import PreferencesDialog
 from desktop.errors import problems_of
@@ -44,7 +43,7 @@ from desktop.session import (
 )
 from desktop.settings import Preferences
 from desktop.theme import LIGHT, Theme
-from desktop.views.accounts_sidebar import AccountsSidebar
+from desktop.views.accounts_sidebar import AccountsSidebar, journal_entry
 from desktop.views.dashboard import DashboardView
 from desktop.views.journal import JournalView
 from desktop.views.positions import PositionsView
@@ -60,10 +59,7 @@ if TYPE_CHECKING:  # journal (SQLAlchemy) and the What-if tab load on first use
     from desktop.journal_ops import AccountBook, AccountSummary
     from desktop.whatif.panel import WhatIfPanel
 
-log = logging.getLogger(__name__)
-
 DEMO_KEY = "demo"
-TAB_NAMES = ("Dashboard", "Positions", "What-if", "Journal")
 
 
 class MainWindow(WindowActions, QMainWindow):
@@ -82,8 +78,6 @@ class MainWindow(WindowActions, QMainWindow):
         self.prefs: Preferences = services.preferences
         self.theme: Theme = LIGHT
         self.session = AccountSession(tasks=self.tasks, parent=self)
-        self._demo_state: AccountState | None = None
-        self._demo_history: History | None = None
         self._pending_key: str | None = None
         self._problem_key: str | None = None
         self.setWindowTitle("CrossMargin")
@@ -105,11 +99,8 @@ class MainWindow(WindowActions, QMainWindow):
                                 parent=self)
         self._build_content()
         build_menus(self)
-        self.status_line = StatusLine(self.statusBar())
+        self.status_line = StatusLine(self.statusBar(), marks_text=self.marks.describe)
         self.marks_label, self.sync_progress = self.status_line.marks, self.status_line.sync
-        self._clock = QTimer(self)  # "updated 12:00:03" ages; a lost feed shows
-        self._clock.timeout.connect(self._update_marks_label)
-        self._clock.start(1000)
         self.alerts = RiskAlerts(self.prefs, services.icon, self)
         self._connect()
         self._populate_accounts()
@@ -221,7 +212,7 @@ class MainWindow(WindowActions, QMainWindow):
     def _populate_accounts(self) -> None:
         entries = [AccountEntry(DEMO_KEY, EntryKind.DEMO, DEMO_LABEL, EntryStatus.LIVE,
                                 "Simulated prices")]
-        entries.extend(self._journal_entry(s) for s in self.journals.summaries)
+        entries.extend(journal_entry(s, self.sync.status_of) for s in self.journals.summaries)
         known = {e.key for e in entries}
         scenarios = self.sidebar.scenarios()
         shown = {s.key for s in scenarios}
@@ -229,17 +220,6 @@ class MainWindow(WindowActions, QMainWindow):
         entries.extend(e for e in scenarios if e.key not in known)
         selected = self.sidebar.current() or self.session.entry
         self.sidebar.set_entries(entries, keep=selected.key if selected is not None else None)
-
-    def _journal_entry(self, summary: AccountSummary) -> AccountEntry:
-        acct = summary.account
-        n = summary.open_positions
-        opened = f"{n} open position{'s' if n != 1 else ''}"
-        if str(acct.kind) == "exchange":
-            status, text = self.sync.status_of(acct, opened)
-            return AccountEntry(journal_key(acct.id), EntryKind.EXCHANGE, acct.label, status,
-                                text)
-        return AccountEntry(journal_key(acct.id), EntryKind.JOURNAL, acct.label,
-                            EntryStatus.STATIC, f"Journal · {opened}")
 
     def _accounts_read(self, _summaries: list[AccountSummary]) -> None:
         self._populate_accounts()
@@ -346,7 +326,7 @@ class MainWindow(WindowActions, QMainWindow):
         self.message_bar.show_message("warning", text)
 
     def _update_marks_label(self) -> None:
-        self.status_line.set_marks(*self.marks.describe())
+        self.status_line.refresh_marks()
 
     # ------------------------------------------------------------------ what-if routing
     def _maybe_build_whatif(self, index: int) -> None:
@@ -515,12 +495,9 @@ class MainWindow(WindowActions, QMainWindow):
         self.raise_()
         self.activateWindow()
 
-    def save_ui_state(self) -> None:
-        ui_state.save(self)
-
     def closeEvent(self, event: QCloseEvent) -> None:
         ui_state.save(self)
-        self._clock.stop()
+        self.status_line.stop()
         self.marks.stop()
         self.sync.stop()  # before the journal closes
         self.journals.close()

@@ -23,6 +23,7 @@ from PySide6.QtCore import QObject, Signal
 from crossmargin.domain import AccountState, PositionId
 from crossmargin.margin import AccountRisk, evaluate, switched_liquidation_prices
 from desktop.demo import History, SeriesBuffer
+from desktop.errors import problems_of
 from desktop.tasks import TaskRunner
 
 
@@ -205,5 +206,4 @@ class AccountSession(QObject):
         self.snapshot_ready.emit(snap)
 
     def _on_error(self, exc: BaseException) -> None:
-        problems = getattr(exc, "problems", None)
-        self.failed.emit("; ".join(problems) if problems else str(exc) or type(exc).__name__)
+        self.failed.emit("; ".join(problems_of(exc)))

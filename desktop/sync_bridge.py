@@ -8,9 +8,13 @@ is ever touched from a sync thread (Electrum's network-callback pattern).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, Signal
+
+if TYPE_CHECKING:  # sync (ccxt) loads on first use
+    from crossmargin.sync.cycle import CycleReport
+    from crossmargin.sync.faults import RetryEvent
 
 
 class SyncBridge(QObject):
@@ -45,12 +49,11 @@ class SyncListenerAdapter:
     def sync_progress(self, label: str, message: str) -> None:
         self._bridge.progressed.emit(label, message)
 
-    def sync_retrying(self, label: str, event: Any) -> None:
-        self._bridge.progressed.emit(label, str(getattr(event, "message", event)))
+    def sync_retrying(self, label: str, event: RetryEvent) -> None:
+        self._bridge.progressed.emit(label, event.message)
 
-    def sync_finished(self, label: str, report: Any) -> None:
-        summary = report.summary() if hasattr(report, "summary") else str(report)
-        self._bridge.finished.emit(label, summary)
+    def sync_finished(self, label: str, report: CycleReport) -> None:
+        self._bridge.finished.emit(label, report.summary())
 
     def sync_failed(self, label: str, error: Any) -> None:
         self._bridge.failed.emit(label, str(error))

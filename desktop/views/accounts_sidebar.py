@@ -3,14 +3,33 @@ accounts, scenario files), with each row's status."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt, Signal
 from PySide6.QtWidgets import QLabel, QListView, QVBoxLayout, QWidget
 
 from desktop.models.accounts import ENTRY_ROLE, AccountDelegate, AccountsListModel
-from desktop.session import AccountEntry, EntryKind
+from desktop.session import AccountEntry, EntryKind, EntryStatus, journal_key
 from desktop.theme import Theme
+
+if TYPE_CHECKING:
+    from crossmargin.domain import Account
+    from desktop.journal_ops import AccountSummary
+
+
+def journal_entry(summary: AccountSummary,
+                  status_of: Callable[[Account, str], tuple[EntryStatus, str]]) -> AccountEntry:
+    """The row of a journal account; an exchange account's status comes from ``status_of``
+    (its sync status: synced, stale since, needs attention)."""
+    acct = summary.account
+    n = summary.open_positions
+    opened = f"{n} open position{'s' if n != 1 else ''}"
+    if str(acct.kind) == "exchange":
+        status, text = status_of(acct, opened)
+        return AccountEntry(journal_key(acct.id), EntryKind.EXCHANGE, acct.label, status, text)
+    return AccountEntry(journal_key(acct.id), EntryKind.JOURNAL, acct.label,
+                        EntryStatus.STATIC, f"Journal · {opened}")
 
 
 class AccountsSidebar(QWidget):

@@ -10,6 +10,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QSplitter, QVBoxLayout, QWidget
 
+from crossmargin.domain import AccountState
 from desktop.charts.margin_bars import MarginBarsChart
 from desktop.charts.timeseries import MarginRatioChart, TimeSeriesChart
 from desktop.charts.viewmodel import margin_blocks
@@ -72,8 +73,8 @@ class DashboardView(QWidget):
     def _on_history(self) -> None:
         self._drawn_revision = -1
 
-    def _on_state(self, state: object) -> None:
-        settle = getattr(state, "settle", "")
+    def _on_state(self, state: AccountState | None) -> None:
+        settle = state.settle if state is not None else ""
         self.equity_chart.set_unit(settle)
         self.margin_chart.set_unit(settle)
 

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from crossmargin.domain import AccountState
 from desktop.models.positions import (
     ID_ROLE,
     PositionColumn,
@@ -119,8 +120,8 @@ class PositionsView(QWidget):
         self._has_journal = has_journal
         self._has_whatif = has_whatif
 
-    def _on_state(self, state: object) -> None:
-        settle = getattr(state, "settle", "USDT")
+    def _on_state(self, state: AccountState | None) -> None:
+        settle = state.settle if state is not None else "USDT"
         self.model.clear()
         self.model.set_settle(settle)
 

@@ -3,11 +3,18 @@ where the marks shown come from."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QLabel, QProgressBar, QStatusBar
 
 
 class StatusLine:
-    def __init__(self, bar: QStatusBar) -> None:
+    """``marks_text()`` gives the marks line and its tooltip; it is re-read every second
+    ("updated 12:00:03" ages, a lost feed shows)."""
+
+    def __init__(self, bar: QStatusBar, marks_text: Callable[[], tuple[str, str]]) -> None:
+        self._marks_text = marks_text
         self.busy = QLabel("")
         self.busy.setObjectName("ChartReadout")
         self.marks = QLabel("")
@@ -20,6 +27,15 @@ class StatusLine:
         self.sync.setVisible(False)
         for widget in (self.sync, self.busy, self.marks):
             bar.addPermanentWidget(widget)
+        self._clock = QTimer(bar)
+        self._clock.timeout.connect(self.refresh_marks)
+        self._clock.start(1000)
+
+    def refresh_marks(self) -> None:
+        self.set_marks(*self._marks_text())
+
+    def stop(self) -> None:
+        self._clock.stop()
 
     def set_busy(self, busy: bool) -> None:
         self.busy.setText("Computing…" if busy else "")
