@@ -9,6 +9,7 @@ serialises every write.
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -18,7 +19,7 @@ from typing import Any, Generic, TypeVar
 import numpy as np
 
 from crossmargin.domain import AccountState, MarginMode, RuleSet, Side
-from crossmargin.errors import InputError
+from crossmargin.errors import CrossMarginError, InputError
 from crossmargin.storage import (
     Account,
     AccountKind,
@@ -34,6 +35,7 @@ from crossmargin.storage import (
     Statistics,
 )
 from desktop.demo import History
+from desktop.session import RiskSnapshot, risk_snapshot
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +79,9 @@ class AccountBook:
     state: AccountState
     history: History
     sources: tuple[str, ...] = ()  # where the inputs came from (Journal.account_inputs)
+    #: the engine's figures for ``state``, computed by the same task (None: it refused
+    #: the book; the session then evaluates again and says why)
+    snapshot: RiskSnapshot | None = None
 
 
 def load_account(journal: Journal, account_id: int) -> AccountBook:
@@ -97,8 +102,12 @@ def load_account(journal: Journal, account_id: int) -> AccountBook:
              if x.currency == state.settle and x.kind in ("deposit", "withdrawal", "transfer")]
     transfer_t = np.array([x.time.timestamp() for x in moves], dtype=np.float64)
     transfer_amount = np.array([float(x.amount) for x in moves], dtype=np.float64)
+    try:
+        snapshot: RiskSnapshot | None = risk_snapshot(state, time.time())
+    except (CrossMarginError, ArithmeticError, ValueError):
+        snapshot = None
     return AccountBook(acct, state, History(t, equity, ratio, transfer_t, transfer_amount),
-                       inputs.sources)
+                       inputs.sources, snapshot)
 
 
 @dataclass(frozen=True, slots=True)

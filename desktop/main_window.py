@@ -274,7 +274,7 @@ class MainWindow(WindowActions, QMainWindow):
         if self._problem_key == entry.key:  # an earlier "cannot be evaluated" is moot now
             self.message_bar.dismiss()
             self._problem_key = None
-        self.session.load(entry, book.state, book.history)
+        self.session.load(entry, book.state, book.history, book.snapshot)
         self.marks.watch_current()
         acct = book.account
         venue = f"{exchange_name(acct.exchange_id)} · " if acct.exchange_id else ""

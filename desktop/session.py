@@ -129,9 +129,11 @@ class AccountSession(QObject):
         self._generation = 0
 
     def load(
-        self, entry: AccountEntry, state: AccountState, history: History | None = None
+        self, entry: AccountEntry, state: AccountState, history: History | None = None,
+        snapshot: RiskSnapshot | None = None,
     ) -> None:
-        """Show ``state`` as account ``entry``; evaluates at once on a worker."""
+        """Show ``state`` as account ``entry``: with its ``snapshot`` when the worker that
+        built the book evaluated it too (one round trip), else evaluated now on a worker."""
         self._generation += 1
         self.entry = entry
         self.state = state
@@ -144,7 +146,10 @@ class AccountSession(QObject):
         self.history_revision += 1
         self.history_changed.emit()
         self.state_changed.emit(state)
-        self.refresh()
+        if snapshot is not None and snapshot.state is state:
+            self._on_snapshot(snapshot, self._generation)
+        else:
+            self.refresh()
 
     def clear_to(self, entry: AccountEntry) -> None:
         """Select ``entry`` without a book (it could not be built); views show nothing."""

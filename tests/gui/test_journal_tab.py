@@ -228,3 +228,18 @@ def test_writes_pass_the_journals_change_descriptor_to_the_window(journal_window
     qtbot.waitUntil(lambda: len(seen) == 2, timeout=10_000)
     assert seen[1].fills and seen[1].position_ids
     assert calls == {"accounts": 1, "books": 2}
+
+
+def test_a_journal_book_arrives_evaluated_in_one_task(journal_window, qtbot,
+                                                       monkeypatch) -> None:
+    """Journal → book → engine figures in one worker round trip: showing a journal
+    account does not start a second evaluation."""
+    window = journal_window
+    evaluations = []
+    monkeypatch.setattr(window.session, "refresh", lambda: evaluations.append(1))
+    entry = window.session.entry
+    with qtbot.waitSignal(window.session.snapshot_ready, timeout=10_000) as blocker:
+        window.journals.load(entry)
+    snap = blocker.args[0]
+    assert snap.state is window.session.state and snap.risk.positions
+    assert evaluations == []
