@@ -33,6 +33,7 @@ from crossmargin.storage import (
     PositionFilter,
     PositionStatus,
     Statistics,
+    TradeResult,
 )
 from desktop.demo import History
 from desktop.session import RiskSnapshot, risk_snapshot
@@ -293,6 +294,23 @@ def pnl_curve(journal: Journal, account_id: int, ctx: Any = None,
                  + [p.closed_at.timestamp() for p in closed if p.closed_at], dtype=np.float64)
     pnl = np.concatenate([[0.0], np.cumsum([float(p.net_pnl) for p in closed])])
     return t, pnl
+
+
+@dataclass(frozen=True, slots=True)
+class Review:
+    """What the Review tab shows for one account: statistics per group and every closed
+    trade (close order) for the calendar, the R distribution and the drawdown."""
+
+    group_by: str
+    groups: dict[str, list[Statistics]]
+    trades: tuple[TradeResult, ...]
+
+
+def review(journal: Journal, account_id: int, group_by: str) -> Review:
+    """Statistics of ``account_id`` grouped by ``group_by``, and its closed trades."""
+    filt = PositionFilter(account=account_id)
+    return Review(group_by, journal.statistics_by(group_by, filt),
+                  tuple(journal.trade_results(filt)))
 
 
 def journal_page(journal: Journal, account_id: int, limit: int = PAGE_SIZE,

@@ -15,7 +15,8 @@
     crossmargin journal list [--account A] [--symbol S] [--open|--closed] [--tag T]
                              [--from DATE] [--to DATE] [--limit N] [--page P] [--json]
     crossmargin journal show ID [--json]
-    crossmargin journal stats [same filters as list] [--by symbol|setup|tag|side|account|month]
+    crossmargin journal stats [same filters as list]
+                              [--by symbol|setup|tag|side|account|month|weekday|hour|day]
     crossmargin journal balance ACCOUNT AMOUNT [--currency CCY] [--time T]
     crossmargin journal funding --account A SYMBOL AMOUNT [--time T] [--currency CCY]
     crossmargin journal transfer ACCOUNT AMOUNT [--time T] [--currency CCY] [--note TEXT]
@@ -52,6 +53,7 @@ from crossmargin.cli._journal_common import (
     when,
 )
 from crossmargin.errors import InputError
+from crossmargin.storage.records import STAT_GROUPS
 
 
 def short(symbol: str) -> str:
@@ -155,8 +157,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     st = sub.add_parser("stats", parents=[db], help="win rate, profit factor, drawdown...")
     _filters(st)
-    st.add_argument("--by", choices=("symbol", "setup", "tag", "side", "account", "month"),
-                    help="one row per group instead of the full report")
+    st.add_argument("--by", choices=STAT_GROUPS,
+                    help="one row per group instead of the full report (weekday, hour and "
+                         "day of the close in this computer's local time, month in UTC)")
     st.add_argument("--json", action="store_true")
     st.set_defaults(handler=_stats)
 

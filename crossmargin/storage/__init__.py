@@ -48,6 +48,7 @@ from crossmargin.storage.records import (
     RejectedRow,
     Statistics,
     SyncBatch,
+    TradeResult,
     Transfer,
 )
 
@@ -98,6 +99,7 @@ __all__ = [
     "Statistics",
     "StorageError",
     "SyncBatch",
+    "TradeResult",
     "Transfer",
     "backup_file",
 ]

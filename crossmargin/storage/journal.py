@@ -148,6 +148,7 @@ class Journal(Store):
     # statistics and what-if inputs
     statistics = _stat_queries.statistics
     statistics_by = _stat_queries.statistics_by
+    trade_results = _stat_queries.trade_results
     build_scenario = _scenario_inputs.build_scenario
     account_inputs = _scenario_inputs.account_inputs
     settlements = _scenario_inputs.settlements

@@ -184,6 +184,27 @@ class Page(Generic[T]):
         return self.offset + len(self.items) < self.total
 
 
+#: what ``Journal.statistics_by`` groups by (weekday, hour and day in this computer's
+#: local time, month in UTC)
+STAT_GROUPS = ("symbol", "setup", "tag", "side", "account", "month", "weekday", "hour", "day")
+
+
+@dataclass(frozen=True, slots=True)
+class TradeResult:
+    """One closed position's outcome, for distributions and calendars: ``net`` =
+    realised − fees + funding in ``currency``; ``r`` = net / initial risk (None without a
+    stop)."""
+
+    position_id: int
+    symbol: str
+    closed_at: datetime
+    currency: str
+    net: Decimal
+    fees: Decimal
+    funding: Decimal
+    r: Decimal | None
+
+
 @dataclass(frozen=True, slots=True)
 class OpChanges:
     """What a write changed, so each view refreshes only what concerns it (like Anki's).
@@ -268,6 +289,7 @@ class ImportReport:
     preset_reason: str = ""  # "given", or what in the header picked ``preset`` (auto)
 
 __all__ = [  # the records are re-exported: `from crossmargin.storage import Fill` stays
+    "STAT_GROUPS",
     "Account",
     "AccountId",
     "AccountKind",
@@ -294,5 +316,6 @@ __all__ = [  # the records are re-exported: `from crossmargin.storage import Fil
     "RejectedRow",
     "Statistics",
     "SyncBatch",
+    "TradeResult",
     "Transfer",
 ]

@@ -24,7 +24,7 @@ from typing import Any
 
 from crossmargin.domain import ONE, ZERO
 from crossmargin.storage.ledger import ContractSpec
-from crossmargin.storage.records import Statistics
+from crossmargin.storage.records import Statistics, TradeResult
 
 
 def compute_statistics(
@@ -46,6 +46,35 @@ def compute_statistics(
     out = []
     for currency in sorted(set(groups) | set(open_counts)):
         out.append(_one(currency, groups.get(currency, []), open_counts.get(currency, 0), specs))
+    return out
+
+
+def initial_risk(spec: ContractSpec, entry_text: str, stop_text: str | None,
+                 max_text: str) -> Decimal | None:
+    """The loss at the stop for the largest size held (None without a usable stop)."""
+    if stop_text is None:
+        return None
+    stop, entry = Decimal(stop_text), Decimal(entry_text)
+    if stop <= 0:
+        return None
+    q = Decimal(max_text) * spec.contract_size
+    risk = q * abs(ONE / stop - ONE / entry) if spec.inverse else q * abs(entry - stop)
+    return risk if risk > 0 else None
+
+
+def trade_results(rows: Sequence[Sequence[Any]], specs: Mapping[tuple[int, str], ContractSpec]
+                  ) -> list[TradeResult]:
+    """One :class:`TradeResult` per closed position; ``rows`` as for
+    :func:`compute_statistics` with the close time (a datetime) and id appended."""
+    out = []
+    for (account_id, symbol, r_text, f_text, fu_text, entry_text, stop_text, max_text,
+         _other, closed_at, position_id, *_) in rows:
+        spec = specs[(account_id, symbol)]
+        fee, fund = Decimal(f_text), Decimal(fu_text)
+        net = Decimal(r_text) - fee + fund
+        risk = initial_risk(spec, entry_text, stop_text, max_text)
+        out.append(TradeResult(int(position_id), symbol, closed_at, spec.settle, net, fee, fund,
+                               None if risk is None else net / risk))
     return out
 
 
@@ -95,20 +124,10 @@ def _one(
             peak = cum
         elif peak - cum > max_dd:
             max_dd = peak - cum
-        if stop_text is not None:
-            stop = Decimal(stop_text)
-            if stop <= 0:
-                continue
-            entry = Decimal(entry_text)
-            spec = specs[(account_id, symbol)]
-            q = Decimal(max_text) * spec.contract_size
-            if spec.inverse:
-                risk = q * abs(ONE / stop - ONE / entry)
-            else:
-                risk = q * abs(entry - stop)
-            if risk > 0:
-                r_sum += net / risk
-                r_n += 1
+        risk = initial_risk(specs[(account_id, symbol)], entry_text, stop_text, max_text)
+        if risk is not None:
+            r_sum += net / risk
+            r_n += 1
     trades = len(rows)
     net_total = realized - fees + funding
     return Statistics(

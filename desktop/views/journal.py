@@ -43,6 +43,7 @@ from desktop.errors import problems_of
 from desktop.models.journal import FillsTableModel, JournalPositionsTableModel, PagedTableModel
 from desktop.tasks import TaskRunner
 from desktop.theme import LIGHT, Theme
+from desktop.views.review import ReviewPanel
 
 if TYPE_CHECKING:  # the journal (SQLAlchemy) loads on first use, not at start-up
     from crossmargin.storage import (
@@ -316,7 +317,11 @@ class JournalView(QWidget):
         self.tables.setDocumentMode(True)
         self.tables.addTab(self.table, "Positions")
         self.tables.addTab(self.fills_table, "Fills")
+        self.review = ReviewPanel()
+        self.review.group_changed.connect(lambda _g: self._load_review())
+        self.tables.addTab(self.review, "Review")
         self.tables.currentChanged.connect(self._update_count)
+        self.tables.currentChanged.connect(lambda _i: self._load_review())
 
         self.stats_box = QFrame()
         self.stats_box.setObjectName("KeyFigureCard")
@@ -430,6 +435,22 @@ class JournalView(QWidget):
             on_error=lambda exc: self.problem.emit("The journal could not be read.",
                                                    problems_of(exc)),
         )
+        self._load_review()
+
+    def _load_review(self) -> None:
+        """Read the Review tab's figures (serial task, latest wins) while it is shown."""
+        if (self._journal is None or self._account_id is None
+                or self.tables.currentWidget() is not self.review):
+            return
+        account_id = self._account_id
+        self._tasks.submit(
+            _ops().review, self._journal, account_id, self.review.group(), serial=True,
+            key="journal.review",
+            on_success=lambda r: self.review.show_review(r) if account_id == self._account_id
+            else None,
+            on_error=lambda exc: self.problem.emit("The review could not be read.",
+                                                   problems_of(exc)),
+        )
 
     def _on_page(self, page: JournalPage) -> None:
         self._positions = page.positions
@@ -474,8 +495,8 @@ class JournalView(QWidget):
         fills = self.tables.currentWidget() is self.fills_table
         self.status_filter.setVisible(not fills)
         model: PagedTableModel = self.fills_model if fills else self.model
-        noun = "fills" if fills else "positions"
         loaded, total = model.loaded(), model.total
+        noun = ("fill" if fills else "position") + ("" if total == 1 else "s")
         self.count_label.setText(f"{total} {noun}" if loaded >= total
                                  else f"{loaded} of {total} {noun} loaded (scroll for more)")
 
@@ -763,6 +784,7 @@ class JournalView(QWidget):
             axis.setPen(pg.mkPen(theme.grid))
             axis.setTextPen(pg.mkPen(theme.chart_fg))
         self.pnl_curve.setPen(pg.mkPen(theme.good, width=1))
+        self.review.apply_theme(theme)
 
 
 def _export_kinds() -> dict[str, tuple[str, str, str]]:

@@ -243,3 +243,42 @@ def test_a_journal_book_arrives_evaluated_in_one_task(journal_window, qtbot,
     snap = blocker.args[0]
     assert snap.state is window.session.state and snap.risk.positions
     assert evaluations == []
+
+
+def test_the_review_tab_groups_trades_and_draws_r_calendar_and_drawdown(journal_window,
+                                                                         qtbot) -> None:
+    """Two closed trades with stops: the Review tab shows them by setup and by weekday,
+    the R distribution has both, the calendar marks their days, the drawdown is drawn."""
+    from datetime import UTC, datetime, timedelta
+
+    from desktop.views.review import GROUPS
+
+    now = datetime.now(UTC)
+    view = journal_window.journal_view
+    journal: Journal = journal_window.journal
+    account_id = view.account_id()
+    pid = int(view.model.position_at(0).id)
+    journal.edit_position(pid, setup="breakout", stop_price=Decimal("59000"))
+    journal.close_position(pid, Decimal("62000"), time=now + timedelta(hours=1))
+    second = journal.add_position(account_id, "ETH/USDT:USDT", Side.SHORT, Decimal("1"),
+                                  Decimal("3000"), time=now + timedelta(hours=2),
+                                  setup="fade", stop_price=Decimal("3100"))
+    assert second.id is not None
+    journal.close_position(second.id, Decimal("3150"), time=now + timedelta(days=1))
+    journal_window.tabs.setCurrentWidget(view)
+    view.tables.setCurrentWidget(view.review)
+    review = view.review
+    qtbot.waitUntil(lambda: review.table.rowCount() == 2, timeout=10_000)
+    groups = {review.table.item(i, 0).text(): review.table.item(i, 3).text() for i in range(2)}
+    assert groups == {"breakout": "+1,000.00", "fade": "−150.00"}  # a true minus sign
+    assert review.r_plot.plotItem.titleLabel.text.startswith("2 trades with a stop")
+    heights = review.r_bars.opts["height"]
+    assert sum(heights) == 2  # +2 R (1000 / 500) and -1.5 R (150 / 100)
+    cells = [review.calendar.item(r, c).text() for r in range(review.calendar.rowCount())
+             for c in range(7) if review.calendar.item(r, c) is not None]
+    assert any("+1,000.00" in c for c in cells) and any("−150.00" in c for c in cells)
+    x, y = review.dd_curve.getData()
+    assert list(y) == [0.0, -150.0]
+    review.group_by.setCurrentIndex([k for k, _t in GROUPS].index("weekday"))
+    qtbot.waitUntil(lambda: review.table.item(0, 0) is not None
+                    and review.table.item(0, 0).text()[0].isdigit(), timeout=10_000)
