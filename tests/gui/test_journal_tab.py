@@ -277,7 +277,7 @@ def test_the_review_tab_groups_trades_and_draws_r_calendar_and_drawdown(journal_
     cells = [review.calendar.item(r, c).text() for r in range(review.calendar.rowCount())
              for c in range(7) if review.calendar.item(r, c) is not None]
     assert any("+1,000.00" in c for c in cells) and any("−150.00" in c for c in cells)
-    x, y = review.dd_curve.getData()
+    _x, y = review.dd_curve.getData()
     assert list(y) == [0.0, -150.0]
     review.group_by.setCurrentIndex([k for k, _t in GROUPS].index("weekday"))
     qtbot.waitUntil(lambda: review.table.item(0, 0) is not None
