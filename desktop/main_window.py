@@ -201,6 +201,7 @@ class MainWindow(WindowActions, QMainWindow):
         self.scenarios.problem.connect(lambda text, problems: show("error", text, problems))
 
         self.journal_view.changed.connect(self._journal_written)
+        self.tabs.currentChanged.connect(self._maybe_demo_journal)
         self.journal_view.problem.connect(lambda text, problems: show("error", text, problems))
         self.journal_view.notice.connect(lambda text: show("info", text, timeout_ms=8000))
         self.journal_view.log_requested.connect(self.log_position)
@@ -254,7 +255,11 @@ class MainWindow(WindowActions, QMainWindow):
     # ------------------------------------------------------------------ showing a book
     def _show_entry(self, entry: AccountEntry, detail: str, sources: str = "") -> None:
         account_id = entry.journal_id
-        self.journal_view.set_account(self.journal, account_id, entry.label)
+        if entry.kind is EntryKind.DEMO:  # its Journal tab shows sample trades, built
+            self.journal_view.set_account(None, None)  # when the tab is first opened
+            self._maybe_demo_journal()
+        else:
+            self.journal_view.set_account(self.journal, account_id, entry.label)
         self.positions.set_capabilities(
             can_edit=account_id is not None and entry.kind is EntryKind.JOURNAL,
             has_journal=account_id is not None, has_whatif=self.whatif_available,
@@ -265,6 +270,17 @@ class MainWindow(WindowActions, QMainWindow):
                                and self.sidebar.user_accounts() == 0)
         self.figures.clear()
         self.account_loaded.emit(entry.key)
+
+    def _maybe_demo_journal(self, *_: object) -> None:
+        entry = self.session.entry
+        if (entry is not None and entry.kind is EntryKind.DEMO
+                and self.tabs.currentWidget() is self.journal_view):
+            self.journals.demo(lambda journal, demo_id: self._show_demo_journal(
+                entry, journal, demo_id))
+
+    def _show_demo_journal(self, entry: AccountEntry, journal: Journal, account_id: int) -> None:
+        if self.session.entry is not None and self.session.entry.key == entry.key:
+            self.journal_view.set_account(journal, account_id, "Demo journal (sample trades)")
 
     def _show_journal_book(self, entry: AccountEntry, book: AccountBook) -> None:
         current = self.sidebar.current()

@@ -61,6 +61,9 @@ class JournalController(QObject):
         self.summaries: list[AccountSummary] = []
         self.log_dialog: LogPositionDialog | None = None
         self.restore_dialog: RestoreBackupDialog | None = None
+        self._demo: tuple[Journal, int] | None = None  # the demo's sample journal
+        self._demo_building = False
+        self._demo_waiting: list[Callable[[Journal, int], None]] = []
         self._closing = False
         self._watch = QTimer(self)  # outside writes (the CLI beside the app)
         self._watch.setInterval(JOURNAL_WATCH_MS)
@@ -168,6 +171,36 @@ class JournalController(QObject):
                            on_success=lambda book: self.book_loaded.emit(entry, book),
                            on_error=lambda exc: self.book_failed.emit(entry, exc))
 
+    def demo(self, then: Callable[[Journal, int], None]) -> None:
+        """The demo's sample journal and its account (built once per session on the
+        serial worker, in a temporary folder: see :mod:`desktop.demo_journal`)."""
+        if self._demo is not None:
+            then(*self._demo)
+            return
+        self._demo_waiting.append(then)
+        if self._demo_building or self._closing:
+            return
+        self._demo_building = True
+        from desktop import demo_journal
+
+        def built(result: tuple[Journal, int]) -> None:
+            self._demo_building = False
+            if self._closing:
+                self._tasks.submit(demo_journal.discard, result[0], serial=True)
+                return
+            self._demo = result
+            waiting, self._demo_waiting = self._demo_waiting, []
+            for callback in waiting:
+                callback(*result)
+
+        def failed(exc: BaseException) -> None:
+            self._demo_building = False
+            self._demo_waiting.clear()
+            self.problem.emit("warning", "The demo's sample journal could not be built.",
+                              problems_of(exc))
+
+        self._tasks.submit(demo_journal.build, serial=True, on_success=built, on_error=failed)
+
     def check_outside(self) -> None:
         """Timer: did another process write to the journal? One PRAGMA on a read-only
         WAL connection (readers never wait for writers), so it runs on this thread."""
@@ -212,14 +245,22 @@ class JournalController(QObject):
                            on_error=lambda exc: dialog.show_problems(problems_of(exc)))
 
     def close(self) -> None:
-        """Close the journal this controller opened, on the serial journal worker after
-        every queued write (its connections are used from that queue only)."""
+        """Close the journal this controller opened (and throw the demo's sample journal
+        away), on the serial journal worker after every queued write: the journals'
+        connections are used from that queue only."""
         self._closing = True
         self._watch.stop()
+        pending = False
+        if self._demo is not None:
+            from desktop import demo_journal
+
+            self._tasks.submit(demo_journal.discard, self._demo[0], serial=True)
+            self._demo, pending = None, True
         if self.journal is not None and self._owned:
             self._tasks.submit(self.journal.close, serial=True)
+            self.journal, pending = None, True
+        if pending:
             self._tasks.wait(5000)
-            self.journal = None
 
 
 __all__ = ["JOURNAL_WATCH_MS", "JournalController"]

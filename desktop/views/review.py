@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
     QSplitter,
     QTableWidget,
     QTableWidgetItem,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -46,7 +47,7 @@ GROUPS = (("setup", "Setup"), ("tag", "Tag"), ("symbol", "Symbol"), ("side", "Si
 COLUMNS = ("Group", "Trades", "Win rate", "Net PnL", "Fees", "Funding", "Avg R",
            "Profit factor", "Max drawdown")
 WEEKS = 6
-DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+DAYS = ("M", "T", "W", "T", "F", "S", "S")  # Monday first; the tooltip names the day
 R_BIN = 0.5
 RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
 
@@ -82,7 +83,7 @@ class ReviewPanel(QWidget):
         self.calendar.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         self.calendar_title = QLabel("Daily net PnL")
         self.calendar_title.setObjectName("ChartReadout")
-        self.r_plot = self._plot("R multiple (net ÷ risk at the stop)", "trades")
+        self.r_plot = self._plot("R (net ÷ risk at the stop)", "trades")
         self.r_bars = pg.BarGraphItem(x=[], height=[], width=R_BIN * 0.9)
         self.r_plot.addItem(self.r_bars)
         self.dd_plot = self._plot("", "net PnL", dates=True)
@@ -101,15 +102,18 @@ class ReviewPanel(QWidget):
         cal_layout.setContentsMargins(0, 0, 0, 0)
         cal_layout.addWidget(self.calendar_title)
         cal_layout.addWidget(self.calendar, 1)
-        charts = QSplitter(Qt.Orientation.Horizontal)
-        charts.setChildrenCollapsible(False)
-        for w in (cal, self.r_plot, self.dd_plot):
-            w.setMinimumWidth(200)
-            charts.addWidget(w)
+        # one chart at a time, each at full width: they stay legible from 1024 × 700 up
+        charts = QTabWidget()
+        charts.setDocumentMode(True)
+        charts.setTabPosition(QTabWidget.TabPosition.South)
+        for w, name in ((cal, "Calendar"), (self.r_plot, "R distribution"),
+                        (self.dd_plot, "Drawdown")):
+            charts.addTab(w, name)
+        self.charts = charts
         self.splitter = QSplitter(Qt.Orientation.Vertical)
         self.splitter.addWidget(self.table)
         self.splitter.addWidget(charts)
-        self.splitter.setSizes([160, 240])
+        self.splitter.setSizes([150, 300])
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 4, 0, 0)
         layout.addLayout(top)
@@ -156,7 +160,7 @@ class ReviewPanel(QWidget):
                 label, str(s.trades), fmt.percent(s.win_rate, decimals=0),
                 fmt.money(s.net_pnl, c, sign=True), fmt.money(s.fees, c),
                 fmt.money(s.funding, c, sign=True),
-                fmt.DASH if s.average_r is None else f"{s.average_r:+.2f} R",
+                fmt.DASH if s.average_r is None else f"{s.average_r:+.2f} R".replace("-", "−"),
                 fmt.DASH if s.profit_factor is None else f"{s.profit_factor:.2f}",
                 fmt.money(s.max_drawdown, c),
             )
@@ -192,8 +196,10 @@ class ReviewPanel(QWidget):
                 net = by_day.get(day)
                 head = day.strftime("%d %b") if day.month != month else day.strftime("%d")
                 month = day.month
-                text = head if net is None else f"{head}\n{fmt.money(net, currency, sign=True)}"
+                text = head if net is None else f"{head}   {_compact(net)}"
                 item = QTableWidgetItem(text)
+                item.setToolTip(f"{day:%A %d %B %Y}" + (
+                    "" if net is None else f": {fmt.money(net, currency, sign=True, unit=True)}"))
                 item.setTextAlignment(Qt.AlignmentFlag.AlignCenter)
                 if net is not None and net != 0:
                     colour = QColor(self._tone(net))
@@ -208,7 +214,7 @@ class ReviewPanel(QWidget):
         rs = [float(t.r) for t in trades if t.r is not None]
         if not rs:
             self.r_bars.setOpts(x=[], height=[])
-            self.r_plot.setTitle("No trade had a stop: R needs one")
+            self.r_plot.setTitle("R needs a stop: none had one", size="9pt")
             return
         lo = math.floor(min(rs) / R_BIN) * R_BIN
         hi = math.ceil(max(rs) / R_BIN) * R_BIN + R_BIN
@@ -218,7 +224,7 @@ class ReviewPanel(QWidget):
         brushes = [self._theme.good if c > 0 else self._theme.bad for c in centres]
         self.r_bars.setOpts(x=centres, height=counts, width=R_BIN * 0.9, brushes=brushes,
                             pens=brushes)
-        self.r_plot.setTitle(f"{len(rs)} trades with a stop · mean {np.mean(rs):+.2f} R")
+        self.r_plot.setTitle(f"mean {np.mean(rs):+.2f} R · {len(rs)} trades", size="9pt")
 
     def _draw_drawdown(self, trades: tuple[TradeResult, ...]) -> None:
         if not trades:
@@ -231,10 +237,12 @@ class ReviewPanel(QWidget):
         cum = np.cumsum([float(t.net) for t in mine])
         drawdown = cum - np.maximum.accumulate(np.maximum(cum, 0.0))
         self.cum_curve.setData(x, cum, pen=pg.mkPen(self._theme.accent, width=1.6))
+        fill = QColor(self._theme.bad)
+        fill.setAlpha(90)
         self.dd_curve.setData(x, drawdown, pen=pg.mkPen(self._theme.bad, width=1.0),
-                              brush=pg.mkBrush(QColor(self._theme.bad).lighter(160)))
-        self.dd_plot.setTitle(f"Cumulative net and drawdown ({currency}) · max "
-                              f"{fmt.money(Decimal(str(round(-drawdown.min(), 8))), currency)}")
+                              brush=pg.mkBrush(fill))
+        worst = fmt.money(Decimal(str(round(-drawdown.min(), 8))), currency, unit=True)
+        self.dd_plot.setTitle(f"net and drawdown · max {worst}", size="9pt")
 
     def apply_theme(self, theme: Theme) -> None:
         self._theme = theme
@@ -245,3 +253,11 @@ class ReviewPanel(QWidget):
                 plot.getAxis(name).setPen(theme.chart_fg)
         if self._review is not None:
             self.show_review(self._review)
+
+
+def _compact(value: Decimal) -> str:
+    """A day's net in a calendar cell: whole units, thousands as k (+1.2k)."""
+    v = float(value)
+    if abs(v) >= 1000:
+        return f"{v / 1000:+.1f}k".replace("-", "−")
+    return f"{v:+.0f}".replace("-", "−")

@@ -313,3 +313,19 @@ def test_quit_closes_the_journal_quickly_and_quietly(open_window, services, qtbo
     assert not [r for r in caplog.records if "ProgrammingError" in r.getMessage()
                 or "thread" in r.getMessage().lower()]
     print(f"quit with an open journal: {elapsed * 1000:.0f} ms")
+
+
+def test_the_demo_shows_a_sample_journal_that_is_thrown_away(window, qtbot) -> None:
+    """First run: the demo's Journal tab has weeks of sample trades (its Review too);
+    they live in a temporary file removed at quit, never in the user's journal."""
+    window.tabs.setCurrentWidget(window.journal_view)
+    view = window.journal_view
+    qtbot.waitUntil(lambda: view.model.rowCount() > 20, timeout=20_000)
+    demo = view._journal
+    assert demo is not None and demo is not window.journal
+    folder = demo.path.parent
+    assert folder.is_dir() and "crossmargin-demo-" in folder.name
+    view.tables.setCurrentWidget(view.review)
+    qtbot.waitUntil(lambda: view.review.table.rowCount() == 3, timeout=10_000)  # 3 setups
+    window.close()
+    assert not folder.exists()
