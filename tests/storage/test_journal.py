@@ -394,7 +394,7 @@ def test_statistics_by_group(journal: Journal, acct: int) -> None:
     assert journal.statistics_by("symbol", PositionFilter(side=Side.SHORT)).keys() == {
         "ETH/USDT:USDT"}
     with pytest.raises(InputError, match="choose one of"):
-        journal.statistics_by("weekday")
+        journal.statistics_by("moon phase")
 
 
 def test_delete_middle_position_between_two_flips(journal: Journal, acct: int) -> None:
