@@ -324,6 +324,8 @@ class MainWindow(WindowActions, QMainWindow):
     def _on_state_changed(self, state: AccountState | None) -> None:
         if state is None:
             self.figures.clear()
+            if self.whatif_tab is not None:
+                self.whatif_tab.clear()
         elif self.whatif_tab is not None:
             self.whatif_tab.set_state(state)
 

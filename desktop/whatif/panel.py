@@ -119,6 +119,16 @@ class WhatIfPanel(QWidget):
         self.viewmodel.set_live(state)
         self._refresh_source()
 
+    def clear_account(self) -> None:
+        """The selected account has no book the engine accepted: show none."""
+        self.viewmodel.clear_live()
+        if self.viewmodel.base is None:  # an opened scenario file stays on screen
+            self._book_answer = None
+            self.shock_chart.clear()
+            self.ladder_chart.clear()
+            self._refresh_summary(None)
+        self._refresh_source()
+
     def set_theme(self, theme: Theme) -> None:
         """Recolour tables and charts (the main window calls this when the theme changes)."""
         self._theme = theme

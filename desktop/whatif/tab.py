@@ -62,6 +62,10 @@ class WhatIfTab(QWidget):
         if self.panel is not None:
             self.panel.set_account_state(state)
 
+    def clear(self) -> None:
+        if self.panel is not None:
+            self.panel.clear_account()
+
     def set_theme(self, theme: Theme) -> None:
         self._theme = theme
         if self.panel is not None:

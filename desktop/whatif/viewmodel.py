@@ -94,6 +94,8 @@ class WhatIfViewModel(QObject):
         self._scenario: AccountState | None = None
         self._source = "Live book"
         self._plan = WhatIfPlan()
+        #: each account's what-if, kept for the session when another account is shown
+        self._plans: dict[tuple[str, str, str], WhatIfPlan] = {}
         self._snapshot: WhatIfSnapshot | None = None
         self._seq = 0
         self._pending = False
@@ -176,13 +178,23 @@ class WhatIfViewModel(QObject):
     # -- the book --------------------------------------------------------------
     def set_live(self, state: AccountState) -> None:
         """New live book. Marks tick often: the plan is kept for positions still open.
-        Another account (label, rules or settlement currency differ) starts a fresh plan."""
+        Another account (label, rules or settlement currency differ) brings back the plan
+        it had earlier in the session (or a fresh one); the one left is kept for it."""
         rows_before = [p.id for p, _ in self.rows()]
         previous, self._live = self._live, state
         if self._scenario is not None:
             return
+        kept = None
+        if previous is None or _account_key(previous) != _account_key(state):
+            kept = self._plans.pop(_account_key(state), None)
         if previous is not None and _account_key(previous) != _account_key(state):
-            self._plan = WhatIfPlan(shock_mode=self._plan.shock_mode)
+            self._plans[_account_key(previous)] = self._plan
+            self._plan = (kept.restricted_to(state) if kept is not None
+                          else WhatIfPlan(shock_mode=self._plan.shock_mode))
+            self.rows_changed.emit()
+            self.plan_changed.emit()
+        elif kept is not None:  # back after a book the engine refused
+            self._plan = kept.restricted_to(state)
             self.rows_changed.emit()
             self.plan_changed.emit()
         else:
@@ -199,6 +211,19 @@ class WhatIfViewModel(QObject):
         self.rows_changed.emit()
         self.plan_changed.emit()
         self._schedule()
+
+    def clear_live(self) -> None:
+        """No live book (the selected account could not be evaluated): nothing is shown
+        rather than another account's numbers; its what-if is kept for when it returns."""
+        if self._live is not None:
+            self._plans[_account_key(self._live)] = self._plan
+        self._live = None
+        self._plan = WhatIfPlan(shock_mode=self._plan.shock_mode)
+        self._seq += 1  # an answer still on its way is for the old book
+        if self._scenario is None:
+            self._snapshot = None
+            self.rows_changed.emit()
+            self.plan_changed.emit()
 
     def reset_to_live(self) -> None:
         """Forget every edit and the shock; follow the live book again."""

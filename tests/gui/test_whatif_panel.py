@@ -711,3 +711,35 @@ def test_edits_of_unknown_positions_are_refused_with_a_reason(panel):
         message = call()
         assert message is not None and "nope" in message and "not in the book" in message
     assert not vm.plan.edits
+
+
+def test_each_account_keeps_its_what_if_for_the_session(qtbot, panel, state):
+    """Switching accounts and back brings the first account's what-if back, with the
+    engine's answer for it; the other account starts fresh."""
+    target = first(state, MarginMode.CROSS)
+    panel.viewmodel.set_mode(target.id, MarginMode.ISOLATED)
+    wait_answer(qtbot, panel)
+    other = make_book(12).with_(label="another account")
+    panel.set_account_state(other)
+    wait_answer(qtbot, panel)
+    assert not panel.viewmodel.plan.edits
+    panel.set_account_state(state)
+    wait_answer(qtbot, panel)
+    assert panel.viewmodel.plan.edit(target.id).mode is MarginMode.ISOLATED
+    expected = compare_whatif(state, [SwitchMode(PositionId(target.id))])
+    assert table_lps(panel, BookColumn.LP_WHATIF) == {
+        p.id: p.liquidation_price for p in expected.after.positions}
+
+
+def test_a_book_the_engine_refused_shows_no_numbers(qtbot, panel, state):
+    """The selected account could not be evaluated: the tab shows no book (never the
+    previous account's figures), and the account's what-if comes back with it."""
+    target = first(state, MarginMode.CROSS)
+    panel.viewmodel.set_mode(target.id, MarginMode.ISOLATED)
+    wait_answer(qtbot, panel)
+    panel.clear_account()
+    assert panel.viewmodel.base is None and panel.book_model.rowCount() == 0
+    assert "No account loaded" in panel.summary.text()
+    panel.set_account_state(state)
+    wait_answer(qtbot, panel)
+    assert panel.viewmodel.plan.edit(target.id).mode is MarginMode.ISOLATED
