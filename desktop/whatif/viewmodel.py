@@ -29,6 +29,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from crossmargin.domain import AccountState, MarginMode, Position, PositionId
 from crossmargin.errors import CrossMarginError, InputError
 from crossmargin.margin import apply_whatif, evaluate
+from crossmargin.numbers import plain
 from crossmargin.scenario import validate_state
 
 from .compute import (
@@ -36,6 +37,7 @@ from .compute import (
     BookAnswer,
     Superseded,
     WhatIfSnapshot,
+    display_symbol,
     shock_axis,
     whatif_snapshot,
 )
@@ -294,6 +296,19 @@ class WhatIfViewModel(QObject):
         ids = {p.id for p, _ in self.rows()}
         if position.id in ids:
             return [f"Position id '{position.id}' is already in the book"]
+        clash = next((p for p, _ in self.rows() if p.symbol == position.symbol
+                      and p.side == position.side and p.margin_mode == position.margin_mode
+                      and not self._plan.edit(p.id).close), None)
+        if clash is not None:
+            mode = str(clash.margin_mode)
+            return [
+                f"{display_symbol(clash.symbol)} already has a {clash.side.value} {mode} "
+                f"position here ({plain(clash.contracts)} contracts at "
+                f"{plain(clash.entry_price)}). On the exchange a second {clash.side.value} "
+                "order adds to that position instead of opening another: to try a larger "
+                "one, tick Close on it and add one with the combined size, or add this one "
+                f"in the other margin mode ({MarginMode(mode).other.value})."
+            ]
         plan = self._plan.with_added(position)
         try:
             after = apply_whatif(base, plan.ops(base))

@@ -743,3 +743,19 @@ def test_a_book_the_engine_refused_shows_no_numbers(qtbot, panel, state):
     panel.set_account_state(state)
     wait_answer(qtbot, panel)
     assert panel.viewmodel.plan.edit(target.id).mode is MarginMode.ISOLATED
+
+
+def test_a_second_position_on_the_same_symbol_and_side_is_explained(panel, state):
+    """The exchange adds a second order on a symbol, side and mode to the position it
+    has: the what-if says so in words (and how to try it), nothing is added."""
+    vm = panel.viewmodel
+    held = first(state, MarginMode.CROSS)
+    again = held.with_(id=vm.new_position_id())
+    problems = vm.add_position(again)
+    assert len(problems) == 1 and not vm.plan.added
+    text = problems[0]
+    assert f"already has a {held.side.value} cross position" in text
+    assert "adds to that position" in text and "positions[" not in text
+    # closed in the what-if, the same position may be added again (a larger one, say)
+    vm.set_close(held.id, True)
+    assert vm.add_position(again.with_(contracts=held.contracts * 2)) == []
