@@ -14,6 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QEvent, QObject, Qt, Signal
 from PySide6.QtGui import QAction, QKeyEvent, QKeySequence, QUndoCommand, QUndoStack
@@ -342,6 +343,9 @@ class JournalView(QWidget):
         self.pnl_plot.getPlotItem().hideButtons()
         self.pnl_plot.setMouseEnabled(x=True, y=False)
         self.pnl_curve = self.pnl_plot.plot([], [])
+        self.pnl_empty = pg.TextItem("No closed trades yet", anchor=(0.5, 0.5))
+        self.pnl_plot.addItem(self.pnl_empty, ignoreBounds=True)
+        self._set_curve(np.zeros(0), np.zeros(0))
         pnl_title = QLabel("Cumulative net PnL (closed)")
         pnl_title.setObjectName("ChartTitle")
         side = QWidget()
@@ -399,7 +403,7 @@ class JournalView(QWidget):
         if (journal, account_id) != (self._journal, self._account_id):
             self.undo_stack.clear()
             self.fill_ids = FillIds()  # queued writes of the old account keep theirs
-            self.pnl_curve.setData([], [])
+            self._set_curve(np.zeros(0), np.zeros(0))
         self._journal, self._account_id, self._account_label = journal, account_id, label
         self._show_account(journal is not None and account_id is not None)
         self.reload()
@@ -462,6 +466,20 @@ class JournalView(QWidget):
         self._show_stats(page.statistics[0] if page.statistics else None)
         self._request_curve()
 
+    def _set_curve(self, t: np.ndarray, pnl: np.ndarray) -> None:
+        """The cumulative PnL; without closed trades, a word instead of bare axes (whose
+        default 0..1 range would print colliding tick labels)."""
+        self.pnl_curve.setData(t, pnl)
+        empty = len(t) == 0
+        self.pnl_empty.setVisible(empty)
+        for name in ("left", "bottom"):
+            self.pnl_plot.getPlotItem().getAxis(name).setStyle(showValues=not empty)
+        if empty:
+            self.pnl_plot.setRange(xRange=(0, 1), yRange=(0, 1), padding=0)
+            self.pnl_empty.setPos(0.5, 0.5)
+        else:
+            self.pnl_plot.enableAutoRange()
+
     def _request_curve(self) -> None:
         """Read the cumulative-PnL curve after the tables (it reads every closed position);
         a newer request stops an older one (latest wins)."""
@@ -471,7 +489,7 @@ class JournalView(QWidget):
 
         def arrived(curve: Any) -> None:
             if curve is not None and account_id == self._account_id:
-                self.pnl_curve.setData(*curve)
+                self._set_curve(*curve)
 
         self._tasks.submit(_ops().pnl_curve, self._journal, account_id, serial=True,
                            key="journal.curve", with_context=True, on_success=arrived,
@@ -785,6 +803,7 @@ class JournalView(QWidget):
             axis.setTextPen(pg.mkPen(theme.chart_fg))
         self.pnl_curve.setPen(pg.mkPen(theme.good, width=1))
         self.review.apply_theme(theme)
+        self.pnl_empty.setColor(theme.muted)
 
 
 def _export_kinds() -> dict[str, tuple[str, str, str]]:

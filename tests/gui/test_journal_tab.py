@@ -283,3 +283,16 @@ def test_the_review_tab_groups_trades_and_draws_r_calendar_and_drawdown(journal_
     review.group_by.setCurrentIndex([k for k, _t in GROUPS].index("weekday"))
     qtbot.waitUntil(lambda: review.table.item(0, 0) is not None
                     and review.table.item(0, 0).text()[0].isdigit(), timeout=10_000)
+
+
+def test_the_pnl_chart_says_so_when_nothing_is_closed(journal_window, qtbot) -> None:
+    """No closed trade: a word, not bare axes; the first close draws the curve."""
+    view = journal_window.journal_view
+    qtbot.waitUntil(lambda: not view._tasks.is_busy(), timeout=10_000)
+    assert view.pnl_empty.isVisible()  # a graphics item: its own visibility flag
+    assert not view.pnl_plot.getPlotItem().getAxis("left").style["showValues"]
+    pid = int(view.model.position_at(0).id)
+    journal_window.journal.close_position(pid, Decimal("61000"))
+    view.reload()
+    qtbot.waitUntil(lambda: not view.pnl_empty.isVisible(), timeout=10_000)
+    assert len(view.pnl_curve.getData()[0]) >= 1
