@@ -14,6 +14,7 @@ from collections.abc import Sequence
 
 from PySide6.QtWidgets import QApplication
 
+from desktop import logs
 from desktop.startup import (
     APPLICATION,
     ORGANIZATION,
@@ -45,21 +46,25 @@ def run_event_loop(app: QApplication) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the desktop app; returns the process exit code."""
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     args = parse_args(argv)
     if args.self_test:  # smoke test of a build: offscreen, private home, exit code 0/1
         from desktop.selftest import run_self_test
         return run_self_test()
-    app = create_application()
-    services = build_services(app)
-    app.setWindowIcon(services.icon)
-    window = build_window(app, args, services)
-    window.show()
+    log_file, handlers = logs.start()
+    logging.getLogger(__name__).info("CrossMargin desktop starting; log file %s", log_file)
     try:
-        return run_event_loop(app)
+        app = create_application()
+        services = build_services(app)
+        app.setWindowIcon(services.icon)
+        window = build_window(app, args, services)
+        window.show()
+        try:
+            return run_event_loop(app)
+        finally:
+            window.close()
+            services.tasks.shutdown()
     finally:
-        window.close()
-        services.tasks.shutdown()
+        logs.stop(handlers)
 
 
 if __name__ == "__main__":  # pragma: no cover

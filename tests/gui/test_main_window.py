@@ -59,6 +59,11 @@ def test_main_entry_point_starts_on_the_demo_account(qapp, qtbot, monkeypatch) -
     assert entry is not None and entry.kind is EntryKind.DEMO  # type: ignore[union-attr]
     assert seen["dark"] is True and seen["icon"] is True
     assert seen["figure"] != "—"
+    # the log folder the README names exists and holds the app's log
+    from crossmargin import paths
+
+    log = paths.log_dir() / "crossmargin-desktop.log"
+    assert log.is_file() and "CrossMargin desktop starting" in log.read_text(encoding="utf-8")
 
 
 def test_positions_table_shows_the_engine_liquidation_prices_exactly(window, settle) -> None:
