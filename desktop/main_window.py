@@ -28,7 +28,6 @@ from desktop.controllers.marks import MarksController
 from desktop.controllers.scenarios import ScenarioFiles
 from desktop.controllers.sync import SyncController
 from desktop.demo import DEMO_LABEL
-from desktop.dialogs.about import AboutDialog
 from desktop.dialogs.preferences import PreferencesDialog
 from desktop.errors import problems_of
 from desktop.menus import WindowActions, build_menus
@@ -92,12 +91,13 @@ class MainWindow(WindowActions, QMainWindow):
                                      journal=lambda: self.journals.journal,
                                      summaries=lambda: self.journals.summaries, parent=self)
         self.scenarios = ScenarioFiles(tasks=self.tasks, settings=self.settings,
-                                       dialog_parent=self)
+                                       session=self.session, dialog_parent=self)
         self.sidebar = AccountsSidebar()
         self.accounts_model, self.accounts_view = self.sidebar.model, self.sidebar.view
-        self.demo = DemoAccount(services=services, session=self.session, marks=self.marks,
-                                parent=self)
         self._build_content()
+        self.demo = DemoAccount(services=services, session=self.session, marks=self.marks,
+                                journals=self.journals, journal_view=self.journal_view,
+                                parent=self)
         build_menus(self)
         self.status_line = StatusLine(self.statusBar(), marks_text=self.marks.describe)
         self.marks_label, self.sync_progress = self.status_line.marks, self.status_line.sync
@@ -166,7 +166,8 @@ class MainWindow(WindowActions, QMainWindow):
         show = self.message_bar.show_message
         status = self.statusBar().showMessage
         self.session.snapshot_ready.connect(self._on_snapshot)
-        self.alerts.alerted.connect(self._on_alert)
+        self.alerts.alerted.connect(lambda text: show("warning", text))
+        self.alerts.unnotified.connect(lambda text: status(text, 15_000))  # no tray here
         self.alerts.show_requested.connect(self._raise)
         self.alerts.quit_requested.connect(self.close)
         self.session.state_changed.connect(self._on_state_changed)
@@ -197,11 +198,12 @@ class MainWindow(WindowActions, QMainWindow):
 
         self.scenarios.opened.connect(self._scenario_opened)
         self.scenarios.loaded.connect(self._show_scenario)
-        self.scenarios.saved.connect(self._scenario_saved)
+        self.scenarios.saved.connect(self.accounts_model.upsert)
+        self.scenarios.saved.connect(lambda e: show("info", f"Saved {e.path}", timeout_ms=6000))
         self.scenarios.problem.connect(lambda text, problems: show("error", text, problems))
 
         self.journal_view.changed.connect(self._journal_written)
-        self.tabs.currentChanged.connect(self._maybe_demo_journal)
+        self.tabs.currentChanged.connect(self._maybe_demo_journal)  # built when first seen
         self.journal_view.problem.connect(lambda text, problems: show("error", text, problems))
         self.journal_view.notice.connect(lambda text: show("info", text, timeout_ms=8000))
         self.journal_view.log_requested.connect(self.log_position)
@@ -272,15 +274,7 @@ class MainWindow(WindowActions, QMainWindow):
         self.account_loaded.emit(entry.key)
 
     def _maybe_demo_journal(self, *_: object) -> None:
-        entry = self.session.entry
-        if (entry is not None and entry.kind is EntryKind.DEMO
-                and self.tabs.currentWidget() is self.journal_view):
-            self.journals.demo(lambda journal, demo_id: self._show_demo_journal(
-                entry, journal, demo_id))
-
-    def _show_demo_journal(self, entry: AccountEntry, journal: Journal, account_id: int) -> None:
-        if self.session.entry is not None and self.session.entry.key == entry.key:
-            self.journal_view.set_account(journal, account_id, "Demo journal (sample trades)")
+        self.demo.show_journal(self.tabs.currentWidget() is self.journal_view)
 
     def _show_journal_book(self, entry: AccountEntry, book: AccountBook) -> None:
         current = self.sidebar.current()
@@ -338,11 +332,6 @@ class MainWindow(WindowActions, QMainWindow):
         if self.whatif_tab is not None and self.marks.live:
             self.whatif_tab.set_state(snap.state)  # the tab follows the live book
 
-    def _on_alert(self, text: str, notified: bool) -> None:
-        if not notified:
-            self.statusBar().showMessage(text, 15_000)
-        self.message_bar.show_message("warning", text)
-
     def _update_marks_label(self) -> None:
         self.status_line.refresh_marks()
 
@@ -372,21 +361,12 @@ class MainWindow(WindowActions, QMainWindow):
         if staged:
             self.tabs.setCurrentWidget(self.whatif_tab)
 
-    # ------------------------------------------------------------------ files
     def _scenario_opened(self, entry: AccountEntry, state: AccountState) -> None:
         self.accounts_model.upsert(entry)
         self.message_bar.dismiss()
         self.session.entry = None  # force the reload below even if it was selected
         self._show_scenario(entry, state)
         self.select_account(entry.key)
-
-    def save_scenario_dialog(self) -> None:
-        if self.session.state is not None:
-            self.scenarios.save_dialog(self.session.state)
-
-    def _scenario_saved(self, entry: AccountEntry) -> None:
-        self.accounts_model.upsert(entry)
-        self.message_bar.show_message("info", f"Saved {entry.path}", timeout_ms=6000)
 
     # ------------------------------------------------------------------ journal and sync
     def add_exchange_account(self) -> None:
@@ -469,13 +449,6 @@ class MainWindow(WindowActions, QMainWindow):
         self.statusBar().showMessage("Refreshed", 2000)
 
     # ------------------------------------------------------------------ dialogs, theme
-    def show_banner(self) -> None:
-        self.settings.setValue("window/banner_hidden", False)
-        self.banner.setVisible(True)
-
-    def show_about(self) -> None:
-        AboutDialog(icon=self.services.icon, parent=self).exec()
-
     def edit_preferences(self) -> None:
         dialog = PreferencesDialog(self.prefs, parent=self)
         if dialog.exec():

@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtGui import QAction, QKeySequence
 
+from desktop.dialogs.about import AboutDialog
+
 if TYPE_CHECKING:
     from desktop.main_window import MainWindow
 
@@ -51,7 +53,7 @@ def build_menus(w: MainWindow) -> None:
     w.open_action = _action(w, "&Open scenario…", w.scenarios.open_dialog,
                             QKeySequence.StandardKey.Open,
                             "Open a scenario file (an account as JSON)")
-    w.save_action = _action(w, "&Save scenario as…", w.save_scenario_dialog,
+    w.save_action = _action(w, "&Save scenario as…", w.scenarios.save_dialog,
                             QKeySequence.StandardKey.Save,
                             "Save the selected account's book, at the current marks, as a "
                             "scenario file")
@@ -97,10 +99,15 @@ def build_menus(w: MainWindow) -> None:
     if w.refresh_action.shortcut() != QKeySequence("F5"):
         w.refresh_action.setShortcuts([QKeySequence("F5"), w.refresh_action.shortcut()])
     view_menu.addAction(w.refresh_action)
-    w.banner_action = _action(w, "Show &welcome banner", w.show_banner)
+    def show_banner() -> None:
+        w.settings.setValue("window/banner_hidden", False)
+        w.banner.setVisible(True)
+
+    w.banner_action = _action(w, "Show &welcome banner", show_banner)
     view_menu.addAction(w.banner_action)
 
     help_menu = w.menuBar().addMenu("&Help")
-    w.about_action = _action(w, "&About CrossMargin", w.show_about)
+    w.about_action = _action(w, "&About CrossMargin",
+                             lambda: AboutDialog(icon=w.services.icon, parent=w).exec())
     w.about_action.setMenuRole(QAction.MenuRole.AboutRole)
     help_menu.addAction(w.about_action)

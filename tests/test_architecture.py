@@ -21,7 +21,6 @@ LARGE = {
     "crossmargin/cli/journal.py": "the journal subcommands' parsers and handlers",
     "crossmargin/margin/shock.py": "the price-shock sweep, scalar and its cascade",
     "crossmargin/margin/vectorised.py": "the numpy sweep of the same rules",
-    "desktop/main_window.py": "layout, actions and routing of the window only",
     "desktop/whatif/panel.py": "the What-if tab's widgets",
     "desktop/whatif/models.py": "the What-if tab's three table models",
     "desktop/views/journal.py": "the Journal tab: tables, context menu, undo, import/export",
@@ -132,6 +131,10 @@ def test_modules_stay_small_or_say_why() -> None:
     assert too_big == {}, f"over {LIMIT} lines with no stated reason in LARGE: {too_big}"
 
 
-def test_the_journal_is_a_facade() -> None:
-    path = ROOT / "crossmargin" / "storage" / "journal.py"
-    assert len(path.read_text(encoding="utf-8").splitlines()) <= 400
+def test_the_journal_is_a_facade_and_the_window_routes() -> None:
+    """The two classes everything passes through stay thin: the Journal binds the
+    storage modules' functions, the main window lays out and routes."""
+    journal = ROOT / "crossmargin" / "storage" / "journal.py"
+    window = ROOT / "desktop" / "main_window.py"
+    assert len(journal.read_text(encoding="utf-8").splitlines()) <= 400
+    assert len(window.read_text(encoding="utf-8").splitlines()) <= 500

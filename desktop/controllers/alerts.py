@@ -16,10 +16,12 @@ from desktop.tray import MarginAlert, TrayIcon
 
 
 class RiskAlerts(QObject):
-    """``alerted(text, notified)``: an alert fired (``notified``: a desktop notification
-    was shown). ``show_requested()`` / ``quit_requested()`` come from the tray icon."""
+    """``alerted(text)``: an alert fired; ``unnotified(text)`` too when the platform showed
+    no desktop notification for it. ``show_requested()`` / ``quit_requested()`` come from
+    the tray icon."""
 
-    alerted = Signal(str, bool)
+    alerted = Signal(str)
+    unnotified = Signal(str)
     show_requested = Signal()
     quit_requested = Signal()
 
@@ -48,4 +50,6 @@ class RiskAlerts(QObject):
         shown = fmt.percent(ratio) if isinstance(ratio, Decimal) else "—"
         text = (f"{label}: margin ratio {shown} crossed your alert at "
                 f"{fmt.percent(self._prefs.margin_alert, decimals=0)}")
-        self.alerted.emit(text, self.tray.notify("Margin ratio alert", text))
+        if not self.tray.notify("Margin ratio alert", text):
+            self.unnotified.emit(text)
+        self.alerted.emit(text)

@@ -3,21 +3,31 @@ history so the charts have something to show on first run."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PySide6.QtCore import QObject
 
 from crossmargin.domain import AccountState
 from crossmargin.errors import CrossMarginError
+from desktop.controllers.journal import JournalController
 from desktop.controllers.marks import MarksController
 from desktop.demo import History, load_demo_state, synthetic_history
 from desktop.errors import problems_of
 from desktop.services import Services
-from desktop.session import AccountEntry, AccountSession, RiskSnapshot
+from desktop.session import AccountEntry, AccountSession, EntryKind, RiskSnapshot
+from desktop.views.journal import JournalView
+
+if TYPE_CHECKING:
+    from crossmargin.storage import Journal
 
 
 class DemoAccount(QObject):
     def __init__(self, *, services: Services, session: AccountSession,
-                 marks: MarksController, parent: QObject) -> None:
+                 marks: MarksController, journals: JournalController,
+                 journal_view: JournalView, parent: QObject) -> None:
         super().__init__(parent)
+        self._journals = journals
+        self._journal_view = journal_view
         self._services = services
         self._session = session
         self._marks = marks
@@ -39,6 +49,21 @@ class DemoAccount(QObject):
         if self._history is None:
             self._request_history()
         return []
+
+    def show_journal(self, tab_shown: bool) -> None:
+        """While the demo is selected, its Journal tab shows the sample journal (built on
+        the serial worker the first time the tab is shown: :mod:`desktop.demo_journal`)."""
+        entry = self._session.entry
+        if entry is None or entry.kind is not EntryKind.DEMO or not tab_shown:
+            return
+
+        def ready(journal: Journal, account_id: int) -> None:
+            current = self._session.entry
+            if current is not None and current.key == entry.key:
+                self._journal_view.set_account(journal, account_id,
+                                               "Demo journal (sample trades)")
+
+        self._journals.demo(ready)
 
     def _request_history(self) -> None:
         """Build the synthetic history around the first snapshot's equity and ratio."""

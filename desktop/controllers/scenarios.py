@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QFileDialog, QWidget
 from crossmargin.domain import AccountState
 from crossmargin.scenario import load_scenario, save_scenario
 from desktop.errors import problems_of
-from desktop.session import AccountEntry, EntryKind, EntryStatus
+from desktop.session import AccountEntry, AccountSession, EntryKind, EntryStatus
 from desktop.settings import recent_scenarios, remember_scenario
 from desktop.tasks import TaskRunner
 
@@ -36,8 +36,10 @@ class ScenarioFiles(QObject):
     saved = Signal(object)
     problem = Signal(str, object)
 
-    def __init__(self, *, tasks: TaskRunner, settings: QSettings, dialog_parent: QWidget) -> None:
+    def __init__(self, *, tasks: TaskRunner, settings: QSettings, session: AccountSession,
+                 dialog_parent: QWidget) -> None:
         super().__init__(dialog_parent)
+        self._session = session
         self._tasks = tasks
         self._settings = settings
         self._dialog_parent = dialog_parent
@@ -81,7 +83,11 @@ class ScenarioFiles(QObject):
         self.problem.emit(f"Could not open “{path.name}”. Nothing was changed.",
                           problems_of(exc))
 
-    def save_dialog(self, state: AccountState) -> None:
+    def save_dialog(self) -> None:
+        """Ask where to save the selected account's book (at its current marks)."""
+        state = self._session.state
+        if state is None:
+            return
         name = (state.label or "scenario").replace("/", "-") + ".json"
         path, _ = QFileDialog.getSaveFileName(self._dialog_parent, "Save scenario file",
                                               str(self._last_dir() / name), SCENARIO_FILTER)

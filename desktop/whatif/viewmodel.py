@@ -29,7 +29,6 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from crossmargin.domain import AccountState, MarginMode, Position, PositionId
 from crossmargin.errors import CrossMarginError, InputError
 from crossmargin.margin import apply_whatif, evaluate
-from crossmargin.numbers import plain
 from crossmargin.scenario import validate_state
 
 from .compute import (
@@ -37,10 +36,10 @@ from .compute import (
     BookAnswer,
     Superseded,
     WhatIfSnapshot,
-    display_symbol,
     shock_axis,
     whatif_snapshot,
 )
+from .messages import field_of, same_position
 from .plan import (
     MAX_BETA,
     MAX_MOVE,
@@ -300,22 +299,14 @@ class WhatIfViewModel(QObject):
                       and p.side == position.side and p.margin_mode == position.margin_mode
                       and not self._plan.edit(p.id).close), None)
         if clash is not None:
-            mode = str(clash.margin_mode)
-            return [
-                f"{display_symbol(clash.symbol)} already has a {clash.side.value} {mode} "
-                f"position here ({plain(clash.contracts)} contracts at "
-                f"{plain(clash.entry_price)}). On the exchange a second {clash.side.value} "
-                "order adds to that position instead of opening another: to try a larger "
-                "one, tick Close on it and add one with the combined size, or add this one "
-                f"in the other margin mode ({MarginMode(mode).other.value})."
-            ]
+            return [same_position(clash)]
         plan = self._plan.with_added(position)
         try:
             after = apply_whatif(base, plan.ops(base))
             mine = f"positions[{len(after.positions) - 1}]"
             problems = [line for line in validate_state(after) if mine in line]
             if problems:
-                return [_field_of(line, position.symbol) for line in problems]
+                return [field_of(line, position.symbol) for line in problems]
             evaluate(after)
         except InputError as exc:
             return exc.problems
@@ -485,18 +476,6 @@ class WhatIfViewModel(QObject):
         if source != self._source:
             self._source = source
             self.source_changed.emit(source)
-
-
-def _field_of(line: str, symbol: str) -> str:
-    """A scenario problem in the add dialog's words (``positions[7].leverage: ...`` ->
-    ``leverage: ...``)."""
-    if line.startswith("tiers:"):
-        return (
-            f"Symbol: the account has no maintenance-margin tiers for {symbol}; "
-            "pick a symbol of the book"
-        )
-    head, _, rest = line.partition("]")
-    return rest.lstrip(".") if head.startswith("positions[") and rest else line
 
 
 def _account_key(state: AccountState) -> tuple[str, str, str]:
