@@ -11,7 +11,16 @@ from functools import partial
 from typing import Any
 
 from crossmargin.domain import MarginMode, Side, Tier
-from crossmargin.sync.exchanges.base import WEEK_MS, Fetcher, bad_reply, dec, envelope, req_dec
+from crossmargin.sync.exchanges.base import (
+    CURSOR_LAG_MS,
+    WEEK_MS,
+    Fetcher,
+    bad_reply,
+    dec,
+    envelope,
+    req_dec,
+)
+from crossmargin.sync.faults import Cancelled, PartialHistory, SyncError
 from crossmargin.sync.model import (
     BalanceRecord,
     FillRecord,
@@ -103,17 +112,27 @@ class BybitFetcher(Fetcher):
 
     def _executions(self, what: str, method: Callable[..., Any], cursor_name: str,
                     ) -> tuple[list[tuple[dict[str, Any], dict[str, Any]]], dict[str, str]]:
-        """(unified, raw) pairs of executions after the cursor, walking 7-day windows."""
+        """(unified, raw) pairs of executions after the cursor, walking 7-day windows
+        oldest first (every category in each window). A failure after whole windows
+        raises :class:`_PartialRows` with those windows' rows and a cursor just after
+        them, so a long first sync that breaks resumes there."""
         start = self.cursor_int(cursor_name) or self.history_start()
         now = self.now_ms()
         rows: list[tuple[dict[str, Any], dict[str, Any]]] = []
         seen: set[str] = set()
-        for cat in self.categories:
-            lo = start
-            while lo <= now:
-                hi = min(lo + WEEK_MS - 1, now)
-                self._execution_window(what, method, cat, lo, hi, seen, rows)
-                lo = hi + 1
+        lo = start
+        while lo <= now:
+            hi = min(lo + WEEK_MS - 1, now)
+            done = len(rows)
+            try:
+                for cat in self.categories:
+                    self._execution_window(what, method, cat, lo, hi, seen, rows)
+            except SyncError as exc:
+                if lo > start and not isinstance(exc, Cancelled):
+                    resume = min(lo, now - CURSOR_LAG_MS)
+                    raise _PartialRows(exc, rows[:done], {cursor_name: str(resume)}) from None
+                raise
+            lo = hi + 1
         last = max((int(r.get("execTime") or 0) for _, r in rows), default=None)
         return rows, {cursor_name: str(self.next_time_cursor(last, start))}
 
@@ -148,7 +167,15 @@ class BybitFetcher(Fetcher):
                 return
 
     def fills(self) -> tuple[tuple[FillRecord, ...], dict[str, str]]:
-        pairs, cur = self._executions("fills", self.ex.fetch_my_trades, "fills")
+        try:
+            pairs, cur = self._executions("fills", self.ex.fetch_my_trades, "fills")
+        except _PartialRows as partial_rows:  # keep the whole windows fetched before it
+            raise PartialHistory(partial_rows.error, self._fill_records(partial_rows.rows),
+                                 partial_rows.cursors) from None
+        return self._fill_records(pairs), cur
+
+    def _fill_records(self, pairs: list[tuple[dict[str, Any], dict[str, Any]]]
+                      ) -> tuple[FillRecord, ...]:
         t0 = time.perf_counter()
         out = []
         for u, r in pairs:
@@ -165,10 +192,14 @@ class BybitFetcher(Fetcher):
                 taker=not bool(r.get("isMaker")),
             ))
         self.convert_seconds += time.perf_counter() - t0
-        return tuple(out), cur
+        return tuple(out)
 
     def funding(self) -> tuple[tuple[FundingRecord, ...], dict[str, str]]:
-        pairs, cur = self._executions("funding", self.ex.fetch_funding_history, "funding")
+        try:
+            pairs, cur = self._executions("funding", self.ex.fetch_funding_history,
+                                          "funding")
+        except _PartialRows as partial_rows:  # funding is stored with a whole cycle only
+            raise partial_rows.error from None
         out = []
         for u, r in pairs:
             where = f"funding {u.get('id')}"
@@ -211,3 +242,14 @@ class BybitFetcher(Fetcher):
             "marks", lambda: self.ex.fetch_tickers(syms, {"category": self.categories[0]}),
             lambda t: self.marks_from_tickers(t, syms))
 
+
+class _PartialRows(SyncError):
+    """Raised inside :meth:`BybitFetcher._executions`: the rows of the windows fetched
+    whole before ``error``, and the cursor to resume after them."""
+
+    def __init__(self, error: SyncError, rows: list[tuple[dict[str, Any], dict[str, Any]]],
+                 cursors: dict[str, str]) -> None:
+        super().__init__(error.kind, str(error), transient=error.transient)
+        self.error = error
+        self.rows = rows
+        self.cursors = cursors
