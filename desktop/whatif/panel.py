@@ -32,6 +32,7 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QKeySequence, QResizeEvent, QShortcut, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QBoxLayout,
     QComboBox,
     QDoubleSpinBox,
     QFileDialog,
@@ -368,8 +369,8 @@ class WhatIfPanel(QWidget):
         # ---- right: chart + cascade, ladder
         right = QSplitter(Qt.Orientation.Vertical)
         right.setChildrenCollapsible(False)
-        chart_row = QWidget()
-        chart_box = QHBoxLayout(chart_row)
+        chart_row = _SideBySide(wide_px=720)  # the cascade goes under the chart when narrow
+        chart_box = chart_row.box
         chart_box.setContentsMargins(0, 0, 0, 0)
         chart_box.setSpacing(6)
         self.shock_chart = ShockChart()
@@ -401,7 +402,7 @@ class WhatIfPanel(QWidget):
         self.cascade_empty.setObjectName("EmptyHint")
         self.cascade_empty.setWordWrap(True)
         cascade_box.addWidget(self.cascade_empty)
-        cascade_col.setMinimumWidth(230)
+        chart_row.side = cascade_col
         chart_box.addWidget(cascade_col, 2)
         right.addWidget(chart_row)
 
@@ -889,3 +890,25 @@ class WhatIfPanel(QWidget):
             if theme is not self._theme:
                 self.set_theme(theme)
         super().changeEvent(event)
+
+
+class _SideBySide(QWidget):
+    """Two widgets side by side while there is room (``wide_px``), else one above the
+    other, so the chart keeps a legible width from 1024 × 700 up."""
+
+    def __init__(self, wide_px: int, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.box = QBoxLayout(QBoxLayout.Direction.LeftToRight, self)
+        self.side: QWidget | None = None
+        self._wide_px = wide_px
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        wide = event.size().width() >= self._wide_px
+        direction = (QBoxLayout.Direction.LeftToRight if wide
+                     else QBoxLayout.Direction.TopToBottom)
+        if self.box.direction() != direction:
+            self.box.setDirection(direction)
+            if self.side is not None:
+                self.side.setMinimumWidth(230 if wide else 0)
+                self.side.setMaximumHeight(16_777_215 if wide else 150)
+        super().resizeEvent(event)
