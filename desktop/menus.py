@@ -30,6 +30,7 @@ class WindowActions:
     quit_action: QAction
     tab_actions: list[QAction]
     refresh_action: QAction
+    sidebar_action: QAction
     banner_action: QAction
     about_action: QAction
 
@@ -94,6 +95,12 @@ def build_menus(w: MainWindow) -> None:
         view_menu.addAction(action)
         w.tab_actions.append(action)
     view_menu.addSeparator()
+    w.sidebar_action = _action(w, "Show the &accounts list", lambda: None, "Ctrl+B",
+                               "Hide the accounts list to give the tabs the width")
+    w.sidebar_action.setCheckable(True)
+    w.sidebar_action.setChecked(True)
+    w.sidebar_action.toggled.connect(w.sidebar.setVisible)
+    view_menu.addAction(w.sidebar_action)
     w.refresh_action = _action(w, "&Refresh", w.refresh, QKeySequence.StandardKey.Refresh,
                                "Re-read the account and recompute every figure")
     if w.refresh_action.shortcut() != QKeySequence("F5"):

@@ -334,3 +334,16 @@ def test_the_demo_shows_a_sample_journal_that_is_thrown_away(window, qtbot) -> N
     qtbot.waitUntil(lambda: view.review.table.rowCount() == 3, timeout=10_000)  # 3 setups
     window.close()
     assert not folder.exists()
+
+
+def test_the_accounts_list_can_be_hidden_for_room(window, qtbot) -> None:
+    """View ▸ Show the accounts list (Ctrl+B) hides the sidebar; the tabs get its width."""
+    window.resize(1024, 700)
+    window.show()
+    qtbot.waitExposed(window)
+    before = window.tabs.width()
+    window.sidebar_action.trigger()
+    assert window.sidebar.isHidden() and not window.sidebar_action.isChecked()
+    qtbot.waitUntil(lambda: window.tabs.width() > before + 100, timeout=5_000)
+    window.sidebar_action.trigger()
+    assert not window.sidebar.isHidden()
