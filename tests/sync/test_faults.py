@@ -362,33 +362,37 @@ def test_a_late_failure_keeps_the_symbols_already_fetched(journal, port):
         assert journal.exchange_positions(cfg.label)
 
 
-def test_bybit_late_failure_keeps_the_whole_weeks_already_fetched(journal, port, tmp_path):
-    """Bybit's executions come in 7-day windows, oldest first: a first sync that breaks
-    part-way keeps the weeks fetched whole (fills and a cursor after them); the next
-    cycle asks for less than a full sync and ends with every fill once."""
+@pytest.mark.parametrize(("exchange", "path", "body"), [
+    ("bybit", "/v5/execution/list", {"retCode": 10016, "retMsg": "busy"}),
+    ("okx", "/api/v5/trade/fills-history", {"code": "50001", "msg": "busy", "data": []}),
+])
+def test_a_late_failure_keeps_the_whole_weeks_already_fetched(exchange, path, body, journal,
+                                                             port, tmp_path):
+    """Bybit's and OKX's history comes in 7-day windows, oldest first: a first sync that
+    breaks part-way keeps the weeks fetched whole (fills and a cursor after them); the
+    next cycle asks for less than a full sync and ends with every fill once."""
     from crossmargin.storage.journal import Journal
     from crossmargin.sync.journal_port import JournalAdapter
 
-    by = "bybit"
-    data = generate_history(recorded_data(by), fills=1500, days=40)
-    with server_for(by, data) as srv:
-        cfg = config_for(by, srv)
-        client = AccountClient(cfg, KEYS[by])
+    data = generate_history(recorded_data(exchange), fills=1500, days=40)
+    with server_for(exchange, data) as srv:
+        cfg = config_for(exchange, srv)
+        client = AccountClient(cfg, KEYS[exchange])
         with Journal.open(tmp_path / "count.sqlite3") as other:  # an uninterrupted sync
             run_cycle(client, JournalAdapter(other), policy=FAST)
             full = other.fills(account=cfg.label, limit=5000).total
-        pages = srv.paths().count("/v5/execution/list")
-        srv.inject(path="/v5/execution/list", kind="status", status=500, count=10_000,
-                   skip=pages // 2, body=json.dumps({"retCode": 10016, "retMsg": "busy"}))
+        pages = srv.paths().count(path)
+        srv.inject(path=path, kind="status", status=500, count=10_000, skip=pages // 2,
+                   body=json.dumps(body))
         with pytest.raises(SyncError):
             run_cycle(client, port, policy=FAST)
         kept = journal.fills(account=cfg.label, limit=5000).total
         assert 0 < kept < full
         assert "fills" in journal.sync_cursors(cfg.label)
         srv.clear_faults()
-        before = srv.paths().count("/v5/execution/list")
+        before = srv.paths().count(path)
         report = run_cycle(client, port, policy=FAST)
-        again = srv.paths().count("/v5/execution/list") - before
+        again = srv.paths().count(path) - before
         assert journal.fills(account=cfg.label, limit=5000).total == full
         assert report.inserted["fills"] == full - kept
         assert again < pages, (again, pages)  # resumed after the weeks it had (not all)

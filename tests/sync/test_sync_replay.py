@@ -137,8 +137,12 @@ def test_okx_reproduces_recorded(journal, port):
                                                   -Decimal(raw["fee"]))
         funding = {g.exchange_id: g.amount for g in journal.funding_payments(account=cfg.label)}
         assert funding == {r["billId"]: Decimal(r["balChg"]) for r in data.funding}
-        # 150 fills at 100 per page: OKX paging with `after`
-        assert srv.paths().count("/api/v5/trade/fills-history") == 2
+        # 7-day windows oldest first (a break part-way keeps the whole windows before it);
+        # within a window OKX pages newest first with `after` (see the 2,500-fill test)
+        asks = [q for _m, path, q, _s in srv.log if path == "/api/v5/trade/fills-history"]
+        starts = [int(q["begin"]) for q in asks]
+        assert starts == sorted(starts) and all(
+            int(q["end"]) - int(q["begin"]) < 7 * 86_400_000 for q in asks)
 
 
 @pytest.mark.parametrize("exchange", ["binanceusdm", "bybit", "okx"])

@@ -376,3 +376,16 @@ class Fetcher:
             raise bad_reply("marks", "no mark price for any requested symbol")
         return out
 
+
+class PartialRows(SyncError):
+    """A paged history read broke after some time windows were fetched whole: their
+    ``rows`` (unified, raw) and the ``cursors`` to resume after them. A fetcher turns it
+    into :class:`~crossmargin.sync.faults.PartialHistory` for fills (stored on their
+    own) or re-raises ``error`` for the rest."""
+
+    def __init__(self, error: SyncError, rows: list[tuple[dict[str, Any], dict[str, Any]]],
+                 cursors: dict[str, str]) -> None:
+        super().__init__(error.kind, str(error), transient=error.transient)
+        self.error = error
+        self.rows = rows
+        self.cursors = cursors

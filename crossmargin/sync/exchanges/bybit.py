@@ -15,6 +15,7 @@ from crossmargin.sync.exchanges.base import (
     CURSOR_LAG_MS,
     WEEK_MS,
     Fetcher,
+    PartialRows,
     bad_reply,
     dec,
     envelope,
@@ -114,7 +115,7 @@ class BybitFetcher(Fetcher):
                     ) -> tuple[list[tuple[dict[str, Any], dict[str, Any]]], dict[str, str]]:
         """(unified, raw) pairs of executions after the cursor, walking 7-day windows
         oldest first (every category in each window). A failure after whole windows
-        raises :class:`_PartialRows` with those windows' rows and a cursor just after
+        raises :class:`PartialRows` with those windows' rows and a cursor just after
         them, so a long first sync that breaks resumes there."""
         start = self.cursor_int(cursor_name) or self.history_start()
         now = self.now_ms()
@@ -130,7 +131,7 @@ class BybitFetcher(Fetcher):
             except SyncError as exc:
                 if lo > start and not isinstance(exc, Cancelled):
                     resume = min(lo, now - CURSOR_LAG_MS)
-                    raise _PartialRows(exc, rows[:done], {cursor_name: str(resume)}) from None
+                    raise PartialRows(exc, rows[:done], {cursor_name: str(resume)}) from None
                 raise
             lo = hi + 1
         last = max((int(r.get("execTime") or 0) for _, r in rows), default=None)
@@ -169,7 +170,7 @@ class BybitFetcher(Fetcher):
     def fills(self) -> tuple[tuple[FillRecord, ...], dict[str, str]]:
         try:
             pairs, cur = self._executions("fills", self.ex.fetch_my_trades, "fills")
-        except _PartialRows as partial_rows:  # keep the whole windows fetched before it
+        except PartialRows as partial_rows:  # keep the whole windows fetched before it
             raise PartialHistory(partial_rows.error, self._fill_records(partial_rows.rows),
                                  partial_rows.cursors) from None
         return self._fill_records(pairs), cur
@@ -198,7 +199,7 @@ class BybitFetcher(Fetcher):
         try:
             pairs, cur = self._executions("funding", self.ex.fetch_funding_history,
                                           "funding")
-        except _PartialRows as partial_rows:  # funding is stored with a whole cycle only
+        except PartialRows as partial_rows:  # funding is stored with a whole cycle only
             raise partial_rows.error from None
         out = []
         for u, r in pairs:
@@ -241,15 +242,3 @@ class BybitFetcher(Fetcher):
         return self.checked(
             "marks", lambda: self.ex.fetch_tickers(syms, {"category": self.categories[0]}),
             lambda t: self.marks_from_tickers(t, syms))
-
-
-class _PartialRows(SyncError):
-    """Raised inside :meth:`BybitFetcher._executions`: the rows of the windows fetched
-    whole before ``error``, and the cursor to resume after them."""
-
-    def __init__(self, error: SyncError, rows: list[tuple[dict[str, Any], dict[str, Any]]],
-                 cursors: dict[str, str]) -> None:
-        super().__init__(error.kind, str(error), transient=error.transient)
-        self.error = error
-        self.rows = rows
-        self.cursors = cursors

@@ -10,7 +10,19 @@ from functools import partial
 from typing import Any
 
 from crossmargin.domain import MarginMode, Side
-from crossmargin.sync.exchanges.base import DAY_MS, LEG, Fetcher, bad_reply, dec, envelope, req_dec
+from crossmargin.sync.exchanges.base import (
+    CURSOR_LAG_MS,
+    DAY_MS,
+    LEG,
+    WEEK_MS,
+    Fetcher,
+    PartialRows,
+    bad_reply,
+    dec,
+    envelope,
+    req_dec,
+)
+from crossmargin.sync.faults import Cancelled, PartialHistory, SyncError
 from crossmargin.sync.model import (
     BalanceRecord,
     FillRecord,
@@ -96,12 +108,36 @@ class OkxFetcher(Fetcher):
 
     def _paged(self, what: str, method: Callable[..., Any], cursor_name: str,
                ) -> tuple[list[tuple[dict[str, Any], dict[str, Any]]], dict[str, str]]:
+        """(unified, raw) pairs after the cursor, in 7-day windows oldest first (OKX pages
+        newest first within a window, by bill id). A failure after whole windows raises
+        :class:`PartialRows` with them and a cursor just after, so a long first sync that
+        breaks resumes there."""
         start = self.cursor_int(cursor_name) or self.history_start()
-        begin = max(start, self.now_ms() - self.retention_ms + 60_000)
+        now = self.now_ms()
+        begin = max(start, now - self.retention_ms + 60_000)
         rows: list[tuple[dict[str, Any], dict[str, Any]]] = []
+        lo = begin
+        while lo <= now:
+            hi = min(lo + WEEK_MS - 1, now)
+            done = len(rows)
+            try:
+                self._window(what, method, lo, hi, rows)
+            except SyncError as exc:
+                if lo > begin and not isinstance(exc, Cancelled):
+                    resume = min(lo, now - CURSOR_LAG_MS)
+                    raise PartialRows(exc, rows[:done], {cursor_name: str(resume)}) from None
+                raise
+            lo = hi + 1
+        last = max((int(r.get("ts") or 0) for _, r in rows), default=None)
+        return rows, {cursor_name: str(self.next_time_cursor(last, start))}
+
+    def _window(self, what: str, method: Callable[..., Any], lo: int, hi: int,
+                rows: list[tuple[dict[str, Any], dict[str, Any]]]) -> None:
+        """Every page of one window (``lo``..``hi`` ms, inclusive) onto ``rows``."""
         after = ""
         while True:
-            params: dict[str, Any] = {"type": "swap", "begin": begin, "limit": self.page}
+            params: dict[str, Any] = {"type": "swap", "begin": lo, "end": hi,
+                                      "limit": self.page}
             if after:
                 params["after"] = after
             items, raw = self.checked(what, partial(method, None, None, None, params),
@@ -112,13 +148,19 @@ class OkxFetcher(Fetcher):
                 rows.append((u, by_bill.get(str(info.get("billId")), info)))
             self.progress(f"{what}: {len(rows)}")
             if len(raw) < self.page:
-                break
+                return
             after = str(min(int(r["billId"]) for r in raw))
-        last = max((int(r.get("ts") or 0) for _, r in rows), default=None)
-        return rows, {cursor_name: str(self.next_time_cursor(last, start))}
 
     def fills(self) -> tuple[tuple[FillRecord, ...], dict[str, str]]:
-        pairs, cur = self._paged("fills", self.ex.fetch_my_trades, "fills")
+        try:
+            pairs, cur = self._paged("fills", self.ex.fetch_my_trades, "fills")
+        except PartialRows as partial_rows:  # keep the whole windows fetched before it
+            raise PartialHistory(partial_rows.error, self._fill_records(partial_rows.rows),
+                                 partial_rows.cursors) from None
+        return self._fill_records(pairs), cur
+
+    def _fill_records(self, pairs: list[tuple[dict[str, Any], dict[str, Any]]]
+                      ) -> tuple[FillRecord, ...]:
         t0 = time.perf_counter()
         out = []
         for u, r in pairs:
@@ -136,10 +178,13 @@ class OkxFetcher(Fetcher):
                 leg=LEG.get(str(r.get("posSide") or "").upper(), "net"),
             ))
         self.convert_seconds += time.perf_counter() - t0
-        return tuple(out), cur
+        return tuple(out)
 
     def funding(self) -> tuple[tuple[FundingRecord, ...], dict[str, str]]:
-        pairs, cur = self._paged("funding", self.ex.fetch_funding_history, "funding")
+        try:
+            pairs, cur = self._paged("funding", self.ex.fetch_funding_history, "funding")
+        except PartialRows as partial_rows:  # funding is stored with a whole cycle only
+            raise partial_rows.error from None
         out = []
         for u, r in pairs:
             where = f"funding {u.get('id')}"
