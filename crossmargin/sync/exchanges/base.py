@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 
 from crossmargin.domain import MarginMode, Side
 from crossmargin.sync.config import AccountConfig
-from crossmargin.sync.faults import Caller, FaultKind, SyncError
+from crossmargin.sync.faults import Caller, Cancelled, FaultKind, SyncError
 from crossmargin.sync.model import (
     BalanceRecord,
     FillRecord,
@@ -80,6 +80,8 @@ def bad_reply(what: str, why: str) -> SyncError:
 
 LEG = {"LONG": "long", "SHORT": "short"}
 _Rec = TypeVar("_Rec", FillRecord, FundingRecord)
+#: one history row as (ccxt's unified dict, the exchange's raw dict)
+Pair = tuple[dict[str, Any], dict[str, Any]]
 
 
 def envelope(raw: Any, what: str, code_key: str, payload_key: str, payload_type: type) -> Any:
@@ -169,6 +171,31 @@ class Fetcher:
             return int(raw) if raw not in (None, "") else None
         except ValueError:
             return None
+
+    def walk_weeks(self, cursor_name: str, begin: int, start: int,
+                   read: Callable[[int, int, list[Pair]], None], time_key: str,
+                   ) -> tuple[list[Pair], dict[str, str]]:
+        """(unified, raw) pairs from ``begin`` to now, read one 7-day window at a time
+        oldest first by ``read(lo, hi, rows)`` (ms, inclusive); the cursor after them
+        (``start``: where the cursor stood). A failure after whole windows raises
+        :class:`PartialRows` with those windows' rows and a cursor just after them, so a
+        long first sync that breaks resumes there."""
+        now = self.now_ms()
+        rows: list[Pair] = []
+        lo = begin
+        while lo <= now:
+            hi = min(lo + WEEK_MS - 1, now)
+            done = len(rows)
+            try:
+                read(lo, hi, rows)
+            except SyncError as exc:
+                if lo > begin and not isinstance(exc, Cancelled):
+                    resume = min(lo, now - CURSOR_LAG_MS)
+                    raise PartialRows(exc, rows[:done], {cursor_name: str(resume)}) from None
+                raise
+            lo = hi + 1
+        last = max((int(r.get(time_key) or 0) for _, r in rows), default=None)
+        return rows, {cursor_name: str(self.next_time_cursor(last, start))}
 
     def next_time_cursor(self, last_seen: int | None, start: int) -> int:
         """New time cursor: the newest row seen, or ``now - lag`` when that is later."""

@@ -12,16 +12,15 @@ from typing import Any
 
 from crossmargin.domain import MarginMode, Side, Tier
 from crossmargin.sync.exchanges.base import (
-    CURSOR_LAG_MS,
-    WEEK_MS,
     Fetcher,
+    Pair,
     PartialRows,
     bad_reply,
     dec,
     envelope,
     req_dec,
 )
-from crossmargin.sync.faults import Cancelled, PartialHistory, SyncError
+from crossmargin.sync.faults import PartialHistory
 from crossmargin.sync.model import (
     BalanceRecord,
     FillRecord,
@@ -112,30 +111,17 @@ class BybitFetcher(Fetcher):
         return tuple(out), SnapshotCompleteness.FULL
 
     def _executions(self, what: str, method: Callable[..., Any], cursor_name: str,
-                    ) -> tuple[list[tuple[dict[str, Any], dict[str, Any]]], dict[str, str]]:
-        """(unified, raw) pairs of executions after the cursor, walking 7-day windows
-        oldest first (every category in each window). A failure after whole windows
-        raises :class:`PartialRows` with those windows' rows and a cursor just after
-        them, so a long first sync that breaks resumes there."""
+                    ) -> tuple[list[Pair], dict[str, str]]:
+        """(unified, raw) pairs of executions after the cursor, 7-day windows oldest
+        first, every category in each (:meth:`~.base.Fetcher.walk_weeks`)."""
         start = self.cursor_int(cursor_name) or self.history_start()
-        now = self.now_ms()
-        rows: list[tuple[dict[str, Any], dict[str, Any]]] = []
         seen: set[str] = set()
-        lo = start
-        while lo <= now:
-            hi = min(lo + WEEK_MS - 1, now)
-            done = len(rows)
-            try:
-                for cat in self.categories:
-                    self._execution_window(what, method, cat, lo, hi, seen, rows)
-            except SyncError as exc:
-                if lo > start and not isinstance(exc, Cancelled):
-                    resume = min(lo, now - CURSOR_LAG_MS)
-                    raise PartialRows(exc, rows[:done], {cursor_name: str(resume)}) from None
-                raise
-            lo = hi + 1
-        last = max((int(r.get("execTime") or 0) for _, r in rows), default=None)
-        return rows, {cursor_name: str(self.next_time_cursor(last, start))}
+
+        def read(lo: int, hi: int, rows: list[Pair]) -> None:
+            for cat in self.categories:
+                self._execution_window(what, method, cat, lo, hi, seen, rows)
+
+        return self.walk_weeks(cursor_name, start, start, read, "execTime")
 
     def _execution_window(
         self, what: str, method: Callable[..., Any], cat: str, lo: int, hi: int,

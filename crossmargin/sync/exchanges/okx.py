@@ -11,18 +11,17 @@ from typing import Any
 
 from crossmargin.domain import MarginMode, Side
 from crossmargin.sync.exchanges.base import (
-    CURSOR_LAG_MS,
     DAY_MS,
     LEG,
-    WEEK_MS,
     Fetcher,
+    Pair,
     PartialRows,
     bad_reply,
     dec,
     envelope,
     req_dec,
 )
-from crossmargin.sync.faults import Cancelled, PartialHistory, SyncError
+from crossmargin.sync.faults import PartialHistory
 from crossmargin.sync.model import (
     BalanceRecord,
     FillRecord,
@@ -107,29 +106,14 @@ class OkxFetcher(Fetcher):
         return tuple(out), SnapshotCompleteness.FULL
 
     def _paged(self, what: str, method: Callable[..., Any], cursor_name: str,
-               ) -> tuple[list[tuple[dict[str, Any], dict[str, Any]]], dict[str, str]]:
-        """(unified, raw) pairs after the cursor, in 7-day windows oldest first (OKX pages
-        newest first within a window, by bill id). A failure after whole windows raises
-        :class:`PartialRows` with them and a cursor just after, so a long first sync that
-        breaks resumes there."""
+               ) -> tuple[list[Pair], dict[str, str]]:
+        """(unified, raw) pairs after the cursor (within OKX's retention), 7-day windows
+        oldest first (:meth:`~.base.Fetcher.walk_weeks`), newest first within each."""
         start = self.cursor_int(cursor_name) or self.history_start()
-        now = self.now_ms()
-        begin = max(start, now - self.retention_ms + 60_000)
-        rows: list[tuple[dict[str, Any], dict[str, Any]]] = []
-        lo = begin
-        while lo <= now:
-            hi = min(lo + WEEK_MS - 1, now)
-            done = len(rows)
-            try:
-                self._window(what, method, lo, hi, rows)
-            except SyncError as exc:
-                if lo > begin and not isinstance(exc, Cancelled):
-                    resume = min(lo, now - CURSOR_LAG_MS)
-                    raise PartialRows(exc, rows[:done], {cursor_name: str(resume)}) from None
-                raise
-            lo = hi + 1
-        last = max((int(r.get("ts") or 0) for _, r in rows), default=None)
-        return rows, {cursor_name: str(self.next_time_cursor(last, start))}
+        begin = max(start, self.now_ms() - self.retention_ms + 60_000)
+        return self.walk_weeks(cursor_name, begin, start,
+                               lambda lo, hi, rows: self._window(what, method, lo, hi, rows),
+                               "ts")
 
     def _window(self, what: str, method: Callable[..., Any], lo: int, hi: int,
                 rows: list[tuple[dict[str, Any], dict[str, Any]]]) -> None:
