@@ -23,7 +23,7 @@ LARGE = {
     "crossmargin/margin/vectorised.py": "the numpy sweep of the same rules",
     "desktop/whatif/panel.py": "the What-if tab's widgets",
     "desktop/whatif/models.py": "the What-if tab's three table models",
-    "desktop/views/journal.py": "the Journal tab: tables, context menu, undo, import/export",
+    "desktop/views/journal.py": "the Journal tab: its tables, context menu, import and export",
 }
 LIMIT = 500
 

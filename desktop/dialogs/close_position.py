@@ -3,7 +3,7 @@ or add a fill to it (scale in, or reduce without closing).
 
 Every field is checked as it is typed; the action button stays disabled while anything is
 wrong, and the problems are listed under the form. The dialogs only collect: the Journal
-tab stores the result as one undoable step (``desktop.views.journal.ClosePositionCommand``
+tab stores the result as one undoable step (``desktop.views.journal_commands.ClosePositionCommand``
 and ``AddFillCommand``).
 """
 
