@@ -22,7 +22,7 @@ LARGE = {
     "crossmargin/margin/shock.py": "the price-shock sweep, scalar and its cascade",
     "crossmargin/margin/vectorised.py": "the numpy sweep of the same rules",
     "desktop/whatif/panel.py": "the What-if tab's widgets",
-    "desktop/whatif/models.py": "the What-if tab's three table models",
+    "desktop/whatif/models.py": "the What-if book table: its columns, edits and tooltips",
     "desktop/views/journal.py": "the Journal tab: its tables, context menu, import and export",
 }
 LIMIT = 500

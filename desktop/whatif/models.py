@@ -22,14 +22,11 @@ from enum import IntEnum
 from typing import Any
 
 from PySide6.QtCore import QObject, Qt, Signal
-from PySide6.QtGui import QBrush, QColor, QFont
+from PySide6.QtGui import QBrush, QFont
 
 from crossmargin.domain import MarginMode, Position, PositionId
-from crossmargin.scenario import format_decimal
 from desktop import formatting as fmt
 from desktop.models.base import (
-    ALIGN_LEFT,
-    ALIGN_RIGHT,
     ID_ROLE,
     RAW_ROLE,
     ColumnTableModel,
@@ -37,9 +34,24 @@ from desktop.models.base import (
     sorted_none_last,
 )
 from desktop.theme import LIGHT, Theme
+from desktop.whatif.cells import (
+    CHECK,
+    DISPLAY,
+    EDIT,
+    LEFT,
+    RIGHT,
+    percent_text,
+    plain_number,
+    theme_brushes,
+)
+from desktop.whatif.shock_models import (
+    CascadeColumn,
+    CascadeTableModel,
+    ShockWeightsTableModel,
+    WeightColumn,
+)
 
-from .compute import CascadeRow, PositionView, WhatIfSnapshot, display_symbol
-from .plan import ShockMode
+from .compute import PositionView, WhatIfSnapshot, display_symbol
 from .viewmodel import WhatIfViewModel
 
 __all__ = [
@@ -52,43 +64,6 @@ __all__ = [
     "WeightColumn",
     "WhatIfBookTableModel",
 ]
-
-_DISPLAY = Qt.ItemDataRole.DisplayRole
-_EDIT = Qt.ItemDataRole.EditRole
-_CHECK = Qt.ItemDataRole.CheckStateRole
-_RIGHT = ALIGN_RIGHT
-_LEFT = ALIGN_LEFT
-_CENTER = int(Qt.AlignmentFlag.AlignCenter)
-
-
-def _brushes(theme: Theme) -> dict[str, QBrush]:
-    bad_bg = QColor(theme.bad)
-    bad_bg.setAlpha(60 if theme.dark else 40)
-    error_bg = QColor(theme.bad)
-    error_bg.setAlpha(110 if theme.dark else 80)
-    changed_bg = QColor(theme.accent)
-    changed_bg.setAlpha(40 if theme.dark else 26)
-    return {
-        "bad": QBrush(QColor(theme.bad)),
-        "good": QBrush(QColor(theme.good)),
-        "warn": QBrush(QColor(theme.warn)),
-        "muted": QBrush(QColor(theme.muted)),
-        "accent": QBrush(QColor(theme.accent)),
-        "bg-bad": QBrush(bad_bg),
-        "bg-error": QBrush(error_bg),
-        "bg-changed": QBrush(changed_bg),
-    }
-
-
-def _plain(value: Decimal) -> str:
-    """``value`` for an editor: plain digits, at most 8 decimals, no exponent."""
-    if value.as_tuple().exponent < -8:  # type: ignore[operator]
-        value = fmt.quantize(value, 8)
-    return format_decimal(value.normalize())
-
-
-def _pct(value: Decimal | None) -> str:
-    return fmt.percent(value, decimals=1, sign=True)
 
 
 # --------------------------------------------------------------------------- book
@@ -156,7 +131,7 @@ class WhatIfBookTableModel(ColumnTableModel):
         self._errors: dict[tuple[PositionId, int], str] = {}
         self._formats = fmt.InstrumentFormats()
         self._theme = LIGHT
-        self._brush = _brushes(LIGHT)
+        self._brush = theme_brushes(LIGHT)
         self._bold = QFont()
         self._bold.setBold(True)
         self._sort: tuple[int, Qt.SortOrder] = (-1, Qt.SortOrder.AscendingOrder)
@@ -180,7 +155,7 @@ class WhatIfBookTableModel(ColumnTableModel):
             return Qt.ItemFlag.NoItemFlags
         return self._cached(index.row())[1][index.column()]
 
-    def data(self, index: ModelIndex, role: int = _DISPLAY) -> Any:
+    def data(self, index: ModelIndex, role: int = DISPLAY) -> Any:
         row = index.row()
         if not index.isValid() or row >= len(self._rows):
             return None
@@ -211,11 +186,11 @@ class WhatIfBookTableModel(ColumnTableModel):
         flags: list[Qt.ItemFlag] = []
         for column in BookColumn:
             roles: dict[int, Any] = {
-                int(_DISPLAY): self._display(position, hypothetical, column, view),
+                int(DISPLAY): self._display(position, hypothetical, column, view),
                 int(RAW_ROLE): self._raw(position, hypothetical, column, view),
                 int(ID_ROLE): str(position.id),
                 int(Qt.ItemDataRole.TextAlignmentRole): (
-                    _RIGHT if column in _BOOK_NUMERIC else _LEFT
+                    RIGHT if column in _BOOK_NUMERIC else LEFT
                 ),
                 int(Qt.ItemDataRole.ForegroundRole): self._foreground(
                     position, hypothetical, column, view
@@ -228,24 +203,24 @@ class WhatIfBookTableModel(ColumnTableModel):
             flag = base
             if column == BookColumn.MARGIN:
                 value = self._margin(position, hypothetical, view)
-                roles[int(_EDIT)] = "" if value is None else _plain(value)
+                roles[int(EDIT)] = "" if value is None else plain_number(value)
                 if not closed and mode is MarginMode.ISOLATED:
                     flag = base | Qt.ItemFlag.ItemIsEditable
             elif column == BookColumn.ISOLATED:
                 isolated = mode is MarginMode.ISOLATED
-                roles[int(_CHECK)] = (
+                roles[int(CHECK)] = (
                     Qt.CheckState.Checked if isolated else Qt.CheckState.Unchecked
                 )
                 if not closed:
                     flag = base | Qt.ItemFlag.ItemIsUserCheckable
             elif column == BookColumn.CLOSE and not hypothetical:
-                roles[int(_CHECK)] = Qt.CheckState.Checked if closed else Qt.CheckState.Unchecked
+                roles[int(CHECK)] = Qt.CheckState.Checked if closed else Qt.CheckState.Unchecked
                 flag = base | Qt.ItemFlag.ItemIsUserCheckable
             cells.append({k: v for k, v in roles.items() if v is not None})
             flags.append(flag)
         return cells, flags
 
-    def setData(self, index: ModelIndex, value: Any, role: int = _EDIT) -> bool:
+    def setData(self, index: ModelIndex, value: Any, role: int = EDIT) -> bool:
         if not index.isValid() or index.row() >= len(self._rows):
             return False
         position = self._rows[index.row()][0]
@@ -255,14 +230,14 @@ class WhatIfBookTableModel(ColumnTableModel):
         ):
             return False
         error: str | None
-        if role == _CHECK and column == BookColumn.ISOLATED:
+        if role == CHECK and column == BookColumn.ISOLATED:
             checked = _checked(value)
             error = self._vm.set_mode(
                 position.id, MarginMode.ISOLATED if checked else MarginMode.CROSS
             )
-        elif role == _CHECK and column == BookColumn.CLOSE:
+        elif role == CHECK and column == BookColumn.CLOSE:
             error = self._vm.set_close(position.id, _checked(value))
-        elif role == _EDIT and column == BookColumn.MARGIN:
+        elif role == EDIT and column == BookColumn.MARGIN:
             error = self._vm.set_margin_text(position.id, str(value))
         else:
             return False
@@ -315,7 +290,7 @@ class WhatIfBookTableModel(ColumnTableModel):
 
     def set_theme(self, theme: Theme) -> None:
         self._theme = theme
-        self._brush = _brushes(theme)
+        self._brush = theme_brushes(theme)
         self._changed(0, len(BookColumn) - 1)
 
     def clear_errors(self) -> None:
@@ -474,7 +449,7 @@ class WhatIfBookTableModel(ColumnTableModel):
                     return ""
                 if view.dies_at_whatif is None:
                     return "—"  # not within the shock axis (tooltip says so)
-                return _pct(view.dies_at_whatif)
+                return percent_text(view.dies_at_whatif)
         return None  # pragma: no cover
 
     def _settle(self) -> str:
@@ -573,8 +548,10 @@ class WhatIfBookTableModel(ColumnTableModel):
                 tip += "\nThe what-if liquidates this position at once."
             return tip
         if column == BookColumn.DIES_AT and not view.closed:
-            whatif = _pct(view.dies_at_whatif) if view.dies_at_whatif is not None else "never"
-            now = _pct(view.dies_at_now) if view.dies_at_now is not None else "never"
+            never = "never"
+            whatif = (percent_text(view.dies_at_whatif) if view.dies_at_whatif is not None
+                      else never)
+            now = percent_text(view.dies_at_now) if view.dies_at_now is not None else never
             return f"What-if: {whatif}; current book: {now} (within the shock axis)"
         if column == BookColumn.MARGIN and view.margin_now is not None:
             return f"Isolated margin now {fmt.money(view.margin_now, self._settle(), unit=True)}"
@@ -616,248 +593,6 @@ def _checked(value: Any) -> bool:
 # --------------------------------------------------------------------------- weights
 
 
-class WeightColumn(IntEnum):
-    SYMBOL = 0
-    VALUE = 1
-    AT_SHOCK = 2
-
-
-class ShockWeightsTableModel(ColumnTableModel):
-    """Per-symbol shock settings: each symbol's move (per-symbol mode, percent) or its
-    beta to BTC (beta mode), and the move that results at the slider's shock.
-    One row per symbol (``_rows``)."""
-
-    COLUMNS = WeightColumn
-
-    input_rejected = Signal(str)
-    input_accepted = Signal()
-
-    def __init__(self, viewmodel: WhatIfViewModel, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self._vm = viewmodel
-        self._rows: list[str] = []
-        self._errors: dict[str, str] = {}
-        self._brush = _brushes(LIGHT)
-        self._mode = viewmodel.plan.shock_mode
-        viewmodel.rows_changed.connect(self.reload)
-        viewmodel.plan_changed.connect(self._on_plan_changed)
-        self.reload()
-
-    def _header(self, column: WeightColumn, role: int) -> Any:
-        beta = self._mode is ShockMode.BETA
-        if role == _DISPLAY:
-            if column == WeightColumn.SYMBOL:
-                return "Symbol"
-            if column == WeightColumn.VALUE:
-                return "Beta to BTC" if beta else "Move (%)"
-            return "Move at slider"
-        if role == Qt.ItemDataRole.ToolTipRole:
-            if column == WeightColumn.VALUE:
-                return (
-                    "How far the symbol moves per 1 % of BTC (double-click to edit)"
-                    if beta
-                    else "The symbol's move in percent at 100 % on the slider (double-click)"
-                )
-            if column == WeightColumn.AT_SHOCK:
-                return "The symbol's price move at the slider's current shock"
-            return None
-        if role == Qt.ItemDataRole.TextAlignmentRole:
-            return _LEFT if column == WeightColumn.SYMBOL else _RIGHT
-        return None
-
-    def flags(self, index: ModelIndex) -> Qt.ItemFlag:
-        flags = super().flags(index)
-        if index.column() == WeightColumn.VALUE and self._mode is not ShockMode.UNIFORM:
-            flags |= Qt.ItemFlag.ItemIsEditable
-        return flags
-
-    def data(self, index: ModelIndex, role: int = _DISPLAY) -> Any:
-        if not index.isValid() or index.row() >= len(self._rows):
-            return None
-        symbol = self._rows[index.row()]
-        column = WeightColumn(index.column())
-        if role in (_DISPLAY, _EDIT):
-            if column == WeightColumn.SYMBOL:
-                return symbol if role == _DISPLAY else None
-            if column == WeightColumn.VALUE:
-                return self._value_text(symbol, edit=role == _EDIT)
-            return self._at_shock_text(symbol) if role == _DISPLAY else None
-        if role == RAW_ROLE:
-            if column == WeightColumn.SYMBOL:
-                return symbol
-            weight = self._vm.weight(symbol)
-            if column == WeightColumn.VALUE:
-                return weight
-            return self._move(symbol)
-        if role == Qt.ItemDataRole.TextAlignmentRole:
-            return _LEFT if column == WeightColumn.SYMBOL else _RIGHT
-        if role == Qt.ItemDataRole.BackgroundRole and column == WeightColumn.VALUE:
-            return self._brush["bg-error"] if symbol in self._errors else None
-        if role == Qt.ItemDataRole.ToolTipRole and column == WeightColumn.VALUE:
-            return self._errors.get(symbol)
-        if role == Qt.ItemDataRole.ForegroundRole and column == WeightColumn.AT_SHOCK:
-            move = self._move(symbol)
-            if move < 0:
-                return self._brush["bad"]
-            if move > 0:
-                return self._brush["good"]
-        return None
-
-    def setData(self, index: ModelIndex, value: Any, role: int = _EDIT) -> bool:
-        if (
-            not index.isValid()
-            or role != _EDIT
-            or not self.flags(index) & Qt.ItemFlag.ItemIsEditable
-        ):
-            return False
-        symbol = self._rows[index.row()]
-        error = self._vm.set_weight_text(symbol, str(value))
-        if error is not None:
-            self._errors[symbol] = error
-            self.dataChanged.emit(index, index, [])
-            self.input_rejected.emit(error)
-            return False
-        self._errors.pop(symbol, None)
-        if not self._errors:
-            self.input_accepted.emit()
-        return True
-
-    def reload(self) -> None:
-        self.beginResetModel()
-        self._rows = self._vm.symbols()
-        self._mode = self._vm.plan.shock_mode
-        self._errors = {k: v for k, v in self._errors.items() if k in self._rows}
-        self.endResetModel()
-
-    def set_theme(self, theme: Theme) -> None:
-        self._brush = _brushes(theme)
-        self._emit_all_changed()
-
-    def symbol_at(self, row: int) -> str:
-        return self._rows[row]
-
-    def _on_plan_changed(self) -> None:
-        if self._vm.plan.shock_mode is not self._mode:
-            self._errors.clear()
-            self.reload()
-            self.headerDataChanged.emit(Qt.Orientation.Horizontal, 0, len(WeightColumn) - 1)
-        elif self._rows:
-            self.dataChanged.emit(
-                self.index(0, 1), self.index(len(self._rows) - 1, len(WeightColumn) - 1), []
-            )
-
-    def _move(self, symbol: str) -> Decimal:
-        """The symbol's move at the slider (fraction): ``weight × t``."""
-        return self._vm.weight(symbol) * self._vm.plan.shock
-
-    def _value_text(self, symbol: str, *, edit: bool) -> str:
-        weight = self._vm.weight(symbol)
-        if self._mode is ShockMode.PER_SYMBOL:
-            text = _plain(weight * 100)
-            return text if edit else fmt.percent(weight, decimals=1, sign=True)
-        if self._mode is ShockMode.BETA:
-            return _plain(weight) if edit else f"{weight.normalize():f}"
-        return "1" if edit else "1 (uniform)"
-
-    def _at_shock_text(self, symbol: str) -> str:
-        return fmt.percent(self._move(symbol), decimals=1, sign=True)
-
-
 # --------------------------------------------------------------------------- cascade
 
 
-class CascadeColumn(IntEnum):
-    ORDER = 0
-    SHOCK = 1
-    NOW = 2
-    POSITIONS = 3
-
-
-CASCADE_HEADERS: Mapping[CascadeColumn, tuple[str, str]] = {
-    CascadeColumn.ORDER: ("#", "Order in which a move away from today's marks hits them"),
-    CascadeColumn.SHOCK: ("What-if", "Shock at which it happens in the what-if book"),
-    CascadeColumn.NOW: ("Now", "Shock at which the same positions die in the current book"),
-    CascadeColumn.POSITIONS: (
-        "Who",
-        "Isolated: one position loses its own margin; cross: every cross position at once",
-    ),
-}
-
-
-class CascadeTableModel(ColumnTableModel):
-    """The what-if book's liquidation cascade (read-only), nearest shock first."""
-
-    COLUMNS = CascadeColumn
-    RIGHT_ALIGNED = frozenset(CascadeColumn) - {CascadeColumn.POSITIONS}
-    HEADINGS = CASCADE_HEADERS
-
-    def __init__(self, viewmodel: WhatIfViewModel, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self._vm = viewmodel
-        self._rows: tuple[CascadeRow, ...] = ()
-        self._book: object | None = None
-        self._brush = _brushes(LIGHT)
-        viewmodel.snapshot_ready.connect(self._on_snapshot)
-
-    def data(self, index: ModelIndex, role: int = _DISPLAY) -> Any:
-        if not index.isValid() or index.row() >= len(self._rows):
-            return None
-        row = self._rows[index.row()]
-        column = CascadeColumn(index.column())
-        if role == _DISPLAY:
-            match column:
-                case CascadeColumn.ORDER:
-                    return str(row.order)
-                case CascadeColumn.SHOCK:
-                    return "now" if row.direction == "now" else _pct(row.shock)
-                case CascadeColumn.NOW:
-                    if row.shock_now is None:
-                        return "never"
-                    return "now" if row.shock_now == 0 else _pct(row.shock_now)
-                case CascadeColumn.POSITIONS:
-                    if row.kind == "cross":
-                        return f"cross ({len(row.position_ids)}): {row.label}"
-                    return row.label
-        if role == RAW_ROLE:
-            return {
-                CascadeColumn.ORDER: row.order,
-                CascadeColumn.SHOCK: row.shock,
-                CascadeColumn.NOW: row.shock_now,
-                CascadeColumn.POSITIONS: row.label,
-            }[column]
-        if role == ID_ROLE:
-            return ",".join(row.position_ids)
-        if role == Qt.ItemDataRole.TextAlignmentRole:
-            return _LEFT if column == CascadeColumn.POSITIONS else _RIGHT
-        if role == Qt.ItemDataRole.ToolTipRole and column == CascadeColumn.POSITIONS:
-            kind = "Cross account liquidated" if row.kind == "cross" else "Isolated liquidation"
-            return f"{kind}:\n{row.detail or row.label}"
-        if role == Qt.ItemDataRole.ToolTipRole and column == CascadeColumn.SHOCK:
-            # the "Now" column is hidden when the cascade is narrow: keep its figure here
-            now = ("never" if row.shock_now is None
-                   else "now" if row.shock_now == 0 else _pct(row.shock_now))
-            return f"What-if book: {self.data(index)}; current book: {now}"
-        if role == Qt.ItemDataRole.ForegroundRole:
-            if column == CascadeColumn.SHOCK and (
-                row.shock_now is None or abs(row.shock) < abs(row.shock_now)
-            ):
-                return self._brush["bad"]
-            if column == CascadeColumn.NOW:
-                return self._brush["muted"]
-            if column == CascadeColumn.POSITIONS and row.kind == "cross":
-                return self._brush["warn"]
-        if role == Qt.ItemDataRole.BackgroundRole and row.direction == "now":
-            return self._brush["bg-bad"]
-        return None
-
-    def set_theme(self, theme: Theme) -> None:
-        self._brush = _brushes(theme)
-        self._emit_all_changed()
-
-    def _on_snapshot(self, snapshot: WhatIfSnapshot) -> None:
-        if snapshot.book is self._book:
-            return
-        self._book = snapshot.book
-        self.beginResetModel()
-        self._rows = snapshot.book.cascade
-        self.endResetModel()
