@@ -34,7 +34,6 @@ naming the field; a failed command writes nothing.
 from __future__ import annotations
 
 import argparse
-import json
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -51,6 +50,17 @@ from crossmargin.cli._journal_common import (
     record_id,
     table,
     when,
+)
+from crossmargin.cli.journal_setup import (
+    run_account_add,
+    run_account_edit,
+    run_account_list,
+    run_balance,
+    run_funding,
+    run_instrument,
+    run_tiers,
+    run_transfer,
+    run_transfers,
 )
 from crossmargin.errors import InputError
 from crossmargin.storage.records import STAT_GROUPS
@@ -86,16 +96,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "public snapshot where the journal has none) and its public mark prices in the app.")
     aa.add_argument("label")
     _account_options(aa, defaults=True)
-    aa.set_defaults(handler=_account_add)
+    aa.set_defaults(handler=run_account_add)
     ae = accsub.add_parser("edit", parents=[db], help="change an account's exchange, "
                            "default leverage, rules, settlement currency, fee or notes")
     ae.add_argument("label")
     ae.add_argument("--label", dest="new_label", metavar="NEW", help="rename the account")
     _account_options(ae, defaults=False)
-    ae.set_defaults(handler=_account_edit)
+    ae.set_defaults(handler=run_account_edit)
     al = accsub.add_parser("list", parents=[db], help="list accounts")
     al.add_argument("--json", action="store_true")
-    al.set_defaults(handler=_account_list)
+    al.set_defaults(handler=run_account_list)
 
     add = sub.add_parser("add", parents=[db], help="log a new position (its opening fill)")
     add.add_argument("--account", required=True, help="account label or id")
@@ -170,7 +180,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                      "it: isolated positions' wallets included, unrealised PnL excluded")
     bal.add_argument("--currency", help="default: the account's settlement currency")
     bal.add_argument("--time", help="default: now")
-    bal.set_defaults(handler=_balance)
+    bal.set_defaults(handler=run_balance)
 
     tiers = sub.add_parser(
         "tiers", parents=[db],
@@ -192,7 +202,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     tiers.add_argument("--okx-contract-size", metavar="SIZE",
                        help="the file holds OKX tiers in contracts of this size")
-    tiers.set_defaults(handler=_tiers)
+    tiers.set_defaults(handler=run_tiers)
 
     ins = sub.add_parser("instrument", parents=[db],
                          help="set a symbol's contract size, inverse flag, MMR, beta")
@@ -206,7 +216,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     ins.add_argument("--mmr", help="maintenance margin rate (generic rules without tiers)")
     ins.add_argument("--max-leverage")
     ins.add_argument("--beta", help="move per unit of BTC move (beta shocks)")
-    ins.set_defaults(handler=_instrument)
+    ins.set_defaults(handler=run_instrument)
 
     fund = sub.add_parser("funding", parents=[db], help="record a funding payment")
     fund.add_argument("--account", required=True)
@@ -214,7 +224,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     fund.add_argument("amount", help="> 0 received, < 0 paid")
     fund.add_argument("--currency", help="default: the account's settlement currency")
     fund.add_argument("--time", help="default: now")
-    fund.set_defaults(handler=_funding)
+    fund.set_defaults(handler=run_funding)
 
     tr = sub.add_parser("transfer", parents=[db],
                         help="record a deposit (> 0) or withdrawal (< 0): money that is not PnL")
@@ -223,12 +233,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     tr.add_argument("--currency", help="default: the account's settlement currency")
     tr.add_argument("--time", help="default: now")
     tr.add_argument("--note", default="")
-    tr.set_defaults(handler=_transfer)
+    tr.set_defaults(handler=run_transfer)
     trs = sub.add_parser("transfers", parents=[db],
                          help="list an account's deposits, withdrawals and other transfers")
     trs.add_argument("account")
     trs.add_argument("--json", action="store_true")
-    trs.set_defaults(handler=_transfers)
+    trs.set_defaults(handler=run_transfers)
 
 
 def _usage(p: argparse.ArgumentParser) -> int:
@@ -320,87 +330,6 @@ def _account_options(p: argparse.ArgumentParser, *, defaults: bool) -> None:
                    help="hedge mode (separate long/short legs)")
     p.add_argument("--taker-fee", metavar="RATE", help="taker fee rate, e.g. 0.0005")
     p.add_argument("--notes", default="" if defaults else None)
-
-
-def _account_fields(args: argparse.Namespace) -> dict[str, Any]:
-    from crossmargin.tier_snapshots import rules_for_exchange
-
-    fields: dict[str, Any] = {}
-    if args.exchange is not None:
-        fields["exchange_id"] = args.exchange.strip().lower() or None
-    if args.leverage is not None:
-        fields["default_leverage"] = dec(args.leverage, "--leverage", positive=True)
-    if args.rules is not None:
-        fields["rules"] = args.rules
-    elif args.exchange:
-        fields["rules"] = rules_for_exchange(args.exchange)
-    for opt, key in (("settle", "settle"), ("margin_mode", "margin_mode_default"),
-                     ("notes", "notes")):
-        if getattr(args, opt) is not None:
-            fields[key] = getattr(args, opt)
-    if args.hedge is not None:
-        fields["position_mode"] = "hedge" if args.hedge else "one_way"
-    if args.taker_fee is not None:
-        fields["taker_fee_rate"] = dec(args.taker_fee, "--taker-fee")
-    return fields
-
-
-def _describe_account(a: Any) -> str:
-    from crossmargin.tier_snapshots import EXCHANGE_NAMES
-
-    venue = f"{EXCHANGE_NAMES.get(a.exchange_id, a.exchange_id)}, " if a.exchange_id else ""
-    lev = f", default leverage {num(a.default_leverage)}x" if a.default_leverage else ""
-    return f"{venue}{a.rules.value} rules, settles in {a.settle}{lev}"
-
-
-def _account_add(args: argparse.Namespace) -> int:
-    from crossmargin.storage import Journal
-
-    fields = {"label": args.label, **_account_fields(args)}
-    fields.setdefault("taker_fee_rate", Decimal(0))
-    Journal.check_account_fields(**fields)  # before a new journal file is created
-    with open_journal(args, create=True) as j:
-        ch = j.create_account(**fields)
-        a = j.account(ch.id)
-    print(f"Added account #{a.id} {a.label} ({_describe_account(a)}).")
-    return 0
-
-
-def _account_edit(args: argparse.Namespace) -> int:
-    fields = _account_fields(args)
-    if args.new_label is not None:
-        fields["label"] = args.new_label
-    if not fields:
-        raise InputError("nothing to change: give --exchange, --leverage, --rules, --settle, "
-                         "--margin-mode, --hedge, --taker-fee, --notes or --label")
-    with open_journal(args) as j:
-        a = j.account(args.label)
-        j.update_account(a.id, **fields)
-        a = j.account(a.id)
-    print(f"Account #{a.id} {a.label}: {_describe_account(a)}.")
-    return 0
-
-
-def _account_list(args: argparse.Namespace) -> int:
-    with open_journal(args) as j:
-        accounts = j.accounts()
-        balances = {a.id: j.latest_balance(a.id) for a in accounts}
-    if args.json:
-        print(dump_json(accounts))
-        return 0
-    if not accounts:
-        print("No accounts yet; add one with: crossmargin journal account add LABEL")
-        return 0
-    rows = []
-    for a in accounts:
-        b = balances[a.id]
-        rows.append([str(a.id), a.label, a.kind.value, a.exchange_id or "-", a.rules.value,
-                     a.settle, a.margin_mode_default.value,
-                     f"{num(a.default_leverage)}x" if a.default_leverage else "-",
-                     money(b.wallet_balance, a.settle) if b else "-"])
-    print(table(["ID", "Label", "Kind", "Exchange", "Rules", "Settle", "Mode", "Leverage",
-                 "Wallet"], rows, right={0, 7, 8}))
-    return 0
 
 
 def _add(args: argparse.Namespace) -> int:
@@ -653,178 +582,3 @@ def _stats_by(args: argparse.Namespace, filt: Any) -> int:
     return 0
 
 
-def _balance(args: argparse.Namespace) -> int:
-    amount = dec(args.amount, "amount", allow_none=False)
-    with open_journal(args) as j:
-        a = j.account(args.account)
-        j.record_balance(a.id, amount, currency=args.currency, time=when(args.time, "--time"))
-    print(f"Recorded wallet balance {num(amount)} {(args.currency or a.settle).upper()} "
-          f"for {a.label}.")
-    return 0
-
-
-def _funding(args: argparse.Namespace) -> int:
-    from crossmargin.storage import NewFunding
-
-    amount = dec(args.amount, "amount", allow_none=False)
-    with open_journal(args) as j:
-        a = j.account(args.account)
-        t = when(args.time, "--time") or when("now", "--time")
-        ch = j.add_funding(a.id, [NewFunding(args.symbol.strip(), t, amount,  # type: ignore[arg-type]
-                                             (args.currency or a.settle).upper())])
-    target = f" (position #{min(ch.position_ids)})" if ch.position_ids else " (no open position)"
-    print(f"Recorded funding {num(amount)} on {args.symbol}{target}.")
-    return 0
-
-
-def _transfer(args: argparse.Namespace) -> int:
-    from crossmargin.storage import NewTransfer
-
-    amount = dec(args.amount, "amount", allow_none=False)
-    assert amount is not None
-    if amount == 0:
-        raise InputError("amount: a transfer of 0 moves nothing; give > 0 (deposit) or < 0")
-    with open_journal(args) as j:
-        a = j.account(args.account)
-        t = when(args.time, "--time") or when("now", "--time")
-        kind = "deposit" if amount > 0 else "withdrawal"
-        j.add_transfers(a.id, [NewTransfer(t, (args.currency or a.settle).upper(),  # type: ignore[arg-type]
-                                           amount, kind, note=args.note)])
-    print(f"Recorded {kind} of {num(abs(amount))} {(args.currency or a.settle).upper()} "
-          f"on {a.label}.")
-    return 0
-
-
-def _transfers(args: argparse.Namespace) -> int:
-    with open_journal(args) as j:
-        a = j.account(args.account)
-        rows = j.transfers(a.id)
-    if args.json:
-        print(dump_json(rows))
-        return 0
-    if not rows:
-        print(f"No deposits, withdrawals or transfers on {a.label}.")
-        return 0
-    print(table(["Time", "Kind", "Amount", "Note"], [
-        [local(t.time), t.kind, f"{num(t.amount)} {t.currency}", t.note or "-"] for t in rows
-    ], right={2}))
-    net: dict[str, Decimal] = {}
-    for t in rows:
-        if t.kind in ("deposit", "withdrawal"):
-            net[t.currency] = net.get(t.currency, Decimal(0)) + t.amount
-    if net:
-        print("net deposits: " + ", ".join(f"{num(v)} {k}" for k, v in sorted(net.items())))
-    return 0
-
-
-def _fetch_tiers(args: argparse.Namespace) -> int:
-    from crossmargin.sync.faults import SyncError
-    from crossmargin.sync.public import fetch_public_tiers
-
-    if args.file is not None:
-        raise InputError(f"give either FILE ({args.file}) or --fetch, not both")
-    with open_journal(args) as j:
-        acct = j.account(args.account)
-        if not acct.exchange_id:
-            raise InputError(f"account {acct.label} names no exchange; set it with `crossmargin "
-                             f"journal account edit {acct.label} --exchange bybit`")
-        symbols = [s.split("=")[0].strip() for s in args.symbol] or j.symbols(acct.id)
-        if not symbols:
-            raise InputError(f"account {acct.label} has no symbols yet; log a position first "
-                             "or name them with --symbol")
-        from crossmargin.storage.journal import canonical_or_same
-
-        try:
-            tables = fetch_public_tiers(acct.exchange_id, [canonical_or_same(s) for s in symbols],
-                                        endpoint=args.endpoint)
-        except SyncError as exc:
-            raise InputError(f"--fetch: {exc}") from None
-        j.replace_tiers(acct.id, tables)
-    print(f"Stored the {acct.exchange_id} tiers of {len(tables)} symbols on {acct.label}: "
-          f"{', '.join(sorted(tables))}.")
-    return 0
-
-
-def _tiers(args: argparse.Namespace) -> int:
-    from crossmargin.sync.tier_tables import okx_tiers, tiers_from_ccxt
-
-    if args.fetch:
-        return _fetch_tiers(args)
-    if args.endpoint is not None:
-        raise InputError("--endpoint: only used with --fetch")
-    if args.file is None:
-        raise InputError("give a tiers FILE, or --fetch to fetch them from the account's "
-                         "exchange")
-    from crossmargin.inputs import JSON_LIMIT, read_text
-
-    text = read_text(args.file, limit=JSON_LIMIT, what="tier table")
-    try:
-        doc = json.loads(text, parse_float=str, parse_int=str)
-    except (json.JSONDecodeError, RecursionError) as exc:
-        raise InputError(f"{args.file}: not a JSON file ({str(exc)[:120]})") from None
-    if isinstance(doc, list):
-        if len(args.symbol) != 1:
-            raise InputError(f"{args.file} holds one symbol's tiers; name it with --symbol SYMBOL")
-        doc = {args.symbol[0].split("=")[-1]: doc}
-    if not isinstance(doc, dict):
-        raise InputError(f"{args.file}: expected {{symbol: [tiers]}} or a list of tiers")
-    size = dec(args.okx_contract_size, "--okx-contract-size", positive=True)
-    with open_journal(args) as j:
-        acct = j.account(args.account)
-        wanted: dict[str, str] = {}
-        if args.symbol:
-            for item in args.symbol:
-                mine, _, theirs = item.partition("=")
-                wanted[mine.strip()] = (theirs or mine).strip()
-        else:
-            from crossmargin.storage.journal import canonical_or_same
-
-            by_name = {canonical_or_same(k): k for k in doc}
-            for sym in j.symbols(acct.id):
-                key = sym if sym in doc else by_name.get(sym)
-                if key is not None:
-                    wanted[sym] = key
-            if not wanted:
-                raise InputError(
-                    f"none of {acct.label}'s symbols ({', '.join(j.symbols(acct.id)) or 'none'}) "
-                    f"is in {args.file}; name them with --symbol SYMBOL=FILE_SYMBOL"
-                )
-        problems = [f"--symbol {m}={t}: {t!r} is not in {args.file}"
-                    for m, t in wanted.items() if t not in doc]
-        if problems:
-            raise InputError(problems)
-        tables = {}
-        for mine, theirs in wanted.items():
-            rows = doc[theirs]
-            if not isinstance(rows, list) or not rows:
-                raise InputError(f"{args.file}: {theirs}: expected a non-empty list of tiers")
-            try:
-                tables[mine] = okx_tiers(rows, size) if size else tiers_from_ccxt(rows)
-            except InputError as exc:
-                raise InputError([f"{args.file}: {theirs}: {p}" for p in exc.problems]) from None
-        j.replace_tiers(acct.id, tables)
-    print(f"Stored tiers for {len(tables)} symbols on {acct.label}: {', '.join(sorted(tables))}.")
-    return 0
-
-
-def _instrument(args: argparse.Namespace) -> int:
-    from crossmargin.storage import Instrument
-    from crossmargin.storage.ledger import parse_symbol
-
-    guess = parse_symbol(args.symbol)
-    inverse = args.inverse or guess.inverse
-    ins = Instrument(
-        symbol=args.symbol.strip(), base=(args.base or guess.base).upper(),
-        quote=(args.quote or guess.quote).upper(),
-        settle=(args.settle or (guess.base if inverse else guess.quote)).upper(),
-        contract_size=dec(args.contract_size, "--contract-size", positive=True) or Decimal(1),
-        inverse=inverse, maintenance_margin_rate=dec(args.mmr, "--mmr", positive=True),
-        max_leverage=dec(args.max_leverage, "--max-leverage", positive=True),
-        beta=dec(args.beta, "--beta"),
-    )
-    with open_journal(args) as j:
-        ch = j.set_instrument(args.account, ins)
-    kind = "inverse" if ins.inverse else "linear"
-    print(f"{ins.symbol}: {kind}, {num(ins.contract_size)} per contract, settles in {ins.settle}"
-          + (f"; {len(ch.position_ids)} positions re-derived" if ch.position_ids else "") + ".")
-    return 0
