@@ -17,11 +17,11 @@ PACKAGES = ("crossmargin", "desktop")
 LARGE = {
     "crossmargin/storage/csv_import.py": "one preset table per exchange export format",
     "crossmargin/scenario.py": "the scenario file format: every field checked with its message",
-    "crossmargin/cli/whatif.py": "the what-if command's options, text and JSON output",
-    "crossmargin/cli/journal.py": "the journal subcommands' parsers and handlers",
+    "crossmargin/cli/whatif.py": "the what-if command's options, input and computing",
+    "crossmargin/cli/journal.py": "the journal parser and the trade commands",
     "crossmargin/margin/shock.py": "the price-shock sweep, scalar and its cascade",
     "crossmargin/margin/vectorised.py": "the numpy sweep of the same rules",
-    "desktop/whatif/panel.py": "the What-if tab's widgets",
+    "desktop/whatif/panel.py": "the What-if tab's widgets and actions (models elsewhere)",
     "desktop/whatif/models.py": "the What-if book table: its columns, edits and tooltips",
     "desktop/views/journal.py": "the Journal tab: its tables, context menu, import and export",
 }
