@@ -441,10 +441,27 @@ def edit_position(journal: Journal, position_id: int, changes: dict[str, object]
     """Apply ``changes`` to a position's own fields; the value is the previous values (for
     undo)."""
     before = journal.position(position_id)
-    previous = {name: getattr(before, name) for name in changes}
+    previous = {name: getattr(before, name) for name in changes if name not in OPENING}
     if "tags" in previous:
         previous["tags"] = list(before.tags)
+    if OPENING.keys() & changes.keys():
+        fill = journal.opening_fill(position_id)
+        previous.update({name: getattr(fill, OPENING[name]) for name in changes
+                         if name in OPENING})
     return Written(previous, journal.edit_position(position_id, **changes))
+
+
+#: The position fields that are its opening fill's, and that fill's names for them.
+OPENING = {"opening_size": "amount", "entry_price": "price", "opened_at": "time"}
+
+
+def opening_fill(journal: Journal, position_id: int) -> tuple[Fill | None, str]:
+    """The fill that opened a position (its size, entry and open time), or None and the
+    reason it has no single one (several fills opened it, or a flip did)."""
+    try:
+        return journal.opening_fill(position_id), ""
+    except InputError as exc:
+        return None, exc.problems[0]
 
 
 def preview_import(journal: Journal, account_id: int, path: Path, preset: str = "auto"):

@@ -23,7 +23,8 @@ LARGE = {
     "crossmargin/margin/vectorised.py": "the numpy sweep of the same rules",
     "desktop/whatif/panel.py": "the What-if tab's widgets and actions (models elsewhere)",
     "desktop/whatif/models.py": "the What-if book table: its columns, edits and tooltips",
-    "desktop/views/journal.py": "the Journal tab: its tables, context menu, import and export",
+    "desktop/views/journal.py": "the Journal tab: its tables, paging, statistics, import and "
+                                "export (its editing actions are in journal_editing.py)",
 }
 LIMIT = 500
 

@@ -10,7 +10,8 @@
                             [--target T] [--tag TAG ...] [--setup TEXT] [--notes TEXT] ...
     crossmargin journal fill --account A SYMBOL buy|sell SIZE PRICE [--fee F] [--trade-id ID]
     crossmargin journal close ID PRICE [--size N] [--fee F] [--time T]
-    crossmargin journal edit ID [--leverage L] [--stop S] [--tags a,b] [--notes TEXT] ...
+    crossmargin journal edit ID [--size N] [--entry P] [--opened T] [--leverage L]
+                             [--stop S] [--tags a,b] [--notes TEXT] ...
     crossmargin journal delete ID --yes
     crossmargin journal list [--account A] [--symbol S] [--open|--closed] [--tag T]
                              [--from DATE] [--to DATE] [--limit N] [--page P] [--json]
@@ -139,10 +140,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     _fee_time(close)
     close.set_defaults(handler=_close)
 
-    edit = sub.add_parser("edit", parents=[db], help="change a position's notes, stop, tags...")
+    edit = sub.add_parser("edit", parents=[db], help="change a position's size, entry, "
+                          "open time, stop, tags, notes...")
     edit.add_argument("id", type=record_id)
     _annotation_args(edit)
     edit.add_argument("--mark", help="last mark price (for what-if)")
+    edit.add_argument("--size", help="contracts of the opening fill (re-derives the position)")
+    edit.add_argument("--entry", help="price of the opening fill")
+    edit.add_argument("--opened", help="time of the opening fill (ISO; local without a zone)")
     edit.add_argument("--tags", help="replace the tags: comma-separated ('' clears)")
     edit.add_argument("--add-tag", action="append", default=[])
     edit.add_argument("--remove-tag", action="append", default=[])
@@ -385,6 +390,20 @@ def _close(args: argparse.Namespace) -> int:
 
 def _edit(args: argparse.Namespace) -> int:
     changes = _annotations(args)
+    problems: list[str] = []
+    for opt, key in (("size", "opening_size"), ("entry", "entry_price")):
+        try:
+            if getattr(args, opt) is not None:
+                changes[key] = dec(getattr(args, opt), f"--{opt}", positive=True)
+        except InputError as exc:
+            problems.extend(exc.problems)
+    try:
+        if args.opened is not None:
+            changes["opened_at"] = when(args.opened, "--opened")
+    except InputError as exc:
+        problems.extend(exc.problems)
+    if problems:
+        raise InputError(problems)
     with open_journal(args) as j:
         if args.tags is not None:
             changes["tags"] = [t for t in args.tags.split(",") if t.strip()]

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import (
+    Connection,
     delete,
     or_,
 )
@@ -90,28 +91,34 @@ def edit_fill(store: Store, fill_id: int, **changes: Any) -> OpChanges:
     order_id); the positions of the old and new key are re-derived. The fill keeps its
     duplicate-detection key, so re-importing the row it came from does not bring the
     unedited version back."""
+    with store.tx() as conn:
+        account_id, touched = update_fill(conn, fill_id, changes)
+    return rederived(account_id, touched, main_id=fill_id)
+
+
+def update_fill(conn: Connection, fill_id: int, changes: Mapping[str, Any]
+                ) -> tuple[int, set[int]]:
+    """:func:`edit_fill` inside the caller's transaction: ``(account id, re-derived
+    position ids)``; raises InputError (nothing written) on a bad value."""
     unknown = set(changes) - set(FILL_EDITABLE)
     if unknown:
         raise InputError([f"fill.{k}: cannot be edited" for k in sorted(unknown)])
-    with store.tx() as conn:
-        row = fill_row(conn, fill_id)
-        merged = NewFill(
-            **{k: changes.get(k, getattr(row, k)) for k in FILL_EDITABLE},
-            trade_id=row.trade_id,
-        )
-        problems: list[str] = []
-        merged = replace(merged, symbol=canon(merged.symbol, "fill", problems))
-        validate_fill(merged, "fill", problems)
-        if problems:
-            raise InputError(problems)
-        acct = account_row(conn, row.account_id)
-        values = {k: getattr(merged, k) for k in FILL_EDITABLE}
-        values["fee_currency"] = merged.fee_currency.upper()
-        conn.execute(sa_update(fill_t).where(fill_t.c.id == fill_id).values(**values))
-        _p, touched = rebuild(
-            conn, acct, {(row.symbol, row.leg), (merged.symbol, merged.leg)}
-        )
-    return rederived(acct.id, touched, main_id=fill_id)
+    row = fill_row(conn, fill_id)
+    merged = NewFill(
+        **{k: changes.get(k, getattr(row, k)) for k in FILL_EDITABLE},
+        trade_id=row.trade_id,
+    )
+    problems: list[str] = []
+    merged = replace(merged, symbol=canon(merged.symbol, "fill", problems))
+    validate_fill(merged, "fill", problems)
+    if problems:
+        raise InputError(problems)
+    acct = account_row(conn, row.account_id)
+    values = {k: getattr(merged, k) for k in FILL_EDITABLE}
+    values["fee_currency"] = merged.fee_currency.upper()
+    conn.execute(sa_update(fill_t).where(fill_t.c.id == fill_id).values(**values))
+    _p, touched = rebuild(conn, acct, {(row.symbol, row.leg), (merged.symbol, merged.leg)})
+    return acct.id, touched
 
 
 def delete_fill(store: Store, fill_id: int) -> OpChanges:

@@ -49,6 +49,7 @@ from crossmargin.storage import accounts as _accounts
 from crossmargin.storage import cashflows as _cashflows
 from crossmargin.storage import fills as _fills
 from crossmargin.storage import instruments as _instruments
+from crossmargin.storage import opening as _opening
 from crossmargin.storage import positions as _positions
 from crossmargin.storage import restore as _restore
 from crossmargin.storage import scenario_inputs as _scenario_inputs
@@ -113,6 +114,7 @@ class Journal(Store):
     add_position = _positions.add_position
     close_position = _positions.close_position
     edit_position = _positions.edit_position
+    opening_fill = _opening.opening_fill
     add_tags = _positions.add_tags
     remove_tags = _positions.remove_tags
     delete_position = _positions.delete_position

@@ -23,10 +23,12 @@ from crossmargin.domain import (
 )
 from crossmargin.errors import InputError
 from crossmargin.storage.derivation import insert_fills, rebuild, rederived
+from crossmargin.storage.fills import update_fill
 from crossmargin.storage.keys import canon, canonical_or_same
 from crossmargin.storage.ledger import (
     replay,
 )
+from crossmargin.storage.opening import OPENING_FIELDS, opening_fill_id, renamed
 from crossmargin.storage.records import (
     AccountId,
     JournalPosition,
@@ -201,9 +203,13 @@ def edit_position(store: Store, position_id: int, **changes: Any) -> OpChanges:
     """Change a position's own fields: leverage, margin_mode, isolated_margin, stop_price,
     target_price, mark_price, exchange_liquidation_price, setup, notes, rating, tags.
 
-    Size, prices and times come from fills: edit those with :meth:`edit_fill`.
+    ``opening_size`` (contracts), ``entry_price`` and ``opened_at`` are its opening
+    fill's amount, price and time: they are written to that fill and the position is
+    re-derived (refused, naming the fills, when several fills opened it or it was opened
+    by a flip: edit those fills with :meth:`edit_fill`). All in one transaction.
     """
     problems: list[str] = []
+    opening = {OPENING_FIELDS[k]: changes.pop(k) for k in list(changes) if k in OPENING_FIELDS}
     tags = changes.pop("tags", None)
     if "margin_mode" in changes and changes["margin_mode"] is None:
         problems.append("margin_mode: must be cross or isolated, got None")
@@ -212,8 +218,16 @@ def edit_position(store: Store, position_id: int, **changes: Any) -> OpChanges:
     tag_list = clean_tags(tags, problems) if tags is not None else None
     if problems:
         raise InputError(problems)
+    touched: set[int] = set()
     with store.tx() as conn:
         pos = position_row(conn, position_id)
+        if opening:
+            fill_id = opening_fill_id(conn, pos)
+            try:
+                _a, touched = update_fill(conn, fill_id, opening)
+            except InputError as exc:  # name the position's fields, not the fill's
+                names = {f"fill.{v}": k for k, v in OPENING_FIELDS.items()}
+                raise InputError([renamed(p, names) for p in exc.problems]) from None
         if values:
             conn.execute(
                 sa_update(position_t).where(position_t.c.id == pos.id).values(**values)
@@ -221,6 +235,8 @@ def edit_position(store: Store, position_id: int, **changes: Any) -> OpChanges:
         if tag_list is not None:
             conn.execute(delete(position_tag_t).where(position_tag_t.c.position_id == pos.id))
             insert_tags(conn, pos.id, tag_list)
+    if opening:
+        return rederived(pos.account_id, touched | {pos.id})
     return OpChanges(
         positions=True,
         account_ids=frozenset({pos.account_id}),

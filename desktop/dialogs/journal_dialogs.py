@@ -1,5 +1,4 @@
-"""Journal dialogs: edit a position's notes and plan; edit or delete a fill; import fills
-from a CSV file.
+"""Journal dialogs: edit or delete a fill; import fills from a CSV file.
 
 Both validate in place and never write: they emit what the user asked for and the
 Journal tab runs it on the serial task queue.
@@ -22,9 +21,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
-    QPlainTextEdit,
     QProgressBar,
-    QSpinBox,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
@@ -33,107 +30,13 @@ from PySide6.QtWidgets import (
 
 from crossmargin.times import TimeError, parse_time
 from desktop import formatting as fmt
-from desktop.dialogs.forms import clear_mark_on_edit, mark_invalid, problem_label
+from desktop.dialogs.forms import mark_invalid, problem_label
 from desktop.validation import parse_decimal_field
 
 if TYPE_CHECKING:
-    from crossmargin.storage import Fill, ImportReport, JournalPosition
+    from crossmargin.storage import Fill, ImportReport
 
 PRESETS = ("generic", "binance", "bybit", "okx")
-
-
-class EditPositionDialog(QDialog):
-    """Leverage, margin mode, isolated margin, stop, target, setup, rating, tags and notes
-    of one journal position.
-
-    ``changes()`` returns only the fields the user changed (journal field names).
-    """
-
-    def __init__(self, position: JournalPosition, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setWindowTitle(f"Edit {fmt.short_symbol(position.symbol)} {position.side} "
-                            f"#{position.id}")
-        self.setMinimumWidth(420)
-        self._position = position
-        self.leverage = QLineEdit("" if position.leverage is None else str(position.leverage))
-        self.leverage.setPlaceholderText("empty: the account's default")
-        self.mode = QComboBox()
-        self.mode.addItem("Cross", "cross")
-        self.mode.addItem("Isolated", "isolated")
-        self.mode.setCurrentIndex(self.mode.findData(str(position.margin_mode)))
-        self.isolated_margin = QLineEdit("" if position.isolated_margin is None
-                                         else str(position.isolated_margin))
-        self.isolated_margin.setPlaceholderText("empty: the initial margin at entry")
-        self.stop = QLineEdit("" if position.stop_price is None else str(position.stop_price))
-        self.target = QLineEdit("" if position.target_price is None
-                                else str(position.target_price))
-        self.setup_edit = QLineEdit(position.setup)
-        self.rating = QSpinBox()
-        self.rating.setRange(0, 5)
-        self.rating.setSpecialValueText("—")
-        self.rating.setValue(position.rating or 0)
-        self.tags = QLineEdit(", ".join(position.tags))
-        self.notes = QPlainTextEdit(position.notes)
-        self.notes.setMinimumHeight(90)
-        form = QFormLayout()
-        form.addRow("Leverage", self.leverage)
-        form.addRow("Margin mode", self.mode)
-        form.addRow("Isolated margin", self.isolated_margin)
-        form.addRow("Stop", self.stop)
-        form.addRow("Target", self.target)
-        form.addRow("Setup", self.setup_edit)
-        form.addRow("Rating", self.rating)
-        form.addRow("Tags", self.tags)
-        form.addRow("Notes", self.notes)
-        self.problems = problem_label()
-        self.buttons = QDialogButtonBox(
-            QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel
-        )
-        self.buttons.accepted.connect(self._accept)
-        self.buttons.rejected.connect(self.reject)
-        clear_mark_on_edit((self.leverage, self.isolated_margin, self.stop, self.target))
-        layout = QVBoxLayout(self)
-        layout.addLayout(form)
-        layout.addWidget(self.problems)
-        layout.addWidget(self.buttons)
-        self._changes: dict[str, Any] = {}
-
-    def changes(self) -> dict[str, object]:
-        return dict(self._changes)
-
-    def _accept(self) -> None:
-        problems: list[str] = []
-        changes: dict[str, object] = {}
-        p = self._position
-        for edit, name, label, old in ((self.leverage, "leverage", "Leverage", p.leverage),
-                                       (self.isolated_margin, "isolated_margin",
-                                        "Isolated margin", p.isolated_margin),
-                                       (self.stop, "stop_price", "Stop", p.stop_price),
-                                       (self.target, "target_price", "Target", p.target_price)):
-            value, problem = parse_decimal_field(edit.text(), label, required=False)
-            mark_invalid(edit, problem is not None)
-            if problem:
-                problems.append(problem)
-            elif value != old:
-                changes[name] = value
-        if problems:
-            self.problems.setText("\n".join(f"• {x}" for x in problems))
-            self.problems.setVisible(True)
-            return
-        if self.mode.currentData() != str(p.margin_mode):
-            changes["margin_mode"] = self.mode.currentData()
-        if self.setup_edit.text().strip() != p.setup:
-            changes["setup"] = self.setup_edit.text().strip()
-        rating = self.rating.value() or None
-        if rating != p.rating:
-            changes["rating"] = rating
-        tags = [t.strip() for t in self.tags.text().split(",") if t.strip()]
-        if tags != list(p.tags):
-            changes["tags"] = tags
-        if self.notes.toPlainText().strip() != p.notes:
-            changes["notes"] = self.notes.toPlainText().strip()
-        self._changes = changes
-        self.accept()
 
 
 def parse_local_time(text: str) -> tuple[datetime | None, str | None]:
@@ -200,12 +103,16 @@ class EditFillDialog(QDialog):
         self.delete_button.clicked.connect(self._delete)
         self.buttons.accepted.connect(self._accept)
         self.buttons.rejected.connect(self.reject)
-        clear_mark_on_edit((self.time, self.price, self.amount, self.fee, self.fee_currency))
         layout = QVBoxLayout(self)
         layout.addWidget(info)
         layout.addLayout(form)
         layout.addWidget(self.problems)
         layout.addWidget(self.buttons)
+        for edit in (self.time, self.price, self.amount, self.fee, self.fee_currency,
+                     self.note):
+            edit.textChanged.connect(self.validate)
+        self.side.currentIndexChanged.connect(self.validate)
+        self.validate()
 
     def changes(self) -> dict[str, object]:
         return dict(self._changes)
@@ -216,6 +123,13 @@ class EditFillDialog(QDialog):
         self.accept()
 
     def _accept(self) -> None:
+        if self.validate():
+            self.action = "edit"
+            self.accept()
+
+    def validate(self, *_: object) -> bool:
+        """Check every field now (as the user types): mark the bad ones, list the
+        problems, enable Save only when there are none; keep the changed fields."""
         f = self._fill
         problems: list[str] = []
         values: dict[str, Any] = {}
@@ -242,10 +156,11 @@ class EditFillDialog(QDialog):
         if bad_currency:
             problems.append("Fee currency: letters and digits such as USDT (needed when the "
                             "fee is not 0)")
+        self.problems.setText("\n".join(f"• {x}" for x in problems))
+        self.problems.setVisible(bool(problems))
+        self.buttons.button(QDialogButtonBox.StandardButton.Save).setEnabled(not problems)
         if problems:
-            self.problems.setText("\n".join(f"• {x}" for x in problems))
-            self.problems.setVisible(True)
-            return
+            return False
         values["side"] = self.side.currentData()
         values["fee_currency"] = currency
         values["note"] = self.note.text().strip()
@@ -261,8 +176,7 @@ class EditFillDialog(QDialog):
             if not same:
                 changes[name] = value
         self._changes = changes
-        self.action = "edit"
-        self.accept()
+        return True
 
 
 class ImportDialog(QDialog):

@@ -38,25 +38,21 @@ from crossmargin.storage.records import OpChanges
 from desktop import formatting as fmt
 from desktop.charts.timeseries import CompactDateAxis
 from desktop.dialogs.close_position import AddFillDialog, ClosePositionDialog
-from desktop.dialogs.journal_dialogs import EditFillDialog, EditPositionDialog, ImportDialog
+from desktop.dialogs.edit_position import EditPositionDialog
+from desktop.dialogs.journal_dialogs import EditFillDialog, ImportDialog
 from desktop.errors import problems_of
 from desktop.models.journal import FillsTableModel, JournalPositionsTableModel, PagedTableModel
 from desktop.tasks import TaskRunner
 from desktop.theme import LIGHT, Theme
 from desktop.views.journal_commands import (
-    AddFillCommand,
-    ClosePositionCommand,
-    DeleteFillCommand,
-    EditCommand,
-    EditFillCommand,
     FillIds,
 )
 from desktop.views.journal_commands import journal_ops as _ops
+from desktop.views.journal_editing import JournalEditing
 from desktop.views.review import ReviewPanel
 
 if TYPE_CHECKING:  # the journal (SQLAlchemy) loads on first use, not at start-up
     from crossmargin.storage import (
-        Fill,
         ImportReport,
         Journal,
         JournalPosition,
@@ -66,7 +62,7 @@ if TYPE_CHECKING:  # the journal (SQLAlchemy) loads on first use, not at start-u
     from desktop.journal_ops import JournalPage
 
 
-class JournalView(QWidget):
+class JournalView(JournalEditing, QWidget):
     """The Journal tab. ``changed(OpChanges)`` after a write (what the journal says it
     changed: the window re-reads only what that touches); ``problem(str, list)`` for the
     bar; ``notice(str)`` for a success line (an export written)."""
@@ -91,6 +87,7 @@ class JournalView(QWidget):
         self.fills_model.more_requested.connect(self._fetch_fills)
         self.import_dialog: ImportDialog | None = None
         self.fill_dialog: EditFillDialog | None = None
+        self.position_dialog: EditPositionDialog | None = None
         self.close_dialog: ClosePositionDialog | AddFillDialog | None = None
         self.fill_ids = FillIds()  # first id -> id after an undone delete (worker side)
         self._fitted: set[int] = set()
@@ -421,122 +418,6 @@ class JournalView(QWidget):
                            on_error=lambda exc: self.problem.emit("The change was not saved.",
                                                                   problems_of(exc)))
 
-    def selected_position(self) -> JournalPosition | None:
-        index = self.table.currentIndex()
-        if not index.isValid():
-            return None
-        return self.model.position_at(index.row())
-
-    def edit_selected(self) -> None:
-        """Edit the selected row of the visible table (a position or a fill)."""
-        if self.tables.currentWidget() is self.fills_table:
-            self.edit_selected_fill()
-            return
-        position = self.selected_position()
-        if position is None:
-            return
-        dialog = EditPositionDialog(position, parent=self)
-        if dialog.exec() and dialog.changes():
-            self.apply_edit(int(position.id), dialog.changes())
-
-    def close_selected(self) -> ClosePositionDialog | None:
-        """Close the selected open position at a price and time (all or part; undoable)."""
-        position = self.selected_position()
-        if position is None or not position.is_open:
-            return None
-        dialog = ClosePositionDialog(position, mark=position.mark_price, parent=self)
-        pid = int(position.id)
-
-        def finished(result: int) -> None:
-            self.close_dialog = None
-            if result:
-                self.apply_close(pid, dialog.values())
-
-        dialog.finished.connect(finished)
-        self.close_dialog = dialog
-        dialog.open()
-        return dialog
-
-    def add_fill_selected(self) -> AddFillDialog | None:
-        """Add a fill (scale in or reduce) to the selected position (undoable)."""
-        position = self.selected_position()
-        if position is None:
-            return None
-        dialog = AddFillDialog(position, parent=self)
-        pid = int(position.id)
-
-        def finished(result: int) -> None:
-            self.close_dialog = None
-            if result:
-                self.undo_stack.push(AddFillCommand(self, pid, dialog.values()))
-
-        dialog.finished.connect(finished)
-        self.close_dialog = dialog
-        dialog.open()
-        return dialog
-
-    def apply_close(self, position_id: int, values: dict[str, Any]) -> None:
-        """Store a close as one undoable step."""
-        self.undo_stack.push(ClosePositionCommand(self, position_id, values))
-
-    def _positions_menu(self, pos: Any) -> None:
-        """Right click on a position: edit, close, show its fills."""
-        index = self.table.indexAt(pos)
-        if index.isValid():
-            self.table.setCurrentIndex(index)
-        position = self.selected_position()
-        if position is None:
-            return
-        menu = QMenu(self.table)
-        menu.addAction("Edit notes and plan…", self.edit_selected)
-        close = menu.addAction("Close position…", self.close_selected)
-        close.setEnabled(position.is_open)
-        menu.addAction("Add a fill…", self.add_fill_selected)
-        menu.addSeparator()
-        menu.addAction(self.undo_action)
-        menu.popup(self.table.viewport().mapToGlobal(pos))
-        self.positions_menu = menu
-
-    def apply_edit(self, position_id: int, changes: dict[str, Any]) -> None:
-        """Store ``changes`` to a position as one undoable step."""
-        names = ", ".join(sorted(changes))
-        self.undo_stack.push(EditCommand(self, position_id, changes, f"Edit {names}"))
-
-    def select_position(self, position_id: int) -> None:
-        self.tables.setCurrentWidget(self.table)
-        row = self.model.row_of(position_id)
-        if row >= 0:
-            self.table.setCurrentIndex(self.model.index(row, 0))
-
-    # -- fills --------------------------------------------------------------------
-    def selected_fill(self) -> Fill | None:
-        index = self.fills_table.currentIndex()
-        if not index.isValid():
-            return None
-        return self.fills_model.fill_at(index.row())
-
-    def edit_selected_fill(self) -> EditFillDialog | None:
-        """Open the edit/delete dialog for the selected fill (window-modal, non-blocking)."""
-        fill = self.selected_fill()
-        if fill is None:
-            return None
-        dialog = EditFillDialog(fill, parent=self)
-        fill_id = int(fill.id)
-
-        def finished(result: int) -> None:
-            self.fill_dialog = None
-            if not result:
-                return
-            if dialog.action == "delete":
-                self.delete_fill(fill_id)
-            elif dialog.changes():
-                self.apply_fill_edit(fill_id, dialog.changes())
-
-        dialog.finished.connect(finished)
-        self.fill_dialog = dialog
-        dialog.open()
-        return dialog
-
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if watched is self.fills_table and event.type() == QEvent.Type.KeyPress \
                 and isinstance(event, QKeyEvent) \
@@ -544,20 +425,6 @@ class JournalView(QWidget):
             self.delete_selected_fill()
             return True
         return super().eventFilter(watched, event)
-
-    def delete_selected_fill(self) -> None:
-        """Delete the selected fill (Delete key; undo with Ctrl+Z)."""
-        fill = self.selected_fill()
-        if fill is not None:
-            self.delete_fill(int(fill.id))
-
-    def apply_fill_edit(self, fill_id: int, changes: dict[str, Any]) -> None:
-        """Store ``changes`` to a fill as one undoable step (positions are re-derived)."""
-        self.undo_stack.push(EditFillCommand(self, fill_id, changes))
-
-    def delete_fill(self, fill_id: int) -> None:
-        """Delete a fill as one undoable step."""
-        self.undo_stack.push(DeleteFillCommand(self, fill_id))
 
     # -- export -------------------------------------------------------------------
     def export_dialog(self, kind: str) -> None:

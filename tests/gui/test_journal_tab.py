@@ -106,7 +106,7 @@ def test_a_position_is_closed_from_the_app_partly_then_fully_and_undone(journal_
     pid = int(view.model.position_at(0).id)
     view._positions_menu(view.table.visualRect(view.model.index(0, 0)).center())
     titles = [a.text() for a in view.positions_menu.actions()]
-    assert "Close position…" in titles and "Edit notes and plan…" in titles
+    assert "Close position…" in titles and "Edit position…" in titles
     view.positions_menu.close()
     dialog = view.close_selected()
     assert dialog is not None
@@ -166,16 +166,16 @@ def test_a_fill_is_added_from_the_app_and_undone(journal_window, qtbot) -> None:
 
 
 def test_leverage_and_margin_mode_are_edited_in_the_app_and_undone(journal_window, qtbot):
-    from desktop.dialogs.journal_dialogs import EditPositionDialog
+    from desktop.dialogs.edit_position import EditPositionDialog
 
     view = journal_window.journal_view
     journal: Journal = journal_window.journal
     position = view.model.position_at(0)
     pid = int(position.id)
     dialog = EditPositionDialog(position)
-    dialog.leverage.setText("0")
-    dialog._accept()
+    dialog.leverage.setText("0")  # checked as it is typed
     assert not dialog.problems.isHidden() and "Leverage" in dialog.problems.text()
+    assert not dialog.buttons.button(dialog.buttons.StandardButton.Save).isEnabled()
     dialog.leverage.setText("25")
     dialog.mode.setCurrentIndex(dialog.mode.findData("isolated"))
     dialog.isolated_margin.setText("1500")
@@ -189,6 +189,71 @@ def test_leverage_and_margin_mode_are_edited_in_the_app_and_undone(journal_windo
     view.undo_action.trigger()
     qtbot.waitUntil(lambda: journal.position(pid).leverage == 10
                     and str(journal.position(pid).margin_mode) == "cross", timeout=10_000)
+
+
+def test_size_entry_and_open_time_are_edited_in_the_app_and_undone(journal_window, qtbot):
+    """The Edit dialog (double-click, Enter, context menu) edits the opening fill of a
+    position opened by one fill; the position is rebuilt; Ctrl+Z puts it back."""
+    from datetime import UTC, datetime
+
+    view = journal_window.journal_view
+    journal: Journal = journal_window.journal
+    position = view.model.position_at(0)
+    pid = int(position.id)
+    before = journal.position(pid)
+    view.table.setCurrentIndex(view.model.index(0, 0))
+    view.edit_selected()
+    qtbot.waitUntil(lambda: view.position_dialog is not None, timeout=10_000)
+    dialog = view.position_dialog
+    assert not dialog.opening_size.isReadOnly()
+    assert dialog.opening_size.text() == str(before.max_contracts)
+    save = dialog.buttons.button(dialog.buttons.StandardButton.Save)
+    dialog.entry.setText("-5")
+    assert "Entry" in dialog.problems.text() and not save.isEnabled()
+    dialog.entry.setText("59000")
+    dialog.stop.setText("59500")  # a long's stop above its entry: said as it is typed
+    assert "below the entry" in dialog.problems.text() and not save.isEnabled()
+    dialog.stop.setText("")
+    dialog.opening_size.setText("0.75")
+    dialog.opened.setText("2026-01-01 08:00:00")
+    assert dialog.problems.isHidden() and save.isEnabled()
+    save.click()
+    qtbot.waitUntil(lambda: journal.position(pid).entry_price == Decimal(59000), timeout=10_000)
+    after = journal.position(pid)
+    assert after.max_contracts == Decimal("0.75")
+    assert after.opened_at == datetime(2026, 1, 1, 8, 0).astimezone().astimezone(UTC)
+    assert view.undo_stack.undoText() == "Edit entry, open time, size"
+    view.undo_action.trigger()
+    qtbot.waitUntil(lambda: journal.position(pid).entry_price == before.entry_price,
+                    timeout=10_000)
+    restored = journal.position(pid)
+    assert (restored.max_contracts, restored.opened_at) == (before.max_contracts,
+                                                            before.opened_at)
+
+
+def test_a_scaled_in_position_shows_why_size_is_edited_through_its_fills(journal_window,
+                                                                          qtbot):
+    from crossmargin.storage import NewFill
+
+    view = journal_window.journal_view
+    journal: Journal = journal_window.journal
+    position = view.model.position_at(0)
+    pid = int(position.id)
+    journal.add_fill(position.account_id, NewFill(
+        symbol=position.symbol, side="buy", price=Decimal(61000), amount=Decimal("0.1"),
+        time=position.opened_at.replace(minute=(position.opened_at.minute + 1) % 60)))
+    view.reload()
+    qtbot.waitUntil(lambda: view.model.position_at(0).fill_count == 2, timeout=10_000)
+    view.table.setCurrentIndex(view.model.index(0, 0))
+    view.edit_selected()
+    qtbot.waitUntil(lambda: view.position_dialog is not None, timeout=10_000)
+    dialog = view.position_dialog
+    assert dialog.opening_size.isReadOnly() and dialog.entry.isReadOnly()
+    assert "2 opening fills" in dialog.opening_note.text()
+    dialog.notes.setPlainText("added on the retest")
+    dialog.buttons.button(dialog.buttons.StandardButton.Save).click()
+    qtbot.waitUntil(lambda: journal.position(pid).notes == "added on the retest",
+                    timeout=10_000)
 
 
 def test_writes_pass_the_journals_change_descriptor_to_the_window(journal_window, qtbot,

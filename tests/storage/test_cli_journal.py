@@ -76,6 +76,26 @@ def test_position_round_trip(capsys, db: Path) -> None:
     assert run(capsys, "journal", "delete", "2", "--yes", "--db", str(db))[0] == 0
 
 
+def test_edit_changes_size_entry_and_open_time(capsys, db: Path) -> None:
+    setup_account(capsys, db)
+    run(capsys, "journal", "add", "--account", "Main", "ETHUSDT", "long", "2", "3000",
+        "--time", "2024-03-01T10:00:00Z", "--db", str(db))
+    code, out, _ = run(capsys, "journal", "edit", "1", "--size", "3", "--entry", "2950",
+                       "--opened", "2024-03-01T09:30:00Z", "--db", str(db))
+    assert code == 0, out
+    with Journal.open(db) as j:
+        p = j.position(1)
+    assert (p.contracts, p.entry_price, p.opened_at.isoformat()) == (
+        D(3), D(2950), "2024-03-01T09:30:00+00:00")
+    run(capsys, "journal", "fill", "--account", "Main", "ETHUSDT", "buy", "1", "3010",
+        "--db", str(db))
+    code, _, err = run(capsys, "journal", "edit", "1", "--entry", "2900", "--db", str(db))
+    assert code == 2 and "2 opening fills" in err and "Traceback" not in err
+    code, _, err = run(capsys, "journal", "edit", "1", "--size", "0", "--opened", "soon",
+                       "--db", str(db))
+    assert code == 2 and "--size" in err and "--opened" in err
+
+
 def test_bad_input_exits_2_naming_the_field_and_writes_nothing(capsys, db: Path) -> None:
     setup_account(capsys, db)
     cases = [

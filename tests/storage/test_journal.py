@@ -76,6 +76,39 @@ def test_edit_position_validates_and_tags(journal: Journal, acct: int) -> None:
     assert journal.tags() == ["scalp"]
 
 
+def test_size_entry_and_open_time_edit_the_opening_fill(journal: Journal, acct: int) -> None:
+    """Editing a position's size, entry or open time writes its one opening fill and
+    rebuilds the position (same id, same notes); the closing fills stay as they were."""
+    pid = journal.add_position(acct, "ETHUSDT", Side.LONG, D(2), D(3000), time=at(1)).id
+    journal.close_position(pid, D(3100), contracts=D(1), time=at(2))
+    journal.edit_position(pid, notes="kept")
+    ch = journal.edit_position(pid, opening_size=D(3), entry_price=D(2950), opened_at=at(0))
+    assert ch.fills and pid in ch.position_ids
+    p = journal.position(pid)
+    assert (p.max_contracts, p.contracts, p.entry_price, p.opened_at) == (D(3), D(2), D(2950),
+                                                                          at(0))
+    assert p.realized_pnl == D(150) and p.notes == "kept"  # (3100 − 2950) × 1
+    assert journal.opening_fill(pid).amount == D(3)
+    # a bad value names the position's field and writes nothing
+    with pytest.raises(InputError, match=r"^opening_size: ") as e:
+        journal.edit_position(pid, opening_size=D(-1), notes="lost")
+    assert journal.position(pid).notes == "kept" and len(e.value.problems) == 1
+    # scaled in: the fills are named, nothing is changed
+    journal.add_fill(acct, fill(3, "buy", "3050", "1", symbol="ETHUSDT"))
+    with pytest.raises(InputError, match=r"2 opening fills \(#\d+, #\d+\)"):
+        journal.edit_position(pid, entry_price=D(1))
+    assert journal.position(pid).max_contracts == D(3)
+
+
+def test_a_flipped_in_position_sends_size_edits_to_its_fill(journal: Journal, acct: int) -> None:
+    journal.add_fills(acct, [fill(0, "buy", "100", "1"), fill(1, "sell", "110", "3")])
+    short = journal.positions().items[0]
+    with pytest.raises(InputError, match="also closed the position before it"):
+        journal.edit_position(short.id, opening_size=D(5))
+    with pytest.raises(InputError, match="also closed"):
+        journal.opening_fill(short.id)
+
+
 def test_delete_position_opened_by_a_flip_keeps_the_previous_one(
     journal: Journal, acct: int
 ) -> None:
