@@ -2,7 +2,7 @@
 
 ::
 
-    crossmargin import FILE.csv --account NAME [--preset generic|binance|bybit|okx]
+    crossmargin import FILE.csv --account NAME [--preset generic|binance|bybit|okx|closed]
                        [--map FIELD=COLUMN ...] [--tz ZONE] [--dry-run] [--skip-bad-rows]
     crossmargin export positions|fills|funding FILE.csv [--account NAME] [position filters]
     crossmargin export json FILE.json
@@ -14,7 +14,9 @@ All take ``--db PATH``. An import is one transaction: re-importing a file adds n
 (duplicates by exchange trade id, or by content when the file has no ids); a file with
 bad rows is refused as a whole and every bad line is listed, unless ``--skip-bad-rows``
 imports the good rows and lists the rest. ``--dry-run`` shows what would happen and
-writes nothing. ``backup`` uses SQLite's online backup, so it is safe while the desktop
+writes nothing. A closed-P&L export (entry price, exit price and PnL columns) is read
+as closed positions: each row becomes an opening and a closing fill whose position nets
+the file's PnL. ``backup`` uses SQLite's online backup, so it is safe while the desktop
 app has the journal open; ``restore`` saves the current journal before replacing it.
 """
 
@@ -29,7 +31,8 @@ from crossmargin.errors import InputError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    from crossmargin.storage.csv_import import FIELDS, PRESETS
+    from crossmargin.storage.closed_import import CLOSED_ALIASES
+    from crossmargin.storage.csv_import import FIELDS, PRESET_NAMES
 
     db = db_parent()
     imp = subparsers.add_parser(
@@ -39,11 +42,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     imp.add_argument("file", type=Path)
     imp.add_argument("--account", required=True, help="journal account label or id")
-    imp.add_argument("--preset", default="auto", choices=["auto", *sorted(PRESETS)],
+    imp.add_argument("--preset", default="auto", choices=["auto", *PRESET_NAMES],
                      help="column names to expect (default auto: detected from the header, "
                           "and said which)")
     imp.add_argument("--map", action="append", default=[], metavar="FIELD=COLUMN",
-                     help=f"use COLUMN for FIELD (fields: {', '.join(FIELDS)})")
+                     help=f"use COLUMN for FIELD (fields: {', '.join(FIELDS)}; of a "
+                          f"closed-P&L file: {', '.join(CLOSED_ALIASES)})")
     imp.add_argument("--dry-run", action="store_true", help="show what would happen; write nothing")
     imp.add_argument("--skip-bad-rows", action="store_true",
                      help="import the good rows even when some rows are bad")
@@ -106,8 +110,10 @@ def _import(args: argparse.Namespace) -> int:
     verb = "Would import" if rep.dry_run else "Imported"
     print(f"{verb} {rep.new} new fills from {rep.file} ({rep.rows} rows; {rep.duplicates} "
           f"already in the journal; {len(rep.rejected)} rejected).")
-    if rep.preset_reason and rep.preset_reason != "given":
-        print(f"Columns read as the {rep.preset_reason} export.")
+    from crossmargin.storage.csv_import import columns_note
+
+    if columns_note(rep.preset, rep.preset_reason):
+        print(columns_note(rep.preset, rep.preset_reason))
     if rep.decimal_reason and rep.decimal_reason != "given":
         print(f"Numbers read with a {rep.decimal_reason}.")
     if rep.rejected:

@@ -22,6 +22,10 @@ paid as negative numbers, so this preset flips the sign). Exchanges rename colum
 time to time; when a preset does not match, the error lists the file's headers and
 ``--map field=Column`` (``mapping=``) fixes it without code.
 
+A closed-P&L export (one row per closed position: entry price, exit price and PnL
+columns) is detected from its header and read by :mod:`.closed_import` (preset
+``closed``): each row becomes one closed position, an opening and a closing fill.
+
 Values: times in ISO 8601 (``2024-05-01T12:00:00Z``, ``2024-05-01 12:00:00``; no zone
 means UTC) or epoch seconds/milliseconds; numbers may carry a currency suffix
 (``0.0123 USDT``, ``0.001BTC``: the suffix becomes the fee currency); sides
@@ -42,6 +46,12 @@ from pathlib import Path
 
 from crossmargin.errors import InputError
 from crossmargin.numbers import MAX_TEXT, NumberError, check_bounds, parse_decimal, show
+from crossmargin.storage.closed_import import (
+    closed_columns,
+    closed_reason,
+    looks_closed,
+    read_closed_rows,
+)
 from crossmargin.storage.records import NewFill, RejectedRow
 from crossmargin.symbols import SymbolError, canonical
 
@@ -164,6 +174,10 @@ PRESETS: dict[str, Preset] = {
     ),
 }
 
+#: Every ``preset`` a file can be read with: the fill presets, and ``closed`` for a
+#: closed-P&L export (one row per closed position; :mod:`.closed_import`).
+PRESET_NAMES = (*PRESETS, "closed")
+
 _SIDES = {
     "buy": ("buy", None),
     "sell": ("sell", None),
@@ -205,6 +219,16 @@ def detect_preset(headers: list[str]) -> tuple[str, str]:
     if len(scores[best]) >= 2:
         return best, f"{best} (its columns {', '.join(scores[best][:4])})"
     return "generic", "generic (no exchange's export columns recognised)"
+
+
+def columns_note(preset: str, reason: str) -> str:
+    """The sentence an import report shows about how the file's columns were read
+    ("" when the user chose the preset)."""
+    if not reason or reason == "given":
+        return ""
+    if preset == "closed":
+        return f"Read as {reason.removeprefix('given: ')}."
+    return f"Columns read as the {reason} export."
 
 
 def resolve_columns(
@@ -449,22 +473,29 @@ def parse_fills_rows(
     the number cells (:func:`detect_decimal`). Every cell is then read with it; a cell
     that does not fit, or that could be read both ways when nothing decides, is a
     rejected row naming its line."""
-    if preset != "auto" and preset not in PRESETS:
+    if preset not in ("auto", *PRESET_NAMES):
         raise InputError(f"--preset {preset}: unknown preset; choose auto or one of "
-                         f"{', '.join(PRESETS)}")
+                         f"{', '.join(PRESET_NAMES)}")
     if decimal not in (None, ".", ","):
         raise InputError(f"--decimal: '.' or ',' (the file's decimal separator), got {decimal!r}")
     it = iter(rows)
     header = next(it, None)
     if header is None or not any(h.strip() for h in header):
         raise InputError("the CSV file is empty (no header row)")
+    normalized = [_norm(h) for h in header]
+    closed = preset == "closed" or (preset == "auto" and looks_closed(normalized))
     preset_reason = "given"
-    if preset == "auto":
-        preset, preset_reason = detect_preset(header)
-    chosen = PRESETS[preset]
-    cols = resolve_columns(header, chosen, mapping)
-    idx = tuple(cols.get(name, -1) for name in FIELDS)
-    numeric = [cols[n] for n in _NUMERIC if n in cols]
+    if closed:
+        cols = closed_columns(normalized, header, mapping)
+        numeric = [cols[n] for n in ("entry_price", "exit_price", "size", "pnl", "fee")
+                   if n in cols]
+    else:
+        if preset == "auto":
+            preset, preset_reason = detect_preset(header)
+        chosen = PRESETS[preset]
+        cols = resolve_columns(header, chosen, mapping)
+        idx = tuple(cols.get(name, -1) for name in FIELDS)
+        numeric = [cols[n] for n in _NUMERIC if n in cols]
     body: list[tuple[int, list[str]]] = []
     line = first_line
     reader_line = getattr(rows, "line_num", None)
@@ -477,8 +508,15 @@ def parse_fills_rows(
         decimal, how = detect_decimal(
             (ln, row[i].strip()) for ln, row in body for i in numeric if i < len(row)
         )
-    good: list[tuple[int, NewFill]] = []
-    bad: list[RejectedRow] = []
+    if closed:
+        reason, fee_negative = closed_reason(normalized)
+        sep = decimal
+        good, bad = read_closed_rows(body, cols, lambda t, n: _number(t, n, sep),
+                                     lambda t: parse_time(t, naive_tz), fee_negative)
+        return ParsedCsv(tuple(good), tuple(bad), len(body), decimal or "", how, "closed",
+                         reason if preset == "auto" else f"given: {reason}")
+    good = []
+    bad = []
     for ln, row in body:
         try:
             good.append((ln, _row_to_fill(row, idx, chosen, naive_tz, decimal)))

@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from crossmargin.storage.csv_import import columns_note
 from crossmargin.times import TimeError, parse_time
 from desktop import formatting as fmt
 from desktop.dialogs.forms import mark_invalid, problem_label
@@ -36,7 +37,7 @@ from desktop.validation import parse_decimal_field
 if TYPE_CHECKING:
     from crossmargin.storage import Fill, ImportReport
 
-PRESETS = ("generic", "binance", "bybit", "okx")
+PRESETS = ("generic", "binance", "bybit", "okx", "closed")
 
 
 def parse_local_time(text: str) -> tuple[datetime | None, str | None]:
@@ -247,8 +248,9 @@ class ImportDialog(QDialog):
         self.report = report
         how = (f" Numbers read with a {report.decimal_reason}."
                if report.decimal_reason and report.decimal_reason != "given" else "")
-        if report.preset_reason and report.preset_reason != "given":
-            how = f" Columns read as the {report.preset_reason} export.{how}"
+        note = columns_note(report.preset, report.preset_reason)
+        if note:
+            how = f" {note}{how}"
         self.summary.setText(
             f"{report.rows} rows: {report.new} new fills, {report.duplicates} already stored, "
             f"{len(report.rejected)} rejected.{how} Nothing is written until you press Import."

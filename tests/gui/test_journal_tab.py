@@ -191,6 +191,24 @@ def test_leverage_and_margin_mode_are_edited_in_the_app_and_undone(journal_windo
                     and str(journal.position(pid).margin_mode) == "cross", timeout=10_000)
 
 
+def test_a_closed_pnl_export_imports_as_closed_positions(journal_window, qtbot,
+                                                         tmp_path: Path) -> None:
+    view = journal_window.journal_view
+    csv = tmp_path / "closed.csv"
+    csv.write_text("Contracts,Closing Direction,Qty,Entry Price,Exit Price,Closed P&L,"
+                   "Exit Type,Trade Time(UTC+0)\n"
+                   "ETHUSDT,Sell,2,3000,3100,199.2,Trade,2024-08-23 10:22:46\n")
+    dialog = view.import_dialog_for_file(csv)
+    qtbot.waitUntil(lambda: dialog.report is not None, timeout=10_000)
+    assert "Read as closed positions (bybit closed-P&L export)" in dialog.summary.text()
+    assert dialog.table.rowCount() == 2  # its opening and closing fill
+    dialog.import_button.click()
+    qtbot.waitUntil(lambda: view.model.rowCount() == 2, timeout=10_000)
+    eth = next(view.model.position_at(r) for r in range(2)
+               if view.model.position_at(r).symbol == "ETH/USDT:USDT")
+    assert not eth.is_open and eth.net_pnl == Decimal("199.2")
+
+
 def test_size_entry_and_open_time_are_edited_in_the_app_and_undone(journal_window, qtbot):
     """The Edit dialog (double-click, Enter, context menu) edits the opening fill of a
     position opened by one fill; the position is rebuilt; Ctrl+Z puts it back."""
