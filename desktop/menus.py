@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtGui import QAction, QKeySequence
 
 from desktop.dialogs.about import AboutDialog
+from desktop.views.accounts_sidebar import CollapseWhenNarrow
 
 if TYPE_CHECKING:
     from desktop.main_window import MainWindow
@@ -31,6 +32,7 @@ class WindowActions:
     tab_actions: list[QAction]
     refresh_action: QAction
     sidebar_action: QAction
+    sidebar_collapse: CollapseWhenNarrow
     banner_action: QAction
     about_action: QAction
 
@@ -100,6 +102,7 @@ def build_menus(w: MainWindow) -> None:
     w.sidebar_action.setCheckable(True)
     w.sidebar_action.setChecked(True)
     w.sidebar_action.toggled.connect(w.sidebar.setVisible)
+    w.sidebar_collapse = CollapseWhenNarrow(w, w.sidebar_action)
     view_menu.addAction(w.sidebar_action)
     w.refresh_action = _action(w, "&Refresh", w.refresh, QKeySequence.StandardKey.Refresh,
                                "Re-read the account and recompute every figure")

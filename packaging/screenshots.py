@@ -1,4 +1,4 @@
-"""Render every tab of the desktop app, light and dark, at 1280×800 and 1920×1080.
+"""Render every tab of the desktop app, light and dark, at 1024×700, 1280×800 and 1920×1080.
 
 Usage::
 
@@ -19,7 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
-SIZES = ((1280, 800), (1920, 1080))
+SIZES = ((1024, 700), (1280, 800), (1920, 1080))
 THEMES = ("light", "dark")
 
 
@@ -81,7 +81,7 @@ def seed_journal() -> None:
         journal.close()
 
 
-def render(out: Path) -> list[Path]:
+def render(out: Path, sizes=SIZES, themes=THEMES) -> list[Path]:
     from desktop.app import build_services, create_application
     from desktop.main_window import MainWindow
     from desktop.theme import resolve_theme
@@ -100,24 +100,22 @@ def render(out: Path) -> list[Path]:
     ):
         _spin(app, 0.05)
     _spin(app, 2.5)  # a few live ticks
-    if window.feed is not None:
-        window.feed.stop()
+    window.marks.stop_all()  # still pictures from here on
     written: list[Path] = []
     from desktop.theme import apply_theme
 
-    for theme_name in THEMES:
+    for theme_name in themes:
         theme = resolve_theme(theme_name)
         apply_theme(app, theme)
         window.apply_theme(theme)
-        for width, height in SIZES:
+        for width, height in sizes:
             window.resize(width, height)
             for i in range(window.tabs.count()):
                 journal_tab = window.tabs.widget(i) is window.journal_view
                 window.select_account("journal:1" if journal_tab else "demo")
                 window.tabs.setCurrentIndex(i)
                 _spin(app, 1.2 if journal_tab else 0.4)
-                if window.feed is not None:
-                    window.feed.stop()  # still pictures
+                window.marks.stop_all()  # still pictures
                 window.dashboard.redraw()
                 _spin(app, 0.1)
                 name = window.tabs.tabText(i).lower().replace("-", "").replace(" ", "_")
@@ -147,12 +145,22 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("output", nargs="?", default="screenshots", type=Path,
                         help="folder for the PNG files (default: ./screenshots)")
+    parser.add_argument("--size", action="append", metavar="WxH",
+                        help="only this window size, e.g. 1024x700 (repeatable; default "
+                             + ", ".join(f"{w}x{h}" for w, h in SIZES) + ")")
+    parser.add_argument("--theme", action="append", choices=THEMES,
+                        help="only this theme (repeatable; default both)")
     args = parser.parse_args(argv)
+    try:
+        sizes = tuple(tuple(int(v) for v in text.lower().split("x", 1)) for text in args.size) \
+            if args.size else SIZES
+    except ValueError:
+        parser.error("--size: WIDTHxHEIGHT, e.g. 1024x700")
     out: Path = args.output
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="crossmargin-shots-") as tmp:
         _prepare_environment(Path(tmp))
-        written = render(out)
+        written = render(out, sizes, tuple(args.theme or THEMES))
     for path in written:
         print(path)
     return 0

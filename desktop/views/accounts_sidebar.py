@@ -6,7 +6,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt, Signal
+from PySide6.QtCore import QEvent, QItemSelectionModel, QModelIndex, QObject, Qt, Signal
+from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QLabel, QListView, QVBoxLayout, QWidget
 
 from desktop.models.accounts import ENTRY_ROLE, AccountDelegate, AccountsListModel
@@ -97,3 +98,29 @@ class AccountsSidebar(QWidget):
         entry = current.data(ENTRY_ROLE) if current.isValid() else None
         if isinstance(entry, AccountEntry):
             self.entry_selected.emit(entry)
+
+
+class CollapseWhenNarrow(QObject):
+    """Hides the accounts list while ``window`` is narrower than ``below`` px and shows it
+    again when it widens, through ``action`` (View ▸ Show the accounts list, Ctrl+B), so
+    the tabs keep a usable width from 1024 px up. Once the user toggles the list
+    themselves, their choice stands and the width no longer decides."""
+
+    def __init__(self, window: QWidget, action: QAction, below: int = 1180) -> None:
+        super().__init__(window)
+        self._action = action
+        self._below = below
+        self.user_chose = False
+        action.triggered.connect(self._chosen)
+        window.installEventFilter(self)
+
+    def _chosen(self, _checked: bool) -> None:
+        self.user_chose = True
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.Resize and not self.user_chose \
+                and isinstance(watched, QWidget):
+            wide = watched.width() >= self._below
+            if self._action.isChecked() != wide:
+                self._action.setChecked(wide)
+        return False

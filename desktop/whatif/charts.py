@@ -20,7 +20,7 @@ from decimal import Decimal
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QFontMetricsF
 from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
 
@@ -79,8 +79,14 @@ class ShockChart(QWidget):
         self.equity_plot.getAxis("bottom").setStyle(showValues=False)
         self.equity_plot.getAxis("left").enableAutoSIPrefix(False)
         self.ratio_plot.getAxis("left").enableAutoSIPrefix(False)
-        self.equity_plot.setLabel("left", "Equity")
-        self.ratio_plot.setLabel("left", "Margin ratio %")
+        self._settle = ""
+        self._fit_titles = QTimer(self)
+        self._fit_titles.setSingleShot(True)
+        self._fit_titles.setInterval(0)
+        self._fit_titles.timeout.connect(self._set_axis_titles)
+        for plot in (self.equity_plot, self.ratio_plot):
+            plot.getViewBox().sigResized.connect(self._fit_titles.start)
+        self._set_axis_titles()
         self.ratio_plot.setLabel("bottom", "Shock (%)")
 
         self.equity_now = self.equity_plot.plot([], [], connect="finite")
@@ -122,6 +128,22 @@ class ShockChart(QWidget):
         self.set_theme(LIGHT)
         self.clear()
 
+    def _set_axis_titles(self) -> None:
+        """Each plot's (vertical) axis title, shortened to what fits its height so the
+        two titles never run into each other: "Equity (USDT)" → "USDT"."""
+        metrics = QFontMetricsF(self.font())
+        unit = self._settle or ""
+        for plot, title, short in (
+            (self.equity_plot, f"Equity ({unit})" if unit else "Equity", unit or "Equity"),
+            (self.ratio_plot, "Margin ratio %", "Ratio %"),
+        ):
+            room = plot.getViewBox().height() or 0.0
+            text = title if metrics.horizontalAdvance(title) + 12 <= room else short
+            if metrics.horizontalAdvance(text) + 8 > room > 0:
+                text = ""
+            if plot.getAxis("left").labelText != text:
+                plot.setLabel("left", text)
+
     # -- data ----------------------------------------------------------------
     def clear(self) -> None:
         for curve in (self.equity_now, self.equity_whatif, self.ratio_now, self.ratio_whatif):
@@ -149,7 +171,8 @@ class ShockChart(QWidget):
             curves.markers_whatif.y,
             data=[-1 - i for i in range(len(self._labels_whatif))],
         )
-        self.equity_plot.setLabel("left", f"Equity ({settle})")
+        self._settle = settle
+        self._set_axis_titles()
         self.ratio_plot.setLabel("bottom", axis_title)
         if x.size:
             lo, hi = float(x[0]), float(x[-1])
@@ -268,8 +291,20 @@ class LadderChart(QWidget):
         self._key: tuple | None = None
         self._base_range = (0.0, 1.0, 0.01)
         self._theme = LIGHT
+        self._last: tuple[Ladder | None, PriceText] | None = None
+        # after a resize, lay out again for the new width (the value labels' room)
+        self._relayout = QTimer(self)
+        self._relayout.setSingleShot(True)
+        self._relayout.setInterval(0)
+        self._relayout.timeout.connect(self._redraw)
+        self.plot.getViewBox().sigResized.connect(self._relayout.start)
         self.set_theme(LIGHT)
         self.clear()
+
+    def _redraw(self) -> None:
+        if self._last is not None and self._key is not None:
+            ladder, price_text = self._last
+            self.set_ladder(ladder, price_text=price_text)
 
     def clear(self) -> None:
         self._key = None
@@ -289,6 +324,7 @@ class LadderChart(QWidget):
         self, ladder: Ladder | None, *, price_text: PriceText
     ) -> None:
         """Draw ``ladder`` (``None``: nothing to show). ``price_text`` formats a Decimal."""
+        self._last = (ladder, price_text)
         if ladder is None or not ladder.rungs:
             self._key = None
             self.clear()

@@ -32,7 +32,6 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QKeySequence, QResizeEvent, QShortcut, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QBoxLayout,
     QComboBox,
     QDoubleSpinBox,
     QFileDialog,
@@ -364,17 +363,7 @@ class WhatIfPanel(QWidget):
         weights_layout.addWidget(self.weights_view)
         left_box.addWidget(self.weights_box, 1)
 
-        self.splitter.addWidget(left)
-
-        # ---- right: chart + cascade, ladder
-        right = QSplitter(Qt.Orientation.Vertical)
-        right.setChildrenCollapsible(False)
-        chart_row = _SideBySide(wide_px=720)  # the cascade goes under the chart when narrow
-        chart_box = chart_row.box
-        chart_box.setContentsMargins(0, 0, 0, 0)
-        chart_box.setSpacing(6)
-        self.shock_chart = ShockChart()
-        chart_box.addWidget(self.shock_chart, 3)
+        # the cascade (the order in which positions would go) under the book it explains
         cascade_col = QWidget()
         cascade_box = QVBoxLayout(cascade_col)
         cascade_box.setContentsMargins(0, 0, 0, 0)
@@ -396,15 +385,22 @@ class WhatIfPanel(QWidget):
         ch.setMinimumSectionSize(24)
         self.cascade_view.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.cascade_view.setTextElideMode(Qt.TextElideMode.ElideRight)
+        self.cascade_view.setMinimumHeight(96)
         self.cascade_view.installEventFilter(self)
         cascade_box.addWidget(self.cascade_view, 1)
         self.cascade_empty = QLabel("No liquidation within the shock axis")
         self.cascade_empty.setObjectName("EmptyHint")
         self.cascade_empty.setWordWrap(True)
         cascade_box.addWidget(self.cascade_empty)
-        chart_row.side = cascade_col
-        chart_box.addWidget(cascade_col, 2)
-        right.addWidget(chart_row)
+        left_box.addWidget(cascade_col, 2)
+
+        self.splitter.addWidget(left)
+
+        # ---- right: the shock chart over the ladder
+        right = QSplitter(Qt.Orientation.Vertical)
+        right.setChildrenCollapsible(False)
+        self.shock_chart = ShockChart()
+        right.addWidget(self.shock_chart)
 
         ladder_col = QWidget()
         ladder_box = QVBoxLayout(ladder_col)
@@ -423,8 +419,9 @@ class WhatIfPanel(QWidget):
         self.ladder_legend.setTextFormat(Qt.TextFormat.RichText)
         self.ladder_legend.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.ladder_legend.setWordWrap(True)
-        ladder_head.addWidget(self.ladder_legend, 1)
+        ladder_head.addStretch(1)
         ladder_box.addLayout(ladder_head)
+        ladder_box.addWidget(self.ladder_legend)  # its own line: never squeezes the chart
         self.ladder_chart = LadderChart()
         ladder_box.addWidget(self.ladder_chart, 1)
         right.addWidget(ladder_col)
@@ -848,7 +845,8 @@ class WhatIfPanel(QWidget):
             self._apply_split()
 
     def _apply_split(self) -> None:
-        """Give the book what its columns need (40–54 % of the width), the charts the rest,
+        """Give the book what its columns need (40–54 % of the width, 60 % when narrow),
+        the charts the rest,
         unless the user moved the splitter."""
         if self.splitter.property("userMoved"):
             return
@@ -860,7 +858,9 @@ class WhatIfPanel(QWidget):
             + 2 * view.frameWidth()
             + 4
         )
-        left = int(min(max(needed, width * 0.40), width * 0.54))
+        # narrow (1024 px screens): the book's columns first, the charts keep 40 %
+        most = 0.60 if width < 1100 else 0.54
+        left = int(min(max(needed, width * 0.40), width * most))
         self.splitter.setSizes([left, width - left])
 
     def showEvent(self, event: QShowEvent) -> None:
@@ -890,25 +890,3 @@ class WhatIfPanel(QWidget):
             if theme is not self._theme:
                 self.set_theme(theme)
         super().changeEvent(event)
-
-
-class _SideBySide(QWidget):
-    """Two widgets side by side while there is room (``wide_px``), else one above the
-    other, so the chart keeps a legible width from 1024 × 700 up."""
-
-    def __init__(self, wide_px: int, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.box = QBoxLayout(QBoxLayout.Direction.LeftToRight, self)
-        self.side: QWidget | None = None
-        self._wide_px = wide_px
-
-    def resizeEvent(self, event: QResizeEvent) -> None:
-        wide = event.size().width() >= self._wide_px
-        direction = (QBoxLayout.Direction.LeftToRight if wide
-                     else QBoxLayout.Direction.TopToBottom)
-        if self.box.direction() != direction:
-            self.box.setDirection(direction)
-            if self.side is not None:
-                self.side.setMinimumWidth(230 if wide else 0)
-                self.side.setMaximumHeight(16_777_215 if wide else 150)
-        super().resizeEvent(event)

@@ -172,7 +172,7 @@ def test_save_scenario_round_trips_the_current_book(window, qtbot, tmp_path: Pat
 
 def test_settings_persist_across_two_windows(services, open_window, qtbot) -> None:
     first = open_window(services, start_demo=True)
-    first.resize(1100, 700)
+    first.resize(1200, 700)
     first.tabs.setCurrentIndex(1)
     first.splitter.setSizes([300, 800])
     first.positions.table.setColumnWidth(int(PositionColumn.SYMBOL), 211)
@@ -182,7 +182,7 @@ def test_settings_persist_across_two_windows(services, open_window, qtbot) -> No
 
     second = open_window(services)
     assert second.tabs.currentIndex() == 1
-    assert second.size().width() == 1100 and second.size().height() == 700
+    assert second.size().width() == 1200 and second.size().height() == 700
     assert second.splitter.sizes() == sizes
     assert second.positions.table.columnWidth(int(PositionColumn.SYMBOL)) == 211
     assert second.dashboard.equity_chart.current_range() == "1W"
@@ -337,13 +337,25 @@ def test_the_demo_shows_a_sample_journal_that_is_thrown_away(window, qtbot) -> N
 
 
 def test_the_accounts_list_can_be_hidden_for_room(window, qtbot) -> None:
-    """View ▸ Show the accounts list (Ctrl+B) hides the sidebar; the tabs get its width."""
-    window.resize(1024, 700)
+    """View ▸ Show the accounts list (Ctrl+B) hides the sidebar; the tabs get its width.
+    Below 1180 px it folds away by itself, until the user chooses."""
+    window.resize(1280, 800)
     window.show()
     qtbot.waitExposed(window)
+    assert not window.sidebar.isHidden()
+    window.resize(1024, 700)
+    qtbot.waitUntil(window.sidebar.isHidden, timeout=5_000)
+    assert not window.sidebar_action.isChecked()
+    window.resize(1280, 800)
+    qtbot.waitUntil(lambda: not window.sidebar.isHidden()
+                    and window.tabs.width() < window.width() - 120, timeout=5_000)
     before = window.tabs.width()
-    window.sidebar_action.trigger()
+    window.sidebar_action.trigger()  # the user's choice: it now stands at any width
     assert window.sidebar.isHidden() and not window.sidebar_action.isChecked()
     qtbot.waitUntil(lambda: window.tabs.width() > before + 100, timeout=5_000)
+    window.resize(1024, 700)
     window.sidebar_action.trigger()
+    assert not window.sidebar.isHidden()
+    window.resize(1000, 700)
+    qtbot.waitUntil(lambda: window.width() == 1000, timeout=5_000)
     assert not window.sidebar.isHidden()

@@ -19,7 +19,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 DEMO = REPO / "resources" / "scenarios" / "demo.json"
-SIZES = ((1280, 800), (1920, 1080))
+SIZES = ((1024, 700), (1280, 800), (1920, 1080))
 
 pytestmark = pytest.mark.gui
 
