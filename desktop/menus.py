@@ -51,7 +51,7 @@ def _action(window: MainWindow, text: str, slot: Callable[[], object],
 
 
 def build_menus(w: MainWindow) -> None:
-    """File, View and Help menus; the actions are kept on the window (``w.open_action``…)."""
+    """File, Edit, View and Help menus; the actions are kept on the window (``w.open_action``…)."""
     file_menu = w.menuBar().addMenu("&File")
     w.open_action = _action(w, "&Open scenario…", w.scenarios.open_dialog,
                             QKeySequence.StandardKey.Open,
@@ -81,13 +81,20 @@ def build_menus(w: MainWindow) -> None:
     for group in ((w.open_action, w.save_action),
                   (w.add_account_action, w.unlock_action, w.log_position_action,
                    w.restore_action),
-                  (w.prefs_action,), (w.quit_action,)):
+                  (w.quit_action,)):
         for action in group:
             file_menu.addAction(action)
         if group[0] is not w.quit_action:
             file_menu.addSeparator()
     w.banner.add_account_button.setToolTip(w.add_account_action.toolTip())
     w.banner.log_position_button.setToolTip(w.log_position_action.toolTip())
+
+    # Edit: the journal's undo stack (its texts name the step: "Undo Edit size, entry")
+    edit_menu = w.menuBar().addMenu("&Edit")
+    edit_menu.addAction(w.journal_view.undo_action)
+    edit_menu.addAction(w.journal_view.redo_action)
+    edit_menu.addSeparator()
+    edit_menu.addAction(w.prefs_action)
 
     view_menu = w.menuBar().addMenu("&View")
     w.tab_actions = []

@@ -121,14 +121,23 @@ class JournalView(JournalEditing, QWidget):
         undo_button.setEnabled(False)
         undo_button.clicked.connect(self.undo_stack.undo)
         self.undo_stack.canUndoChanged.connect(undo_button.setEnabled)
+        self.undo_stack.undoTextChanged.connect(
+            lambda text: undo_button.setToolTip(f"Undo {text} (Ctrl+Z)" if text else ""))
+        redo_button = QPushButton("Redo")
+        redo_button.setEnabled(False)
+        redo_button.clicked.connect(self.undo_stack.redo)
+        self.undo_stack.canRedoChanged.connect(redo_button.setEnabled)
+        self.undo_stack.redoTextChanged.connect(
+            lambda text: redo_button.setToolTip(f"Redo {text} (Ctrl+Shift+Z)" if text else ""))
+        self.redo_button = redo_button
         self.count_label = QLabel("")
         self.count_label.setObjectName("ChartReadout")
         bar = QHBoxLayout()
         bar.addWidget(self.status_filter)
         bar.addWidget(self.count_label)
         bar.addStretch(1)
-        for button in (undo_button, self.edit_button, self.import_button, self.export_button,
-                       self.log_button):
+        for button in (undo_button, redo_button, self.edit_button, self.import_button,
+                       self.export_button, self.log_button):
             bar.addWidget(button)
 
         self.table = self._make_table(self.model, self.edit_selected)

@@ -37,7 +37,9 @@ def test_edits_are_stored_and_undoable(journal_window, qtbot) -> None:
     view.undo_stack.undo()
     qtbot.waitUntil(lambda: journal.position(pid).notes == "", timeout=10_000)
     assert journal.position(pid).stop_price is None and journal.position(pid).tags == ()
-    view.undo_stack.redo()
+    assert view.redo_button.isEnabled() and view.redo_button.isVisibleTo(view)
+    assert view.redo_button.toolTip().startswith("Redo Edit")
+    view.redo_button.click()
     qtbot.waitUntil(lambda: journal.position(pid).notes == "breakout retest", timeout=10_000)
 
 

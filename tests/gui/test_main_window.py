@@ -198,6 +198,11 @@ def test_keyboard_shortcuts_switch_tabs(window, qtbot) -> None:
     assert window.save_action.shortcut().toString() == "Ctrl+S"
     assert window.quit_action.shortcut().toString() == "Ctrl+Q"
     assert "F5" in [s.toString() for s in window.refresh_action.shortcuts()]
+    menus = {a.text().replace("&", ""): a.menu() for a in window.menuBar().actions()}
+    assert list(menus) == ["File", "Edit", "View", "Help"]
+    edit = [a for a in menus["Edit"].actions() if not a.isSeparator()]
+    assert edit[:2] == [window.journal_view.undo_action, window.journal_view.redo_action]
+    assert window.prefs_action in edit and window.prefs_action.shortcut().toString() == "Ctrl+,"
 
 
 def test_margin_alert_fires_once_when_the_ratio_crosses_it(window, qtbot, settle) -> None:
