@@ -18,6 +18,12 @@ from crossmargin.domain.book import (
     Side,
     Tier,
 )
+from crossmargin.domain.collateral import (
+    STABLE_ASSETS,
+    Collateral,
+    CollateralMode,
+    ValueRatioTier,
+)
 from crossmargin.domain.records import (
     Account,
     AccountId,
@@ -39,12 +45,15 @@ from crossmargin.domain.records import (
 
 __all__ = [
     "ONE",
+    "STABLE_ASSETS",
     "ZERO",
     "Account",
     "AccountId",
     "AccountKind",
     "AccountState",
     "BalanceSnapshot",
+    "Collateral",
+    "CollateralMode",
     "EquitySnapshot",
     "ExchangePosition",
     "Fill",
@@ -63,4 +72,5 @@ __all__ = [
     "Statistics",
     "Tier",
     "Transfer",
+    "ValueRatioTier",
 ]

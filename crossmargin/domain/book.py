@@ -25,6 +25,8 @@ from enum import StrEnum
 from types import MappingProxyType
 from typing import NewType
 
+from crossmargin.domain.collateral import Collateral, CollateralMode
+
 PositionId = NewType("PositionId", str)
 
 ZERO = Decimal(0)
@@ -111,6 +113,7 @@ class Position:
     maintenance_margin_rate: Decimal | None = None
     max_leverage: Decimal | None = None
     exchange_liquidation_price: Decimal | None = None
+    settle: str = ""  # its settlement currency when not the account's (multi-asset pools)
 
     @property
     def size(self) -> Decimal:
@@ -141,12 +144,16 @@ def _frozen_mapping(value: Mapping[str, object] | None) -> Mapping[str, object]:
 
 @dataclass(frozen=True, slots=True)
 class AccountState:
-    """One margin account in one settlement currency: the input of the engine.
+    """One margin account: the input of the engine.
 
-    ``wallet_balance`` is the *cross* wallet: deposits and realised PnL, excluding
-    the isolated positions' margins and every unrealised PnL. ``tiers`` maps a
+    ``wallet_balance`` is the *cross* wallet in ``settle``: deposits and realised PnL,
+    excluding the isolated positions' margins and every unrealised PnL. ``tiers`` maps a
     symbol to its bracket table (lowest first). ``betas`` maps a symbol to its
-    move per unit of BTC move for beta shocks. A scenario file is this, as JSON.
+    move per unit of BTC move for beta shocks. ``collateral`` lists balances in other
+    assets, priced in ``settle``; they back the cross positions only in
+    ``collateral_mode`` ``multi`` (see :mod:`crossmargin.domain.collateral`), where
+    positions may also settle in another listed asset (``Position.settle``).
+    A scenario file is this, as JSON.
     """
 
     rules: RuleSet
@@ -157,9 +164,12 @@ class AccountState:
     taker_fee_rate: Decimal = ZERO
     betas: Mapping[str, Decimal] = field(default_factory=dict)
     label: str = ""
+    collateral: tuple[Collateral, ...] = ()
+    collateral_mode: CollateralMode = CollateralMode.SINGLE
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "positions", tuple(self.positions))
+        object.__setattr__(self, "collateral", tuple(self.collateral))
         object.__setattr__(
             self, "tiers", _frozen_mapping({k: tuple(v) for k, v in self.tiers.items()})
         )
@@ -170,6 +180,16 @@ class AccountState:
             if p.id == position_id:
                 return p
         raise KeyError(position_id)
+
+    def collateral_of(self, asset: str) -> Collateral | None:
+        for c in self.collateral:
+            if c.asset == asset:
+                return c
+        return None
+
+    @property
+    def multi_asset(self) -> bool:
+        return self.collateral_mode is CollateralMode.MULTI
 
     def with_(self, **changes: object) -> AccountState:
         return replace(self, **changes)  # type: ignore[arg-type]

@@ -16,10 +16,19 @@ from decimal import Context, Decimal, localcontext
 from crossmargin.domain import (
     ZERO,
     AccountState,
+    CollateralMode,
     MarginMode,
     PositionId,
     RuleSet,
     Side,
+)
+from crossmargin.margin.collateral import (
+    base_of,
+    check_pool,
+    holding_leg,
+    moving,
+    pool_value,
+    shock_symbol,
 )
 from crossmargin.margin.rules import Leg, build_leg, build_legs, from_x, symbol_marks
 from crossmargin.margin.solver import solve
@@ -66,12 +75,40 @@ class PositionRisk:
 
 
 @dataclass(frozen=True, slots=True)
+class CollateralFigures:
+    """One collateral holding: ``market_value`` = amount × price; ``value`` what counts
+    (after the collateral value ratio; 0 when the account is in single-asset mode, where
+    ``counted`` is false); ``ratio`` = value / market value (None for a zero balance)."""
+
+    asset: str
+    amount: Decimal
+    price: Decimal
+    market_value: Decimal
+    value: Decimal
+    ratio: Decimal | None
+    counted: bool
+
+
+def collateral_figures(state: AccountState) -> tuple[CollateralFigures, ...]:
+    out = []
+    for c in state.collateral:
+        value = c.value if state.multi_asset else ZERO
+        market = c.market_value
+        ratio = c.value / market if market != 0 else None
+        out.append(CollateralFigures(c.asset, c.amount, c.price, market, value, ratio,
+                                     state.multi_asset))
+    return tuple(out)
+
+
+@dataclass(frozen=True, slots=True)
 class AccountRisk:
     """Account figures. Cross figures cover the cross wallet and cross positions.
 
     ``margin_ratio`` = cross maintenance / cross margin balance (1 = liquidation);
     ``None`` when there is no cross position, or when the margin balance is
-    already <= 0 (then ``cross_liquidated`` is true).
+    already <= 0 (then ``cross_liquidated`` is true). In a multi-asset pool the margin
+    balance includes ``collateral_value`` (the collateral's counted value) and every
+    figure is in ``settle``; ``equity`` counts the collateral at market value.
     """
 
     rules: RuleSet
@@ -88,6 +125,9 @@ class AccountRisk:
     isolated_margin: Decimal
     equity: Decimal
     positions: tuple[PositionRisk, ...]
+    collateral_mode: CollateralMode = CollateralMode.SINGLE
+    collateral_value: Decimal = ZERO
+    collateral: tuple[CollateralFigures, ...] = ()
 
     def position(self, position_id: str) -> PositionRisk:
         for p in self.positions:
@@ -134,6 +174,21 @@ class Book:
         self.cross_g = tot_g
         self.cross_upnl = tot_upnl
         self.cross_mm = tot_mm
+        # multi-asset pools: the collateral's counted value joins the wallet, and each
+        # moving holding becomes a leg (see crossmargin.margin.collateral)
+        self.collateral_value = ZERO
+        self.holdings: list[Leg] = []  # one per moving holding, for shocks
+        if state.multi_asset:
+            check_pool(state)
+            self.collateral_value = pool_value(state)
+            self.wallet = state.wallet_balance + self.collateral_value
+            for c in moving(state):
+                s = shock_symbol(state, c)
+                mark = self.marks[s] if s in self.cross_by_symbol else c.price
+                self.holdings.append(holding_leg(c, s, mark))
+                for symbol, legs in self.cross_by_symbol.items():
+                    if base_of(symbol) == c.asset.upper():  # moves with its coin
+                        legs.append(holding_leg(c, symbol, self.marks[symbol]))
 
     # -- solving -----------------------------------------------------------
     def cross_k(self, symbol: str) -> Decimal:
@@ -201,7 +256,7 @@ def _evaluate(book: Book) -> AccountRisk:
     for leg, upnl, mm in zip(book.legs, book.upnl, book.mm, strict=True):
         p = leg.position
         x = leg.x_mark
-        notional = leg.q * x
+        notional = leg.q * x * getattr(leg, "scale", 1)  # in the pool's currency
         im = notional / p.leverage
         all_upnl += upnl
         if leg.isolated:
@@ -248,10 +303,12 @@ def _evaluate(book: Book) -> AccountRisk:
     margin_ratio: Decimal | None = None
     if has_cross and margin_balance > 0:
         margin_ratio = book.cross_mm / margin_balance
+    market = sum((c.market_value for c in state.collateral), ZERO) if state.multi_asset \
+        else ZERO
     return AccountRisk(
         rules=state.rules,
         settle=state.settle,
-        wallet_balance=book.wallet,
+        wallet_balance=state.wallet_balance,
         unrealized_pnl=all_upnl,
         cross_unrealized_pnl=book.cross_upnl,
         margin_balance=margin_balance,
@@ -261,8 +318,11 @@ def _evaluate(book: Book) -> AccountRisk:
         cross_liquidated=cross_liquidated,
         available_balance=margin_balance - cross_im,
         isolated_margin=iso_margin,
-        equity=book.wallet + iso_margin + all_upnl,
+        equity=state.wallet_balance + market + iso_margin + all_upnl,
         positions=tuple(rows),
+        collateral_mode=state.collateral_mode,
+        collateral_value=book.collateral_value,
+        collateral=collateral_figures(state),
     )
 
 
@@ -287,6 +347,8 @@ def switched_liquidation_prices(state: AccountState) -> dict[str, Decimal | None
     """
     with localcontext(ENGINE_CONTEXT):
         book = Book(state)
+        if state.multi_asset:  # the pool is cross only (Binance) or account-wide (Bybit)
+            return {leg.id: None for leg in book.legs}
         return {
             leg.id: _price(book.switched_liquidation_x(leg), leg.position.inverse)
             for leg in book.legs
@@ -321,6 +383,8 @@ def switch_effects(state: AccountState) -> dict[str, SwitchEffect]:
     """:class:`SwitchEffect` of every position (each switched alone). O(N) in all."""
     with localcontext(ENGINE_CONTEXT):
         book = Book(state)
+        if state.multi_asset:  # no per-position switch in a pooled account
+            return {}
         cross_legs = [leg for leg in book.legs if not leg.isolated]
         # the other cross symbol nearest its liquidation, and the next one (for its own)
         distance: list[tuple[Decimal, str]] = []

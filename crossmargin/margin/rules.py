@@ -271,9 +271,59 @@ def build_leg(
     return leg
 
 
+class ScaledLeg(Leg):
+    """A position settled in another asset of a multi-asset pool: its uPnL and
+    maintenance margin (in its own settlement asset) times ``scale``, that asset's price
+    in the pool's currency. Brackets are still looked up in its own currency."""
+
+    __slots__ = ("scale",)
+
+    scale: Decimal
+
+    def maintenance(self, x: Decimal) -> Decimal:
+        return Leg.maintenance(self, x) * self.scale
+
+    def upnl(self, x: Decimal) -> Decimal:
+        return Leg.upnl(self, x) * self.scale
+
+    def coefficients(self, x: Decimal, *, with_mm: bool = True) -> tuple[Decimal, Decimal]:
+        a, b = Leg.coefficients(self, x, with_mm=with_mm)
+        return a * self.scale, b * self.scale
+
+
+def settle_scale(state: AccountState, p: Position) -> Decimal:
+    """The price of ``p``'s settlement asset in the account's (1 when the same)."""
+    if not p.settle or p.settle == state.settle:
+        return ONE
+    where = f"{p.id}.settle"
+    if not state.multi_asset:
+        raise InputError(
+            f"{where}: {p.symbol} settles in {p.settle}, the account in {state.settle}; "
+            "positions in another currency share one account only in multi-asset mode "
+            "(collateral_mode: multi, with that currency's price in the collateral list)")
+    c = state.collateral_of(p.settle)
+    if c is None:
+        raise InputError(
+            f"{where}: {p.settle} has no price in the collateral list; add it (amount 0 "
+            f"if you hold none) so its PnL can be counted in {state.settle}")
+    return c.price
+
+
 def build_legs(state: AccountState) -> list[Leg]:
     cache: dict[str, TierTable | None] = {}
-    return [build_leg(state, p, cache) for p in state.positions]
+    legs: list[Leg] = []
+    for p in state.positions:
+        leg = build_leg(state, p, cache)
+        scale = settle_scale(state, p) if p.settle else ONE
+        if scale != ONE:
+            scaled = ScaledLeg()
+            for name in Leg.__slots__:
+                setattr(scaled, name, getattr(leg, name))
+            scaled.scale = scale
+            scaled.margin = leg.margin * scale  # an isolated wallet, in the pool's currency
+            leg = scaled
+        legs.append(leg)
+    return legs
 
 
 def symbol_marks(legs: list[Leg]) -> Mapping[str, Decimal]:

@@ -27,8 +27,9 @@ from typing import Literal
 
 import numpy as np
 
-from crossmargin.domain import ONE, ZERO, AccountState
+from crossmargin.domain import ONE, ZERO, AccountState, Collateral
 from crossmargin.errors import InputError
+from crossmargin.margin.collateral import is_holding, shock_symbol
 from crossmargin.margin.risk import ENGINE_CONTEXT, Book
 from crossmargin.margin.rules import Leg
 
@@ -121,7 +122,25 @@ def shock_state(state: AccountState, profile: ShockProfile, t: Decimal) -> Accou
                     f"{mark}; prices must stay above 0"
                 )
             positions.append(p.with_(mark_price=mark))
-        return state.with_(positions=tuple(positions))
+        collateral = tuple(shocked_collateral(state, profile, t))
+        return state.with_(positions=tuple(positions), collateral=collateral)
+
+
+def shocked_collateral(state: AccountState, profile: ShockProfile, t: Decimal
+                       ) -> list[Collateral]:
+    """The collateral prices after shock ``t`` (stablecoins stay; each coin moves with
+    :func:`~crossmargin.margin.collateral.shock_symbol`'s weight)."""
+    out = []
+    for i, c in enumerate(state.collateral):
+        if c.stable:
+            out.append(c)
+            continue
+        price = c.price * (ONE + profile.weight(shock_symbol(state, c)) * t)
+        if price <= 0:
+            raise InputError(f"collateral[{i}].price: a shock of {t} moves {c.asset} to "
+                             f"{price}; prices must stay above 0")
+        out.append(c.with_price(price))
+    return out
 
 
 def _x_at(leg: Leg, mark: Decimal, w: Decimal, t: Decimal) -> Decimal:
@@ -135,7 +154,8 @@ class _Shocker:
     def __init__(self, book: Book, profile: ShockProfile) -> None:
         self.book = book
         self.profile = profile
-        self.cross = [leg for leg in book.legs if not leg.isolated]
+        # the cross positions, then each moving collateral holding (multi-asset pools)
+        self.cross = [leg for leg in book.legs if not leg.isolated] + book.holdings
         self.w = [profile.weight(leg.symbol) for leg in self.cross]
         self.marks = [leg.position.mark_price for leg in self.cross]
 
@@ -566,7 +586,7 @@ def _cascade(book: Book, profile: ShockProfile, lo: Decimal, hi: Decimal) -> Cas
             found.append((t, "isolated", (leg.id,), "down" if t < 0 else "up"))
     if book.cross_by_symbol:
         sh = _Shocker(book, profile)
-        ids: tuple[str, ...] = tuple(leg.id for leg in sh.cross)
+        ids: tuple[str, ...] = tuple(leg.id for leg in sh.cross if not is_holding(leg.id))
         if sh.f(ZERO) <= 0:
             found.append((ZERO, "cross", ids, "now"))
         else:
@@ -629,13 +649,16 @@ def shock_point(
                 has_cross = True
                 cross_upnl += leg.upnl(x)
                 cross_mm += leg.maintenance(x)
+        for leg in book.holdings:  # collateral moving with the shock
+            w = profile.weight(leg.symbol)
+            cross_upnl += leg.upnl(_x_at(leg, leg.position.mark_price, w, t))
         if has_cross and not cross_dead:
             mb = book.wallet + cross_upnl
             equity += mb
             ratio = cross_mm / mb if mb > 0 else None
             return ShockPoint(t, equity, mb, cross_mm, ratio)
         if not has_cross:
-            equity += book.wallet
+            equity += book.wallet + cross_upnl  # (only collateral holdings move)
         return ShockPoint(t, equity, None, None, None)
 
 
@@ -659,10 +682,10 @@ def sweep(state: AccountState, profile: ShockProfile, shocks: np.ndarray) -> Swe
         lo = Decimal(repr(float(min(ts.min(initial=0.0), 0.0))))
         hi = Decimal(repr(float(max(ts.max(initial=0.0), 0.0))))
         casc = _cascade(book, profile, lo, hi)
-        weights = [profile.weight(leg.symbol) for leg in book.legs]
-        vb = _VecBook(book.legs, weights)
+        legs = book.legs + book.holdings  # holdings: cross, no maintenance margin
+        weights = [profile.weight(leg.symbol) for leg in legs]
+        vb = _VecBook(legs, weights)
     n_t = ts.size
-    iso = vb.isolated
     t_s = np.sort(ts)
     # each isolated leg is alive on one range [start, end) of the sorted grid
     iso_legs = [leg for leg in book.legs if leg.isolated]
@@ -694,7 +717,7 @@ def sweep(state: AccountState, profile: ShockProfile, shocks: np.ndarray) -> Swe
         iso_equity, cross_upnl, cross_mm = vb.sums(ts, (start, end))
     else:
         iso_equity = cross_upnl = cross_mm = np.zeros(n_t)
-    has_cross = bool((~iso).any())
+    has_cross = any(not leg.isolated for leg in book.legs)
     wallet = float(book.wallet)
     mb = wallet + cross_upnl
     if has_cross:
@@ -704,7 +727,7 @@ def sweep(state: AccountState, profile: ShockProfile, shocks: np.ndarray) -> Swe
         with np.errstate(divide="ignore", invalid="ignore"):
             ratio = np.where(cross_alive & (mb > 0), cross_mm / mb, np.nan)
     else:
-        equity = iso_equity + wallet
+        equity = iso_equity + wallet + cross_upnl  # (only collateral holdings move)
         margin_balance = maintenance = ratio = np.full(n_t, np.nan)
     bad_price = ~np.isfinite(equity) | vb.bad_prices(ts)
     for arr in (equity, margin_balance, maintenance, ratio):
