@@ -13,8 +13,17 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Context, Decimal, localcontext
 
-from crossmargin.domain import AccountState, MarginMode, Position, PositionId
+from crossmargin.domain import (
+    AccountState,
+    Collateral,
+    CollateralMode,
+    MarginMode,
+    Position,
+    PositionId,
+)
+from crossmargin.domain.collateral import flat
 from crossmargin.errors import InputError
+from crossmargin.margin.collateral import base_of
 from crossmargin.margin.risk import ENGINE_CONTEXT, AccountRisk, evaluate
 
 
@@ -59,7 +68,36 @@ class SetMarks:
     marks: Mapping[str, Decimal] = field(default_factory=dict)
 
 
-WhatIfOp = SwitchMode | AdjustMargin | AddPosition | ClosePosition | SetMarks
+@dataclass(frozen=True, slots=True)
+class SetCollateral:
+    """Set the balance of one collateral asset (``price`` too when given; a new asset
+    needs its price and, for a haircut, its ``ratio``)."""
+
+    asset: str
+    amount: Decimal
+    price: Decimal | None = None
+    ratio: Decimal | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ConvertCollateral:
+    """Sell ``amount`` of ``sell`` for ``buy`` at their prices ("sell 1 BTC for USDT");
+    buying the settlement currency adds to the wallet. No fee or slippage."""
+
+    sell: str
+    amount: Decimal
+    buy: str
+
+
+@dataclass(frozen=True, slots=True)
+class SetCollateralMode:
+    """Switch the account between single-asset and multi-asset (pooled) margin."""
+
+    mode: CollateralMode
+
+
+WhatIfOp = (SwitchMode | AdjustMargin | AddPosition | ClosePosition | SetMarks | SetCollateral
+            | ConvertCollateral | SetCollateralMode)
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,9 +144,14 @@ def apply_whatif(state: AccountState, ops: Sequence[WhatIfOp]) -> AccountState:
     with localcontext(_WALLET_CONTEXT):
         positions = list(state.positions)
         wallet = state.wallet_balance
+        collateral = list(state.collateral)
+        mode = state.collateral_mode
         for n, op in enumerate(ops):
             where = f"what-if[{n}]"
-            if isinstance(op, SwitchMode):
+            if isinstance(op, SetCollateral | ConvertCollateral | SetCollateralMode):
+                wallet, mode = _collateral_op(state.settle, collateral, wallet, mode, op,
+                                              where)
+            elif isinstance(op, SwitchMode):
                 i = _index(positions, op.position_id, where)
                 p = positions[i]
                 if p.margin_mode is MarginMode.CROSS:
@@ -154,13 +197,82 @@ def apply_whatif(state: AccountState, ops: Sequence[WhatIfOp]) -> AccountState:
                 for symbol, price in op.marks.items():
                     if price <= 0:
                         raise InputError(f"{where}.marks[{symbol}]: must be > 0, got {price}")
+                old_marks = {p.symbol: p.mark_price for p in positions}
                 positions = [
                     p.with_(mark_price=op.marks[p.symbol]) if p.symbol in op.marks else p
                     for p in positions
                 ]
+                # a coin held as collateral moves with its contract's mark
+                moved: set[str] = set()
+                for symbol, price in op.marks.items():
+                    coin = base_of(symbol)
+                    if symbol not in old_marks or coin in moved:
+                        continue
+                    moved.add(coin)
+                    collateral = [
+                        c.with_price(c.price * price / old_marks[symbol])
+                        if c.asset.upper() == coin and not c.stable else c
+                        for c in collateral
+                    ]
             else:  # pragma: no cover - guarded by the type
                 raise InputError(f"{where}: unknown what-if operation {op!r}")
-        return state.with_(positions=tuple(positions), wallet_balance=wallet)
+        return state.with_(positions=tuple(positions), wallet_balance=wallet,
+                           collateral=tuple(collateral), collateral_mode=mode)
+
+
+def _collateral_op(settle: str, collateral: list[Collateral], wallet: Decimal,
+                   mode: CollateralMode,
+                   op: SetCollateral | ConvertCollateral | SetCollateralMode, where: str,
+                   ) -> tuple[Decimal, CollateralMode]:
+    """Apply one collateral what-if to ``collateral`` (in place); the new wallet and mode."""
+    if isinstance(op, SetCollateralMode):
+        return wallet, op.mode
+    index = {c.asset: i for i, c in enumerate(collateral)}
+    if isinstance(op, SetCollateral):
+        if op.asset == settle:
+            return op.amount, mode  # the settlement currency's balance is the wallet
+        if op.price is not None and op.price <= 0:
+            raise InputError(f"{where}.price: must be > 0, got {op.price}")
+        if op.ratio is not None and not 0 <= op.ratio <= 1:
+            raise InputError(f"{where}.ratio: must be between 0 and 1, got {op.ratio}")
+        if op.asset in index:
+            c = collateral[index[op.asset]]
+            c = Collateral(c.asset, op.amount, op.price or c.price,
+                           flat(op.ratio) if op.ratio is not None else c.ratios)
+            collateral[index[op.asset]] = c
+        else:
+            if op.price is None:
+                raise InputError(f"{where}: {op.asset} is new to the account; give its price "
+                                 f"in {settle}")
+            collateral.append(Collateral(op.asset, op.amount, op.price,
+                                         flat(op.ratio) if op.ratio is not None else ()))
+        return wallet, mode
+    # convert
+    if op.amount <= 0:
+        raise InputError(f"{where}.amount: must be > 0, got {op.amount}")
+    if op.sell == op.buy:
+        raise InputError(f"{where}: selling {op.sell} for {op.buy} changes nothing")
+
+    def price_of(asset: str) -> Decimal:
+        if asset == settle:
+            return Decimal(1)
+        if asset not in index:
+            raise InputError(f"{where}: the account holds no {asset} and has no price for "
+                             f"it; add it first (amount 0 and its price)")
+        return collateral[index[asset]].price
+
+    proceeds = op.amount * price_of(op.sell) / price_of(op.buy)
+    if op.sell == settle:
+        wallet -= op.amount
+    else:
+        c = collateral[index[op.sell]]
+        collateral[index[op.sell]] = c.with_amount(c.amount - op.amount)
+    if op.buy == settle:
+        wallet += proceeds
+    else:
+        c = collateral[index[op.buy]]
+        collateral[index[op.buy]] = c.with_amount(c.amount + proceeds)
+    return wallet, mode
 
 
 def compare_whatif(state: AccountState, ops: Sequence[WhatIfOp]) -> WhatIfResult:
@@ -180,6 +292,9 @@ __all__ = [
     "AddPosition",
     "AdjustMargin",
     "ClosePosition",
+    "ConvertCollateral",
+    "SetCollateral",
+    "SetCollateralMode",
     "SetMarks",
     "SwitchMode",
     "WhatIfOp",

@@ -231,3 +231,33 @@ def test_every_pooled_liquidation_price_balances_the_pool(state: AccountState) -
                 x = r.mark_price + (lp - r.mark_price) * k / 4
                 b, m = pool(state, r.symbol, x)
                 assert b > m, (r.id, x)
+
+
+def test_collateral_what_ifs_move_convert_and_switch_the_pool() -> None:
+    from crossmargin.margin import (
+        ConvertCollateral,
+        SetCollateral,
+        SetCollateralMode,
+        SetMarks,
+        apply_whatif,
+    )
+
+    state = btc_book()
+    sold = apply_whatif(state, [ConvertCollateral("BTC", D("0.5"), "USDT")])
+    assert sold.wallet_balance == D(2000) + D(45000) and sold.collateral[0].amount == 0
+    before = evaluate(state).position("btc").liquidation_price
+    after = evaluate(sold).position("btc").liquidation_price
+    # in USDT the pool no longer falls with BTC (and loses no haircut): lower LP
+    assert after < before
+    mb, mm = pool(sold, "BTC/USDT:USDT", after)
+    assert abs(mb - mm) < TOL
+    single = apply_whatif(state, [SetCollateralMode(CollateralMode.SINGLE)])
+    assert evaluate(single).margin_balance == 2000
+    more = apply_whatif(state, [SetCollateral("ETH", D(2), D(3000), D("0.9"))])
+    assert evaluate(more).collateral_value == D("42750") + D(2) * 3000 * D("0.9")
+    marks = apply_whatif(state, [SetMarks({"BTC/USDT:USDT": D(80000)})])
+    assert marks.collateral[0].price == D(80000)
+    with pytest.raises(InputError, match="holds no DOGE"):
+        apply_whatif(state, [ConvertCollateral("DOGE", D(1), "USDT")])
+    with pytest.raises(InputError, match="give its price"):
+        apply_whatif(state, [SetCollateral("SOL", D(1))])
