@@ -374,7 +374,8 @@ def test_file_not_found(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> N
 
 def test_unknown_bare_name_lists_the_bundled_examples(capsys: pytest.CaptureFixture[str]) -> None:
     assert _bad(capsys, "nosuch") == [
-        "nosuch: file not found (bundled examples: bybit_isolated, coinm_inverse, demo)"
+        "nosuch: file not found (bundled examples: btc_collateral, bybit_isolated, "
+        "coinm_inverse, demo)"
     ]
 
 
@@ -582,3 +583,45 @@ def test_json_others_flag_lists_every_price(capsys: pytest.CaptureFixture[str]) 
     from crossmargin.cli.main import main
 
     assert main(["whatif", str(DEMO), "--others"]) == 0  # without --json: the usual table
+
+
+def test_a_multi_asset_account_pools_its_collateral_on_the_command_line(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """The bundled BTC-collateral demo: the BTC long's price is where the pool (wallet +
+    BTC at 95 % + USDC + every uPnL) meets the maintenance margin, with the BTC held
+    falling with the contract; selling the BTC for USDT moves it; single-asset mode
+    stops counting it."""
+    doc = run_json(capsys, "btc_collateral")
+    state = load_scenario(ROOT / "resources" / "scenarios" / "btc_collateral.json")
+    pool = doc["account"]["collateral"]
+    assert pool["mode"] == "multi" and [a["asset"] for a in pool["assets"]] == ["BTC", "USDC"]
+    lp = Decimal(next(p for p in doc["positions"] if p["id"] == "btc-long")
+                 ["liquidation_price"])
+    # restated: everything at today's marks except BTC, which is at lp (and so is the BTC
+    # held); one bracket each (the notionals stay in the first Binance bracket here)
+    btc, usdc = state.collateral
+    mb = state.wallet_balance + btc.effective_amount * lp + usdc.value
+    mm = Decimal(0)
+    for p in state.positions:
+        x = lp if p.symbol.startswith("BTC/") else p.mark_price
+        mb += p.side.sign * p.size * (x - p.entry_price)
+        tier = state.tiers[p.symbol][0]
+        assert p.size * x < state.tiers[p.symbol][1].min_notional
+        mm += p.size * x * tier.maintenance_margin_rate
+    assert abs(mb - mm) < Decimal("1e-20")
+    assert doc["positions"][0]["if_switched"] is None  # a pool has no per-position switch
+
+    sold = run_json(capsys, "btc_collateral", "--convert", "0.4", "BTC", "USDT")
+    assert Decimal(sold["account"]["wallet_balance"]) == state.wallet_balance + \
+        Decimal("0.4") * btc.price
+    assert Decimal(sold["positions"][0]["liquidation_price"]) < lp
+    single = run_json(capsys, "btc_collateral", "--multi-asset", "off")
+    assert single["account"]["collateral"]["value"] == "0"
+    code, out, _ = run(capsys, "btc_collateral", "--shock", "-30")
+    assert code == 0 and "the collateral lost" in out and "Collateral (multi-asset" in out
+    code, _, err = run(capsys, "btc_collateral", "--convert", "1", "DOGE", "USDT",
+                       "--collateral", "BTC", "lots")
+    assert code == 2 and "holds no DOGE" in err and "AMOUNT must be a number" in err
+    assert "Traceback" not in err
+    code, _, err = run(capsys, "btc_collateral", "--switch", "btc-long")
+    assert code == 2 and "cross margin only" in err

@@ -443,16 +443,19 @@ def test_hedge_legs_must_agree_on_linear_or_inverse() -> None:
 def test_format_marker() -> None:
     data = base()
     del data["format"]
-    assert problems_of(data)[0] == 'format: missing (expected "crossmargin.scenario/1")'
-    data["format"] = "crossmargin.scenario/2"
+    assert problems_of(data)[0] == 'format: missing (expected "crossmargin.scenario/2")'
+    data["format"] = "crossmargin.scenario/3"
     assert problems_of(data) == [
-        "format: 'crossmargin.scenario/2' is a newer or unknown version; this CrossMargin "
-        'reads "crossmargin.scenario/1" (update CrossMargin to open it)'
+        "format: 'crossmargin.scenario/3' is a newer or unknown version; this CrossMargin "
+        "reads 'crossmargin.scenario/1' and 'crossmargin.scenario/2' (update CrossMargin "
+        "to open it)"
     ]
     data["format"] = "crossmargin.result/1"
     assert problems_of(data) == [
-        "format: expected \"crossmargin.scenario/1\", got 'crossmargin.result/1'"
+        "format: expected \"crossmargin.scenario/2\", got 'crossmargin.result/1'"
     ]
+    data["format"] = "crossmargin.scenario/1"  # the first version is still read
+    assert parse_scenario(data).collateral == ()
 
 
 def test_top_level_must_be_an_object() -> None:
@@ -658,8 +661,9 @@ SCENARIO_DIR = Path(__file__).resolve().parent.parent / "resources" / "scenarios
 EXAMPLES = sorted(SCENARIO_DIR.glob("*.json"))
 
 
-def test_the_three_examples_are_bundled() -> None:
-    assert [p.name for p in EXAMPLES] == ["bybit_isolated.json", "coinm_inverse.json", "demo.json"]
+def test_the_four_examples_are_bundled() -> None:
+    assert [p.name for p in EXAMPLES] == ["btc_collateral.json", "bybit_isolated.json",
+                                          "coinm_inverse.json", "demo.json"]
     readme = (EXAMPLES[0].parent / "README.md").read_text(encoding="utf-8")
     for p in EXAMPLES:
         assert p.name in readme
@@ -689,7 +693,7 @@ def test_demo_uses_the_real_binance_brackets() -> None:
         (Path(__file__).resolve().parent / "fixtures" / "tiers"
          / "binance_usdm_leverage_tiers.json").read_text()
     )
-    state = load_scenario(EXAMPLES[2])
+    state = load_scenario(next(p for p in EXAMPLES if p.stem == "demo"))
     assert state.rules is RuleSet.BINANCE
     assert {p.margin_mode for p in state.positions} == set(MarginMode)
     sides = {(p.symbol, p.side) for p in state.positions}
@@ -705,3 +709,55 @@ def test_demo_uses_the_real_binance_brackets() -> None:
             assert tier.maintenance_amount == Decimal(str(info["cum"]))
             assert tier.max_leverage == Decimal(str(info["initialLeverage"]))
     assert set(state.betas) <= set(state.tiers)
+
+
+# ----------------------------------------------------------------------------- collateral (/2)
+
+
+def test_collateral_round_trips_and_pools() -> None:
+    data = base()
+    data["collateral_mode"] = "multi"
+    data["collateral"] = [
+        {"asset": "BTC", "amount": "0.5", "price": "61000", "ratio": "0.95"},
+        {"asset": "ETH", "amount": "12", "price": "3100",
+         "ratios": [{"up_to": "10", "ratio": "0.98"}, {"up_to": None, "ratio": "0.9"}]},
+        {"asset": "USDC", "amount": "0", "price": "0.9998"},
+    ]
+    data["positions"][0]["settle"] = "USDC"
+    for position in data["positions"]:  # Binance's pool is cross only
+        position["margin_mode"] = "cross"
+        position.pop("isolated_margin", None)
+    state = parse_scenario(data)
+    assert state.multi_asset and state.positions[0].settle == "USDC"
+    assert state.collateral[1].effective_amount == Decimal("9.8") + 2 * Decimal("0.9")
+    again = loads_scenario(dumps_scenario(state))
+    assert again == state
+    assert json.loads(dumps_scenario(state))["collateral"][0] == {
+        "asset": "BTC", "amount": "0.5", "price": "61000", "ratio": "0.95"}
+
+
+def test_collateral_problems_are_named() -> None:
+    data = base()
+    data["collateral_mode"] = "pooled"
+    data["collateral"] = [
+        {"asset": "BTC", "amount": "1", "price": "0", "ratio": "1.5"},
+        {"asset": "BTC", "amount": "x", "price": "1"},
+        {"asset": "USDT", "amount": "1", "price": "1"},
+        {"asset": "ETH", "amount": "1", "price": "1",
+         "ratios": [{"up_to": "10", "ratio": "1"}, {"up_to": "5", "ratio": "0.9"}]},
+    ]
+    lines = problems_of(data)
+    assert any(line.startswith("collateral_mode: unknown collateral mode 'pooled'")
+               for line in lines)
+    assert "collateral[0].price: must be > 0, got 0" in lines
+    assert "collateral[0].ratio: must be between 0 and 1, got 1.5" in lines
+    assert any(line.startswith("collateral[1].asset: BTC is listed twice") for line in lines)
+    assert any(line.startswith("collateral[1].amount: must be a number") for line in lines)
+    assert any(line.startswith("collateral[2].asset: USDT is the settlement currency")
+               for line in lines)
+    assert any(line.startswith("collateral[3].ratios[1].up_to: must be above") for line in lines)
+    # Binance's pool is cross only
+    iso = base()
+    iso["collateral_mode"] = "multi"
+    iso["positions"][0]["margin_mode"] = "isolated"
+    assert any("cross margin only" in line for line in problems_of(iso))

@@ -3,11 +3,14 @@
 ::
 
     crossmargin whatif FILE [--switch ID ...] [--add-margin ID AMOUNT] [--close ID]
+                            [--collateral ASSET AMOUNT [PRICE [RATIO]]]
+                            [--convert AMOUNT ASSET TO] [--multi-asset on|off]
                             [--shock PCT [--beta]] [--json]
     crossmargin whatif --account NAME [--db PATH] [--source auto|journal|exchange]
                        [--wallet AMOUNT] [same what-if options]
 
-The what-if operations (``--switch``, ``--add-margin``, ``--close``) are applied in
+The what-if operations (``--switch``, ``--add-margin``, ``--close``, and for pooled
+collateral ``--collateral``, ``--convert``, ``--multi-asset``) are applied in
 the order given on the command line; ``--shock`` then moves every mark by PCT %
 (``--beta``: PCT is the BTC move and each symbol moves beta × PCT, betas from the
 scenario) and reports the liquidation cascade between today's marks and the shock.
@@ -40,12 +43,15 @@ from crossmargin.cli.whatif_output import (
     render_table,
     result_json,
 )
-from crossmargin.domain import ONE, ZERO, AccountState, MarginMode, PositionId
+from crossmargin.domain import ONE, ZERO, AccountState, CollateralMode, MarginMode, PositionId
 from crossmargin.errors import InputError
 from crossmargin.margin import (
     AdjustMargin,
     Cascade,
     ClosePosition,
+    ConvertCollateral,
+    SetCollateral,
+    SetCollateralMode,
     ShockPoint,
     ShockProfile,
     SwitchEffect,
@@ -67,7 +73,7 @@ from crossmargin.scenario import format_decimal, load_scenario
 
 
 class _OrderedOp(argparse.Action):
-    """Collects --switch/--add-margin/--close into one list, in command-line order."""
+    """Collects the what-if options into one list, in command-line order."""
 
     def __call__(
         self,
@@ -111,7 +117,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "file",
         metavar="FILE",
         nargs="?",
-        help="scenario file (crossmargin.scenario/1 JSON), or the name of a bundled example; "
+        help="scenario file (crossmargin.scenario/2 or /1 JSON), or the name of a bundled "
+        "example; "
         "or leave it out and use --account",
     )
     journal = p.add_argument_group("an account from the journal instead of a file")
@@ -165,6 +172,31 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="ID",
         action=_OrderedOp,
         help="close position ID at its mark price (its PnL goes to the cross wallet)",
+    )
+    pool = p.add_argument_group(
+        "collateral (multi-asset accounts: Binance Multi-Assets, Bybit UTA, OKX "
+        "multi-currency)")
+    pool.add_argument(
+        "--collateral",
+        metavar="ASSET AMOUNT [PRICE [RATIO]]",
+        nargs="+",
+        action=_OrderedOp,
+        help="set the balance of a collateral asset (a new asset needs its PRICE in the "
+        "settlement currency, and RATIO for its collateral value ratio, e.g. 0.95)",
+    )
+    pool.add_argument(
+        "--convert",
+        metavar=("AMOUNT", "ASSET", "TO"),
+        nargs=3,
+        action=_OrderedOp,
+        help="sell AMOUNT of ASSET for TO at their prices, e.g. --convert 1 BTC USDT",
+    )
+    pool.add_argument(
+        "--multi-asset",
+        choices=("on", "off"),
+        action=_OrderedOp,
+        help="switch the account to multi-asset (on: every collateral asset counts) or "
+        "single-asset margin (off: only the settlement currency)",
     )
     p.add_argument(
         "--shock",
@@ -262,6 +294,16 @@ def _build_ops(
     ids_hint = ", ".join(p.id for p in state.positions) or "none"
     for option, values in raw_ops:
         shown = " ".join([option, *values])
+        if option in _POOL_OPTIONS:
+            try:
+                pool_op = _pool_op(option, values, current)
+                current = apply_whatif(current, [pool_op])
+            except InputError as exc:
+                problems.extend(f"{shown}: {line.partition(': ')[2] or line}"
+                                for line in exc.problems)
+                continue
+            ops.append(pool_op)
+            continue
         pid = values[0]
         known = {p.id for p in current.positions}
         if pid not in known:
@@ -305,6 +347,32 @@ def _build_ops(
     if problems:
         raise InputError(problems)
     return ops
+
+
+_POOL_OPTIONS = ("--collateral", "--convert", "--multi-asset")
+
+
+def _pool_op(option: str, values: list[str], state: AccountState) -> WhatIfOp:
+    """One collateral what-if from its command-line values (InputError saying what)."""
+    if option == "--multi-asset":
+        return SetCollateralMode(CollateralMode.MULTI if values[0] == "on"
+                                 else CollateralMode.SINGLE)
+    if option == "--convert":
+        amount = _parse_decimal(values[0])
+        if amount is None or amount <= 0:
+            raise InputError(f"x: AMOUNT must be a number > 0, got {values[0]!r}")
+        return ConvertCollateral(values[1].upper(), amount, values[2].upper())
+    if not 2 <= len(values) <= 4:
+        raise InputError("x: give ASSET AMOUNT, optionally PRICE and RATIO "
+                         "(e.g. --collateral BTC 0.5 or --collateral SOL 20 140 0.9)")
+    numbers = [_parse_decimal(v) for v in values[1:]]
+    for name, raw, value in zip(("AMOUNT", "PRICE", "RATIO"), values[1:], numbers,
+                                strict=False):
+        if value is None:
+            raise InputError(f"x: {name} must be a number, got {raw!r}")
+    amount, price, ratio = [*numbers, None, None][:3]
+    assert amount is not None
+    return SetCollateral(values[0].upper(), amount, price, ratio)
 
 
 def _check_shock_prices(state: AccountState, profile: ShockProfile, t: Decimal, pct: str) -> None:
@@ -494,7 +562,10 @@ def run(args: argparse.Namespace, *, out: TextIO | None = None) -> int:
             doc["sources"] = list(sources)
         out.write(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
     else:
-        switched = {} if report.has_ops else switched_liquidation_prices(state)
+        # no per-position switch in a pooled account (Binance: cross only; Bybit UTA:
+        # the margin mode is the account's)
+        switched = {} if report.has_ops or state.multi_asset \
+            else switched_liquidation_prices(state)
         render_table(report, out, switched=switched)
         if sources:
             out.write("\nwhere the numbers came from:\n")

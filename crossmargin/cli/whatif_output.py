@@ -8,11 +8,14 @@ from collections.abc import Mapping, Sequence
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import TYPE_CHECKING, Any, TextIO
 
-from crossmargin.domain import AccountState, MarginMode
+from crossmargin.domain import AccountState, CollateralMode, MarginMode
 from crossmargin.margin import (
     AccountRisk,
     AdjustMargin,
     ClosePosition,
+    ConvertCollateral,
+    SetCollateral,
+    SetCollateralMode,
     SwitchEffect,
     SwitchMode,
     WhatIfOp,
@@ -41,12 +44,24 @@ def plain_json(value: Decimal | None) -> str | None:
     return "0" if text == "-0" else text
 
 
-def _account_json(a: AccountRisk) -> dict[str, str | None]:
+def _collateral_json(a: AccountRisk) -> dict[str, Any]:
+    """The pool: its mode, the counted value and each holding (market value, counted)."""
+    return {
+        "mode": a.collateral_mode.value,
+        "value": plain_json(a.collateral_value),
+        "assets": [{"asset": c.asset, "amount": plain_json(c.amount),
+                    "price": plain_json(c.price), "market_value": plain_json(c.market_value),
+                    "value": plain_json(c.value), "ratio": plain_json(c.ratio),
+                    "counted": c.counted} for c in a.collateral],
+    }
+
+
+def _account_json(a: AccountRisk) -> dict[str, Any]:
     """Cross figures (``wallet_balance`` is the cross wallet, ``margin_balance`` the cross
     wallet + cross uPnL), then the whole currency: ``total_wallet_balance`` (cross +
     isolated wallets, the exchange's wallet balance) and ``equity`` (that + every uPnL,
     the exchange's margin balance of the asset)."""
-    return {
+    out: dict[str, Any] = {
         "wallet_balance": plain_json(a.wallet_balance),
         "unrealized_pnl": plain_json(a.unrealized_pnl),
         "margin_balance": plain_json(a.margin_balance),
@@ -56,6 +71,9 @@ def _account_json(a: AccountRisk) -> dict[str, str | None]:
         "total_wallet_balance": plain_json(a.wallet_balance + a.isolated_margin),
         "equity": plain_json(a.equity),
     }
+    if a.collateral or a.collateral_mode.value == "multi":  # the pool, when there is one
+        out["collateral"] = _collateral_json(a)
+    return out
 
 
 def _switch_json(eff: SwitchEffect, others: Mapping[str, Decimal | None] | None
@@ -86,7 +104,7 @@ def result_json(report: WhatIfReport) -> dict[str, Any]:
     after = report.result.after
     positions = []
     for p in after.positions:
-        eff = report.if_switched[p.id]
+        eff = report.if_switched.get(p.id)  # none in a pooled (multi-asset) account
         positions.append(
             {
                 "id": p.id,
@@ -99,7 +117,8 @@ def result_json(report: WhatIfReport) -> dict[str, Any]:
                 "liquidation_price": plain_json(p.liquidation_price),
                 "liquidation_distance": plain_json(p.liquidation_distance),
                 "exchange_liquidation_price": plain_json(p.exchange_liquidation_price),
-                "if_switched": _switch_json(eff, report.others.get(p.id)),
+                "if_switched": None if eff is None
+                else _switch_json(eff, report.others.get(p.id)),
             }
         )
     shock: dict[str, Any] | None = None
@@ -116,6 +135,7 @@ def result_json(report: WhatIfReport) -> dict[str, Any]:
                     "kind": e.kind,
                     "positions": list(e.position_ids),
                     "prices": {s: plain_json(v) for s, v in e.prices.items()},
+                    "collateral_loss": plain_json(e.collateral_loss),
                 }
                 for e in sh.cascade.events
             ],
@@ -202,6 +222,13 @@ def _describe_op(op: WhatIfOp, before: AccountState, settle: str) -> str:
         return f"{verb} {fmt_money(abs(op.delta), settle)} {settle} margin on {op.position_id}"
     if isinstance(op, ClosePosition):
         return f"close {op.position_id}"
+    if isinstance(op, SetCollateral):
+        return f"{op.asset} collateral {plain_json(op.amount)}"
+    if isinstance(op, ConvertCollateral):
+        return f"sell {plain_json(op.amount)} {op.sell} for {op.buy}"
+    if isinstance(op, SetCollateralMode):
+        return ("multi-asset margin (collateral counts)" if op.mode is CollateralMode.MULTI
+                else "single-asset margin")
     return str(op)  # pragma: no cover
 
 
@@ -272,6 +299,9 @@ def render_table(report: WhatIfReport, out: TextIO, *, switched: Mapping[str, An
         acc_rows.append(_account_row("after what-if", after, settle))
     for line in _table(acc_headers, acc_rows, right=set(range(1, 8))):
         w(line + "\n")
+    shown = after if report.has_ops else before
+    if shown.collateral:
+        _render_collateral(shown, out)
 
     already = [p.id for p in before.positions if p.liquidated]
     if already:
@@ -297,6 +327,22 @@ def render_table(report: WhatIfReport, out: TextIO, *, switched: Mapping[str, An
             )
     if report.shock is not None:
         _render_shock(report, out)
+
+
+def _render_collateral(a: AccountRisk, out: TextIO) -> None:
+    settle = a.settle
+    if a.collateral_mode is CollateralMode.MULTI:
+        out.write(f"\nCollateral (multi-asset: counted at its value ratio, "
+                  f"{fmt_money(a.collateral_value, settle)} {settle} in the margin balance)\n")
+    else:
+        out.write("\nCollateral (single-asset mode: listed, not counted; --multi-asset on "
+                  "to pool it)\n")
+    rows = [[c.asset, plain_json(c.amount) or "0", fmt_price(c.price, c.price),
+             fmt_money(c.market_value, settle), fmt_pct(c.ratio) if c.ratio is not None
+             else "-", fmt_money(c.value, settle)] for c in a.collateral]
+    for line in _table(["asset", "amount", f"price ({settle})", "market value", "ratio",
+                        "counted"], rows, right={1, 2, 3, 4, 5}):
+        out.write(line + "\n")
 
 
 def _account_row(name: str, a: AccountRisk, settle: str) -> list[str]:
@@ -346,6 +392,10 @@ def _render_shock(report: WhatIfReport, out: TextIO) -> None:
         for line in _table(["#", "at shock", "kind", "positions", "prices then"], rows,
                            right={0, 1}):
             w("  " + line + "\n")
+        for e in events:
+            if e.collateral_loss:
+                w(f"  #{e.order}: the collateral lost {fmt_money(e.collateral_loss, settle)} "
+                  f"{settle} of counted value on the way (it falls with the market)\n")
     pt = sh.point
     w(f"Account at {pct}: equity {fmt_money(pt.equity, settle)} {settle}")
     if pt.margin_balance is None:

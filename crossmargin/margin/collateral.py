@@ -68,6 +68,10 @@ def check_pool(state: AccountState) -> None:
             problems.append(
                 f"{where}: {p.symbol} is an inverse contract; multi-asset pools hold linear "
                 "contracts only (an inverse contract's margin is its own coin)")
+        if p.settle and p.settle != state.settle and state.collateral_of(p.settle) is None:
+            problems.append(
+                f"{where}.settle: {p.settle} has no price in the collateral list; add it "
+                f"(amount 0 if you hold none) so its PnL can be counted in {state.settle}")
         if p.margin_mode is MarginMode.ISOLATED and state.rules is RuleSet.BINANCE:
             problems.append(
                 f"{where}: Binance Multi-Assets mode is cross margin only; switch {p.id} to "

@@ -75,6 +75,9 @@ class CascadeEvent:
     position_ids: tuple[str, ...]
     direction: Direction
     prices: Mapping[str, Decimal] = field(default_factory=dict)
+    #: cross events of a multi-asset pool: the counted collateral value lost between
+    #: today's prices and this shock (> 0: the collateral fell with the market)
+    collateral_loss: Decimal | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -606,8 +609,13 @@ def _cascade(book: Book, profile: ShockProfile, lo: Decimal, hi: Decimal) -> Cas
         prices = {
             marks[i][0]: marks[i][1] * (ONE + profile.weight(marks[i][0]) * t) for i in ids
         }
+        loss = None
+        if kind == "cross" and book.holdings:
+            loss = -sum((h.upnl(_x_at(h, h.position.mark_price, profile.weight(h.symbol), t))
+                         for h in book.holdings), ZERO)
         events.append(
-            CascadeEvent(order, t, kind, ids, direction, prices)  # type: ignore[arg-type]
+            CascadeEvent(order, t, kind, ids, direction, prices,  # type: ignore[arg-type]
+                         loss)
         )
     return Cascade(tuple(events), lo, hi)
 

@@ -16,7 +16,9 @@ from crossmargin.domain import (
 )
 from crossmargin.numbers import NumberError, check_bounds, plain, show
 
-FORMAT = "crossmargin.scenario/1"
+FORMAT = "crossmargin.scenario/2"
+#: Versions this CrossMargin reads (/1 has no collateral and no per-position settle).
+READABLE = ("crossmargin.scenario/1", FORMAT)
 _FORMAT_PREFIX = "crossmargin.scenario/"
 
 _TOP_KEYS = (
@@ -29,6 +31,8 @@ _TOP_KEYS = (
     "positions",
     "tiers",
     "betas",
+    "collateral_mode",
+    "collateral",
 )
 _POSITION_KEYS = (
     "id",
@@ -45,6 +49,7 @@ _POSITION_KEYS = (
     "maintenance_margin_rate",
     "max_leverage",
     "exchange_liquidation_price",
+    "settle",
 )
 _TIER_KEYS = (
     "min_notional",

@@ -23,6 +23,7 @@ from crossmargin.domain import (
 )
 from crossmargin.errors import InputError
 from crossmargin.inputs import JSON_LIMIT, read_text
+from crossmargin.scenario.collateral import parse_collateral
 from crossmargin.scenario.fields import (
     _FORMAT_PREFIX,
     _NON_NEGATIVE,
@@ -32,6 +33,7 @@ from crossmargin.scenario.fields import (
     _TIER_KEYS,
     _TOP_KEYS,
     FORMAT,
+    READABLE,
     _Problems,
     _quote,
     _show,
@@ -119,12 +121,12 @@ def parse_scenario(data: object) -> AccountState:
     fmt = data.get("format")
     if fmt is None:
         problems.add("format", f'missing (expected "{FORMAT}")')
-    elif fmt != FORMAT:
+    elif fmt not in READABLE:
         if isinstance(fmt, str) and fmt.startswith(_FORMAT_PREFIX):
             problems.add(
                 "format",
                 f"{_show(fmt)} is a newer or unknown version; this CrossMargin reads "
-                f'"{FORMAT}" (update CrossMargin to open it)',
+                f"{' and '.join(repr(v) for v in READABLE)} (update CrossMargin to open it)",
             )
         else:
             problems.add("format", f'expected "{FORMAT}", got {_show(fmt)}')
@@ -141,6 +143,7 @@ def parse_scenario(data: object) -> AccountState:
     )
 
     betas = _parse_betas(problems, data.get("betas"))
+    collateral_mode, collateral = parse_collateral(problems, data, settle)
     raw_tiers = data.get("tiers")
     tiers, tables_given = _parse_tiers(problems, raw_tiers, rules_name)
 
@@ -171,7 +174,7 @@ def parse_scenario(data: object) -> AccountState:
         raise InputError(problems.lines)
     assert rules_name is not None and settle is not None and wallet is not None
     assert fee is not None and label is not None
-    return AccountState(
+    state = AccountState(
         rules=RuleSet(rules_name),
         settle=settle,
         wallet_balance=wallet,
@@ -180,7 +183,14 @@ def parse_scenario(data: object) -> AccountState:
         taker_fee_rate=fee,
         betas=betas,
         label=label,
+        collateral=collateral,
+        collateral_mode=collateral_mode,
     )
+    if state.multi_asset:  # the pool's own rules (cross only on Binance, linear only...)
+        from crossmargin.margin.collateral import check_pool
+
+        check_pool(state)
+    return state
 
 
 def _parse_betas(problems: _Problems, raw_betas: object) -> dict[str, Decimal]:
@@ -331,6 +341,7 @@ def _parse_position(
             problems, raw, "exchange_liquidation_price", path,
             hint="use null when the exchange reports none",
         ),
+        "settle": problems.string(raw, "settle", path, required=False, default=""),
     }
     given = {k for k, v in raw.items() if v is not None}
     if len(problems.lines) != n_before:

@@ -14,6 +14,7 @@ from crossmargin.domain import (
     AccountState,
 )
 from crossmargin.errors import InputError
+from crossmargin.scenario.collateral import dump_collateral
 from crossmargin.scenario.fields import FORMAT, format_decimal
 from crossmargin.scenario.reading import _decode_json, parse_scenario
 
@@ -56,6 +57,8 @@ def dump_scenario(state: AccountState) -> dict[str, Any]:
             value = getattr(p, key)
             if value is not None:
                 item[key] = format_decimal(value)
+        if p.settle and p.settle != state.settle:
+            item["settle"] = p.settle
         positions.append(item)
     out["positions"] = positions
     tiers: dict[str, list[dict[str, Any]]] = {}
@@ -75,6 +78,8 @@ def dump_scenario(state: AccountState) -> dict[str, Any]:
         tiers[symbol] = rows
     out["tiers"] = tiers
     out["betas"] = {symbol: format_decimal(beta) for symbol, beta in state.betas.items()}
+    if state.collateral or state.multi_asset:
+        out.update(dump_collateral(state.collateral_mode, state.collateral))
     return out
 
 

@@ -424,7 +424,7 @@ def test_save_then_open_round_trips_the_what_if(qtbot, tmp_path: Path, tasks, pa
     assert saved.positions == whatif_state.positions
     assert saved.wallet_balance == whatif_state.wallet_balance
     assert saved.betas[state.positions[1].symbol] == Decimal("1.75")
-    assert json.loads(path.read_text())["format"] == "crossmargin.scenario/1"
+    assert json.loads(path.read_text())["format"] == "crossmargin.scenario/2"
     assert "Saved" in panel.message.text()
 
     panel.open_scenario(path)

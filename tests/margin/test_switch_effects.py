@@ -20,8 +20,14 @@ from crossmargin.scenario import load_scenario
 from tests.margin.test_properties import accounts
 
 ROOT = Path(__file__).resolve().parents[2]
-BOOKS = [*sorted((ROOT / "resources" / "scenarios").glob("*.json")),
+BOOKS = [*sorted(p for p in (ROOT / "resources" / "scenarios").glob("*.json")
+                 if p.stem != "btc_collateral"),  # a pool: no per-position switch
          ROOT / "tests" / "gui" / "data" / "book.json"]
+
+
+def test_a_pooled_account_has_no_per_position_switch():
+    state = load_scenario(ROOT / "resources" / "scenarios" / "btc_collateral.json")
+    assert state.multi_asset and switch_effects(state) == {}
 
 
 def _close(a, b) -> bool:
