@@ -27,7 +27,16 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 
-from crossmargin.domain import ZERO, AccountState, MarginMode, Position, RuleSet, Tier
+from crossmargin.domain import (
+    ZERO,
+    AccountState,
+    Collateral,
+    CollateralMode,
+    MarginMode,
+    Position,
+    RuleSet,
+    Tier,
+)
 
 
 def isolated_wallets(positions: Iterable[Position]) -> Decimal:
@@ -38,8 +47,9 @@ def isolated_wallets(positions: Iterable[Position]) -> Decimal:
 
 
 def cross_wallet(wallet_balance: Decimal, positions: Iterable[Position]) -> Decimal:
-    """The cross wallet inside a currency's ``wallet_balance`` (see the module docstring)."""
-    return wallet_balance - isolated_wallets(positions)
+    """The cross wallet inside a currency's ``wallet_balance`` (see the module docstring);
+    only the isolated wallets held in that currency are in it."""
+    return wallet_balance - isolated_wallets(p for p in positions if not p.settle)
 
 
 def assemble_account(
@@ -52,13 +62,17 @@ def assemble_account(
     taker_fee_rate: Decimal = ZERO,
     betas: Mapping[str, Decimal] | None = None,
     label: str = "",
+    collateral: Sequence[Collateral] = (),
+    collateral_mode: CollateralMode = CollateralMode.SINGLE,
 ) -> AccountState:
     """The engine input for one settlement currency of an account.
 
     ``wallet_balance`` is the currency's whole wallet as the exchange reports it (cross
     plus isolated wallets, no unrealised PnL); ``positions`` are the open positions
-    settled in ``settle`` with their marks set. Only the tier tables of held symbols
-    are kept.
+    settled in ``settle`` with their marks set (in a multi-asset pool also those settled
+    in a pooled asset, with ``Position.settle`` set). Only the tier tables of held
+    symbols are kept. ``collateral``: the other assets' balances at their collateral
+    rates (counted only when ``collateral_mode`` is multi).
     """
     held = {p.symbol for p in positions}
     return AccountState(
@@ -70,6 +84,8 @@ def assemble_account(
         taker_fee_rate=taker_fee_rate,
         betas=dict(betas or {}),
         label=label,
+        collateral=tuple(collateral),
+        collateral_mode=collateral_mode,
     )
 
 

@@ -25,6 +25,7 @@
     crossmargin journal tiers ACCOUNT TIERS.json [--symbol SYMBOL[=FILE_SYMBOL] ...]
     crossmargin journal tiers ACCOUNT --fetch [--symbol SYMBOL ...] [--endpoint URL]
     crossmargin journal instrument ACCOUNT SYMBOL [--contract-size N] [--inverse] [--beta B]
+    crossmargin journal collateral ACCOUNT [ASSET --price P [--ratio R] [--amount A]]
 
 Every command takes ``--db PATH`` (default: the journal in the data folder). Sizes are
 contracts (base units for ``BTCUSDT``-style linear contracts). Times without a zone are
@@ -57,6 +58,7 @@ from crossmargin.cli.journal_setup import (
     run_account_edit,
     run_account_list,
     run_balance,
+    run_collateral,
     run_funding,
     run_instrument,
     run_tiers,
@@ -209,6 +211,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                        help="the file holds OKX tiers in contracts of this size")
     tiers.set_defaults(handler=run_tiers)
 
+    col = sub.add_parser(
+        "collateral", parents=[db],
+        help="set what an asset is worth as collateral (price, value ratio) and optionally "
+             "its balance; list the account's collateral without ASSET")
+    col.add_argument("account")
+    col.add_argument("asset", nargs="?", help="e.g. BTC")
+    col.add_argument("--price", help="one unit's value in the account's settlement currency")
+    col.add_argument("--ratio", help="collateral value ratio, e.g. 0.95 (default 1)")
+    col.add_argument("--amount", help="record this balance of the asset too")
+    col.set_defaults(handler=run_collateral)
+
     ins = sub.add_parser("instrument", parents=[db],
                          help="set a symbol's contract size, inverse flag, MMR, beta")
     ins.add_argument("account")
@@ -334,6 +347,10 @@ def _account_options(p: argparse.ArgumentParser, *, defaults: bool) -> None:
     p.add_argument("--hedge", action="store_true", default=None,
                    help="hedge mode (separate long/short legs)")
     p.add_argument("--taker-fee", metavar="RATE", help="taker fee rate, e.g. 0.0005")
+    p.add_argument("--multi-asset", choices=("on", "off"),
+                   help="on: every collateral asset backs the cross positions (Binance "
+                        "Multi-Assets mode, Bybit UTA cross margin); off: only the "
+                        "settlement currency")
     p.add_argument("--notes", default="" if defaults else None)
 
 

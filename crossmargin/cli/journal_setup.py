@@ -43,6 +43,8 @@ def account_fields(args: argparse.Namespace) -> dict[str, Any]:
         fields["position_mode"] = "hedge" if args.hedge else "one_way"
     if args.taker_fee is not None:
         fields["taker_fee_rate"] = dec(args.taker_fee, "--taker-fee")
+    if getattr(args, "multi_asset", None) is not None:
+        fields["collateral_mode"] = "multi" if args.multi_asset == "on" else "single"
     return fields
 
 
@@ -51,7 +53,8 @@ def describe_account(a: Any) -> str:
 
     venue = f"{EXCHANGE_NAMES.get(a.exchange_id, a.exchange_id)}, " if a.exchange_id else ""
     lev = f", default leverage {num(a.default_leverage)}x" if a.default_leverage else ""
-    return f"{venue}{a.rules.value} rules, settles in {a.settle}{lev}"
+    pool = ", multi-asset collateral" if a.collateral_mode.value == "multi" else ""
+    return f"{venue}{a.rules.value} rules, settles in {a.settle}{lev}{pool}"
 
 
 def run_account_add(args: argparse.Namespace) -> int:
@@ -111,6 +114,45 @@ def run_balance(args: argparse.Namespace) -> int:
         j.record_balance(a.id, amount, currency=args.currency, time=when(args.time, "--time"))
     print(f"Recorded wallet balance {num(amount)} {(args.currency or a.settle).upper()} "
           f"for {a.label}.")
+    return 0
+
+
+def run_collateral(args: argparse.Namespace) -> int:
+    from crossmargin.domain.collateral import flat
+    from crossmargin.storage import CollateralRate
+
+    with open_journal(args) as j:
+        a = j.account(args.account)
+        if args.asset is None:
+            if args.price or args.ratio or args.amount:
+                raise InputError("name the ASSET to set, e.g. `journal collateral "
+                                 f"{a.label} BTC --price 90000 --ratio 0.95`")
+            rates = j.collateral_rates(a.id)
+            mode = ("multi-asset: counted" if a.collateral_mode.value == "multi" else
+                    "single-asset: not counted (`journal account edit --multi-asset on`)")
+            print(f"{a.label}: collateral, {mode}")
+            rows = [[r.asset, num(r.price), ", ".join(num(t.ratio) for t in r.ratios) or "1",
+                     local(r.updated_at) if r.updated_at else "-"] for r in rates]
+            print(table(["Asset", f"Price ({a.settle})", "Ratio", "Updated"], rows,
+                        right={1, 2}) if rows else "No collateral rates stored.")
+            return 0
+        if args.price is None:
+            raise InputError(f"--price: the value of one {args.asset.upper()} in {a.settle} "
+                             "is needed")
+        price = dec(args.price, "--price", positive=True, allow_none=False)
+        assert price is not None
+        ratio = dec(args.ratio, "--ratio") if args.ratio is not None else None
+        if ratio is not None and not 0 <= ratio <= 1:
+            raise InputError(f"--ratio: a collateral value ratio between 0 and 1, got {ratio}")
+        amount = dec(args.amount, "--amount") if args.amount is not None else None
+        asset = args.asset.upper()
+        j.set_collateral_rates(a.id, [CollateralRate(asset, price,
+                                                     flat(ratio) if ratio is not None else ())])
+        if amount is not None:
+            j.record_balance(a.id, amount, currency=asset)
+    held = f"; balance {num(amount)} {asset}" if amount is not None else ""
+    print(f"{a.label}: {asset} counts as collateral at {num(price)} {a.settle}, ratio "
+          f"{num(ratio) if ratio is not None else '1'}{held}.")
     return 0
 
 

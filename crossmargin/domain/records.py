@@ -24,6 +24,7 @@ from enum import StrEnum
 from typing import NewType
 
 from crossmargin.domain.book import ONE, MarginMode, RuleSet, Side
+from crossmargin.domain.collateral import CollateralMode
 
 AccountId = NewType("AccountId", int)
 
@@ -66,6 +67,9 @@ class Account:
     created_at: datetime
     positions_synced_at: datetime | None
     default_leverage: Decimal | None = None
+    #: multi: the account pools every collateral asset (Binance Multi-Assets mode, Bybit
+    #: UTA cross margin, OKX multi-currency margin); single: only ``settle`` counts
+    collateral_mode: CollateralMode = CollateralMode.SINGLE
 
 
 @dataclass(frozen=True, slots=True)

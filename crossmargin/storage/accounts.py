@@ -53,13 +53,15 @@ def create_account(store: Store,
     taker_fee_rate: Decimal = ZERO,
     notes: str = "",
     default_leverage: Decimal | None = None,
+    collateral_mode: str = "single",
 ) -> OpChanges:
     """Add an account (labels are unique). Never pass secrets: keys live in the keyring.
 
     ``exchange_id`` (a ccxt id) names the exchange a hand-logged account trades on:
     its rules, bundled tier tables and public mark prices are then that exchange's
     (``rules`` defaults to the exchange's rule set). ``default_leverage`` is the
-    leverage of positions logged without one.
+    leverage of positions logged without one. ``collateral_mode`` ``multi``: every
+    collateral asset backs the cross positions (its rates: :func:`set_collateral_rates`).
     """
     if exchange_id is not None and rules == RuleSet.GENERIC:
         rules = rules_for_exchange(str(exchange_id))
@@ -74,6 +76,7 @@ def create_account(store: Store,
         taker_fee_rate=taker_fee_rate,
         notes=notes,
         default_leverage=default_leverage,
+        collateral_mode=collateral_mode,
     )
     with store.tx() as conn:
         check_label_free(conn, values["label"])
@@ -84,7 +87,7 @@ def create_account(store: Store,
 
 def update_account(store: Store, account: AccountRef, **changes: Any) -> OpChanges:
     """Change account fields (label, kind, rules, settle, exchange_id, margin_mode_default,
-    position_mode, taker_fee_rate, notes, default_leverage)."""
+    position_mode, taker_fee_rate, notes, default_leverage, collateral_mode)."""
     values = account_values(**changes)
     with store.tx() as conn:
         acct = account_row(conn, account)

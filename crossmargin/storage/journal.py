@@ -47,6 +47,7 @@ from __future__ import annotations
 
 from crossmargin.storage import accounts as _accounts
 from crossmargin.storage import cashflows as _cashflows
+from crossmargin.storage import collateral as _collateral
 from crossmargin.storage import fills as _fills
 from crossmargin.storage import instruments as _instruments
 from crossmargin.storage import opening as _opening
@@ -131,6 +132,10 @@ class Journal(Store):
     transfers = _cashflows.transfers
     wallet_explained = _cashflows.wallet_explained
     wallet_ledger = _cashflows.wallet_ledger
+
+    # collateral (multi-asset accounts)
+    set_collateral_rates = _collateral.set_collateral_rates
+    collateral_rates = _collateral.collateral_rates
 
     # balance and equity snapshots, marks
     record_marks = _snapshots.record_marks

@@ -29,6 +29,11 @@ Version history
   (:func:`canonicalize_symbols`); where two names of one contract meet (an imported
   ``BTCUSDT`` and a hand-logged ``BTC/USDT:USDT``) the positions of that key are
   re-derived from their fills at the next open (``meta.rederive``).
+  Kept file: ``tests/storage/data/journal_v3.sqlite3``.
+* v4: pooled multi-asset collateral: ``account.collateral_mode`` (``single`` for every
+  existing account) and the ``collateral_rate`` table (an asset's price and collateral
+  value ratios per account). Balances of the other assets are the existing balance
+  snapshots.
 """
 
 from __future__ import annotations
@@ -237,7 +242,23 @@ def _v2_to_v3(conn: sqlite3.Connection) -> None:
                      (json.dumps(rederive),))
 
 
+def _v3_to_v4(conn: sqlite3.Connection) -> None:
+    """account.collateral_mode (every existing account: single-asset, as it was
+    evaluated) and the collateral_rate table (empty until a sync or the user fills it)."""
+    conn.execute("ALTER TABLE account ADD COLUMN collateral_mode VARCHAR")  # NULL: single
+    conn.execute(
+        "CREATE TABLE collateral_rate ("
+        " id INTEGER NOT NULL PRIMARY KEY,"
+        " account_id INTEGER NOT NULL REFERENCES account (id) ON DELETE CASCADE,"
+        " asset VARCHAR NOT NULL,"
+        " price VARCHAR NOT NULL,"
+        " ratios VARCHAR NOT NULL,"
+        " updated_at BIGINT NOT NULL,"
+        " UNIQUE (account_id, asset))")
+
+
 STEPS: dict[int, MigrationStep] = {
     1: _v1_to_v2,
     2: _v2_to_v3,
+    3: _v3_to_v4,
 }

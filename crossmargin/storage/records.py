@@ -23,7 +23,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, Generic, TypeVar
 
-from crossmargin.domain import ZERO, Side, Tier
+from crossmargin.domain import ZERO, CollateralMode, Side, Tier, ValueRatioTier
 from crossmargin.domain.records import (
     Account,
     AccountId,
@@ -136,6 +136,8 @@ class SyncBatch:
     * ``instruments``: upserted by symbol. ``tiers``: symbol → full bracket table,
       replacing that symbol's stored tiers (other symbols untouched).
     * ``cursors``: endpoint → opaque cursor text, stored only if the batch commits.
+    * ``collateral_mode``: the account's mode as the exchange reports it (``None``: not
+      fetched, kept); ``collateral_rates``: each asset's value as collateral, upserted.
     """
 
     fetched_at: datetime
@@ -148,6 +150,19 @@ class SyncBatch:
     tiers: Mapping[str, Sequence[Tier]] = field(default_factory=dict)
     equity: EquityIn | None = None
     cursors: Mapping[str, str] = field(default_factory=dict)
+    collateral_mode: CollateralMode | None = None
+    collateral_rates: Sequence[CollateralRate] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class CollateralRate:
+    """One asset's ``price`` (in the account's settlement currency) and collateral value
+    ``ratios`` (lowest tier first; empty: counted whole) as of ``updated_at``."""
+
+    asset: str
+    price: Decimal
+    ratios: tuple[ValueRatioTier, ...] = ()
+    updated_at: datetime | None = None
 
 
 # ---------------------------------------------------------------- queries and results
@@ -295,6 +310,7 @@ __all__ = [  # the records are re-exported: `from crossmargin.storage import Fil
     "AccountKind",
     "BalanceIn",
     "BalanceSnapshot",
+    "CollateralRate",
     "EquityIn",
     "EquitySnapshot",
     "ExchangePosition",

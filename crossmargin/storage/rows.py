@@ -19,6 +19,7 @@ from sqlalchemy import (
 )
 
 from crossmargin.domain import (
+    CollateralMode,
     MarginMode,
     PositionId,
     RuleSet,
@@ -363,6 +364,7 @@ def account_from_row(r: Any) -> Account:
         created_at=r.created_at,
         positions_synced_at=r.positions_synced_at,
         default_leverage=r.default_leverage,
+        collateral_mode=CollateralMode(r.collateral_mode or "single"),
     )
 
 

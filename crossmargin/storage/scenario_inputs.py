@@ -16,6 +16,7 @@ from sqlalchemy import (
 from crossmargin.account_state import assemble_account
 from crossmargin.domain import (
     AccountState,
+    CollateralMode,
     MarginMode,
     Position,
     PositionId,
@@ -25,6 +26,7 @@ from crossmargin.domain import (
 )
 from crossmargin.errors import InputError
 from crossmargin.numbers import plain
+from crossmargin.storage.collateral import pool_inputs
 from crossmargin.storage.keys import canonical_or_same
 from crossmargin.storage.positions import to_positions
 from crossmargin.storage.records import (
@@ -123,11 +125,17 @@ def account_inputs(store: Store,
                 )
         else:
             sources.append(f"wallet: {plain(wallet_balance)} {currency} as given")
-        built = [
-            p for p in scenario_positions(conn, acct, source, marks, instruments,
-                                                problems, sources)
-            if settle_of(p.symbol, instruments, acct.settle) == currency
-        ]
+        pooled = acct.collateral_mode is CollateralMode.MULTI
+        collateral = pool_inputs(conn, acct, currency, problems, sources) if pooled else ()
+        pool_assets = {c.asset for c in collateral}
+        built = []
+        for p in scenario_positions(conn, acct, source, marks, instruments, problems,
+                                    sources):
+            settles_in = settle_of(p.symbol, instruments, acct.settle)
+            if settles_in == currency:
+                built.append(p)
+            elif settles_in in pool_assets:  # e.g. USDC contracts in a USDT pool
+                built.append(p.with_(settle=settles_in))
     for symbol, mark in marks.items():
         if not isinstance(mark, Decimal) or not mark.is_finite() or mark <= 0:
             problems.append(f"marks[{symbol}]: must be a Decimal > 0, got {mark!r}")
@@ -144,6 +152,8 @@ def account_inputs(store: Store,
         taker_fee_rate=acct.taker_fee_rate,
         betas={s: i.beta for s, i in instruments.items() if i.beta is not None},
         label=acct.label,
+        collateral=collateral,
+        collateral_mode=acct.collateral_mode,
     )
     return AccountInputs(state, tuple(sources))
 

@@ -28,7 +28,7 @@ from sqlmodel import Field, SQLModel
 
 from crossmargin.storage.coltypes import DecimalText, UTCMicros
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 """The ``PRAGMA user_version`` this code writes; older files are migrated step by step."""
 
 APPLICATION_ID = 0x434D4A31  # "CMJ1": marks a CrossMargin journal file (PRAGMA application_id)
@@ -65,6 +65,9 @@ class AccountRow(SQLModel, table=True):
     positions_synced_at: datetime | None = Field(default=None, sa_column=_time(nullable=True))
     # v3 (added last): leverage of the account's positions unless a position says otherwise
     default_leverage: Decimal | None = Field(default=None, sa_column=_dec(True))
+    # v4 (added last): single | multi (pooled multi-asset collateral: Binance
+    # Multi-Assets mode, Bybit UTA cross margin, OKX multi-currency margin)
+    collateral_mode: str | None = Field(default="single")  # NULL (upgraded rows): single
 
 
 class InstrumentRow(SQLModel, table=True):
@@ -245,6 +248,22 @@ class BalanceSnapshotRow(SQLModel, table=True):
     unrealized_pnl: Decimal | None = Field(default=None, sa_column=_dec(True))
 
 
+class CollateralRateRow(SQLModel, table=True):
+    """What one asset is worth as collateral on one account (v4): its index price in the
+    account's settlement currency and its collateral value ratio table (JSON list of
+    ``{"up_to": quantity | null, "ratio": "0.95"}``, lowest first; ``[]``: counted whole)."""
+
+    __tablename__ = "collateral_rate"
+    __table_args__ = (UniqueConstraint("account_id", "asset"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    account_id: int = Field(sa_column=_fk("account.id"))
+    asset: str
+    price: Decimal = Field(sa_column=_dec())
+    ratios: str = Field(default="[]")
+    updated_at: datetime = Field(sa_column=_time())
+
+
 class EquitySnapshotRow(SQLModel, table=True):
     """Account equity (wallet + isolated margins + uPnL) at one time: the equity chart."""
 
@@ -336,6 +355,7 @@ fill_t: Table = FillRow.__table__  # type: ignore[attr-defined]
 funding_t: Table = FundingRow.__table__  # type: ignore[attr-defined]
 transfer_t: Table = TransferRow.__table__  # type: ignore[attr-defined]
 balance_t: Table = BalanceSnapshotRow.__table__  # type: ignore[attr-defined]
+collateral_rate_t: Table = CollateralRateRow.__table__  # type: ignore[attr-defined]
 equity_t: Table = EquitySnapshotRow.__table__  # type: ignore[attr-defined]
 exchange_position_t: Table = ExchangePositionRow.__table__  # type: ignore[attr-defined]
 sync_cursor_t: Table = SyncCursorRow.__table__  # type: ignore[attr-defined]
@@ -352,6 +372,7 @@ JOURNAL_TABLES = (
     funding_t,
     transfer_t,
     balance_t,
+    collateral_rate_t,
     equity_t,
     exchange_position_t,
     sync_cursor_t,

@@ -16,11 +16,13 @@ from sqlalchemy import (
 from sqlalchemy import update as sa_update
 
 from crossmargin.domain import (
+    CollateralMode,
     MarginMode,
     Side,
 )
 from crossmargin.errors import InputError
 from crossmargin.storage.cashflows import insert_funding, insert_transfers
+from crossmargin.storage.collateral import check_rates, write_rates
 from crossmargin.storage.derivation import insert_fills
 from crossmargin.storage.instruments import upsert_instruments, write_tiers
 from crossmargin.storage.keys import canon, canon_all
@@ -176,6 +178,11 @@ def apply_sync_batch(store: Store, account: AccountRef, batch: SyncBatch) -> OpC
             )
         if batch.positions is not None:
             touched |= replace_exchange_positions(conn, acct, batch.positions, at)
+        if batch.collateral_rates:
+            write_rates(conn, acct, check_rates(batch.collateral_rates, acct.settle), at)
+        if batch.collateral_mode is not None and batch.collateral_mode != acct.collateral_mode:
+            conn.execute(account_t.update().where(account_t.c.id == acct.id).values(
+                collateral_mode=CollateralMode(batch.collateral_mode).value))
         for endpoint, value in batch.cursors.items():
             conn.execute(
                 delete(sync_cursor_t).where(
@@ -188,6 +195,7 @@ def apply_sync_batch(store: Store, account: AccountRef, batch: SyncBatch) -> OpC
                 )
             )
     return OpChanges(
+        accounts=batch.collateral_mode is not None,
         instruments=bool(batch.instruments),
         tiers=bool(batch.tiers),
         fills=bool(new_fills),

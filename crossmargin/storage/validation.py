@@ -16,6 +16,7 @@ from sqlalchemy import (
 )
 
 from crossmargin.domain import (
+    CollateralMode,
     MarginMode,
     RuleSet,
     Side,
@@ -359,6 +360,7 @@ _ACCOUNT_FIELDS: dict[str, Callable[[Any], Any]] = {
     "taker_fee_rate": _fee_rate,
     "exchange_id": _exchange_id,
     "default_leverage": _leverage,
+    "collateral_mode": lambda v: CollateralMode(v).value,
     "notes": _text,
 }
 

@@ -300,3 +300,37 @@ def test_fresh_exchange_account_evaluates_with_no_further_step(capsys, db: Path,
         # the imported ETHUSDT and a typed eth are one contract
         assert {p.symbol for p in j.positions().items} == {
             "BTC/USDT:USDT", "ETH/USDT:USDT", "SOL/USDT:USDT"}
+
+
+def test_a_multi_asset_journal_account_pools_its_collateral(capsys, db: Path) -> None:
+    """journal account --multi-asset on + journal collateral: `whatif --account` counts
+    the BTC held at its ratio, says where it came from, and names a coin with no rate."""
+    base = ["--db", str(db)]
+    assert run(capsys, "journal", "account", "add", "Main", "--exchange", "binanceusdm",
+               "--leverage", "20", "--multi-asset", "on", *base)[0] == 0
+    run(capsys, "journal", "balance", "Main", "300", *base)
+    code, out, _ = run(capsys, "journal", "collateral", "Main", "btc", "--price", "91850",
+                       "--ratio", "0.95", "--amount", "0.3", *base)
+    assert code == 0 and "BTC counts as collateral at 91850 USDT, ratio 0.95" in out
+    run(capsys, "journal", "add", "--account", "Main", "BTCUSDT", "long", "2.5", "88400", *base)
+    run(capsys, "journal", "edit", "1", "--mark", "91850", *base)
+    code, out, _ = run(capsys, "whatif", "--account", "Main", "--json", *base)
+    assert code == 0
+    doc = json.loads(out)
+    pool = doc["account"]["collateral"]
+    assert pool["mode"] == "multi" and D(pool["value"]) == D("0.3") * 91850 * D("0.95")
+    assert D(doc["account"]["margin_balance"]) == D(300) + D(pool["value"]) + \
+        D("2.5") * (91850 - 88400)
+    code, out, _ = run(capsys, "whatif", "--account", "Main", *base)
+    assert "collateral: 0.3 BTC at 91850 USDT, value ratio 0.95" in out
+    code, out, _ = run(capsys, "journal", "collateral", "Main", *base)
+    assert code == 0 and "multi-asset: counted" in out and "BTC" in out
+    run(capsys, "journal", "balance", "Main", "2", "--currency", "SOL", *base)
+    code, _, err = run(capsys, "whatif", "--account", "Main", *base)
+    assert code == 2 and "2 SOL is held but its value as collateral is unknown" in err
+    code, _, err = run(capsys, "journal", "collateral", "Main", "ETH", "--ratio", "2", *base)
+    assert code == 2 and "--price" in err
+    # single-asset again: listed, not counted
+    run(capsys, "journal", "account", "edit", "Main", "--multi-asset", "off", *base)
+    code, out, _ = run(capsys, "whatif", "--account", "Main", "--json", *base)
+    assert code == 0 and "collateral" not in json.loads(out)["account"]

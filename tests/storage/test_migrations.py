@@ -33,6 +33,7 @@ from .helpers import DATA, at
 
 OLDEST = DATA / "journal_v1.sqlite3"
 KEPT_V2 = DATA / "journal_v2.sqlite3"
+KEPT_V3 = DATA / "journal_v3.sqlite3"
 
 
 def copy_oldest(tmp_path: Path) -> Path:
@@ -79,7 +80,7 @@ def raw_dump(path: Path) -> dict[str, tuple[list[tuple], list[tuple]]]:
 
 #: Columns added by upgrade steps after v1 (table -> names): NULL in every upgraded row.
 ADDED_SINCE_V1 = {"fill": ("realized_pnl",), "position": ("computed_pnl",),
-                  "account": ("default_leverage",)}
+                  "account": ("default_leverage", "collateral_mode")}
 #: Columns v3 rewrites (canonical symbols and the dedupe keys built on them): checked
 #: apart by check_canonical_symbols.
 RENAMED_IN_V3 = {t: ("symbol",) for t in ("position", "instrument", "tier", "exchange_position")}
@@ -100,10 +101,19 @@ def _drop(dump, columns, check_null: bool):
     return out
 
 
+#: Tables added by upgrade steps after v1: empty right after the upgrade.
+TABLES_SINCE_V1 = ("collateral_rate",)
+
+
 def without_added(dump: dict[str, tuple[list[tuple], list[tuple]]],
                   added: dict[str, tuple[str, ...]] = ADDED_SINCE_V1):
-    """``dump`` without the ``added`` columns (after checking they hold only NULLs) and
-    without the columns v3 renames (compare ``before`` through :func:`unrenamed`)."""
+    """``dump`` without the ``added`` columns (after checking they hold only NULLs), the
+    added tables (after checking they are empty) and the columns v3 renames (compare
+    ``before`` through :func:`unrenamed`)."""
+    dump = dict(dump)
+    for table in TABLES_SINCE_V1:
+        if table in dump:
+            assert dump.pop(table)[1] == [], table
     return _drop(_drop(dump, added, True), RENAMED_IN_V3, False)
 
 
@@ -169,7 +179,7 @@ def test_kept_v2_file_upgrades(tmp_path: Path) -> None:
     shutil.copyfile(KEPT_V2, path)
     before = raw_dump(path)
     with Journal.open(path) as j:
-        assert j.info.migrated_from == 2 and version(path) == 3
+        assert j.info.migrated_from == 2 and version(path) == 4
         assert without_added(raw_dump(path)) == unrenamed(before)
         check_canonical_symbols(path)
         assert all(f.realized_pnl is None for f in j.fills(limit=100).items)
@@ -188,12 +198,36 @@ def test_kept_v2_file_upgrades(tmp_path: Path) -> None:
         assert pos.pnl_source == "exchange"
 
 
+def test_kept_v3_file_upgrades(tmp_path: Path) -> None:
+    """v3 → v4 adds the collateral mode (NULL: single-asset, as before) and an empty
+    collateral_rate table; every v3 row is kept exactly, and the account can pool its BTC."""
+    from crossmargin.domain import CollateralMode
+    from crossmargin.domain.collateral import flat
+    from crossmargin.storage import CollateralRate
+
+    path = tmp_path / "journal.sqlite3"
+    shutil.copyfile(KEPT_V3, path)
+    before = raw_dump(path)
+    with Journal.open(path) as j:
+        assert j.info.migrated_from == 3 and version(path) == 4
+        after = raw_dump(path)
+        assert after.pop("collateral_rate")[1] == []
+        assert _drop(after, {"account": ("collateral_mode",)}, True) == before
+        acct = j.account("Binance")
+        assert acct.collateral_mode is CollateralMode.SINGLE
+        j.update_account(acct.id, collateral_mode="multi")
+        j.set_collateral_rates(acct.id, [CollateralRate("BTC", D(90000), flat("0.95"))])
+        state = j.build_scenario(acct.id)
+        assert state.multi_asset and state.collateral[0].amount == D("0.25")
+        assert state.collateral[0].value == D("0.25") * 90000 * D("0.95")
+
+
 def test_oldest_kept_file_opens_and_upgrades(tmp_path: Path) -> None:
     path = copy_oldest(tmp_path)
     before = raw_dump(path)
     j = Journal.open(path)
     try:
-        assert schema.SCHEMA_VERSION == 3  # a new version needs its step tested here too
+        assert schema.SCHEMA_VERSION == 4  # a new version needs its step tested here too
         assert j.info.migrated_from == 1 and j.info.migration_backup.is_file()
         assert version(j.info.migration_backup) == 1
         assert raw_dump(j.info.migration_backup) == before  # the backup is the old file
