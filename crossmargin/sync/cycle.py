@@ -255,6 +255,13 @@ def _run(client: AccountClient, journal: JournalPort, policy: RetryPolicy,
         fetched_at = clock()
         progress("balances")
         balances = _step(f, reloaded, f.balances)
+        collateral_mode, collateral_rates = None, ()
+        try:
+            collateral_mode, collateral_rates = _step(f, reloaded, f.collateral)
+        except SyncError as exc:
+            if exc.kind not in (FaultKind.NOT_SUPPORTED, FaultKind.EXCHANGE):
+                raise
+            f.unsupported.append(f"collateral rates ({exc})")
         progress("positions")
         positions, complete = _step(f, reloaded, f.positions)
         held = {p.symbol for p in positions}
@@ -306,6 +313,7 @@ def _run(client: AccountClient, journal: JournalPort, policy: RetryPolicy,
         fills=fills, funding=funding, transfers=history.transfers, tiers=tiers, marks=marks,
         cursors=new_cursors,
         unsupported=tuple(f.unsupported), instruments=instruments_for(client.exchange, symbols),
+        collateral_mode=collateral_mode, collateral_rates=tuple(collateral_rates),
     )
     recon: tuple[ReconRow, ...] = ()
     if positions:

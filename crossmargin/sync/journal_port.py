@@ -28,8 +28,10 @@ def ms_to_dt(ms: int) -> datetime:
 
 def to_journal_batch(batch: FetchedCycle) -> Any:
     """The journal's ``SyncBatch`` for ``batch`` (imports storage records lazily)."""
+    from crossmargin.domain.collateral import flat
     from crossmargin.storage.records import (
         BalanceIn,
+        CollateralRate,
         EquityIn,
         ExchangePosition,
         Instrument,
@@ -96,6 +98,9 @@ def to_journal_batch(batch: FetchedCycle) -> Any:
             for i in batch.instruments if i.base and i.quote and i.settle
         ),
         tiers={t.symbol: t.tiers for t in batch.tiers if t.tiers},
+        collateral_mode=batch.collateral_mode,
+        collateral_rates=tuple(
+            CollateralRate(r.asset, r.price, flat(r.ratio)) for r in batch.collateral_rates),
         equity=equity,
         cursors=dict(batch.cursors),
     )

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
 
-from crossmargin.domain import MarginMode, Side, Tier
+from crossmargin.domain import CollateralMode, MarginMode, Side, Tier
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +42,16 @@ class BalanceRecord:
     unrealized_pnl: Decimal | None = None
     free: Decimal | None = None
     used: Decimal | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CollateralRateRecord:
+    """What one asset counts for as collateral in a multi-asset account: ``price`` of one
+    unit in the account's settlement currency, ``ratio`` its collateral value ratio."""
+
+    asset: str
+    price: Decimal
+    ratio: Decimal
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,6 +195,10 @@ class FetchedCycle:
     cursors: Mapping[str, str] = field(default_factory=dict)
     unsupported: tuple[str, ...] = ()
     margin_ratio: Decimal | None = None
+    #: the account's collateral mode as the exchange reports it (None: not known), and in
+    #: multi-asset mode what each asset counts for
+    collateral_mode: CollateralMode | None = None
+    collateral_rates: tuple[CollateralRateRecord, ...] = ()
 
     def balance(self, currency: str) -> BalanceRecord | None:
         for b in self.balances:

@@ -14,7 +14,18 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from crossmargin.account_state import assemble_account
-from crossmargin.domain import ZERO, AccountState, MarginMode, Position, PositionId, RuleSet, Tier
+from crossmargin.domain import (
+    ZERO,
+    AccountState,
+    Collateral,
+    CollateralMode,
+    MarginMode,
+    Position,
+    PositionId,
+    RuleSet,
+    Tier,
+)
+from crossmargin.domain.collateral import flat
 from crossmargin.sync.model import FetchedCycle, PositionRecord
 
 if TYPE_CHECKING:
@@ -73,6 +84,8 @@ def account_states(
     here are the ones ``whatif --account`` and the desktop show.
     """
     out: dict[str, AccountState] = {}
+    if batch.collateral_mode is CollateralMode.MULTI:
+        return {batch.settle: pooled_state(batch, rules, tiers, label=label)}
     by_settle: dict[str, list[PositionRecord]] = {}
     for p in batch.positions:
         by_settle.setdefault(p.settle.upper(), []).append(p)
@@ -87,6 +100,36 @@ def account_states(
             positions=positions, tiers=tiers, label=label,
         )
     return out
+
+
+def pooled_state(batch: FetchedCycle, rules: RuleSet, tiers: Mapping[str, Sequence[Tier]],
+                 *, label: str = "") -> AccountState:
+    """The multi-asset account as one pool in the settlement currency: every other held
+    currency at its rate, positions settled in a pooled currency scaled by its price (the
+    same assembly as ``Journal.build_scenario`` of the stored cycle)."""
+    settle = batch.settle.upper()
+    rates = {r.asset: r for r in batch.collateral_rates}
+    collateral = []
+    for b in batch.balances:
+        rate = rates.get(b.currency)
+        if b.currency != settle and rate is not None:
+            collateral.append(Collateral(b.currency, b.wallet_balance, rate.price,
+                                         flat(rate.ratio)))
+    pooled = {c.asset for c in collateral}
+    positions = []
+    for p in batch.positions:
+        own = p.settle.upper()
+        if own != settle and own not in pooled:
+            continue
+        position = _domain_position(p, batch.marks.get(p.symbol) or p.mark_price
+                                    or p.entry_price)
+        positions.append(position if own == settle else position.with_(settle=own))
+    bal = batch.balance(settle)
+    return assemble_account(
+        rules=rules, settle=settle, wallet_balance=bal.wallet_balance if bal else ZERO,
+        positions=positions, tiers=tiers, label=label, collateral=collateral,
+        collateral_mode=CollateralMode.MULTI,
+    )
 
 
 def reconcile(

@@ -10,6 +10,7 @@ statements of the rules, as a trader comparing our number with the exchange's wo
 from __future__ import annotations
 
 import copy
+import functools
 import json
 from dataclasses import dataclass
 from decimal import Decimal
@@ -35,6 +36,7 @@ class BookPosition:
     position_side: str = "BOTH"
 
 
+@functools.cache
 def _brackets(symbol: str) -> list[tuple[Decimal, Decimal | None, Decimal, Decimal]]:
     """(floor, cap, MMR, cum) rows of ``symbol`` from the recorded Binance bracket table."""
     raw = json.loads((FIXTURES / "tiers" / "binance_usdm_leverage_tiers.json").read_text())
@@ -338,3 +340,76 @@ class BinanceLedger:
                 a.update(walletBalance=_fmt(self.wallet), crossWalletBalance=_fmt(self.wallet),
                          marginBalance=_fmt(self.wallet), availableBalance=_fmt(self.wallet))
         self.data.balance["totalWalletBalance"] = _fmt(self.wallet)
+
+
+def binance_multi_asset_book(
+    positions: list[BookPosition], usdt_wallet: Decimal, held: dict[str, Decimal],
+    index: dict[str, tuple[Decimal, Decimal]],
+) -> tuple[ReplayData, dict[str, Decimal]]:
+    """A Binance USDⓈ-M account in Multi-Assets mode (cross only): ``usdt_wallet`` USDT and
+    the ``held`` other assets (e.g. BTC, USDC), ``index`` asset -> (USD index, bidBuffer),
+    and the liquidation price of each position as *this note infers* Binance computes it.
+
+    Binance publishes no per-position formula for Multi-Assets mode (margin-rules.md §8);
+    its FAQ defines the margin balance in USD as Σ asset × its buffered bid rate (index ×
+    (1 − bidBuffer)) plus uPnL, and liquidation as maintenance = margin balance. The
+    "reported" price here is that condition solved by bisection over the position's own
+    coin (the coin held as collateral moving with it, every other price fixed): an
+    independent statement, not the engine's piecewise-exact solve.
+    """
+    data, _ = binance_book(positions, usdt_wallet)
+    rate = {a: idx * (1 - buf) for a, (idx, buf) in index.items()}
+    usdt = index["USDT"][0]
+
+    def slack(p: BookPosition, price: Decimal) -> Decimal:
+        coin = p.symbol[:-4]
+        move = price / p.mark
+        mb = usdt_wallet * rate["USDT"]
+        for asset, amount in held.items():
+            mb += amount * rate[asset] * (move if asset == coin else 1)
+        mm = D(0)
+        for o in positions:
+            o2 = o if o.symbol != p.symbol else BookPosition(o.symbol, o.amount, o.entry, price)
+            mb += _upnl(o2) * usdt
+            mm += _mm(o2) * usdt
+        return mb - mm
+
+    reported: dict[str, Decimal] = {}
+    for row, p in zip(data.positions, positions, strict=True):
+        side = "long" if p.amount > 0 else "short"
+        lo, hi = (p.mark / 1000, p.mark) if p.amount > 0 else (p.mark, p.mark * 1000)
+        if slack(p, lo if p.amount > 0 else hi) > 0:  # never liquidated in that direction
+            row["liquidationPrice"] = "0"
+            continue
+        for _ in range(120):
+            mid = (lo + hi) / 2
+            bad = slack(p, mid) <= 0
+            if p.amount > 0:
+                lo, hi = (mid, hi) if bad else (lo, mid)
+            else:
+                lo, hi = (lo, mid) if bad else (mid, hi)
+        lp = (lo + hi) / 2
+        row["liquidationPrice"] = _fmt(lp)
+        reported[f"{p.symbol}|{side}"] = D(_fmt(lp))
+    body = data.balance
+    body["multiAssetsMargin"] = True
+    assets = body["assets"]
+    for asset, amount in held.items():
+        assets.append({**assets[0], "asset": asset, "walletBalance": _fmt(amount),
+                       "unrealizedProfit": "0.00000000", "marginBalance": _fmt(amount),
+                       "crossWalletBalance": _fmt(amount), "crossUnPnl": "0.00000000",
+                       "maintMargin": "0.00000000", "initialMargin": "0.00000000",
+                       "positionInitialMargin": "0.00000000"})
+    mb_usd = usdt_wallet * rate["USDT"] + sum((a * rate[k] for k, a in held.items()), D(0)) \
+        + sum((_upnl(o) for o in positions), D(0)) * usdt
+    body["totalMarginBalance"] = _fmt(mb_usd)
+    body["totalMaintMargin"] = _fmt(sum((_mm(o) for o in positions), D(0)) * usdt)
+    data.asset_index = [
+        {"symbol": f"{a}USD", "time": 1722161166529, "index": str(idx),
+         "bidBuffer": str(buf), "askBuffer": str(buf), "bidRate": str(idx * (1 - buf)),
+         "askRate": str(idx * (1 + buf)), "autoExchangeBidBuffer": "0.05",
+         "autoExchangeAskBuffer": "0.05", "autoExchangeBidRate": str(idx),
+         "autoExchangeAskRate": str(idx)}
+        for a, (idx, buf) in index.items()
+    ]
+    return data, reported

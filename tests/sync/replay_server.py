@@ -67,6 +67,7 @@ class ReplayData:
     funding: list[dict[str, Any]] = field(default_factory=list)  # raw income/exec/bill rows
     tiers: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # venue id -> rows
     marks: dict[str, str] = field(default_factory=dict)  # venue id -> mark price string
+    asset_index: list[dict[str, Any]] = field(default_factory=list)  # Binance assetIndex rows
 
 
 def _binance_brackets(symbols: list[str]) -> dict[str, list[dict[str, Any]]]:
@@ -936,6 +937,7 @@ def _bn_routes(
         ("GET", f"{api}/v1/income"): (_bn_income, True),
         ("GET", f"{api}/{brackets}/leverageBracket"): (_bn_brackets, True),
         ("GET", f"{api}/v1/premiumIndex"): (_bn_premium, False),
+        ("GET", f"{api}/v1/assetIndex"): (lambda s, q: copy.deepcopy(s.data.asset_index), False),
     }
 
 _ROUTES: dict[str, dict[tuple[str, str], _Route]] = {

@@ -14,11 +14,18 @@ import pytest
 
 from crossmargin.cli.main import main
 from crossmargin.sync.cycle import AccountClient, run_cycle
-from tests.sync.books import MIXED_BOOK, MIXED_CROSS_WALLET, BookPosition, binance_book
+from tests.sync.books import (
+    MIXED_BOOK,
+    MIXED_CROSS_WALLET,
+    BookPosition,
+    binance_book,
+    binance_multi_asset_book,
+)
 from tests.sync.conftest import FAST, KEYS, config_for, server_for
 from tests.sync.replay_server import recorded_data
 
 REL = Decimal("1e-6")
+D = Decimal
 
 
 def _sync(exchange, data, journal, port, **kw):
@@ -185,3 +192,36 @@ def test_binance_tiers_are_not_public(capsys, tmp_path):
     capsys.readouterr()
     assert main(["journal", "tiers", "b", "--fetch", "--db", db]) == 2
     assert "signed requests; the bundled snapshot is used" in capsys.readouterr().err
+
+
+def test_a_multi_assets_binance_account_pools_its_btc_and_matches_the_exchange(
+        journal, port, capsys):
+    """Multi-Assets mode detected from the account reply, the rates from assetIndex: the
+    BTC long's price counts the BTC held falling with it; every price and the pooled
+    margin balance agree with the exchange's (as inferred, see binance_multi_asset_book)."""
+    book = [BookPosition("BTCUSDT", D("1.2"), D("88400"), D("91850")),
+            BookPosition("ETHUSDT", D("-8"), D("3240"), D("3120"))]
+    index = {"USDT": (D("0.9998"), D(0)), "BTC": (D("91830"), D("0.05")),
+             "USDC": (D("0.9999"), D("0.0001"))}
+    held = {"BTC": D("0.25"), "USDC": D("400")}
+    data, reported = binance_multi_asset_book(book, D("300"), held, index)
+    cfg, report = _sync("binanceusdm", data, journal, port)
+    assert report.batch.collateral_mode is not None
+    assert report.batch.collateral_mode.value == "multi"
+    assert not any(r.flagged for r in report.reconciliation), report.reconciliation
+    doc = _whatif_json(capsys, "--account", cfg.label)
+    rows = _by_key(doc)
+    assert set(rows) == set(reported)
+    for key, exchange_lp in reported.items():
+        assert _rel(Decimal(rows[key]["liquidation_price"]), exchange_lp) < REL, key
+    pool = doc["account"]["collateral"]
+    assert pool["mode"] == "multi" and {a["asset"] for a in pool["assets"]} == {"BTC", "USDC"}
+    # the pool in USDT times USDT's index is the exchange's total margin balance in USD
+    ours = Decimal(doc["account"]["margin_balance"]) * index["USDT"][0]
+    assert _rel(ours, Decimal(data.balance["totalMarginBalance"])) < REL
+    # the BTC held matters: the same account in single-asset mode liquidates far sooner
+    capsys.readouterr()
+    assert main(["journal", "account", "edit", cfg.label, "--multi-asset", "off"]) == 0
+    single = _by_key(_whatif_json(capsys, "--account", cfg.label))
+    assert Decimal(single["BTCUSDT|long"]["liquidation_price"]) > \
+        Decimal(rows["BTCUSDT|long"]["liquidation_price"])

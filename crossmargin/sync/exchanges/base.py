@@ -19,11 +19,12 @@ from decimal import Decimal, InvalidOperation
 from functools import partial
 from typing import Any, TypeVar
 
-from crossmargin.domain import MarginMode, Side
+from crossmargin.domain import CollateralMode, MarginMode, Side
 from crossmargin.sync.config import AccountConfig
 from crossmargin.sync.faults import Caller, Cancelled, FaultKind, SyncError
 from crossmargin.sync.model import (
     BalanceRecord,
+    CollateralRateRecord,
     FillRecord,
     FundingRecord,
     PositionRecord,
@@ -223,6 +224,12 @@ class Fetcher:
 
     def has(self, feature: str) -> bool:
         return bool(self.ex.has.get(feature))
+
+    # ---- collateral (multi-asset accounts)
+    def collateral(self) -> tuple[CollateralMode | None, tuple[CollateralRateRecord, ...]]:
+        """The account's collateral mode and, when pooled, each asset's rate; (None, ())
+        when the venue's mode is not read (the stored mode is kept)."""
+        return None, ()
 
     # ---- balances
     def balances(self) -> tuple[BalanceRecord, ...]:

@@ -11,7 +11,7 @@ from decimal import Decimal
 from functools import partial
 from typing import Any
 
-from crossmargin.domain import MarginMode, Side, Tier
+from crossmargin.domain import CollateralMode, MarginMode, Side, Tier
 from crossmargin.sync.exchanges.base import (
     LEG,
     Fetcher,
@@ -26,6 +26,7 @@ from crossmargin.sync.exchanges.base import (
 from crossmargin.sync.faults import Cancelled, PartialHistory, SyncError
 from crossmargin.sync.model import (
     BalanceRecord,
+    CollateralRateRecord,
     FillRecord,
     FundingRecord,
     PositionRecord,
@@ -65,6 +66,9 @@ class BinanceFetcher(Fetcher):
             return raw
 
         raw = self.checked("balance", self.ex.fetch_balance, check)
+        self._multi_assets = raw.get("multiAssetsMargin")  # USDⓈ-M only; None on COIN-M
+        self._held = {str(a.get("asset")) for a in raw["assets"]
+                      if str(a.get("walletBalance") or "0").strip("0.-")}
         out = []
         for i, a in enumerate(raw["assets"]):
             where = f"balance.assets[{i}]"
@@ -80,6 +84,48 @@ class BinanceFetcher(Fetcher):
                 used=dec(a.get("initialMargin"), f"{where}.initialMargin"),
             ))
         return tuple(out)
+
+    def collateral(self) -> tuple[CollateralMode | None, tuple[CollateralRateRecord, ...]]:
+        """Multi-Assets mode (``multiAssetsMargin`` in the account reply, read by
+        :meth:`balances`): each held asset's rate from ``GET /fapi/v1/assetIndex``: its
+        index in the settlement currency (``index / index of USDT``) and its collateral
+        value ratio ``bidRate / index`` (Binance values a positive balance at the bid rate,
+        ``index × (1 − bidBuffer)``; margin-rules.md §8). A debt is counted at the same
+        index here, not at Binance's ask rate (a simplification, said in the docs)."""
+        flag = getattr(self, "_multi_assets", None)
+        if self.coinm or flag is None:
+            return None, ()
+        if not flag:
+            return CollateralMode.SINGLE, ()
+
+        def check(_: Any) -> Any:
+            raw = self.json()
+            if isinstance(raw, dict):
+                raw = [raw]
+            if not isinstance(raw, list) or not all(isinstance(r, dict) for r in raw):
+                raise bad_reply("assetIndex", "not a list of objects")
+            return raw
+
+        rows = self.checked("assetIndex", self.ex.fapiPublicGetAssetIndex, check)
+        index: dict[str, tuple[Decimal, Decimal]] = {}
+        for i, r in enumerate(rows):
+            sym = str(r.get("symbol") or "")
+            if not sym.endswith("USD"):
+                continue
+            where = f"assetIndex[{i}]"
+            idx = req_dec(r.get("index"), f"{where}.index")
+            bid = dec(r.get("bidRate"), f"{where}.bidRate") or idx
+            if idx > 0:
+                index[sym[:-3]] = (idx, bid)
+        settle = self.config.settle
+        base = index.get(settle, (Decimal(1), Decimal(1)))[0]
+        out = []
+        for asset in sorted(getattr(self, "_held", set()) - {settle}):
+            if asset not in index:
+                raise bad_reply("assetIndex", f"no index for {asset}, which the account holds")
+            idx, bid = index[asset]
+            out.append(CollateralRateRecord(asset, idx / base, bid / idx))
+        return CollateralMode.MULTI, tuple(out)
 
     def positions(self) -> tuple[tuple[PositionRecord, ...], SnapshotCompleteness]:
         def check(_: Any) -> Any:
