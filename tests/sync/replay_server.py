@@ -68,6 +68,11 @@ class ReplayData:
     tiers: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # venue id -> rows
     marks: dict[str, str] = field(default_factory=dict)  # venue id -> mark price string
     asset_index: list[dict[str, Any]] = field(default_factory=list)  # Binance assetIndex rows
+    #: Bybit GET /v5/account/info result (default: a classic account) and the tiered
+    #: collateral ratios of GET /v5/spot-margin-trade/collateral
+    account_info: dict[str, Any] = field(default_factory=lambda: {
+        "unifiedMarginStatus": 1, "marginMode": "REGULAR_MARGIN"})
+    collateral_ratios: list[dict[str, Any]] = field(default_factory=list)
 
 
 def _binance_brackets(symbols: list[str]) -> dict[str, list[dict[str, Any]]]:
@@ -761,6 +766,10 @@ def _by_instruments(srv: ReplayServer, q: dict[str, str]) -> Any:
     return _by_env(srv, {"category": q.get("category"), "list": rows, "nextPageCursor": ""})
 
 
+def _by_ok(result: Any) -> dict[str, Any]:
+    return {"retCode": 0, "retMsg": "OK", "result": result, "retExtInfo": {}, "time": 0}
+
+
 def _by_wallet(srv: ReplayServer, q: dict[str, str]) -> Any:
     body = copy.deepcopy(srv.data.balance)
     body["time"] = srv.now_ms()
@@ -952,6 +961,10 @@ _ROUTES: dict[str, dict[tuple[str, str], _Route]] = {
         ("GET", "/v5/execution/list"): (_by_executions, True),
         ("GET", "/v5/market/risk-limit"): (_by_risk_limit, False),
         ("GET", "/v5/market/tickers"): (_by_tickers, False),
+        ("GET", "/v5/account/info"): (lambda s, q: _by_ok(copy.deepcopy(s.data.account_info)),
+                                      True),
+        ("GET", "/v5/spot-margin-trade/collateral"): (
+            lambda s, q: _by_ok({"list": copy.deepcopy(s.data.collateral_ratios)}), False),
     },
     "okx": {
         ("GET", "/api/v5/public/instruments"): (_ok_instruments, False),

@@ -225,3 +225,53 @@ def test_a_multi_assets_binance_account_pools_its_btc_and_matches_the_exchange(
     single = _by_key(_whatif_json(capsys, "--account", cfg.label))
     assert Decimal(single["BTCUSDT|long"]["liquidation_price"]) > \
         Decimal(rows["BTCUSDT|long"]["liquidation_price"])
+
+
+def test_a_bybit_unified_account_pools_its_btc_at_the_collateral_ratio(journal, port, capsys):
+    """UTA cross margin (account info), BTC in the wallet at its USD value, its ratio from
+    the tiered collateral table: the cross long's price is where USDT + BTC × ratio (the
+    BTC moving with the contract) + uPnL = Bybit's MM (entry value × MMR − deduction),
+    solved here by bisection; an isolated position keeps its own margin."""
+    from tests.sync.books import _bybit_risk, bybit_book
+
+    cross = BookPosition("BTCUSDT", D("0.8"), D("64210.5"), D("67010.5"))
+    iso = BookPosition("LTCUSDT", D("-300"), D("68.40"), D("71.1"), isolated_wallet=D("2100"))
+    wallet = D("5100")  # USDT, the isolated balance included
+    data, reported = bybit_book([cross, iso], wallet)
+    coins = data.balance["result"]["list"][0]["coin"]
+    usdt = next(c for c in coins if c["coin"] == "USDT")
+    usdt["usdValue"] = str(wallet * D("0.9999"))
+    btc_usd = D("67000")
+    coins[:] = [c for c in coins if c["coin"] in ("USDT", "ETH")]
+    next(c for c in coins if c["coin"] == "ETH").update(collateralSwitch=False)  # not pooled
+    coins.append({**usdt, "coin": "BTC", "walletBalance": "0.2", "equity": "0.2",
+                  "unrealisedPnl": "0", "usdValue": str(D("0.2") * btc_usd)})
+    data.balance["result"]["list"][0]["accountType"] = "UNIFIED"
+    data.account_info = {"unifiedMarginStatus": 5, "marginMode": "REGULAR_MARGIN"}
+    data.collateral_ratios = [{"currency": "BTC", "collateralRatioList": [
+        {"minQty": "0", "maxQty": "100", "collateralRatio": "0.95"},
+        {"minQty": "100", "maxQty": "", "collateralRatio": "0.5"}]}]
+    cfg, report = _sync("bybit", data, journal, port)
+    assert report.batch.collateral_mode is not None, report.batch.unsupported
+    assert report.batch.collateral_mode.value == "multi"
+    doc = _whatif_json(capsys, "--account", cfg.label)
+    rows = _by_key(doc)
+    btc_in_usdt = btc_usd / D("0.9999")
+    mmr, ded = _bybit_risk("BTCUSDT", D("0.8") * D("64210.5"))
+    mm = D("0.8") * D("64210.5") * mmr - ded
+
+    def slack(x: Decimal) -> Decimal:
+        held = D("0.2") * D("0.95") * btc_in_usdt * x / D("67010.5")
+        return (wallet - D(2100)) + held + D("0.8") * (x - D("64210.5")) - mm
+
+    lo, hi = D(1), D("67010.5")
+    for _ in range(120):
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if slack(mid) <= 0 else (lo, mid)
+    assert _rel(Decimal(rows["BTCUSDT|long"]["liquidation_price"]), lo) < REL
+    assert _rel(Decimal(rows["LTCUSDT|short"]["liquidation_price"]), reported["LTCUSDT|short"]) \
+        < REL
+    pool = doc["account"]["collateral"]
+    assets = {a["asset"]: a for a in pool["assets"]}
+    assert set(assets) == {"BTC", "ETH"} and assets["ETH"]["value"] == "0"  # switched off
+    assert _rel(Decimal(assets["BTC"]["price"]), btc_in_usdt) < REL

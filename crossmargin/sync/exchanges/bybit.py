@@ -10,7 +10,7 @@ from decimal import Decimal
 from functools import partial
 from typing import Any
 
-from crossmargin.domain import MarginMode, Side, Tier
+from crossmargin.domain import CollateralMode, MarginMode, Side, Tier
 from crossmargin.sync.exchanges.base import (
     Fetcher,
     Pair,
@@ -23,6 +23,7 @@ from crossmargin.sync.exchanges.base import (
 from crossmargin.sync.faults import PartialHistory
 from crossmargin.sync.model import (
     BalanceRecord,
+    CollateralRateRecord,
     FillRecord,
     FundingRecord,
     PositionRecord,
@@ -55,9 +56,17 @@ class BybitFetcher(Fetcher):
         if not isinstance(accounts, list) or not accounts:
             raise bad_reply("balance", "empty account list")
         out = []
+        self._account_type = str(accounts[0].get("accountType") or "")
+        self._usd_price: dict[str, Decimal] = {}
+        self._excluded: set[str] = set()
         for i, c in enumerate(accounts[0].get("coin") or []):
             where = f"balance.coin[{i}]"
             wallet = req_dec(c.get("walletBalance"), f"{where}.walletBalance")
+            usd = dec(c.get("usdValue"), f"{where}.usdValue")
+            if usd is not None and wallet:
+                self._usd_price[str(c.get("coin"))] = usd / wallet
+            if c.get("marginCollateral") is False or c.get("collateralSwitch") is False:
+                self._excluded.add(str(c.get("coin")))  # not collateral, or switched off
             upnl = dec(c.get("unrealisedPnl"), f"{where}.unrealisedPnl")
             locked = dec(c.get("locked"), f"{where}.locked") or Decimal(0)
             im = (dec(c.get("totalPositionIM"), f"{where}.totalPositionIM") or Decimal(0)) + (
@@ -68,6 +77,49 @@ class BybitFetcher(Fetcher):
                 used=im + locked, free=wallet - im - locked,
             ))
         return tuple(out)
+
+    def collateral(self) -> tuple[CollateralMode | None, tuple[CollateralRateRecord, ...]]:
+        """The Unified Trading Account's margin mode (``GET /v5/account/info``): cross
+        (``REGULAR_MARGIN``) and portfolio margin pool every collateral coin; isolated
+        margin mode and classic accounts do not. In a pool each held coin's rate: its USD
+        price from the wallet (``usdValue / walletBalance``) over the settlement coin's,
+        and its collateral value ratio from ``GET /v5/spot-margin-trade/collateral``
+        (tiered by quantity: the first tier's ratio is used, the tiers above it are not
+        modelled for synced accounts). Portfolio margin is evaluated as cross margin
+        (its stress-test risk units are not modelled)."""
+        info = self.checked("account info", self.ex.privateGetV5AccountInfo,
+                            lambda raw: envelope(raw, "account info", "retCode", "result",
+                                                 dict))
+        status = str(info.get("unifiedMarginStatus") or "")
+        mode = str(info.get("marginMode") or "").upper()
+        unified = status not in ("", "1") or getattr(self, "_account_type", "") == "UNIFIED"
+        if not unified or mode == "ISOLATED_MARGIN":
+            return CollateralMode.SINGLE, ()
+        if mode == "PORTFOLIO_MARGIN":
+            self.unsupported.append("portfolio margin (evaluated as cross margin)")
+        prices = getattr(self, "_usd_price", {})
+        settle = self.config.settle
+        base = prices.get(settle, Decimal(1))
+        held = sorted(set(prices) - {settle})
+        if not held:
+            return CollateralMode.MULTI, ()
+        result = self.checked(
+            "collateral ratios", partial(self.ex.publicGetV5SpotMarginTradeCollateral, {}),
+            lambda raw: envelope(raw, "collateral ratios", "retCode", "result", dict))
+        ratios: dict[str, Decimal] = {}
+        for i, row in enumerate(result.get("list") or []):
+            tiers = row.get("collateralRatioList") or []
+            if tiers:
+                ratios[str(row.get("currency"))] = req_dec(
+                    tiers[0].get("collateralRatio"), f"collateral.list[{i}].collateralRatio")
+        out = []
+        excluded: set[str] = getattr(self, "_excluded", set())
+        for asset in held:
+            if asset not in ratios and asset not in excluded:
+                self.unsupported.append(f"{asset}: no collateral ratio published, not counted")
+            ratio = Decimal(0) if asset in excluded else ratios.get(asset, Decimal(0))
+            out.append(CollateralRateRecord(asset, prices[asset] / base, ratio))
+        return CollateralMode.MULTI, tuple(out)
 
     def positions(self) -> tuple[tuple[PositionRecord, ...], SnapshotCompleteness]:
         out: list[PositionRecord] = []
