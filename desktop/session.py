@@ -88,13 +88,12 @@ def risk_snapshot(state: AccountState, at: float) -> RiskSnapshot:
 
 
 def with_marks(state: AccountState, marks: Mapping[str, Decimal]) -> AccountState:
-    """``state`` with every position of a symbol in ``marks`` moved to that mark."""
-    if not marks:
-        return state
-    positions = tuple(
-        p.with_(mark_price=marks[p.symbol]) if p.symbol in marks else p for p in state.positions
-    )
-    return state.with_(positions=positions)
+    """``state`` with every position of a symbol in ``marks`` moved to that mark (and the
+    coins held as collateral with their contracts: :func:`crossmargin.margin.collateral.
+    with_marks`)."""
+    from crossmargin.margin.collateral import with_marks as moved
+
+    return moved(state, dict(marks))
 
 
 def ratio_float(value: Decimal | None) -> float:

@@ -22,6 +22,8 @@ LARGE = {
     "crossmargin/margin/vectorised.py": "the numpy sweep of the same rules",
     "desktop/whatif/panel.py": "the What-if tab's widgets and actions (models elsewhere)",
     "desktop/whatif/models.py": "the What-if book table: its columns, edits and tooltips",
+    "desktop/whatif/viewmodel.py": "the What-if view-model: every edit the tab offers "
+                                   "(positions, shocks, collateral) and the compute schedule",
     "desktop/views/journal.py": "the Journal tab: its tables, paging, statistics, import and "
                                 "export (its editing actions are in journal_editing.py)",
 }

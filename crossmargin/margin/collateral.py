@@ -23,6 +23,7 @@ only (no isolated positions).
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 from crossmargin.domain import (
     ONE,
@@ -125,9 +126,32 @@ def holding_leg(c: Collateral, symbol: str, mark: Decimal) -> Leg:
     return leg
 
 
+def with_marks(state: AccountState, marks: dict[str, Decimal] | Any) -> AccountState:
+    """``state`` with every position of a symbol in ``marks`` at that mark, and each coin
+    held as collateral moved in proportion with the first of its contracts that moved
+    (a live tick on BTC/USDT moves the BTC held too). Stablecoins stay."""
+    if not marks:
+        return state
+    old = {p.symbol: p.mark_price for p in state.positions}
+    positions = tuple(p.with_(mark_price=marks[p.symbol]) if p.symbol in marks else p
+                      for p in state.positions)
+    collateral = state.collateral
+    if collateral:
+        factor: dict[str, Decimal] = {}
+        for symbol, price in marks.items():
+            coin = base_of(symbol)
+            if symbol in old and coin not in factor and old[symbol] > 0:
+                factor[coin] = price / old[symbol]
+        collateral = tuple(
+            c.with_price(c.price * factor[c.asset.upper()])
+            if c.asset.upper() in factor and not c.stable else c
+            for c in collateral)
+    return state.with_(positions=positions, collateral=collateral)
+
+
 def is_holding(leg_id: str) -> bool:
     return leg_id.startswith("collateral:")
 
 
 __all__ = ["base_of", "check_pool", "holding_leg", "is_holding", "moving", "pool_value",
-           "shock_symbol"]
+           "shock_symbol", "with_marks"]

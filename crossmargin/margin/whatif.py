@@ -23,7 +23,7 @@ from crossmargin.domain import (
 )
 from crossmargin.domain.collateral import flat
 from crossmargin.errors import InputError
-from crossmargin.margin.collateral import base_of
+from crossmargin.margin.collateral import with_marks
 from crossmargin.margin.risk import ENGINE_CONTEXT, AccountRisk, evaluate
 
 
@@ -197,23 +197,9 @@ def apply_whatif(state: AccountState, ops: Sequence[WhatIfOp]) -> AccountState:
                 for symbol, price in op.marks.items():
                     if price <= 0:
                         raise InputError(f"{where}.marks[{symbol}]: must be > 0, got {price}")
-                old_marks = {p.symbol: p.mark_price for p in positions}
-                positions = [
-                    p.with_(mark_price=op.marks[p.symbol]) if p.symbol in op.marks else p
-                    for p in positions
-                ]
-                # a coin held as collateral moves with its contract's mark
-                moved: set[str] = set()
-                for symbol, price in op.marks.items():
-                    coin = base_of(symbol)
-                    if symbol not in old_marks or coin in moved:
-                        continue
-                    moved.add(coin)
-                    collateral = [
-                        c.with_price(c.price * price / old_marks[symbol])
-                        if c.asset.upper() == coin and not c.stable else c
-                        for c in collateral
-                    ]
+                moved = with_marks(state.with_(positions=tuple(positions),
+                                               collateral=tuple(collateral)), op.marks)
+                positions, collateral = list(moved.positions), list(moved.collateral)
             else:  # pragma: no cover - guarded by the type
                 raise InputError(f"{where}: unknown what-if operation {op!r}")
         return state.with_(positions=tuple(positions), wallet_balance=wallet,

@@ -26,6 +26,29 @@ def scenario_entry(path: Path, label: str = "") -> AccountEntry:
     )
 
 
+#: The bundled scenario shown in the accounts list from the first run.
+POOLED_EXAMPLE = ("btc_collateral.json", "Demo: BTC as collateral")
+
+
+def bundled_examples() -> list[AccountEntry]:
+    """Accounts-list rows of the bundled examples shown from the first run."""
+    from crossmargin.resources import resource_path
+
+    try:
+        path = resource_path("scenarios") / POOLED_EXAMPLE[0]
+    except FileNotFoundError:
+        return []
+    if not path.is_file():
+        return []
+    entry = scenario_entry(path, POOLED_EXAMPLE[1])
+    return [AccountEntry(entry.key, entry.kind, entry.label, entry.status,
+                         "Example · multi-asset margin", entry.path)]
+
+
+def is_bundled(entry: AccountEntry) -> bool:
+    return any(e.key == entry.key for e in bundled_examples())
+
+
 class ScenarioFiles(QObject):
     """Signals: ``opened(entry, state)`` (a file chosen in the Open dialog was read),
     ``loaded(entry, state)`` (a scenario row's file was re-read), ``saved(entry)``,
@@ -45,7 +68,12 @@ class ScenarioFiles(QObject):
         self._dialog_parent = dialog_parent
 
     def recent_entries(self) -> list[AccountEntry]:
-        return [scenario_entry(p) for p in recent_scenarios(self._settings)]
+        """The recently opened files, then the bundled multi-asset example (a pooled
+        account holding BTC as collateral, so the collateral effect can be tried at once)."""
+        entries = [scenario_entry(p) for p in recent_scenarios(self._settings)]
+        keys = {e.key for e in entries}
+        entries.extend(e for e in bundled_examples() if e.key not in keys)
+        return entries
 
     def _last_dir(self) -> Path:
         return Path(str(self._settings.value("files/last_dir", str(Path.home()))))

@@ -78,8 +78,11 @@ class AccountsSidebar(QWidget):
         return [e for e in self.model.entries() if e.kind is EntryKind.SCENARIO]
 
     def user_accounts(self) -> int:
-        """Rows that are not the demo."""
-        return sum(1 for e in self.model.entries() if e.kind is not EntryKind.DEMO)
+        """Rows that are not the demo or a bundled example."""
+        from desktop.controllers.scenarios import is_bundled
+
+        return sum(1 for e in self.model.entries()
+                   if e.kind is not EntryKind.DEMO and not is_bundled(e))
 
     def has(self, key: str) -> bool:
         return self.model.row_of(key) >= 0

@@ -1,4 +1,5 @@
-"""Dashboard tab: pooled equity over time, margin per position, margin ratio over time.
+"""Dashboard tab: pooled equity over time, margin per position, margin ratio over time, and
+for a multi-asset account its collateral (market value and what counts).
 
 Data arrives from :class:`desktop.session.AccountSession`; a display timer (GUI
 thread, ~4 Hz) pushes whatever changed into the charts with ``setData``, so
@@ -16,6 +17,7 @@ from desktop.charts.timeseries import MarginRatioChart, TimeSeriesChart
 from desktop.charts.viewmodel import margin_blocks
 from desktop.session import AccountSession, RiskSnapshot
 from desktop.theme import Theme
+from desktop.widgets.collateral_panel import CollateralPanel
 
 DISPLAY_INTERVAL_MS = 250
 
@@ -43,10 +45,20 @@ class DashboardView(QWidget):
         bottom.addWidget(self.ratio_chart)
         bottom.setStretchFactor(0, 1)
         bottom.setStretchFactor(1, 1)
+        # beside the equity chart: the collateral of a multi-asset account (hidden else)
+        top = QSplitter(Qt.Orientation.Horizontal)
+        top.setObjectName("DashboardTopSplitter")
+        top.setChildrenCollapsible(False)
+        self.collateral = CollateralPanel()
         self.splitter = QSplitter(Qt.Orientation.Vertical)
         self.splitter.setObjectName("DashboardSplitter")
         self.splitter.setChildrenCollapsible(False)
-        self.splitter.addWidget(self.equity_chart)
+        top.addWidget(self.equity_chart)
+        top.addWidget(self.collateral)
+        top.setStretchFactor(0, 3)
+        top.setStretchFactor(1, 2)
+        self.top_splitter = top
+        self.splitter.addWidget(top)
         self.splitter.addWidget(bottom)
         self.splitter.setStretchFactor(0, 3)
         self.splitter.setStretchFactor(1, 2)
@@ -91,6 +103,7 @@ class DashboardView(QWidget):
             self._snapshot_dirty = False
             snap = session.snapshot
             self.margin_chart.set_blocks(margin_blocks(snap.risk if snap else None))
+            self.collateral.set_risk(snap.risk if snap else None)
 
     def set_alert(self, fraction: float) -> None:
         self.ratio_chart.set_alert(fraction)

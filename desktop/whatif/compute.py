@@ -73,6 +73,8 @@ class CascadeRow:
     label: str
     shock_now: Decimal | None
     detail: str = ""
+    #: a pooled account's cross event: the collateral value lost on the way (settle)
+    collateral_loss: Decimal | None = None
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -350,6 +352,7 @@ def compute_book(
                 label=", ".join(labels_of.get(pid, pid) for pid in ids),
                 shock_now=min(now, key=abs) if now else None,
                 detail="\n".join(f"{full_of.get(pid, pid)} [{pid}]" for pid in ids),
+                collateral_loss=event.collateral_loss,
             )
         )
     return BookAnswer(

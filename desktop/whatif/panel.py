@@ -56,6 +56,7 @@ from desktop import formatting as fmt
 from desktop.theme import DARK, LIGHT, Theme
 
 from .charts import LadderChart, ShockChart
+from .collateral import CollateralBox
 from .compute import WhatIfSnapshot
 from .delegates import ValidatingLineDelegate
 from .dialogs import AddPositionDialog
@@ -393,6 +394,9 @@ class WhatIfPanel(QWidget):
         self.cascade_empty.setWordWrap(True)
         cascade_box.addWidget(self.cascade_empty)
         left_box.addWidget(cascade_col, 2)
+        self.collateral_box = CollateralBox(self.viewmodel)
+        self.collateral_box.problem.connect(self._show_message)
+        left_box.addWidget(self.collateral_box)
 
         self.splitter.addWidget(left)
 
@@ -481,11 +485,14 @@ class WhatIfPanel(QWidget):
         self._refresh_summary(snapshot)
         self._refresh_banner(snapshot)
         self._refresh_ladder()
+        result = snapshot.book.whatif
+        self.collateral_box.refresh(result.before, result.after)
 
     def _on_compute_failed(self, message: str) -> None:
         self._set_banner(f"The what-if could not be computed: {message}", level="warn")
 
     def _on_plan_changed(self) -> None:
+        self.collateral_box.refresh()
         self._refresh_shock_controls()
         self._refresh_buttons()
         self.scenario_changed.emit()

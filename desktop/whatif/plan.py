@@ -25,11 +25,14 @@ from enum import StrEnum
 from types import MappingProxyType
 
 from crossmargin import numbers
-from crossmargin.domain import AccountState, MarginMode, Position, PositionId
+from crossmargin.domain import AccountState, CollateralMode, MarginMode, Position, PositionId
 from crossmargin.margin import (
     AddPosition,
     AdjustMargin,
     ClosePosition,
+    ConvertCollateral,
+    SetCollateral,
+    SetCollateralMode,
     ShockProfile,
     SwitchMode,
     WhatIfOp,
@@ -112,11 +115,18 @@ class WhatIfPlan:
     shock_mode: ShockMode = ShockMode.UNIFORM
     weights: Mapping[str, Decimal] = field(default_factory=dict)
     shock: Decimal = Decimal(0)
+    #: pooled collateral: the wanted mode (None = as live), balances typed per asset,
+    #: and amounts of assets sold for the settlement currency (in that order)
+    collateral_mode: CollateralMode | None = None
+    collateral: Mapping[str, Decimal] = field(default_factory=dict)
+    sold: Mapping[str, Decimal] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "edits", _frozen(self.edits))
         object.__setattr__(self, "weights", _frozen(self.weights))
         object.__setattr__(self, "added", tuple(self.added))
+        object.__setattr__(self, "collateral", _frozen(self.collateral))
+        object.__setattr__(self, "sold", _frozen(self.sold))
 
     # -- copies -------------------------------------------------------------
     def with_edit(self, position_id: PositionId, edit: PositionEdit) -> WhatIfPlan:
@@ -151,16 +161,48 @@ class WhatIfPlan:
         return replace(self, weights=weights)
 
     def restricted_to(self, state: AccountState) -> WhatIfPlan:
-        """Drop edits of positions that are no longer in ``state`` (closed on the exchange)."""
+        """Drop edits of positions no longer in ``state`` (closed on the exchange), and
+        of collateral the account no longer lists."""
         ids = {p.id for p in state.positions}
-        if all(pid in ids for pid in self.edits):
-            return self
-        return replace(self, edits={k: v for k, v in self.edits.items() if k in ids})
+        assets = {c.asset for c in state.collateral}
+        plan = self
+        if not all(pid in ids for pid in self.edits):
+            plan = replace(plan, edits={k: v for k, v in self.edits.items() if k in ids})
+        if not all(a in assets for a in (*self.collateral, *self.sold)):
+            plan = replace(plan, collateral={k: v for k, v in self.collateral.items()
+                                             if k in assets},
+                           sold={k: v for k, v in self.sold.items() if k in assets})
+        return plan
+
+    def with_collateral_mode(self, mode: CollateralMode | None) -> WhatIfPlan:
+        return replace(self, collateral_mode=mode)
+
+    def with_collateral(self, asset: str, amount: Decimal | None) -> WhatIfPlan:
+        """The balance of ``asset`` in the what-if (``None``: as live)."""
+        amounts = dict(self.collateral)
+        if amount is None:
+            amounts.pop(asset, None)
+        else:
+            amounts[asset] = amount
+        return replace(self, collateral=amounts)
+
+    def with_sold(self, asset: str, amount: Decimal | None) -> WhatIfPlan:
+        """Sell ``amount`` of ``asset`` for the settlement currency (``None``: keep it)."""
+        sold = dict(self.sold)
+        if amount is None or amount <= 0:
+            sold.pop(asset, None)
+        else:
+            sold[asset] = amount
+        return replace(self, sold=sold)
 
     @property
     def has_book_changes(self) -> bool:
         """True when the plan changes the book (not only the shock)."""
-        return bool(self.edits) or bool(self.added)
+        return bool(self.edits) or bool(self.added) or self.has_collateral_changes
+
+    @property
+    def has_collateral_changes(self) -> bool:
+        return self.collateral_mode is not None or bool(self.collateral) or bool(self.sold)
 
     # -- engine inputs -------------------------------------------------------
     def added_positions(self, state: AccountState) -> tuple[Position, ...]:
@@ -192,7 +234,14 @@ class WhatIfPlan:
             ):
                 changes.append(AdjustMargin(p.id, edit.margin - p.own_margin))
         adds = [AddPosition(p) for p in self.added_positions(state)]
-        return (*closes, *changes, *adds)
+        pool: list[WhatIfOp] = []
+        if self.collateral_mode is not None and self.collateral_mode is not \
+                state.collateral_mode:
+            pool.append(SetCollateralMode(self.collateral_mode))
+        pool.extend(SetCollateral(asset, amount) for asset, amount in self.collateral.items())
+        pool.extend(ConvertCollateral(asset, amount, state.settle)
+                    for asset, amount in self.sold.items())
+        return (*pool, *closes, *changes, *adds)
 
     def profile(self, state: AccountState) -> ShockProfile:
         """The shock profile; symbols without a weight move with the slider (weight 1)."""

@@ -231,7 +231,10 @@ class CascadeTableModel(ColumnTableModel):
                     return "now" if row.shock_now == 0 else percent_text(row.shock_now)
                 case CascadeColumn.POSITIONS:
                     if row.kind == "cross":
-                        return f"cross ({len(row.position_ids)}): {row.label}"
+                        lost = ""
+                        if row.collateral_loss:  # a pool: its collateral fell on the way
+                            lost = f" · collateral −{row.collateral_loss:,.2f}"
+                        return f"cross ({len(row.position_ids)}): {row.label}{lost}"
                     return row.label
         if role == RAW_ROLE:
             return {

@@ -26,7 +26,14 @@ from typing import Any, Protocol
 import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from crossmargin.domain import AccountState, MarginMode, Position, PositionId
+from crossmargin.domain import (
+    AccountState,
+    Collateral,
+    CollateralMode,
+    MarginMode,
+    Position,
+    PositionId,
+)
 from crossmargin.errors import CrossMarginError, InputError
 from crossmargin.margin import apply_whatif, evaluate
 from crossmargin.scenario import validate_state
@@ -288,6 +295,48 @@ class WhatIfViewModel(QObject):
         edit = self._plan.edit(position_id)
         new = PositionEdit(mode=edit.mode, margin=edit.margin, close=close)
         return self._try(self._plan.with_edit(position_id, new))
+
+    # -- pooled collateral ---------------------------------------------------------
+    def set_collateral_mode(self, mode: CollateralMode) -> str | None:
+        """Pool every asset (multi) or count only the settlement currency (single)."""
+        base = self._require_base()
+        return self._try(self._plan.with_collateral_mode(
+            None if mode is base.collateral_mode else mode))
+
+    def set_collateral_text(self, asset: str, text: str) -> str | None:
+        """The balance of a collateral asset typed by the user (0 or more)."""
+        base = self._require_base()
+        live = base.collateral_of(asset)
+        if live is None:
+            return f"{asset}: not a collateral asset of this account"
+        try:
+            value = parse_decimal(text, f"{asset} balance")
+        except ValueError as exc:
+            return str(exc)
+        if value < 0:
+            return f"{asset} balance: must be 0 or more, got {value}"
+        plan = self._plan.with_sold(asset, None)
+        return self._try(plan.with_collateral(asset, None if value == live.amount else value))
+
+    def sell_collateral(self, asset: str) -> str | None:
+        """Sell the whole what-if balance of ``asset`` for the settlement currency."""
+        base = self._require_base()
+        live = base.collateral_of(asset)
+        if live is None:
+            return f"{asset}: not a collateral asset of this account"
+        amount = self._plan.collateral.get(asset, live.amount) + self._plan.sold.get(asset, 0)
+        if amount <= 0:
+            return f"{asset}: nothing to sell"
+        return self._try(self._plan.with_sold(asset, amount))
+
+    def collateral_rows(self) -> list[tuple[Collateral, Decimal]]:
+        """Each collateral asset of the book with its what-if balance."""
+        base = self.base
+        if base is None:
+            return []
+        plan = self._plan
+        return [(c, plan.collateral.get(c.asset, c.amount) - plan.sold.get(c.asset, 0))
+                for c in base.collateral]
 
     def add_position(self, position: Position) -> list[str]:
         """Add a hypothetical position; returns the problems (empty list = added)."""

@@ -150,11 +150,12 @@ def test_open_scenario_adds_the_account_and_shows_it(window, qtbot, book_path: P
     )
     assert window.marks.simulated is None  # a file has no live prices
     keys = [e.key for e in window.accounts_model.entries()]
-    assert keys[0] == "demo" and keys[1] == f"scenario:{book_path.resolve()}"
+    key = f"scenario:{book_path.resolve()}"
+    assert keys[0] == "demo" and key in keys
     assert window.session.state == load_scenario(book_path)
     assert not window.banner.isVisible()
     current = window.accounts_view.currentIndex()
-    assert current.row() == 1
+    assert current.row() == keys.index(key)
     # remembered for the next start
     from desktop.settings import recent_scenarios
 
@@ -364,3 +365,40 @@ def test_the_accounts_list_can_be_hidden_for_room(window, qtbot) -> None:
     window.resize(1000, 700)
     qtbot.waitUntil(lambda: window.width() == 1000, timeout=5_000)
     assert not window.sidebar.isHidden()
+
+
+def test_the_pooled_example_shows_its_collateral_and_what_selling_it_does(window, qtbot):
+    """The bundled multi-asset example is in the accounts list from the first run (the
+    first-run banner still shows); its dashboard lists the collateral; in the What-if,
+    selling the BTC held for USDT moves the BTC long's liquidation price down."""
+    from desktop.controllers.scenarios import bundled_examples
+
+    (example,) = bundled_examples()
+    assert window.sidebar.has(example.key) and window.banner.isVisible()
+    window.select_account(example.key)
+    qtbot.waitUntil(lambda: window.session.snapshot is not None
+                    and window.session.snapshot.state.multi_asset, timeout=10_000)
+    window.dashboard.redraw()
+    panel = window.dashboard.collateral
+    qtbot.waitUntil(lambda: panel.table.rowCount() == 2, timeout=5_000)
+    assert not panel.isHidden() and "Multi-asset margin" in panel.summary.text()
+    window.tabs.setCurrentWidget(window.whatif_tab)
+    whatif = window.ensure_whatif_panel()
+    vm = whatif.viewmodel
+    qtbot.waitUntil(lambda: vm.snapshot is not None and vm.base is not None
+                    and vm.base.multi_asset, timeout=20_000)
+    box = whatif.collateral_box
+    assert not box.isHidden() and box.pool.isChecked() and box.table.rowCount() == 2
+    before = vm.snapshot.book.whatif.after.position("btc-long").liquidation_price
+    box.table.selectRow(0)  # BTC
+    box.sell.click()
+    qtbot.waitUntil(lambda: vm.snapshot is not None and vm.snapshot.plan == vm.plan
+                    and bool(vm.plan.sold), timeout=20_000)
+    after = vm.snapshot.book.whatif.after
+    assert after.position("btc-long").liquidation_price < before
+    assert after.collateral[0].amount == 0
+    # the cascade row says what the collateral lost on the way (live book: pooled BTC)
+    box.pool.setChecked(False)  # single-asset: the collateral no longer counts
+    qtbot.waitUntil(lambda: vm.snapshot is not None and vm.snapshot.plan == vm.plan
+                    and vm.plan.collateral_mode is not None, timeout=20_000)
+    assert vm.snapshot.book.whatif.after.collateral_value == 0
