@@ -970,6 +970,8 @@ _ROUTES: dict[str, dict[tuple[str, str], _Route]] = {
         ("GET", "/api/v5/public/instruments"): (_ok_instruments, False),
         ("GET", "/api/v5/public/time"): (_ok_time, False),
         ("GET", "/api/v5/account/balance"): (_ok_balance, True),
+        ("GET", "/api/v5/account/config"): (
+            lambda s, q: _ok_env([{"acctLv": s.data.account_info.get("acctLv", "2")}]), True),
         ("GET", "/api/v5/account/positions"): (_ok_positions, True),
         ("GET", "/api/v5/trade/fills-history"): (_ok_fills, True),
         ("GET", "/api/v5/account/bills-archive"): (_ok_bills, True),

@@ -275,3 +275,22 @@ def test_a_bybit_unified_account_pools_its_btc_at_the_collateral_ratio(journal, 
     assets = {a["asset"]: a for a in pool["assets"]}
     assert set(assets) == {"BTC", "ETH"} and assets["ETH"]["value"] == "0"  # switched off
     assert _rel(Decimal(assets["BTC"]["price"]), btc_in_usdt) < REL
+
+
+def test_an_okx_multi_currency_account_is_detected_and_its_limit_said(journal, port, capsys):
+    """acctLv 3 (multi-currency margin): the mode and each currency's discount (disEq /
+    eqUsd, from the recorded balance) are stored; the recorded positions are inverse
+    (coin-margined), which a pool does not hold: whatif --account says so, plainly."""
+    data = recorded_data("okx")
+    data.account_info = {"acctLv": "3"}
+    cfg, report = _sync("okx", data, journal, port)
+    assert report.batch.collateral_mode is not None
+    assert report.batch.collateral_mode.value == "multi"
+    rates = {r.asset: r for r in report.batch.collateral_rates}
+    btc = next(d for d in data.balance["data"][0]["details"] if d["ccy"] == "BTC")
+    assert rates["BTC"].ratio == Decimal(btc["disEq"]) / Decimal(btc["eqUsd"])
+    assert all(r.problem and "inverse" in r.problem for r in report.reconciliation)
+    capsys.readouterr()
+    assert main(["whatif", "--account", cfg.label]) == 2
+    err = capsys.readouterr().err
+    assert "inverse contract" in err and "Traceback" not in err

@@ -9,7 +9,7 @@ from decimal import Decimal
 from functools import partial
 from typing import Any
 
-from crossmargin.domain import MarginMode, Side
+from crossmargin.domain import CollateralMode, MarginMode, Side
 from crossmargin.sync.exchanges.base import (
     DAY_MS,
     LEG,
@@ -24,6 +24,7 @@ from crossmargin.sync.exchanges.base import (
 from crossmargin.sync.faults import PartialHistory
 from crossmargin.sync.model import (
     BalanceRecord,
+    CollateralRateRecord,
     FillRecord,
     FundingRecord,
     PositionRecord,
@@ -53,9 +54,16 @@ class OkxFetcher(Fetcher):
         if not data:
             raise bad_reply("balance", "empty data")
         out = []
+        self._usd: dict[str, tuple[Decimal, Decimal | None]] = {}
         for i, d in enumerate(data[0].get("details") or []):
             where = f"balance.details[{i}]"
             wallet = req_dec(d.get("cashBal"), f"{where}.cashBal")
+            eq = dec(d.get("eq"), f"{where}.eq")
+            eq_usd = dec(d.get("eqUsd"), f"{where}.eqUsd")
+            if eq and eq_usd:  # USD price, and the discount OKX applies (disEq / eqUsd)
+                dis = dec(d.get("disEq"), f"{where}.disEq")
+                self._usd[str(d.get("ccy"))] = (eq_usd / eq,
+                                                 dis / eq_usd if dis is not None else None)
             out.append(BalanceRecord(
                 currency=str(d.get("ccy")), wallet_balance=wallet,
                 margin_balance=dec(d.get("eq"), f"{where}.eq"),
@@ -64,6 +72,32 @@ class OkxFetcher(Fetcher):
                 used=dec(d.get("frozenBal"), f"{where}.frozenBal"),
             ))
         return tuple(out)
+
+    def collateral(self) -> tuple[CollateralMode | None, tuple[CollateralRateRecord, ...]]:
+        """The account level (``GET /api/v5/account/config``, ``acctLv``): 3
+        (multi-currency margin) and 4 (portfolio margin) pool every currency, 1–2 do not.
+        Each held currency's rate comes from the balance reply itself: its USD price
+        ``eqUsd / eq`` over the settlement currency's, and its discount ratio
+        ``disEq / eqUsd`` (OKX's discounted equity). Approximated: OKX's margin ratio also
+        counts liquidation fees, borrowing interest and pending orders, and the discount
+        tiers above the current balance are not modelled; portfolio margin is evaluated
+        as multi-currency margin."""
+        config = self.checked("account config", self.ex.privateGetAccountConfig,
+                              lambda _: self._check("account config"))
+        level = str((config[0] if config else {}).get("acctLv") or "")
+        if level not in ("3", "4"):
+            return CollateralMode.SINGLE, ()
+        if level == "4":
+            self.unsupported.append("portfolio margin (evaluated as multi-currency margin)")
+        usd = getattr(self, "_usd", {})
+        settle = self.config.settle
+        base = usd.get(settle, (Decimal(1), None))[0]
+        out = []
+        for asset in sorted(set(usd) - {settle}):
+            price, ratio = usd[asset]
+            out.append(CollateralRateRecord(asset, price / base,
+                                            ratio if ratio is not None else Decimal(1)))
+        return CollateralMode.MULTI, tuple(out)
 
     def positions(self) -> tuple[tuple[PositionRecord, ...], SnapshotCompleteness]:
         data = self.checked("positions",
