@@ -657,11 +657,18 @@ class WhatIfPanel(QWidget):
                     f"&nbsp;at&nbsp;{self._shock_label(snapshot.shock).replace(' ', '&nbsp;')}:"
                     f"&nbsp;{formats.price(symbol, ladder.mark_shocked)}"
                 )
+        erosion = ""
+        base = snapshot.book.whatif.state if snapshot is not None else None
+        coin = symbol.split("/")[0]
+        held = base.collateral_of(coin) if base is not None and base.multi_asset else None
+        if held is not None and held.amount > 0:
+            erosion = (f"<br><span style='color:{t.muted}'>The {coin} held as collateral "
+                       f"falls with {coin}: these prices count it.</span>")
         self.ladder_legend.setText(
             f"<span style='color:{t.chart_fg}'>━&nbsp;mark{mark}</span>&nbsp; "
             f"<span style='color:{t.accent}'>┈&nbsp;{shocked or 'at&nbsp;shock'}</span>&nbsp; "
             f"<span style='color:{t.muted}'>╍&nbsp;LP&nbsp;now</span>&nbsp; "
-            f"<span style='color:{t.bad}'>━&nbsp;LP&nbsp;what-if</span>"
+            f"<span style='color:{t.bad}'>━&nbsp;LP&nbsp;what-if</span>{erosion}"
         )
 
     def _on_ladder_symbol(self, symbol: str) -> None:
