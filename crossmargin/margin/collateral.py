@@ -97,10 +97,14 @@ def moving(state: AccountState) -> list[Collateral]:
 
 def shock_symbol(state: AccountState, c: Collateral) -> str:
     """The symbol whose shock weight moves holding ``c``."""
+    coin = c.asset.upper()
     for p in state.positions:
-        if p.margin_mode is MarginMode.CROSS and base_of(p.symbol) == c.asset.upper():
+        if p.margin_mode is MarginMode.CROSS and base_of(p.symbol) == coin:
             return p.symbol
-    return c.asset.upper()
+    for symbol in state.betas:  # a beta given for one of the coin's contracts
+        if base_of(symbol) == coin:
+            return symbol
+    return coin
 
 
 def holding_leg(c: Collateral, symbol: str, mark: Decimal) -> Leg:

@@ -261,3 +261,17 @@ def test_collateral_what_ifs_move_convert_and_switch_the_pool() -> None:
         apply_whatif(state, [ConvertCollateral("DOGE", D(1), "USDT")])
     with pytest.raises(InputError, match="give its price"):
         apply_whatif(state, [SetCollateral("SOL", D(1))])
+
+
+def test_a_coin_held_without_a_position_moves_with_its_beta() -> None:
+    state = btc_book().with_(
+        collateral=(Collateral("ETH", D(2), D(3000), flat("0.9")),),
+        positions=(btc_book().positions[0],),
+        betas={"ETH/USDT:USDT": D("1.5")},
+        wallet_balance=D(20000),
+    )
+    profile = ShockProfile.beta(state.betas)
+    moved = shock_state(state, profile, D("-0.1"))
+    assert moved.collateral[0].price == D(3000) * (1 - D("0.15"))
+    point = shock_point(state, profile, D("-0.1"))
+    assert point.margin_balance == evaluate(moved).margin_balance
