@@ -294,8 +294,17 @@ class MarkFeed:
     """
 
     def __init__(self, *, interval: float = 5.0, policy: RetryPolicy | None = None,
-                 exchange_factory: Callable[[AccountConfig], Any] | None = None) -> None:
+                 exchange_factory: Callable[[AccountConfig], Any] | None = None,
+                 streams: bool = False, stall_seconds: float = 10.0,
+                 stream_factory: Callable[[AccountConfig], Any] | None = None) -> None:
         self.interval = interval
+        #: stream marks over websockets where the exchange can (polling only the accounts
+        #: whose stream is not live): :class:`crossmargin.sync.stream.MarkStream`
+        self.streams = streams
+        self.stall_seconds = stall_seconds
+        self._stream_factory = stream_factory
+        self._streams: dict[str, Any] = {}
+        self._modes: list[Callable[[str, str, str], None]] = []
         self.policy = policy or RetryPolicy(attempts=2, base_delay=0.5, max_delay=5)
         self._factory = exchange_factory
         self._watch: dict[str, tuple[AccountConfig, set[str]]] = {}
@@ -308,12 +317,67 @@ class MarkFeed:
         self.last: dict[str, dict[str, Decimal]] = {}
 
     def watch(self, config: AccountConfig, symbols: Iterable[str]) -> None:
+        symbols = set(symbols)
         with self._lock:
-            self._watch[config.label] = (config, set(symbols))
+            self._watch[config.label] = (config, symbols)
+            stream = self._streams.get(config.label)
+        if not self.streams or not symbols:
+            return
+        from crossmargin.sync.stream import MarkStream, stream_supported
+
+        if stream is not None:
+            stream.watch(symbols)
+        elif stream_supported(config.exchange):
+            stream = MarkStream(config, symbols, on_marks=self._dispatch,
+                                on_state=self._stream_state, stall_seconds=self.stall_seconds,
+                                factory=self._stream_factory)
+            with self._lock:
+                self._streams[config.label] = stream
+            stream.start()
 
     def unwatch(self, label: str) -> None:
         with self._lock:
             self._watch.pop(label, None)
+            stream = self._streams.pop(label, None)
+        if stream is not None:
+            stream.stop()
+
+    def mode(self, label: str) -> tuple[str, str]:
+        """``("stream", "")`` while the account's stream is live, else ``("polling",
+        why)`` (no stream for the exchange, or it stalled / is reconnecting)."""
+        with self._lock:
+            stream = self._streams.get(label)
+        if stream is None:
+            return "polling", ""
+        if stream.healthy():
+            return "stream", ""
+        return "polling", stream.detail or stream.state
+
+    def subscribe_mode(self, callback: Callable[[str, str, str], None]) -> None:
+        """``callback(label, mode, detail)`` when an account's stream goes live or stops
+        (called on the stream's thread)."""
+        with self._lock:
+            self._modes.append(callback)
+
+    def _stream_state(self, label: str, state: str, detail: str) -> None:
+        mode = "stream" if state == "live" else "polling"
+        with self._lock:
+            cbs = list(self._modes)
+        for cb in cbs:
+            try:
+                cb(label, mode, detail)
+            except Exception:
+                log.exception("mark feed mode subscriber failed")
+
+    def _dispatch(self, label: str, marks: Mapping[str, Decimal], at: int) -> None:
+        self.last[label] = dict(marks)
+        with self._lock:
+            subs = list(self._subs)
+        for cb in subs:
+            try:
+                cb(label, marks, at)
+            except Exception:
+                log.exception("mark feed subscriber failed")
 
     def subscribe(self, callback: Callable[[str, Mapping[str, Decimal], int], None],
                   on_error: Callable[[str, SyncError], None] | None = None,
@@ -349,8 +413,10 @@ class MarkFeed:
         with self._lock:
             items = list(self._watch.items())
         out: dict[str, dict[str, Decimal]] = {}
+        with self._lock:
+            streamed = {k for k, st in self._streams.items() if st.healthy()}
         for label, (cfg, symbols) in items:
-            if not symbols:
+            if not symbols or label in streamed:  # its stream is live: no polling
                 continue
             try:
                 ex = self._client(cfg)
@@ -394,6 +460,10 @@ class MarkFeed:
 
     def stop(self) -> None:
         self._stop.set()
+        with self._lock:
+            streams, self._streams = list(self._streams.values()), {}
+        for stream in streams:
+            stream.stop()
         if self._thread is not None:
             self._thread.join(timeout=5)
             self._thread = None
