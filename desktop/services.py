@@ -63,4 +63,10 @@ class Services:
     mark_interval: float = 5.0
     #: exchange id -> endpoint override for public calls (marks) of journal accounts
     public_endpoints: dict[str, str] = field(default_factory=dict)
+    #: exchange id -> websocket endpoint override for streamed marks (a replay in tests)
+    stream_endpoints: dict[str, str] = field(default_factory=dict)
+    #: stream marks over websockets (polling stays the fallback); seconds without a
+    #: message before a stream counts as stalled
+    stream_marks: bool = True
+    stall_seconds: float = 10.0
 

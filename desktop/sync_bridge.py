@@ -23,7 +23,7 @@ class SyncBridge(QObject):
     ``status_changed(AccountStatus)``, ``started(label)``, ``progressed(label, message)``,
     ``finished(label, summary)``, ``failed(label, message)``; from the live mark feed
     ``marks_arrived(label, {symbol: Decimal mark in quote currency}, time_ms)`` and
-    ``marks_failed(label, message)``.
+    ``marks_failed(label, message)``, ``marks_mode(label, "stream"|"polling", why)``.
     """
 
     status_changed = Signal(object)
@@ -33,6 +33,7 @@ class SyncBridge(QObject):
     failed = Signal(str, str)
     marks_arrived = Signal(str, object, object)  # time_ms as object: may exceed 2**31
     marks_failed = Signal(str, str)
+    marks_mode = Signal(str, str, str)  # label, "stream" | "polling", why
 
 
 # SyncService looks listener methods up by name (``status_changed`` among them), which
@@ -74,3 +75,6 @@ class MarkListenerAdapter:
 
     def error(self, label: str, error: Any) -> None:
         self._bridge.marks_failed.emit(label, str(error))
+
+    def mode(self, label: str, mode: str, detail: str) -> None:
+        self._bridge.marks_mode.emit(label, mode, detail)

@@ -213,19 +213,22 @@ def build_sync_service(journal: Journal, configs: list[AccountConfig], keys: Ses
 
 
 def public_marks_config(label: str, exchange_id: str, settle: str,
-                        endpoint: str | None = None) -> Any:
+                        endpoint: str | None = None, ws_endpoint: str | None = None) -> Any:
     """The :class:`~crossmargin.sync.config.AccountConfig` a mark feed uses for a journal
     account that names its exchange: public calls only, no keys (``secret_store`` memory,
-    nothing is ever asked for). ``endpoint``: a regional host or proxy override."""
+    nothing is ever asked for). ``endpoint``/``ws_endpoint``: a regional host or proxy
+    override for the REST calls / the websocket stream."""
     from crossmargin.sync.config import AccountConfig
 
+    options = {"ws_endpoint": ws_endpoint} if ws_endpoint else {}
     return AccountConfig(label, exchange_id, settle=settle, endpoint=endpoint,
-                         secret_store="memory")
+                         secret_store="memory", options=options)
 
 
-def build_mark_feed(interval: float) -> Any:
-    """A :class:`crossmargin.sync.service.MarkFeed` polling public mark prices every
-    ``interval`` seconds (not started; built on a worker: the sync package loads there)."""
+def build_mark_feed(interval: float, streams: bool = True, stall_seconds: float = 10.0) -> Any:
+    """A :class:`crossmargin.sync.service.MarkFeed`: public marks streamed over websockets
+    where the exchange can, polled every ``interval`` seconds otherwise and whenever a
+    stream stalls (not started; built on a worker: the sync package loads there)."""
     from crossmargin.sync.service import MarkFeed
 
-    return MarkFeed(interval=interval)
+    return MarkFeed(interval=interval, streams=streams, stall_seconds=stall_seconds)

@@ -56,6 +56,8 @@ class MarksController(QObject):
         self._closing = False
         sync.bridge().marks_arrived.connect(self._on_exchange_marks)
         sync.bridge().marks_failed.connect(self._on_failed)
+        sync.bridge().marks_mode.connect(self._on_mode)
+        self.mode: tuple[str, str] = ("polling", "")  # the watched account's feed
 
     # ------------------------------------------------------------------ the demo feed
     def simulate(self, state: AccountState, interval_ms: int, seed: int | None) -> None:
@@ -107,7 +109,9 @@ class MarksController(QObject):
         endpoint = self._services.public_endpoints.get(acct.exchange_id) or next(
             (c.endpoint for c in self._sync.configs.values()
              if c.exchange == acct.exchange_id and isinstance(c.endpoint, str)), None)
-        return sync_ops.public_marks_config(acct.label, acct.exchange_id, acct.settle, endpoint)
+        return sync_ops.public_marks_config(
+            acct.label, acct.exchange_id, acct.settle, endpoint,
+            self._services.stream_endpoints.get(acct.exchange_id))
 
     def watch_current(self) -> None:
         """Stream public marks for the selected exchange account, or journal account that
@@ -130,6 +134,7 @@ class MarksController(QObject):
             # another account's, must not read as this one's live marks)
             self._last_at = None
             self._error = None
+            self.mode = ("polling", "")
         self.watching = entry.label
         if self.feed is not None:
             self.feed.watch(config, symbols)
@@ -145,12 +150,14 @@ class MarksController(QObject):
                 return
             listener = MarkListenerAdapter(self._sync.bridge())
             feed.subscribe(listener.marks, on_error=listener.error)
+            feed.subscribe_mode(listener.mode)
             self.feed = feed
             feed.start()
             self.watch_current()
 
         self._building = True
         self._tasks.submit(sync_ops.build_mark_feed, float(self._services.mark_interval),
+                           self._services.stream_marks, float(self._services.stall_seconds),
                            on_success=built,
                            on_error=lambda _exc: setattr(self, "_building", False))
 
@@ -161,6 +168,7 @@ class MarksController(QObject):
             self._last_at = None
         self.watching = None
         self._error = None
+        self.mode = ("polling", "")
 
     def stop(self) -> None:
         """Stop every feed (the window closes)."""
@@ -196,6 +204,13 @@ class MarksController(QObject):
         self._tasks.submit(remember_marks, journal, label, dict(marks), serial=True,
                            key=f"journal.marks.{label}")
 
+    def _on_mode(self, label: str, mode: str, detail: str) -> None:
+        """The watched account's marks now stream, or fell back to polling (and why)."""
+        if label != self.watching:
+            return
+        self.mode = (mode, detail)
+        self.changed.emit()
+
     def _on_failed(self, label: str, message: str) -> None:
         if label != self.watching:
             return
@@ -221,6 +236,13 @@ class MarksController(QObject):
                 fallback = (" · last known marks" if stamp or entry.kind is EntryKind.JOURNAL
                             else "")
                 return f"Live marks unavailable{since}{fallback}", self._error
+            mode, why = self.mode
+            if mode == "stream" and stamp:
+                return f"Live stream · updated {stamp}", "Marks streamed over a websocket"
+            if why and stamp:  # a stream that stalled or dropped: polled meanwhile
+                every = f"{self._services.mark_interval:g}"
+                return (f"Stream stalled — polling every {every} s · updated {stamp}",
+                        f"The websocket stream stopped ({why}); it reconnects by itself")
             return (f"Live exchange marks · updated {stamp}" if stamp
                     else "Waiting for live exchange marks…"), ""
         if entry.kind is EntryKind.SCENARIO:

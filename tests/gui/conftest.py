@@ -94,6 +94,7 @@ def services(qapp, demo_path: Path):
         demo_path=demo_path,
         demo_seed=3,
         history_hours=24 * 30,
+        stream_marks=False,  # tests never reach an exchange; stream tests use a replay
     )
     yield svc
     tasks.shutdown()

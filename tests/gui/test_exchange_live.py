@@ -198,3 +198,69 @@ def test_a_hand_logged_position_follows_its_exchange_marks(journal_market_window
     # the marks are kept: offline, the account opens at the last known mark, not the entry
     qtbot.waitUntil(lambda: window.journal is not None and window.journal.open_positions(
         "hand book")[0].mark_price == Decimal("65432.1"), timeout=10_000)
+
+
+def test_streamed_marks_follow_each_tick_and_a_stall_falls_back_to_polling(
+        replay, services, open_window, qtbot) -> None:
+    """The hand-logged BTC long of an account naming binanceusdm, its marks streamed from
+    a local websocket replay: the book follows the ticks and the status bar says "Live
+    stream"; when the stream stalls the marks are polled and the status bar says so; when
+    it comes back it streams again."""
+    from datetime import UTC, datetime
+
+    from tests.sync.ws_replay import WsReplay
+
+    with Journal.open() as journal:
+        acct = journal.create_account("streamed", exchange_id="binanceusdm",
+                                      default_leverage=Decimal(10)).id
+        journal.record_balance(acct, Decimal(20000))
+        journal.add_position(acct, "BTCUSDT", "long", Decimal("0.5"), Decimal(60000),
+                             time=datetime(2026, 11, 1, tzinfo=UTC))
+    with WsReplay() as ws:
+        ws.prices = {"BTCUSDT": 70000.0}
+        ws.step = {"BTCUSDT": 0.5}
+        services.mark_interval = 0.3
+        services.public_endpoints = {"binanceusdm": replay.base_url}
+        services.stream_endpoints = {"binanceusdm": ws.url}
+        services.stream_marks = True
+        services.stall_seconds = 1.5
+        window = open_window(services, start_demo=True)
+        try:
+            qtbot.waitUntil(lambda: any(e.label == "streamed"
+                                        for e in window.accounts_model.entries()),
+                            timeout=20_000)
+            entry = next(e for e in window.accounts_model.entries() if e.label == "streamed")
+            window.select_account(entry.key)
+
+            qtbot.waitUntil(lambda: window.marks.watching == "streamed", timeout=20_000)
+
+            def mark() -> Decimal | None:
+                state = window.session.state
+                if window.session.entry is None or window.session.entry.label != "streamed":
+                    return None
+                return state.positions[0].mark_price if state and state.positions else None
+
+            # above 70,000: the stream's price (the replay's REST mark is 67,502.69)
+            qtbot.waitUntil(lambda: (mark() or 0) > 70000, timeout=30_000)
+            first = mark()
+            assert first is not None
+            qtbot.waitUntil(lambda: (mark() or 0) > first + 2, timeout=10_000)  # each tick
+            window._update_marks_label()
+            qtbot.waitUntil(lambda: (window._update_marks_label() or True)
+                            and window.marks_label.text().startswith("Live stream"),
+                            timeout=10_000)
+            ws.stalled = True
+            qtbot.waitUntil(lambda: (window._update_marks_label() or True)
+                            and "polling" in window.marks_label.text(), timeout=20_000)
+            # polled from the replay's REST marks meanwhile
+            replay.data.marks = {k: "65432.1" for k in replay.data.marks}
+            qtbot.waitUntil(lambda: mark() == Decimal("65432.1"), timeout=20_000)
+            ws.stalled = False
+            qtbot.waitUntil(lambda: (window._update_marks_label() or True)
+                            and window.marks_label.text().startswith("Live stream"),
+                            timeout=30_000)
+            qtbot.waitUntil(lambda: (mark() or 0) > 70000, timeout=10_000)
+        finally:
+            if window.marks.feed is not None:
+                window.marks.feed.stop()
+                window.marks.feed = None
