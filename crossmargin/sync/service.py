@@ -361,23 +361,21 @@ class MarkFeed:
 
     def _stream_state(self, label: str, state: str, detail: str) -> None:
         mode = "stream" if state == "live" else "polling"
-        with self._lock:
-            cbs = list(self._modes)
-        for cb in cbs:
-            try:
-                cb(label, mode, detail)
-            except Exception:
-                log.exception("mark feed mode subscriber failed")
+        self._call_each(self._modes, "mode", label, mode, detail)
 
     def _dispatch(self, label: str, marks: Mapping[str, Decimal], at: int) -> None:
+        """Hand one account's marks (polled or streamed) to every subscriber."""
         self.last[label] = dict(marks)
+        self._call_each(self._subs, "marks", label, marks, at)
+
+    def _call_each(self, callbacks: list[Callable[..., None]], what: str, *args: Any) -> None:
         with self._lock:
-            subs = list(self._subs)
-        for cb in subs:
+            cbs = list(callbacks)
+        for cb in cbs:
             try:
-                cb(label, marks, at)
+                cb(*args)
             except Exception:
-                log.exception("mark feed subscriber failed")
+                log.exception("mark feed %s subscriber failed", what)
 
     def subscribe(self, callback: Callable[[str, Mapping[str, Decimal], int], None],
                   on_error: Callable[[str, SyncError], None] | None = None,
@@ -434,15 +432,7 @@ class MarkFeed:
                 log.info("mark feed %s: %s", label, scrub(str(err)))
                 continue
             out[label] = marks
-            self.last[label] = marks
-            at = int(time.time() * 1000)
-            with self._lock:
-                subs = list(self._subs)
-            for cb in subs:
-                try:
-                    cb(label, marks, at)
-                except Exception:
-                    log.exception("mark feed subscriber failed")
+            self._dispatch(label, marks, int(time.time() * 1000))
         return out
 
     def start(self) -> None:
