@@ -260,6 +260,21 @@ def test_streamed_marks_follow_each_tick_and_a_stall_falls_back_to_polling(
                             and window.marks_label.text().startswith("Live stream"),
                             timeout=30_000)
             qtbot.waitUntil(lambda: (mark() or 0) > 70000, timeout=10_000)
+            # the alert fires from the streamed ratio, once per crossing, naming the account
+            from desktop.settings import Preferences
+
+            fired: list[str] = []
+            window.alerts.alert.crossed.connect(lambda label, _r: fired.append(label))
+            window.apply_preferences(Preferences(margin_alert=Decimal("0.006"),
+                                                 notifications=True))
+            ratio = window.session.snapshot.risk.margin_ratio
+            assert ratio is not None and ratio < Decimal("0.006")  # below it at ~70,000
+            ws.step = {"BTCUSDT": -400.0}  # falling: the ratio rises through 0.6 %
+            qtbot.waitUntil(lambda: fired == ["streamed"], timeout=20_000)
+            assert "streamed: margin ratio" in window.message_bar.message()
+            low = mark()
+            qtbot.waitUntil(lambda: (mark() or 1e12) < low - 2000, timeout=10_000)
+            assert fired == ["streamed"]  # once per crossing
         finally:
             if window.marks.feed is not None:
                 window.marks.feed.stop()
