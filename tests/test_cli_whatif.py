@@ -625,3 +625,20 @@ def test_a_multi_asset_account_pools_its_collateral_on_the_command_line(
     assert "Traceback" not in err
     code, _, err = run(capsys, "btc_collateral", "--switch", "btc-long")
     assert code == 2 and "cross margin only" in err
+
+
+def test_whatif_on_a_file_loads_neither_storage_nor_ccxt_nor_numpy(tmp_path: Path) -> None:
+    """The file path is the fast path (issue 13): a new process running `whatif FILE`
+    never imports the journal (SQLAlchemy), ccxt or numpy (only --shock needs numpy)."""
+    probe = (
+        "import sys, runpy\n"
+        "sys.argv = ['crossmargin', 'whatif', sys.argv[1]]\n"
+        "from crossmargin.cli.main import main\n"
+        "code = main(sys.argv[1:])\n"
+        "loaded = [m for m in ('sqlalchemy', 'sqlmodel', 'ccxt', 'numpy') if m in sys.modules]\n"
+        "print('LOADED', ','.join(loaded))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe, str(DEMO)], capture_output=True,
+                          text=True, timeout=120, check=False, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "LOADED"

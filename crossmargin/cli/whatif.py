@@ -30,7 +30,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from crossmargin.cli.whatif_output import (
     HUNDRED,
@@ -47,27 +47,25 @@ from crossmargin.domain import ONE, ZERO, AccountState, CollateralMode, MarginMo
 from crossmargin.errors import InputError
 from crossmargin.margin import (
     AdjustMargin,
-    Cascade,
     ClosePosition,
     ConvertCollateral,
     SetCollateral,
     SetCollateralMode,
-    ShockPoint,
-    ShockProfile,
     SwitchEffect,
     SwitchMode,
     WhatIfOp,
     WhatIfResult,
     apply_whatif,
-    cascade,
     compare_whatif,
     liquidation_prices,
-    shock_point,
     switch_effects,
     switched_liquidation_prices,
 )
 from crossmargin.numbers import show
 from crossmargin.scenario import format_decimal, load_scenario
+
+if TYPE_CHECKING:
+    from crossmargin.margin.shock import Cascade, ShockPoint, ShockProfile
 
 # --------------------------------------------------------------------------- arguments
 
@@ -460,6 +458,8 @@ def compute(
     report_shock: ShockReport | None = None
     if t is not None:
         assert shock is not None
+        from crossmargin.margin.shock import ShockProfile, cascade, shock_point  # numpy
+
         profile = ShockProfile.beta(after.betas) if beta else ShockProfile.uniform()
         pct = t * HUNDRED
         _check_shock_prices(after, profile, t, plain_json(pct) or "0")

@@ -9,6 +9,8 @@ See :mod:`crossmargin.margin.rules` for the exchange rule sets,
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from crossmargin.margin.risk import (
     ENGINE_CONTEXT,
     AccountRisk,
@@ -21,23 +23,11 @@ from crossmargin.margin.risk import (
     switch_effects,
     switched_liquidation_prices,
 )
-from crossmargin.margin.shock import (
-    Cascade,
-    CascadeEvent,
-    ShockPoint,
-    ShockProfile,
-    SweepResult,
-    cascade,
-    shock_point,
-    shock_state,
-    sweep,
-)
 from crossmargin.margin.tiers import (
     TierTable,
     derive_maintenance_amounts,
     validate_tiers,
 )
-from crossmargin.margin.vectorised import VectorBook, liquidation_prices_array
 from crossmargin.margin.whatif import (
     AddPosition,
     AdjustMargin,
@@ -52,6 +42,41 @@ from crossmargin.margin.whatif import (
     apply_whatif,
     compare_whatif,
 )
+
+#: Names whose modules load numpy: imported on first use (PEP 562), so a ``crossmargin``
+#: command that needs no sweep (``whatif FILE``, ``--help``) never loads it.
+_LAZY = {
+    "Cascade": "shock", "CascadeEvent": "shock", "ShockPoint": "shock",
+    "ShockProfile": "shock", "SweepResult": "shock", "cascade": "shock",
+    "shock_point": "shock", "shock_state": "shock", "sweep": "shock",
+    "VectorBook": "vectorised", "liquidation_prices_array": "vectorised",
+}
+
+if TYPE_CHECKING:
+    from crossmargin.margin.shock import (
+        Cascade,
+        CascadeEvent,
+        ShockPoint,
+        ShockProfile,
+        SweepResult,
+        cascade,
+        shock_point,
+        shock_state,
+        sweep,
+    )
+    from crossmargin.margin.vectorised import VectorBook, liquidation_prices_array
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(f"crossmargin.margin.{module}"), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "ENGINE_CONTEXT",
