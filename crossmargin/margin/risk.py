@@ -182,13 +182,16 @@ class Book:
             check_pool(state)
             self.collateral_value = pool_value(state)
             self.wallet = state.wallet_balance + self.collateral_value
+            by_coin: dict[str, list[str]] = {}  # coin -> its cross symbols (O(N) once)
+            for symbol in self.cross_by_symbol:
+                by_coin.setdefault(base_of(symbol), []).append(symbol)
             for c in moving(state):
                 s = shock_symbol(state, c)
                 mark = self.marks[s] if s in self.cross_by_symbol else c.price
                 self.holdings.append(holding_leg(c, s, mark))
-                for symbol, legs in self.cross_by_symbol.items():
-                    if base_of(symbol) == c.asset.upper():  # moves with its coin
-                        legs.append(holding_leg(c, symbol, self.marks[symbol]))
+                for symbol in by_coin.get(c.asset.upper(), ()):  # moves with its coin
+                    self.cross_by_symbol[symbol].append(
+                        holding_leg(c, symbol, self.marks[symbol]))
 
     # -- solving -----------------------------------------------------------
     def cross_k(self, symbol: str) -> Decimal:
