@@ -132,6 +132,24 @@ def test_a_stalled_stream_falls_back_to_polling_then_recovers(streams) -> None:
         feed.stop()
 
 
+def test_bybit_tickers_stream_too() -> None:
+    """Bybit v5 public tickers (the same MarkStream, watch_tickers instead)."""
+    with server_for("bybit") as rest, WsReplay(protocol="bybit") as ws:
+        ws.prices = {"BTCUSDT": 91850.0}
+        ws.step = {"BTCUSDT": 1.0}
+        cfg = config_for("bybit", rest, options={"ws_endpoint": ws.url})
+        sink = Sink()
+        stream = MarkStream(cfg, [SYMBOL], on_marks=sink.on_marks, stall_seconds=3.0,
+                            backoff=0.05)
+        stream.start()
+        try:
+            wait_for(lambda: len(sink.marks) >= 5)
+            assert ws.subscribed[0] == ["tickers.BTCUSDT"]
+            assert sink.marks == sorted(sink.marks) and sink.marks[-1] > Decimal(91850)
+        finally:
+            stream.stop()
+
+
 def test_marks_of_reads_only_positive_finite_prices() -> None:
     assert marks_of({"A": {"markPrice": "1.5"}, "B": {"last": 2}, "C": {"markPrice": "nan"},
                      "D": {"markPrice": -1}, "E": "junk", "F": {"info": {"markPrice": "3"}}}

@@ -1,8 +1,10 @@
-"""A local websocket replay server (127.0.0.1) speaking Binance USDⓈ-M's mark-price
-stream as ccxt.pro uses it: a client sends ``{"method": "SUBSCRIBE", "params":
-["btcusdt@markPrice@1s"], "id": n}``, the server acknowledges and pushes
-``markPriceUpdate`` frames. Faults on demand: stall (stop sending), drop (close every
-connection), raw (malformed) frames, out-of-order event times.
+"""A local websocket replay server (127.0.0.1) speaking the public streams ccxt.pro uses:
+Binance USDⓈ-M's mark-price stream (``{"method": "SUBSCRIBE", "params":
+["btcusdt@markPrice@1s"], "id": n}``, then ``markPriceUpdate`` frames) or, with
+``protocol="bybit"``, Bybit v5's tickers (``{"op": "subscribe", "args":
+["tickers.BTCUSDT"]}``, then ``tickers.BTCUSDT`` snapshots; ``ping`` answered).
+Faults on demand: stall (stop sending), drop (close every connection), raw (malformed)
+frames, out-of-order event times.
 
 It runs one aiohttp application on its own thread and loop; every method is thread-safe.
 """
@@ -20,8 +22,9 @@ from aiohttp import WSMsgType, web
 
 
 class WsReplay:
-    def __init__(self, *, interval: float = 0.05) -> None:
+    def __init__(self, *, interval: float = 0.05, protocol: str = "binance") -> None:
         self.interval = interval
+        self.protocol = protocol
         self.prices: dict[str, float] = {}  # venue symbol (BTCUSDT) -> price
         self.step: dict[str, float] = {}
         self.stalled = False
@@ -118,6 +121,10 @@ class WsReplay:
 
     def _update(self, symbol: str, price: str, event_time: int | None) -> dict[str, Any]:
         now = int(time.time() * 1000)
+        if self.protocol == "bybit":
+            return {"topic": f"tickers.{symbol}", "type": "snapshot", "ts": event_time or now,
+                    "cs": 1, "data": {"symbol": symbol, "markPrice": price, "lastPrice": price,
+                                      "indexPrice": price}}
         return {"e": "markPriceUpdate", "E": event_time or now, "s": symbol, "p": price,
                 "i": price, "P": price, "r": "0.0001", "T": now + 3_600_000}
 
@@ -140,9 +147,16 @@ class WsReplay:
             if msg.type != WSMsgType.TEXT:
                 continue
             data = json.loads(msg.data)
-            if data.get("method") == "SUBSCRIBE":
+            if data.get("method") == "SUBSCRIBE":  # Binance
                 self.subscribed.append(list(data.get("params") or []))
                 await ws.send_str(json.dumps({"result": None, "id": data.get("id")}))
                 self._clients.add(ws)
+            elif data.get("op") == "subscribe":  # Bybit
+                self.subscribed.append(list(data.get("args") or []))
+                await ws.send_str(json.dumps({"success": True, "ret_msg": "", "op": "subscribe",
+                                              "conn_id": "replay", "req_id": data.get("req_id")}))
+                self._clients.add(ws)
+            elif data.get("op") == "ping":
+                await ws.send_str(json.dumps({"success": True, "ret_msg": "pong", "op": "ping"}))
         self._clients.discard(ws)
         return ws
