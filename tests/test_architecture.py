@@ -17,7 +17,6 @@ PACKAGES = ("crossmargin", "desktop")
 LARGE = {
     "crossmargin/storage/csv_import.py": "one preset table per exchange export format",
     "crossmargin/cli/whatif.py": "the what-if command's options, input and computing",
-    "crossmargin/cli/journal.py": "the journal parser and the trade commands",
     "crossmargin/margin/vectorised.py": "the numpy sweep of the same rules",
     "desktop/whatif/panel.py": "the What-if tab's widgets and actions (models elsewhere)",
     "desktop/whatif/models.py": "the What-if book table: its columns, edits and tooltips",

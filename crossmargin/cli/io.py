@@ -138,7 +138,7 @@ def _export(args: argparse.Namespace) -> int:
 
     with open_journal(args) as j:
         if args.what == "positions":
-            from crossmargin.cli.journal import _filter
+            from crossmargin.cli.journal_reports import position_filter as _filter
 
             n = export.export_positions_csv(j, args.out, _filter(args))
             print(f"Wrote {n} positions to {args.out}.")
