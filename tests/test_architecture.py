@@ -18,7 +18,8 @@ LARGE = {
     "crossmargin/storage/csv_import.py": "one preset table per exchange export format",
     "crossmargin/cli/whatif.py": "the what-if command's options, input and computing",
     "crossmargin/margin/vectorised.py": "the numpy sweep of the same rules",
-    "desktop/whatif/panel.py": "the What-if tab's widgets and actions (models elsewhere)",
+    "desktop/whatif/panel.py": "the What-if tab: its reactions, shock controls, read-outs and "
+                               "actions (widgets built in panel_layout.py, models elsewhere)",
     "desktop/whatif/models.py": "the What-if book table: its columns, edits and tooltips",
     "desktop/whatif/viewmodel.py": "the What-if view-model: every edit the tab offers "
                                    "(positions, shocks, collateral) and the compute schedule",
